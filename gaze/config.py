@@ -1,0 +1,125 @@
+"""Settings — DESIGN §5. Environment variables (and an optional env file) via pydantic-settings.
+
+A bad value raises `SettingsError` whose message is one line naming the variable; `main.py` prints it
+and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_UPLOADS_ROOTS = (
+    Path("/oc4d-server/workspaces/website/uploads/modules"),
+    Path("/var/www/oc4d.cdn/uploads/modules"),
+)
+ENV_FILE_VARIABLE = "MODULEGAZE_ENV_FILE"
+
+
+class SettingsError(Exception):
+    """A setting is unusable; str(error) is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8", populate_by_name=False)
+
+    port: int = Field(3002, ge=1, le=65535, validation_alias="MODULEGAZE_PORT")
+    background_monitor: bool = Field(False, validation_alias="MODULEGAZE_BACKGROUND_MONITOR")
+    tee_access_log: bool = Field(False, validation_alias="MODULEGAZE_TEE_ACCESS_LOG")
+    journal_since: str = Field("today", validation_alias="MODULEGAZE_JOURNAL_SINCE")
+    journal_unit: str = Field("oc4d.service", min_length=1, validation_alias="MODULEGAZE_JOURNAL_UNIT")
+    journal_directory: Path | None = Field(None, validation_alias="MODULEGAZE_JOURNAL_DIRECTORY")
+    journal_file: Path | None = Field(None, validation_alias="MODULEGAZE_JOURNAL_FILE")
+    include_loopback: bool = Field(False, validation_alias="MODULEGAZE_INCLUDE_LOOPBACK")
+    idle_timeout_seconds: int = Field(300, ge=1, le=86_400, validation_alias="MODULEGAZE_IDLE_TIMEOUT_SECONDS")
+    max_open_sessions: int = Field(20_000, ge=10, validation_alias="MODULEGAZE_MAX_OPEN_SESSIONS")
+    retention_days: int = Field(365, ge=1, validation_alias="MODULEGAZE_RETENTION_DAYS")
+    log_dir: Path = Field(Path("/var/log/modulegaze"), validation_alias="MODULEFETCH_LOG_DIR")
+    uploads_modules_root: Path | None = Field(None, validation_alias="MODULEGAZE_UPLOADS_MODULES_ROOT")
+    data_dir: Path = Field(Path("data"), validation_alias="MODULEGAZE_DATA_DIR")
+    database_url: str | None = Field(None, validation_alias="MODULEGAZE_DATABASE_URL")
+    oc4d_database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    demo: str = Field("auto", validation_alias="MODULEGAZE_DEMO")
+
+    @field_validator("journal_since")
+    @classmethod
+    def _since(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty (use 'today', 'all' or a journalctl --since time)")
+        return value
+
+    @field_validator("demo")
+    @classmethod
+    def _demo(cls, value: str) -> str:
+        value = value.strip().lower()
+        aliases = {"1": "on", "true": "on", "yes": "on", "0": "off", "false": "off", "no": "off"}
+        value = aliases.get(value, value)
+        if value not in ("auto", "on", "off"):
+            raise ValueError("must be auto, on or off")
+        return value
+
+    @field_validator(
+        "database_url", "oc4d_database_url", "journal_directory", "journal_file", "uploads_modules_root", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def own_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'gaze.db').absolute()}"
+
+    @property
+    def journal_since_all(self) -> bool:
+        return self.journal_since.lower() in ("all", "none")
+
+    @property
+    def uploads_roots(self) -> tuple[Path, ...]:
+        return (self.uploads_modules_root,) if self.uploads_modules_root else DEFAULT_UPLOADS_ROOTS
+
+
+# Field name -> environment variable (DESIGN §5 names; they do not share one prefix).
+VARIABLES: dict[str, str] = {name: str(f.validation_alias) for name, f in Settings.model_fields.items()}
+
+
+def load_settings(env_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read the environment (and `env_file`, default `$MODULEGAZE_ENV_FILE` or ./.env)."""
+    if env_file is None:
+        env_file = os.environ.get(ENV_FILE_VARIABLE) or ".env"
+        if not Path(env_file).is_file() and ENV_FILE_VARIABLE not in os.environ:
+            env_file = None
+    if env_file is not None and not Path(env_file).is_file():
+        raise SettingsError(f"{ENV_FILE_VARIABLE}: env file {env_file} does not exist")
+    try:
+        return Settings(_env_file=env_file, **{VARIABLES.get(k, k): v for k, v in overrides.items()})
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    """One line: `VARIABLE: problem (got 'value')` for each bad variable."""
+    parts = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = VARIABLES.get(field, field)
+        got = error.get("input")
+        message = error["msg"].replace("\n", " ")
+        parts.append(f"{variable}: {message} (got {got!r})" if isinstance(got, str | int) else f"{variable}: {message}")
+    return "; ".join(parts)
+
+
+def ensure_writable_dir(path: Path, variable: str) -> Path:
+    """Create `path` if needed and prove we can write a file there, else SettingsError naming `variable`."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".modulegaze-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SettingsError(f"{variable}: directory {path} is not writable ({exc.strerror or exc})") from None
+    return path

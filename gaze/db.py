@@ -1,0 +1,100 @@
+"""Our own database (SQLAlchemy 2): checkpoint, session records, log-writer intents — DESIGN §1.
+
+SQLite by default, PostgreSQL when `MODULEGAZE_DATABASE_URL` says so. The schema is owned by the
+Alembic migrations in gaze/migrations, applied by `migrate()` at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import BigInteger, Engine, Index, Integer, LargeBinary, String, Text, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+LIVE = "live"
+BACKFILL = "backfill"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Checkpoint(Base):
+    """Where the live reader stands: journal cursor and open sessions, committed with the records."""
+
+    __tablename__ = "checkpoint"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, default="{}")
+    updated_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SessionRow(Base):
+    """One closed session (the same record as a modulegaze-sessions.log line)."""
+
+    __tablename__ = "session_record"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[str] = mapped_column(String(512))
+    ip: Mapped[str] = mapped_column(String(64))
+    module: Mapped[str] = mapped_column(String(1024))
+    duration_s: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default=LIVE)
+
+    __table_args__ = (
+        Index("ix_session_record_end_ms", "end_ms"),
+        Index("ix_session_record_source_id", "source", "id"),
+    )
+
+
+class LogWriterRow(Base):
+    """Exactly-once bookkeeping for one plain log file: what is written, and the write under way."""
+
+    __tablename__ = "log_writer"
+    stem: Mapped[str] = mapped_column(String(64), primary_key=True)
+    written_upto: Mapped[int] = mapped_column(BigInteger, default=0)
+    intent_path: Mapped[str | None] = mapped_column(Text)
+    intent_offset: Mapped[int | None] = mapped_column(BigInteger)
+    intent_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    intent_upto: Mapped[int | None] = mapped_column(BigInteger)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for our own state; SQLite gets WAL + full sync and its folder created."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    kwargs: dict[str, Any] = {"future": True}
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

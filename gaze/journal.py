@@ -1,0 +1,318 @@
+"""Read oc4d's lines from the systemd journal — DESIGN §1.
+
+- `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with
+  exponential backoff from the last processed cursor, and publishes its state in `ReaderState`.
+- `decode_json_line` / `decode_text_line` turn one line of `journalctl -o json` / `-o short-iso`
+  output into a `JournalEntry`; `iter_json` / `iter_text` do it for a whole stream (backfill).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 16 * 1024 * 1024  # a longer journal line is counted as an error and skipped
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 30.0
+HEALTHY_RUN_S = 10.0  # a journalctl that ran this long resets the backoff
+OUTPUT_FIELDS = "MESSAGE"  # journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    cursor: str | None
+    realtime_us: int | None
+    message: str
+
+    @property
+    def realtime_ms(self) -> int | None:
+        return None if self.realtime_us is None else self.realtime_us // 1000
+
+
+class MalformedLine(ValueError):
+    """A line of journalctl output that is not a journal entry."""
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def _text(value: object) -> str:
+    """A journal field as text: journald emits non-UTF-8 values as arrays of byte values."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        if value and all(isinstance(b, int) for b in value):
+            return bytes(b & 0xFF for b in value).decode("utf-8", errors="replace")
+        if value:  # a field present several times: the first value
+            return _text(value[0])
+    return "" if value is None else str(value)
+
+
+def decode_json_line(line: bytes | str) -> JournalEntry:
+    """One line of `journalctl -o json`. Raises MalformedLine."""
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:
+        raise MalformedLine(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise MalformedLine("not a JSON object")
+    realtime = obj.get("__REALTIME_TIMESTAMP")
+    try:
+        realtime_us = int(realtime) if realtime is not None else None
+    except (TypeError, ValueError):
+        realtime_us = None
+    cursor = obj.get("__CURSOR")
+    return JournalEntry(cursor if isinstance(cursor, str) else None, realtime_us, _text(obj.get("MESSAGE")))
+
+
+def decode_text_line(line: str) -> JournalEntry:
+    """One line of `journalctl -o short-iso` (or short-iso-precise); the time prefix is optional."""
+    line = line.rstrip("\r\n")
+    head, _, _ = line.partition(" ")
+    realtime_us = None
+    if head[:4].isdigit() and "T" in head:
+        with contextlib.suppress(ValueError):
+            realtime_us = _datetime_us(datetime.fromisoformat(head))
+    return JournalEntry(None, realtime_us, line)
+
+
+def _datetime_us(when: datetime) -> int:
+    if when.tzinfo is None:
+        when = when.astimezone()
+    return int(when.timestamp()) * 1_000_000 + when.microsecond
+
+
+def iter_json(lines: Iterable[bytes], errors: list[str]) -> Iterator[JournalEntry]:
+    """Entries of a `journalctl -o json` stream; malformed lines are appended to `errors` and skipped."""
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            yield decode_json_line(line)
+        except MalformedLine as exc:
+            errors.append(str(exc))
+
+
+def iter_text(lines: Iterable[bytes], errors: list[str]) -> Iterator[JournalEntry]:
+    """Entries of a short-iso text stream (bytes decoded as UTF-8 with replacement)."""
+    for line in lines:
+        text = line.decode("utf-8", errors="replace")
+        if text.strip() and not text.startswith("-- "):  # "-- Boot …" / "-- No entries --" markers
+            yield decode_text_line(text)
+
+
+# ---------------------------------------------------------------- journalctl command line
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSource:
+    unit: str = "oc4d.service"
+    directory: Path | None = None
+    file: Path | None = None
+    journalctl: str = "journalctl"
+
+    def args(
+        self,
+        *,
+        follow: bool,
+        cursor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[str]:
+        args = [self.journalctl, "-o", "json", f"--output-fields={OUTPUT_FIELDS}", "--no-pager", "-q"]
+        if self.unit:
+            args += ["-u", self.unit]
+        if self.directory is not None:
+            args += ["--directory", str(self.directory)]
+        if self.file is not None:
+            args += ["--file", str(self.file)]
+        if cursor:
+            args.append(f"--after-cursor={cursor}")
+        elif since:
+            args.append(f"--since={since}")
+        if until:
+            args.append(f"--until={until}")
+        if follow:
+            args += ["-f", "-n", "all"]
+        return args
+
+
+# ---------------------------------------------------------------- live reader
+
+
+@dataclass
+class ReaderState:
+    """What the UI and /healthz show about the reader; mutated only by the reader."""
+
+    status: str = "stopped"  # stopped | starting | following | restarting | missing
+    detail: str = ""
+    retry_at: float | None = None  # wall time of the next start attempt while restarting/missing
+    last_line_at: float | None = None  # wall time the last line arrived
+    lines: int = 0
+    errors: int = 0
+    restarts: int = 0
+    cursor: str | None = None
+    listeners: list[Callable[[ReaderState], None]] = field(default_factory=list, repr=False)
+
+    def set(self, status: str, detail: str = "", retry_at: float | None = None) -> None:
+        self.status, self.detail, self.retry_at = status, detail, retry_at
+        for listener in self.listeners:
+            listener(self)
+
+
+Batch = list[JournalEntry]
+
+
+class JournalReader:
+    """Follow journalctl; deliver entries in batches; restart with backoff from the last cursor.
+
+    `on_batch(entries)` must have durably processed the entries when it returns: the reader then
+    moves its cursor past them, so a restart resumes exactly after the last processed entry.
+    """
+
+    def __init__(
+        self,
+        source: JournalSource,
+        on_batch: Callable[[Batch], Awaitable[None]],
+        *,
+        cursor: str | None = None,
+        since: str | None = None,
+        state: ReaderState | None = None,
+        batch_size: int = 2000,
+    ) -> None:
+        self.source = source
+        self.on_batch = on_batch
+        self.since = since
+        self.state = state or ReaderState()
+        self.state.cursor = cursor
+        self.batch_size = batch_size
+        self._stop = asyncio.Event()
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def cursor(self) -> str | None:
+        return self.state.cursor
+
+    async def run(self) -> None:
+        """Run until stop() is called."""
+        self._stop.clear()
+        delay = BACKOFF_FIRST_S
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self.state.set("starting")
+            try:
+                reason = await self._run_once()
+            except FileNotFoundError:
+                reason = None
+                if self._stop.is_set():
+                    break
+                retry_at = time.time() + delay
+                self.state.set("missing", f"{self.source.journalctl} not found", retry_at)
+                log.warning("journalctl not found; retrying in %.1fs", delay)
+            else:
+                if self._stop.is_set():
+                    break
+                if time.monotonic() - started >= HEALTHY_RUN_S:
+                    delay = BACKOFF_FIRST_S
+                self.state.restarts += 1
+                self.state.set("restarting", reason or "journalctl exited", time.time() + delay)
+                log.warning("journalctl stopped (%s); restarting in %.1fs", reason, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            delay = min(delay * 2, BACKOFF_MAX_S)
+        self.state.set("stopped")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.terminate()
+
+    async def _run_once(self) -> str:
+        args = self.source.args(follow=True, cursor=self.state.cursor, since=None if self.state.cursor else self.since)
+        if shutil.which(args[0]) is None and not os.path.exists(args[0]):
+            raise FileNotFoundError(args[0])
+        process = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self._process = process
+        stderr_task = asyncio.create_task(self._tail_stderr(process))
+        self.state.set("following")
+        try:
+            await self._pump(process)
+        finally:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+            code = await process.wait()
+            last_error = await stderr_task
+            self._process = None
+        return f"exit code {code}" + (f": {last_error}" if last_error else "")
+
+    async def _tail_stderr(self, process: asyncio.subprocess.Process) -> str:
+        assert process.stderr is not None
+        last = ""
+        async for raw in process.stderr:
+            text = raw.decode("utf-8", errors="replace").strip()
+            if text:
+                last = text[:300]
+                log.warning("journalctl: %s", last)
+        return last
+
+    async def _pump(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        buffer = b""
+        skipping = False  # inside an over-long line
+        while True:
+            chunk = await process.stdout.read(1 << 16)
+            if not chunk:
+                return
+            lines = chunk.split(b"\n")
+            if skipping:
+                if len(lines) == 1:
+                    continue
+                lines, skipping = lines[1:], False
+            lines[0] = buffer + lines[0]
+            buffer = lines.pop()
+            if len(buffer) > MAX_LINE:
+                self.state.errors += 1
+                log.warning("skipped a journal line over %d bytes", MAX_LINE)
+                buffer, skipping = b"", True
+            batch: Batch = []
+            for line in lines:
+                if not line.strip():
+                    continue
+                self.state.lines += 1
+                try:
+                    batch.append(decode_json_line(line))
+                except MalformedLine as exc:
+                    self.state.errors += 1
+                    log.warning("skipped a malformed journal line: %s", exc)
+                if len(batch) >= self.batch_size:
+                    await self._deliver(batch)
+                    batch = []
+            if batch:
+                await self._deliver(batch)
+            if self._stop.is_set():
+                return
+
+    async def _deliver(self, batch: Batch) -> None:
+        self.state.last_line_at = time.time()
+        await self.on_batch(batch)
+        cursor = next((e.cursor for e in reversed(batch) if e.cursor), None)
+        if cursor:
+            self.state.cursor = cursor

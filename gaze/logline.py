@@ -1,0 +1,293 @@
+"""Parse one oc4d access line (a journal MESSAGE) into a module hit — DESIGN §2.
+
+`parse()` never raises: anything it cannot read is reported as a reason string by `classify()`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+Kind = Literal["entry", "asset"]
+GUEST = "Guest"
+
+# Reasons a line yields no hit (used in counters and the backfill summary).
+NOT_ACCESS = "not-access"  # no `info:` or no `"GET <target>` request
+BAD_STATUS = "status>=400"
+NO_MODULE = "no-module"
+BAD_ADDRESS = "bad-address"
+LOOPBACK = "loopback"
+
+BUILD_ID = re.compile(r"^\d{10,}_[A-Za-z0-9_-]+$")
+_FILE_LIKE = re.compile(r"\.[a-z0-9]{1,10}$", re.IGNORECASE)
+_STATUS = re.compile(r"\s*(\d{3})(?!\d)")
+_TIMESTAMP = re.compile(r"\[(\d{4}-\d\d-\d\dT[^\]\s]{1,40})\]")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_HEADER_NAMES = (
+    "x-remote-user",
+    "x-auth-request-user",
+    "x-forwarded-user",
+    "x-authenticated-user",
+    "x-user-email",
+    "x-user",
+    "remote_user",
+    "remote-user",
+)
+_HEADER = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(n) for n in _HEADER_NAMES) + r")\s*[:=]\s*"
+    r"(\"[^\"]*\"|'[^']*'|[^\s,;\"']+)",
+    re.IGNORECASE,
+)
+_JSON_KEYS = (
+    "user", "username", "login", "email", "sub", "remote_user",
+    "preferred_username", "upn", "user_email", "mail", "nameid",
+)  # fmt: skip
+_QUERY_KEYS = (
+    "user", "username", "login", "email", "sub", "upn",
+    "preferred_username", "remote_user", "user_email",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    kind: Kind
+    ip: str
+    user: str
+    module: str
+    time_ms: int | None  # from the bracketed timestamp; None = use the journal entry's time
+
+    def at(self, fallback_ms: int) -> int:
+        return self.time_ms if self.time_ms is not None else fallback_ms
+
+
+def parse(message: str, *, include_loopback: bool = False) -> Hit | None:
+    """The module hit in one journal message, or None."""
+    result = classify(message, include_loopback=include_loopback)
+    return result if isinstance(result, Hit) else None
+
+
+def classify(message: str, *, include_loopback: bool = False) -> Hit | str:
+    """A Hit, or the reason (one of the module constants) the line gives none. Never raises."""
+    try:
+        return _classify(message, include_loopback)
+    except Exception:  # a parser must never take the reader down; count it instead
+        return NOT_ACCESS
+
+
+def _classify(message: str, include_loopback: bool) -> Hit | str:
+    start = message.find("info:")
+    if start < 0:
+        return NOT_ACCESS
+    req = message.find('"GET ', start)
+    if req < 0:
+        return NOT_ACCESS
+    target_end = req + 5
+    n = len(message)
+    while target_end < n and message[target_end] not in ' "':
+        target_end += 1
+    target = message[req + 5 : target_end]
+    if not target:
+        return NOT_ACCESS
+    close = message.find('"', target_end)
+    trailer = ""
+    if close >= 0:
+        trailer = message[close + 1 :]
+        status = _STATUS.match(trailer)
+        if status and int(status.group(1)) >= 400:
+            return BAD_STATUS
+    target_info = _target(target)
+    if target_info is None:
+        return NO_MODULE
+    module, kind, query = target_info
+
+    prefix = message[start + 5 : req]
+    tokens = prefix.split()
+    if not tokens:
+        return BAD_ADDRESS
+    ip = _address(tokens[0])
+    if ip is None:
+        return BAD_ADDRESS
+    if not include_loopback and ip[1]:
+        return LOOPBACK
+
+    time_ms = None
+    rest = prefix[prefix.find(tokens[0]) + len(tokens[0]) :]
+    stamp = _TIMESTAMP.search(rest)
+    if stamp:
+        time_ms = _iso_ms(stamp.group(1))
+    user = _identity(rest, trailer, query) or GUEST
+    return Hit(kind, ip[0], user, module, time_ms)
+
+
+# ---------------------------------------------------------------- path and module
+
+
+@lru_cache(maxsize=16384)
+def _target(target: str) -> tuple[str, Kind, str] | None:
+    """(module, kind, raw query) for a request target, or None when it names no module."""
+    if "://" in target:
+        parts = urlsplit(target)
+        raw_path, query = parts.path, parts.query
+    else:
+        raw_path, _, _ = target.partition("#")
+        raw_path, _, query = raw_path.partition("?")
+    path = "/".join(unquote(seg, errors="replace") if "%" in seg else seg for seg in raw_path.split("/"))
+    module = module_from_path(raw_path)
+    if module is None:
+        return None
+    kind: Kind = "entry" if path.rstrip("/").lower().endswith("/index.html") else "asset"
+    return module, kind, query
+
+
+def module_from_path(raw_path: str) -> str | None:
+    """The module slug in a (still percent-encoded) URL path — DESIGN §2 step 3."""
+    idx = raw_path.find("/modules/")
+    if idx < 0:
+        return None
+    parts = [unquote(p, errors="replace") if "%" in p else p for p in raw_path[idx + 9 :].split("/")]
+    if raw_path[:idx].endswith("/uploads"):
+        folders = [p for p in parts[:-1] if p]
+        if len(folders) >= 2:
+            return folders[1]
+        if len(folders) == 1 and not BUILD_ID.match(folders[0]):
+            return folders[0]
+        return None
+    for seg in [p for p in parts if p][:2]:
+        if _FILE_LIKE.search(seg):
+            return None
+        if not BUILD_ID.match(seg):
+            return seg
+    return None
+
+
+# ---------------------------------------------------------------- address
+
+
+@lru_cache(maxsize=4096)
+def _address(token: str) -> tuple[str, bool] | None:
+    """(canonical address, is loopback/unspecified) or None when the token is not an address."""
+    raw = token.strip("[]")
+    if raw[:7].lower() == "::ffff:":
+        raw = raw[7:]
+    try:
+        addr = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    return str(addr), addr.is_loopback or addr.is_unspecified
+
+
+# ---------------------------------------------------------------- identity
+
+
+def normalize_user(value: object) -> str | None:
+    """DESIGN §2 step 6 normalisation; None means "nothing here"."""
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        return None
+    text = str(value).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1]
+    text = text.rstrip(";,").strip()
+    if text[:7].lower() == "mailto:":
+        text = text[7:].strip()
+    if not text or text == "-":
+        return None
+    if "@" in text:
+        text = text.lower()
+    if text.lower() in ("guest", "anonymous"):
+        return GUEST
+    return text
+
+
+def _identity(prefix: str, trailer: str, query: str) -> str | None:
+    return (
+        _json_identity(trailer)
+        or _morgan_identity(prefix)
+        or _header_identity(prefix, trailer)
+        or _query_identity(query)
+        or _remote_user_field(prefix)
+    )
+
+
+def _json_identity(trailer: str) -> str | None:
+    text = trailer.rstrip()
+    if not text.endswith("}"):
+        return None
+    pos = text.find("{")
+    while pos >= 0:
+        try:
+            obj = json.loads(text[pos:])
+        except ValueError:
+            pos = text.find("{", pos + 1)
+            continue
+        if isinstance(obj, dict):
+            for key in _JSON_KEYS:
+                user = normalize_user(obj.get(key))
+                if user:
+                    return user
+        return None
+    return None
+
+
+def _morgan_identity(prefix: str) -> str | None:
+    pos = prefix.find(" user=")
+    if pos < 0:
+        return None
+    token = prefix[pos + 6 :].split(None, 1)
+    if not token:
+        return None
+    return normalize_user(unquote(token[0].replace("+", " "), errors="replace"))
+
+
+def _header_identity(prefix: str, trailer: str) -> str | None:
+    if ":" not in trailer and "=" not in trailer and "=" not in prefix:
+        return None
+    best: tuple[int, str] | None = None
+    for text in (prefix, trailer):
+        for m in _HEADER.finditer(text):
+            user = normalize_user(m.group(2))
+            rank = _HEADER_NAMES.index(m.group(1).lower())
+            if user and (best is None or rank < best[0]):
+                best = (rank, user)
+    return best[1] if best else None
+
+
+def _query_identity(query: str) -> str | None:
+    if not query:
+        return None
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+        params.setdefault(key, value)
+    for key in _QUERY_KEYS:
+        user = normalize_user(params.get(key))
+        if user:
+            return user
+    return None
+
+
+def _remote_user_field(prefix: str) -> str | None:
+    """The Apache remote-user field: the token right before ` [` (prefix starts after the address)."""
+    pos = prefix.find(" [")
+    if pos < 0:
+        return None
+    tokens = prefix[:pos].split()
+    return normalize_user(tokens[-1]) if tokens else None
+
+
+# ---------------------------------------------------------------- time
+
+
+def _iso_ms(text: str) -> int | None:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - _EPOCH) // _MS

@@ -1,0 +1,219 @@
+"""Turn module hits into sessions — DESIGN §3 (event time, deterministic).
+
+`SessionStore` is the single source of truth for open sessions. It is plain Python (no I/O, no UI):
+the live reader, backfill and tests drive it the same way, and the UI observes it through
+`version`, `drain_changes()` and `subscribe()`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gaze.logline import GUEST, Hit
+
+Key = tuple[str, str]  # (ip, user)
+
+# Why a session ended (kept with the record; not part of the log line format).
+IDLE, SWITCH, SIGN_IN, END_OF_INPUT, CAPACITY, CLOSED = (
+    "idle",
+    "switch",
+    "sign-in",
+    "end",
+    "capacity",
+    "closed",
+)
+
+
+@dataclass(slots=True)
+class OpenSession:
+    ip: str
+    user: str
+    module: str
+    start_ms: int
+    last_ms: int
+
+    @property
+    def key(self) -> Key:
+        return (self.ip, self.user)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    ip: str
+    user: str
+    module: str
+    start_ms: int
+    end_ms: int
+    reason: str
+
+    @property
+    def duration_s(self) -> int:
+        return (self.end_ms - self.start_ms) // 1000
+
+
+Listener = Callable[[list[SessionRecord]], None]
+
+
+class SessionStore:
+    """Open sessions keyed by (ip, user), ordered by last request (oldest first)."""
+
+    def __init__(self, idle_timeout_s: int = 300, max_sessions: int = 20_000, *, track_changes: bool = False):
+        self.idle_ms = idle_timeout_s * 1000
+        self.max_sessions = max_sessions
+        self.clock_ms: int | None = None  # latest hit time processed
+        self.dropped = 0  # sessions closed early because the store was full
+        self.version = 0  # bumped on every change; cheap "did anything happen" check for observers
+        self._open: OrderedDict[Key, OpenSession] = OrderedDict()
+        self._by_ip: dict[str, set[str]] = {}
+        self._track = track_changes
+        self._changes: dict[Key, OpenSession | None] = {}
+        self._listeners: list[Listener] = []
+
+    # ------------------------------------------------------------------ observing
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def sessions(self) -> list[OpenSession]:
+        return list(self._open.values())
+
+    def get(self, ip: str, user: str) -> OpenSession | None:
+        return self._open.get((ip, user))
+
+    def subscribe(self, listener: Listener) -> None:
+        """`listener(records)` is called with every batch of sessions that closed (and recorded)."""
+        self._listeners.append(listener)
+
+    def drain_changes(self) -> dict[Key, OpenSession | None]:
+        """Sessions opened/updated (value) or closed (None) since the last call; needs track_changes."""
+        changes, self._changes = self._changes, {}
+        return changes
+
+    # ------------------------------------------------------------------ feeding
+
+    def feed(self, hit: Hit, fallback_ms: int) -> list[SessionRecord]:
+        """Apply one hit; returns the sessions it closed (zero-second ones are not returned)."""
+        t = hit.at(fallback_ms)
+        if self.clock_ms is not None and t < self.clock_ms:
+            t = self.clock_ms
+        self.clock_ms = t
+        closed: list[SessionRecord] = []
+        self._expire(t - self.idle_ms, closed)
+        key = (hit.ip, hit.user)
+        current = self._open.get(key)
+        if current is not None and current.module == hit.module:
+            if hit.kind == "entry":
+                self._sign_in(hit, t, closed)
+            self._touch(current, t)
+        elif hit.kind == "entry" or not self._asset_is_noise(hit, current):
+            self._open_session(hit, t, current, closed)
+        return self._emit(closed)
+
+    def ping(self, ip: str, user: str, module: str, now_ms: int) -> list[SessionRecord]:
+        """A liveness ping from a module page: the same rules as an asset hit."""
+        return self.feed(Hit("asset", ip, user, module, now_ms), now_ms)
+
+    def close(self, ip: str, user: str, module: str | None, at_ms: int) -> list[SessionRecord]:
+        """End one session now (explicit close); `module` must match when given."""
+        current = self._open.get((ip, user))
+        closed: list[SessionRecord] = []
+        if current is not None and (module is None or current.module == module):
+            self._close(current, max(at_ms, current.last_ms), CLOSED, closed)
+        return self._emit(closed)
+
+    def expire(self, now_ms: int) -> list[SessionRecord]:
+        """Close every session idle since `now_ms - idle_timeout` (live mode's wall-clock expiry)."""
+        closed: list[SessionRecord] = []
+        self._expire(now_ms - self.idle_ms, closed)
+        return self._emit(closed)
+
+    def close_all(self) -> list[SessionRecord]:
+        """End of input (backfill): close every open session at its last request."""
+        closed: list[SessionRecord] = []
+        for session in list(self._open.values()):
+            self._close(session, session.last_ms, END_OF_INPUT, closed)
+        return self._emit(closed)
+
+    # ------------------------------------------------------------------ checkpoint state
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "clock": self.clock_ms,
+            "dropped": self.dropped,
+            "open": [[s.ip, s.user, s.module, s.start_ms, s.last_ms] for s in self._open.values()],
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self._open.clear()
+        self._by_ip.clear()
+        self.clock_ms = state.get("clock")
+        self.dropped = int(state.get("dropped", 0))
+        for ip, user, module, start_ms, last_ms in state.get("open", []):
+            session = OpenSession(ip, user, module, int(start_ms), int(last_ms))
+            self._open[session.key] = session
+            self._by_ip.setdefault(ip, set()).add(user)
+            self._changed(session.key, session)
+
+    # ------------------------------------------------------------------ rules
+
+    def _asset_is_noise(self, hit: Hit, current: OpenSession | None) -> bool:
+        if hit.user == GUEST and self._by_ip.get(hit.ip):
+            return True  # a Guest heartbeat beside a live session at that address
+        return current is not None  # portal thumbnail fan-out: the user is on another module
+
+    def _open_session(self, hit: Hit, t: int, current: OpenSession | None, closed: list[SessionRecord]) -> None:
+        self._sign_in(hit, t, closed)
+        if current is not None:
+            self._close(current, t, SWITCH, closed)
+        while len(self._open) >= self.max_sessions:
+            oldest = next(iter(self._open.values()))
+            self.dropped += 1
+            self._close(oldest, oldest.last_ms, CAPACITY, closed)
+        session = OpenSession(hit.ip, hit.user, hit.module, t, t)
+        self._open[session.key] = session
+        self._by_ip.setdefault(hit.ip, set()).add(hit.user)
+        self._changed(session.key, session)
+
+    def _sign_in(self, hit: Hit, t: int, closed: list[SessionRecord]) -> None:
+        """A signed-in hit retires the Guest session at the same address, at t."""
+        if hit.user != GUEST:
+            guest = self._open.get((hit.ip, GUEST))
+            if guest is not None:
+                self._close(guest, t, SIGN_IN, closed)
+
+    def _touch(self, session: OpenSession, t: int) -> None:
+        session.last_ms = t
+        self._open.move_to_end(session.key)
+        self._changed(session.key, session)
+
+    def _expire(self, cutoff_ms: int, closed: list[SessionRecord]) -> None:
+        while self._open:
+            oldest = next(iter(self._open.values()))
+            if oldest.last_ms > cutoff_ms:
+                break
+            self._close(oldest, oldest.last_ms, IDLE, closed)
+
+    def _close(self, session: OpenSession, end_ms: int, reason: str, closed: list[SessionRecord]) -> None:
+        key = session.key
+        del self._open[key]
+        users = self._by_ip[session.ip]
+        users.discard(session.user)
+        if not users:
+            del self._by_ip[session.ip]
+        self._changed(key, None)
+        if end_ms - session.start_ms >= 1000:
+            closed.append(SessionRecord(session.ip, session.user, session.module, session.start_ms, end_ms, reason))
+
+    def _changed(self, key: Key, session: OpenSession | None) -> None:
+        self.version += 1
+        if self._track:
+            self._changes[key] = session
+
+    def _emit(self, closed: list[SessionRecord]) -> list[SessionRecord]:
+        if closed:
+            for listener in self._listeners:
+                listener(closed)
+        return closed

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gaze.logfiles import format_session_line
+from gaze.logline import Hit, parse
+from gaze.sessions import CAPACITY, SessionRecord, SessionStore
+from tests.conformance_data import case_id, load
+
+SESSIONS = load("sessions.jsonl")
+
+
+def run(lines: list[str], store: SessionStore | None = None) -> list[str]:
+    store = store or SessionStore()
+    records: list[SessionRecord] = []
+    for line in lines:
+        hit = parse(line)
+        if hit is not None:
+            records += store.feed(hit, 0)
+    records += store.close_all()
+    return [format_session_line(r.end_ms, r.user, r.ip, r.module, r.duration_s).rstrip("\n") for r in records]
+
+
+@pytest.mark.parametrize("case", SESSIONS, ids=case_id)
+def test_session_conformance(case: dict[str, Any]) -> None:
+    assert run(case["lines"]) == case["records"]
+
+
+@pytest.mark.parametrize("case", SESSIONS, ids=case_id)
+def test_checkpoint_roundtrip_anywhere_gives_same_records(case: dict[str, Any]) -> None:
+    lines = case["lines"]
+    for cut in range(len(lines) + 1):
+        first = SessionStore()
+        out: list[SessionRecord] = []
+        for line in lines[:cut]:
+            hit = parse(line)
+            assert hit is not None
+            out += first.feed(hit, 0)
+        resumed = SessionStore()
+        resumed.load_state(first.to_state())
+        rest = run(lines[cut:], resumed)
+        head = [format_session_line(r.end_ms, r.user, r.ip, r.module, r.duration_s).rstrip("\n") for r in out]
+        assert head + rest == case["records"], f"cut at {cut}"
+
+
+def hit(ip: str, user: str, module: str, t_s: int, kind: str = "entry") -> Hit:
+    return Hit(kind, ip, user, module, t_s * 1000)  # type: ignore[arg-type]
+
+
+def test_clock_never_goes_backwards() -> None:
+    store = SessionStore()
+    store.feed(hit("10.0.0.1", "a", "m", 100), 0)
+    store.feed(hit("10.0.0.1", "a", "m", 50, "asset"), 0)  # clock jump back: counts as t=100
+    store.feed(hit("10.0.0.1", "a", "m", 130, "asset"), 0)
+    [record] = store.close_all()
+    assert (record.start_ms, record.end_ms, record.duration_s) == (100_000, 130_000, 30)
+
+
+def test_journal_time_used_without_bracketed_time() -> None:
+    store = SessionStore()
+    store.feed(Hit("entry", "10.0.0.1", "a", "m", None), 5_000)
+    store.feed(Hit("asset", "10.0.0.1", "a", "m", None), 9_000)
+    [record] = store.close_all()
+    assert record.duration_s == 4
+
+
+def test_capacity_drops_oldest_idle_and_records_it() -> None:
+    store = SessionStore(max_sessions=3)
+    for i in range(5):
+        store.feed(hit(f"10.0.0.{i}", "Guest", "m", 10 * i), 0)
+        store.feed(hit(f"10.0.0.{i}", "Guest", "m", 10 * i + 5, "asset"), 0)
+    assert len(store) == 3 and store.dropped == 2
+    assert {s.ip for s in store.sessions()} == {"10.0.0.2", "10.0.0.3", "10.0.0.4"}
+    dropped = [r for r in store.close_all() if r.reason == CAPACITY]
+    assert dropped == []  # already recorded when dropped, not again at the end
+
+
+def test_capacity_records_are_returned_when_dropped() -> None:
+    store = SessionStore(max_sessions=1)
+    store.feed(hit("10.0.0.1", "Guest", "m", 0), 0)
+    store.feed(hit("10.0.0.1", "Guest", "m", 7, "asset"), 0)
+    [record] = store.feed(hit("10.0.0.2", "Guest", "m", 8), 0)
+    assert (record.ip, record.reason, record.duration_s) == ("10.0.0.1", CAPACITY, 7)
+
+
+def test_flood_of_distinct_pairs_stays_bounded() -> None:
+    store = SessionStore(max_sessions=1000)
+    for i in range(50_000):
+        store.feed(hit(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", "Guest", "m", i // 100), 0)
+    assert len(store) == 1000 and store.dropped == 49_000
+
+
+def test_wall_clock_expiry_and_explicit_close() -> None:
+    store = SessionStore(idle_timeout_s=300)
+    store.feed(hit("10.0.0.1", "a", "m", 0), 0)
+    store.feed(hit("10.0.0.1", "a", "m", 20, "asset"), 0)
+    store.feed(hit("10.0.0.2", "b", "n", 100), 0)
+    store.feed(hit("10.0.0.2", "b", "n", 110, "asset"), 0)
+    assert store.expire(319_999) == []
+    [record] = store.expire(320_000)
+    assert (record.ip, record.end_ms) == ("10.0.0.1", 20_000)
+    assert store.close("10.0.0.2", "b", "other", 120_000) == []
+    [closed] = store.close("10.0.0.2", "b", "n", 120_000)
+    assert closed.duration_s == 20 and len(store) == 0
+
+
+def test_changes_and_listeners() -> None:
+    store = SessionStore(track_changes=True)
+    seen: list[SessionRecord] = []
+    store.subscribe(seen.extend)
+    store.feed(hit("10.0.0.1", "a", "m", 0), 0)
+    changes = store.drain_changes()
+    assert list(changes) == [("10.0.0.1", "a")] and changes[("10.0.0.1", "a")] is not None
+    store.feed(hit("10.0.0.1", "a", "n", 10), 0)
+    assert seen and seen[0].module == "m"
+    assert store.drain_changes()[("10.0.0.1", "a")].module == "n"  # type: ignore[union-attr]

@@ -130,13 +130,15 @@ class JournalSource:
         since: str | None = None,
         until: str | None = None,
     ) -> list[str]:
-        args = [self.journalctl, "-o", "json", f"--output-fields={OUTPUT_FIELDS}", "--no-pager", "-q"]
+        # --all: without it journalctl prints null for any field of 4096 bytes or more.
+        args = [self.journalctl, "-o", "json", f"--output-fields={OUTPUT_FIELDS}", "--all", "--no-pager", "-q"]
         if self.unit:
             args += ["-u", self.unit]
         if self.directory is not None:
-            args += ["--directory", str(self.directory)]
+            args += ["--directory", str(self.directory.absolute())]
         if self.file is not None:
-            args += ["--file", str(self.file)]
+            # absolute: `journalctl --file NAME -f` with a bare relative name prints nothing and exits 0
+            args += ["--file", str(self.file.absolute())]
         if cursor:
             args.append(f"--after-cursor={cursor}")
         elif since:

@@ -101,6 +101,11 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def local_day(epoch_ms: int | None) -> date:
+    """The local calendar day of an epoch-ms time (None: now)."""
+    return _local_date(time.time() if epoch_ms is None else epoch_ms / 1000)
+
+
 def _local_date(timestamp: float) -> date:
     return datetime.fromtimestamp(timestamp).date()
 

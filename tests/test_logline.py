@@ -49,7 +49,8 @@ def test_loopback_counts_when_enabled() -> None:
 
 
 def test_reasons() -> None:
-    assert classify("info: Server listening on port 80") == "not-access"
+    assert classify("info: Server listening on port 80") == "no-module"
+    assert classify("info: Server /modules/ listening") == "not-access"
     assert classify('info: 10.0.0.1 - "GET /modules/m/index.html HTTP/1.1" 404') == "status>=400"
     assert classify('info: 10.0.0.1 - "GET /img/x.png HTTP/1.1" 200') == "no-module"
     assert classify('info: nope - "GET /modules/m/index.html HTTP/1.1" 200') == "bad-address"

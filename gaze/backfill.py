@@ -1,0 +1,198 @@
+"""`python main.py backfill`: rebuild session records from past journal entries.
+
+Reads `journalctl -o json` output, short-iso text, or the journal itself, through the same Ingestor
+as live reading, so the records and their order are the ones live reading writes. Never touches the
+live checkpoint; records go to the log files and to the `session_record` table as source "backfill".
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gaze.db import BACKFILL
+from gaze.journal import JournalSource, iter_text
+from gaze.logfiles import SESSIONS_STEM, DailyLog, format_session_line, local_day
+from gaze.monitor import record_rows
+from gaze.pipeline import MALFORMED, Ingestor
+from gaze.sessions import SessionRecord, SessionStore
+
+CHUNK = 1 << 20
+FLUSH_EVERY = 5000  # records per write/commit
+
+
+@dataclass
+class BackfillOptions:
+    log_dir: Path
+    input: str | None = None  # a file path, "-" for stdin, or None to read the journal
+    format: str = "json"  # json | text
+    since: str | None = None
+    until: str | None = None
+    source: JournalSource = field(default_factory=JournalSource)
+    idle_timeout_s: int = 300
+    max_sessions: int = 20_000
+    include_loopback: bool = False
+    retention_days: int = 365
+
+
+@dataclass
+class Summary:
+    entries: int
+    hits: int
+    ignored: dict[str, int]
+    records: int
+    elapsed_s: float
+
+    def lines(self) -> list[str]:
+        rate = self.entries / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        ignored = ", ".join(f"{k} {v:,}" for k, v in sorted(self.ignored.items())) or "none"
+        return [
+            f"entries read:     {self.entries:,}",
+            f"module hits:      {self.hits:,}",
+            f"ignored lines:    {sum(self.ignored.values()):,} ({ignored})",
+            f"records written:  {self.records:,}",
+            f"elapsed:          {self.elapsed_s:.2f} s",
+            f"entries/s:        {rate:,.0f}",
+        ]
+
+
+class Progress:
+    """A one-line progress display on a terminal; silent otherwise."""
+
+    def __init__(self, stream: TextIO, total_bytes: int | None) -> None:
+        self.stream = stream
+        self.total = total_bytes
+        self.enabled = stream.isatty()
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def update(self, done_bytes: int, entries: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self._last < 0.2):
+            return
+        self._last = now
+        rate = entries / max(now - self.started, 1e-6)
+        if self.total:
+            frac = min(done_bytes / self.total, 1.0)
+            bar = "#" * int(frac * 30)
+            text = f"\r[{bar:<30}] {frac:6.1%}  {entries:,} entries  {rate:,.0f}/s"
+        else:
+            text = f"\r{entries:,} entries  {rate:,.0f}/s"
+        self.stream.write(text)
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class _Sink:
+    """Writes records in the order the store closed them: log file by local day, database in chunks."""
+
+    def __init__(self, log: DailyLog, engine: Engine | None) -> None:
+        self.log = log
+        self.engine = engine
+        self.count = 0
+
+    def write(self, records: list[SessionRecord]) -> None:
+        if not records:
+            return
+        self.count += len(records)
+        day: date | None = None
+        chunk: list[str] = []
+        for record in records:
+            record_day = local_day(record.end_ms)
+            if day is not None and record_day != day:
+                self.log.append("".join(chunk).encode(), day)
+                chunk = []
+            day = record_day
+            chunk.append(format_session_line(record.end_ms, record.user, record.ip, record.module, record.duration_s))
+        if chunk and day is not None:
+            self.log.append("".join(chunk).encode(), day)
+        if self.engine is not None:
+            with Session(self.engine) as db, db.begin():
+                db.add_all(record_rows(records, BACKFILL))
+
+
+def _chunks(stream: BinaryIO, progress: Progress, counter: list[int]) -> Iterator[bytes]:
+    """Complete lines of a byte stream, read in large chunks."""
+    rest = b""
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        counter[0] += len(chunk)
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
+def run_backfill(options: BackfillOptions, engine: Engine | None, *, stderr: TextIO = sys.stderr) -> Summary:
+    started = time.monotonic()
+    store = SessionStore(options.idle_timeout_s, options.max_sessions)
+    ingestor = Ingestor(store, include_loopback=options.include_loopback)
+    sink = _Sink(DailyLog(options.log_dir, SESSIONS_STEM, retention_days=options.retention_days), engine)
+    process: subprocess.Popen[bytes] | None = None
+    total: int | None = None
+    if options.input == "-":
+        stream: BinaryIO = sys.stdin.buffer
+    elif options.input is not None:
+        path = Path(options.input)
+        total = path.stat().st_size
+        stream = path.open("rb")
+    else:
+        args = options.source.args(follow=False, since=options.since, until=options.until)
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        assert process.stdout is not None
+        stream = process.stdout
+    progress = Progress(stderr, total)
+    read = [0]
+    try:
+        lines = _chunks(stream, progress, read)
+        if options.format == "text" and options.input is not None:
+            errors: list[str] = []
+            for entry in iter_text(lines, errors):
+                ingestor.add(entry)
+                _drain(ingestor, sink, progress, read)
+        else:
+            for line in lines:
+                ingestor.add_json_line(line)
+                _drain(ingestor, sink, progress, read)
+        store.close_all()
+        sink.write(ingestor.take()[0])
+    finally:
+        progress.update(read[0], ingestor.counters.entries, force=True)
+        progress.done()
+        if process is not None:
+            process.stdout.close()  # type: ignore[union-attr]
+            process.wait()
+        elif options.input not in (None, "-"):
+            stream.close()
+    if process is not None and process.returncode not in (0, None):
+        raise RuntimeError(f"journalctl exited with code {process.returncode}")
+    counters = ingestor.counters
+    ignored = dict(counters.ignored)
+    ignored.pop(MALFORMED, None)
+    malformed = counters.ignored.get(MALFORMED, 0)
+    if malformed:
+        ignored["malformed"] = malformed
+    return Summary(counters.entries, counters.hits, ignored, sink.count, time.monotonic() - started)
+
+
+def _drain(ingestor: Ingestor, sink: _Sink, progress: Progress, read: list[int]) -> None:
+    if len(ingestor.pending_records) >= FLUSH_EVERY:
+        sink.write(ingestor.take()[0])
+    if progress.enabled and ingestor.counters.entries % 4096 == 0:
+        progress.update(read[0], ingestor.counters.entries)

@@ -1,0 +1,164 @@
+"""Command line: `backfill` and `follow` sub-commands, and the start-up checks they share with the UI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from gaze.backfill import BackfillOptions, run_backfill
+from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
+from gaze.db import make_engine, migrate
+from gaze.journal import JournalSource
+from gaze.monitor import Monitor
+
+EXIT_BAD_SETTING = 2
+
+
+def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
+    """Connect and migrate our own database, or SettingsError naming the variable."""
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        raise SettingsError(f"{variable}: cannot use database {_safe_url(url)} ({reason})") from None
+    return engine
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def prepare(settings: Settings) -> Engine:
+    """Start-up checks shared by every long-running mode: writable directories, usable database."""
+    ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
+    if settings.database_url is None:
+        ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")
+    return open_database(settings.own_database_url)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py", description="Module Gaze: live module sessions from oc4d's journal."
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the dashboard (the default)")
+    follow = sub.add_parser("follow", help="follow the journal and write sessions, without the web UI")
+    follow.add_argument("--log-level", default="INFO")
+    back = sub.add_parser("backfill", help="rebuild session records from past journal entries")
+    src = back.add_mutually_exclusive_group()
+    src.add_argument("--input", metavar="FILE|-", help="read journalctl output from a file or stdin")
+    back.add_argument(
+        "--format", choices=("json", "text"), default="json", help="json = journalctl -o json; text = -o short-iso"
+    )
+    back.add_argument("--since", help="read the journal from this time (journalctl --since syntax)")
+    back.add_argument("--until", help="read the journal up to this time")
+    back.add_argument("--directory", type=Path, help="journal directory instead of the system journal")
+    src.add_argument("--file", type=Path, help="journal file instead of the system journal")
+    back.add_argument("--unit", help="systemd unit (default from MODULEGAZE_JOURNAL_UNIT)")
+    back.add_argument(
+        "--log-dir", type=Path, help="where to write modulegaze-sessions.log (default MODULEFETCH_LOG_DIR)"
+    )
+    back.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
+    back.add_argument("--no-database", action="store_true", help="write the log files only")
+    return parser
+
+
+def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    if args.input is not None and (args.since or args.until or args.directory):
+        err.write("backfill: --input cannot be combined with --since/--until/--directory\n")
+        return EXIT_BAD_SETTING
+    if args.input not in (None, "-") and not Path(args.input).is_file():
+        err.write(f"backfill: --input {args.input}: no such file\n")
+        return EXIT_BAD_SETTING
+    log_dir = args.log_dir or settings.log_dir
+    try:
+        ensure_writable_dir(log_dir, "--log-dir" if args.log_dir else "MODULEFETCH_LOG_DIR")
+        engine = None
+        if not args.no_database:
+            if args.database_url:
+                engine = open_database(args.database_url, "--database-url")
+            else:
+                if settings.database_url is None:
+                    ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")
+                engine = open_database(settings.own_database_url)
+    except SettingsError as exc:
+        err.write(f"backfill: {exc}\n")
+        return EXIT_BAD_SETTING
+    options = BackfillOptions(
+        log_dir=log_dir,
+        input=args.input,
+        format=args.format,
+        since=args.since,
+        until=args.until,
+        source=JournalSource(
+            unit=args.unit or settings.journal_unit,
+            directory=args.directory or (None if args.file else settings.journal_directory),
+            file=args.file or (None if args.directory else settings.journal_file),
+        ),
+        idle_timeout_s=settings.idle_timeout_seconds,
+        max_sessions=settings.max_open_sessions,
+        include_loopback=settings.include_loopback,
+        retention_days=settings.retention_days,
+    )
+    try:
+        summary = run_backfill(options, engine, stderr=err)
+    except (OSError, RuntimeError) as exc:
+        err.write(f"backfill: {exc}\n")
+        return 1
+    for line in summary.lines():
+        out.write(line + "\n")
+    return 0
+
+
+async def follow(settings: Settings, engine: Engine) -> None:
+    """Run the monitor until SIGTERM/SIGINT."""
+    monitor = Monitor(settings, engine)
+    await asyncio.to_thread(monitor.restore)
+    monitor.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await monitor.stop()
+    await monitor.persist()
+
+
+def dispatch(argv: list[str]) -> int | None:
+    """Run a sub-command and return its exit code; None means "run the dashboard"."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        sys.stderr.write(f"modulegaze: {exc}\n")
+        return EXIT_BAD_SETTING
+    if args.command == "backfill":
+        return backfill(args, settings)
+    if args.command == "follow":
+        logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            engine = prepare(settings)
+        except SettingsError as exc:
+            sys.stderr.write(f"modulegaze: {exc}\n")
+            return EXIT_BAD_SETTING
+        asyncio.run(follow(settings, engine))
+        return 0
+    return None

@@ -1,0 +1,221 @@
+"""The live monitor: journal reader → Ingestor → database checkpoint → log files.
+
+One per process. Every batch of journal entries is committed together with the session records it
+closed, the open sessions and the journal cursor, so a restart — clean or SIGKILL — resumes exactly
+where the last commit left off; the log writers then put each record into the files exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gaze.config import Settings
+from gaze.db import LIVE, Checkpoint, SessionRow
+from gaze.journal import Batch, JournalReader, JournalSource, ReaderState
+from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog, local_day
+from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
+from gaze.pipeline import Ingestor
+from gaze.sessions import SessionRecord, SessionStore
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "live"
+TICK_S = 1.0
+
+
+def load_checkpoint(engine: Engine, name: str = CHECKPOINT) -> tuple[str | None, dict[str, object]]:
+    with Session(engine) as db:
+        row = db.get(Checkpoint, name)
+        if row is None:
+            return None, {}
+        return row.cursor, json.loads(row.state or "{}")
+
+
+def record_rows(records: list[SessionRecord], source: str) -> list[SessionRow]:
+    return [
+        SessionRow(
+            end_ms=r.end_ms,
+            start_ms=r.start_ms,
+            user_id=r.user,
+            ip=r.ip,
+            module=r.module,
+            duration_s=r.duration_s,
+            reason=r.reason,
+            source=source,
+        )
+        for r in records
+    ]
+
+
+class Monitor:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        source: JournalSource | None = None,
+        wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.source = source or JournalSource(
+            unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file
+        )
+        self.store = SessionStore(settings.idle_timeout_seconds, settings.max_open_sessions, track_changes=True)
+        self.ingestor = Ingestor(
+            self.store, include_loopback=settings.include_loopback, tee_access=settings.tee_access_log
+        )
+        retention = settings.retention_days
+        self.sessions_log = SessionLogWriter(
+            engine, DailyLog(settings.log_dir, SESSIONS_STEM, retention_days=retention)
+        )
+        self.access_log = ExactlyOnceLog(engine, DailyLog(settings.log_dir, ACCESS_STEM, retention_days=retention))
+        self.reader_state = ReaderState()
+        self.wall_ms = wall_ms
+        self.cursor: str | None = None
+        self._reader: JournalReader | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._clock_seen: tuple[int | None, float] = (None, time.monotonic())
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def restore(self) -> None:
+        """Load the checkpoint and finish any log write a crash interrupted (blocking; call once)."""
+        self.cursor, state = load_checkpoint(self.engine)
+        if state:
+            self.store.load_state(state)
+        self._clock_seen = (self.store.clock_ms, time.monotonic())
+        self.access_log.recover()
+        self.sessions_log.recover()
+        self.sessions_log.flush()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start following the journal (idempotent)."""
+        if self.running:
+            return
+        since = None if self.settings.journal_since_all else self.settings.journal_since
+        self._reader = JournalReader(
+            self.source, self._on_batch, cursor=self.cursor, since=since, state=self.reader_state
+        )
+        self._task = asyncio.create_task(self._reader.run(), name="journal-reader")
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick_forever(), name="monitor-tick")
+
+    async def stop(self) -> None:
+        """Stop following; the checkpoint stays where the last batch left it."""
+        if self._reader is not None:
+            self._reader.stop()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+
+    # ------------------------------------------------------------------ feeding
+
+    async def _on_batch(self, entries: Batch) -> None:
+        for entry in entries:
+            self.ingestor.add(entry)
+        cursor = next((e.cursor for e in reversed(entries) if e.cursor), None)
+        await self.persist(cursor)
+
+    def feed_entries(self, entries: Batch) -> None:
+        """Entries from a source without a cursor (demo, heartbeat): processed now, persisted on tick."""
+        for entry in entries:
+            self.ingestor.add(entry)
+
+    async def persist(self, cursor: str | None = None) -> None:
+        """Commit what the ingestor gathered with the cursor and open sessions, then write the files."""
+        async with self._lock:
+            if cursor:
+                self.cursor = cursor
+            records, access = self.ingestor.take()
+            state = self.store.to_state()
+            if self.store.clock_ms != self._clock_seen[0]:
+                self._clock_seen = (self.store.clock_ms, time.monotonic())
+            await asyncio.to_thread(self._persist_sync, self.cursor, state, records, access)
+
+    def _persist_sync(
+        self, cursor: str | None, state: dict[str, object], records: list[SessionRecord], access: list[str]
+    ) -> None:
+        today = local_day(None)
+        with Session(self.engine) as db, db.begin():
+            db.add_all(record_rows(records, LIVE))
+            row = db.get(Checkpoint, CHECKPOINT)
+            if row is None:
+                row = Checkpoint(name=CHECKPOINT)
+                db.add(row)
+            row.cursor = cursor
+            row.state = json.dumps(state, separators=(",", ":"))
+            row.updated_ms = self.wall_ms()
+            staged = bool(access) and self.access_log.stage(db, "".join(access).encode(), today)
+        if staged:
+            self.access_log.complete(today)
+        if records or self.sessions_log.status.waiting or not self.sessions_log.status.ok:
+            self.sessions_log.flush()
+
+    # ------------------------------------------------------------------ wall clock
+
+    def effective_now_ms(self) -> int | None:
+        """Event time advanced by the wall time since the last hit (= wall clock for live traffic).
+
+        Expiring on this instead of the raw wall clock keeps the records identical to a backfill of
+        the same journal, even when old entries are replayed.
+        """
+        clock, seen_at = self._clock_seen
+        if clock is None:
+            return None
+        return clock + int((time.monotonic() - seen_at) * 1000)
+
+    async def tick(self) -> None:
+        """Once a second: expire idle sessions, retry unwritten files."""
+        if self._lock.locked():
+            return
+        now = self.effective_now_ms()
+        if now is not None and self.reader_state.status == "following":
+            self.store.expire(now)
+        if self.ingestor.pending_records or self.ingestor.pending_access:
+            await self.persist()
+        elif not (self.sessions_log.status.ok and self.access_log.status.ok):
+            async with self._lock:
+                await asyncio.to_thread(self._retry_files)
+
+    def _retry_files(self) -> None:
+        self.access_log.complete(local_day(None))
+        self.sessions_log.flush()
+
+    async def rotate_due(self) -> None:
+        """The midnight job: archive yesterday's plain files and prune old archives."""
+        async with self._lock:
+            for writer in (self.sessions_log, self.access_log):
+                try:
+                    await asyncio.to_thread(writer.file.rotate_due)
+                    await asyncio.to_thread(writer.file.prune)
+                except Exception as exc:  # reported in the status; the next write retries
+                    log.error("rotation of %s failed: %s", writer.stem, exc)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("monitor tick failed")

@@ -1,0 +1,91 @@
+"""Journal entries → hits → sessions: the one path every source goes through (live, backfill, demo)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gaze.journal import JournalEntry, MalformedLine, decode_json_line
+from gaze.logfiles import format_access_line
+from gaze.logline import NO_MODULE, classify
+from gaze.sessions import SessionRecord, SessionStore
+
+NO_TIME = "no-time"  # a hit with neither a bracketed time nor a journal time
+MALFORMED = "malformed"  # a line of journalctl output that is not an entry
+
+
+@dataclass
+class Counters:
+    entries: int = 0
+    hits: int = 0
+    records: int = 0
+    ignored: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"entries": self.entries, "hits": self.hits, "records": self.records, "ignored": dict(self.ignored)}
+
+
+class Ingestor:
+    """Feeds entries to a SessionStore and gathers what must be written: records and access lines.
+
+    Every record the store closes (hits, wall-clock expiry, explicit closes, end of input) lands in
+    `pending_records` through the store's listener, in the order the store closed them.
+    """
+
+    def __init__(
+        self,
+        store: SessionStore,
+        *,
+        include_loopback: bool = False,
+        tee_access: bool = False,
+        now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        self.store = store
+        self.include_loopback = include_loopback
+        self.tee_access = tee_access
+        self.now_ms = now_ms
+        self.counters = Counters()
+        self.pending_records: list[SessionRecord] = []
+        self.pending_access: list[str] = []
+        store.subscribe(self._closed)
+
+    def _closed(self, records: list[SessionRecord]) -> None:
+        self.counters.records += len(records)
+        self.pending_records.extend(records)
+
+    def add(self, entry: JournalEntry) -> None:
+        self.counters.entries += 1
+        message = entry.message
+        if self.tee_access and "/modules/" in message:
+            self.pending_access.append(format_access_line(self.now_ms(), message))
+        result = classify(message, include_loopback=self.include_loopback)
+        if isinstance(result, str):
+            self.counters.ignored[result] += 1
+            return
+        fallback = entry.realtime_ms
+        if result.time_ms is None and fallback is None:
+            self.counters.ignored[NO_TIME] += 1
+            return
+        self.counters.hits += 1
+        self.store.feed(result, fallback or 0)
+
+    def add_json_line(self, line: bytes) -> None:
+        """One line of `journalctl -o json`, skipping the JSON decode when it cannot hold a hit."""
+        if b"/modules/" not in line and b'"MESSAGE":[' not in line:
+            if line.strip():
+                self.counters.entries += 1
+                self.counters.ignored[NO_MODULE] += 1
+            return
+        try:
+            entry = decode_json_line(line)
+        except MalformedLine:
+            self.counters.ignored[MALFORMED] += 1
+            return
+        self.add(entry)
+
+    def take(self) -> tuple[list[SessionRecord], list[str]]:
+        records, access = self.pending_records, self.pending_access
+        self.pending_records, self.pending_access = [], []
+        return records, access

@@ -1,0 +1,528 @@
+"""Seeded synthetic oc4d traffic: the journal MESSAGEs a classroom of devices would produce.
+
+Used by the benchmark (``Classroom(seed).day(80_000)``) and by the live demo mode
+(``Classroom(seed, start_ms=now).lines_until(now)`` called periodically).
+
+Everything is written in the real oc4d line shapes (see DESIGN.md section 2):
+
+- classic: ``info: ::ffff:IP - [ISO] "GET /path HTTP/1.1" 200`` (+ ``{"email":"…"}`` once signed in)
+- morgan:  ``info: IP user=<u> - [ISO] "GET /path HTTP/1.1" 200 1234 "-" "Mozilla/5.0 …"``
+  (``user=anonymous`` as a Guest, ``user=<email>`` - sometimes percent-encoded - once signed in,
+  sometimes a trailing ``{"timestamp":"…"}`` object)
+
+Simulated behaviour: devices open a module's entry page, fetch its assets every few seconds
+(304s, percent-encoded file names, sub-page ``index.html``), go back to the portal (a burst of
+thumbnail hits on many other modules within one second), switch modules, go idle for more than
+300 s, leave and come back, and sign in (Guest first). Noise: Next.js/API requests, 404s, HEAD
+requests, non-access lines (``info: Server listening on port 80``), loopback health checks and
+rare garbage (including winston colour escapes).
+
+The bracketed timestamp of an access line is the ISO UTC form (milliseconds, ``Z``) of
+``Line.time_ms``; lines are produced in non-decreasing ``time_ms`` order. The same arguments give
+the same output (one ``random.Random(seed)``, no wall clock, no hash-order dependence).
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+__all__ = ["DEFAULT_START_MS", "DEFAULT_USERS", "DEMO_CATALOG", "Classroom", "Line"]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One journal entry of oc4d.service."""
+
+    time_ms: int  # epoch ms (UTC) the request happened
+    message: str  # the journal MESSAGE
+
+
+# 2026-05-04T07:30:00Z, a Monday morning: the default start of a simulated school day.
+DEFAULT_START_MS = 1_777_879_800_000
+
+DEMO_CATALOG: list[dict] = [
+    {
+        "slug": "cdn_math",
+        "name": "Mathematics (CDN)",
+        "description": "Core mathematics for junior high: number, fractions, geometry and data.",
+        "build": "1763389063089_v6sji3qt1",
+    },
+    {
+        "slug": "cdn_acid_bases_and_salts",
+        "name": "Acids, Bases and Salts",
+        "description": "Chemistry unit with indicator experiments and pH worksheets.",
+        "build": "1763389063089_v6sji3qt1",
+    },
+    {
+        "slug": "cdn_algebra",
+        "name": "Algebra Basics",
+        "description": "Expressions, linear equations and word problems with worked examples.",
+        "build": "1763333740231_qw83ospc0",
+    },
+    {
+        "slug": "cdn_verbs",
+        "name": "English Verbs",
+        "description": "Tenses, irregular verbs and practice quizzes.",
+        "build": "1763333740231_qw83ospc0",
+    },
+    {
+        "slug": "cdn_geo",
+        "name": "Geography of West Africa",
+        "description": "Maps, climate zones, rivers and population of West Africa.",
+        "build": "1763351385580_za0yw3hws",
+    },
+    {
+        "slug": "en-wassce",
+        "name": "WASSCE Past Questions (English)",
+        "description": "Past examination papers with marking schemes.",
+        "build": "1763391338325_iyefn8g94",
+    },
+    {
+        "slug": "en-ebooks",
+        "name": "English eBooks Library",
+        "description": "Offline library of graded readers and classic novels.",
+        "build": "1763351385580_za0yw3hws",
+    },
+    {
+        "slug": "en-bookdash",
+        "name": "Book Dash Stories",
+        "description": "Illustrated children's picture books.",
+        "build": "1763351385580_za0yw3hws",
+    },
+    {
+        "slug": "en-w3schools",
+        "name": "W3Schools Offline",
+        "description": "HTML, CSS and JavaScript tutorials for offline use.",
+        "build": "1763391338325_iyefn8g94",
+    },
+    {
+        "slug": "BookBridge",
+        "name": "BookBridge",
+        "description": "Reading comprehension passages with audio.",
+        "build": "1763333740231_qw83ospc0",
+    },
+    {
+        "slug": "CDN Module - Single Page - With Images",
+        "name": "CDN Module - Single Page - With Images",
+        "description": "Sample single-page module with inline images.",
+        "build": "1763333740231_qw83ospc0",
+    },
+    {
+        "slug": "2048",
+        "name": "2048 Number Game",
+        "description": "The sliding-tile number puzzle.",
+        "build": "1764012210417_k2m9x0abq",
+    },
+    {
+        "slug": "the-cultural-and-occult-symbiosis-of-witches-and-black-cats",
+        "name": "Witches and Black Cats: A Cultural History",
+        "description": "Long-form reading on folklore and history.",
+        "build": "1777676510110_f6iy7ii71",
+    },
+    {
+        "slug": "health-first-aid",
+        "name": "First Aid Basics",
+        "description": "Burns, bleeding, fractures and when to get help.",
+        "build": "1764012210417_k2m9x0abq",
+    },
+    {
+        "slug": "wikipedia_en_for_schools",
+        "name": "Wikipedia for Schools",
+        "description": "Curated Wikipedia selection for school children.",
+        "build": "1777676510110_f6iy7ii71",
+    },
+]
+
+DEFAULT_USERS: list[str] = [
+    "akosua.mensah@example.org",
+    "kwame.boateng@example.org",
+    "Ama.Owusu@Example.org",
+    "kofi.asante@example.org",
+    "efua.addo@example.org",
+    "yaw.darko@example.org",
+    "abena.osei@example.org",
+    "teacher@example.org",
+    "librarian@example.org",
+    "esi.quaye@example.org",
+]
+
+_USER_AGENTS = [
+    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; SM-T220) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPad; CPU OS 16_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/16.6 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 11; TECNO KG5m) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/118.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Mobile; LYF/F320B/LYF-F320B-001-01-15-130718-i; Android; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36",
+]
+
+# Asset names relative to a module's root; some need percent-encoding in the URL.
+_ASSETS = [
+    "css/style.css",
+    "css/print.css",
+    "js/main.js",
+    "js/vendor.min.js",
+    "js/quiz.js",
+    "img/cover.png",
+    "img/figure-1.png",
+    "img/figure-2.jpg",
+    "img/Figure 3 (a).png",
+    "img/diagramme élève.png",
+    "fonts/roboto-regular.woff2",
+    "audio/intro.mp3",
+    "data/questions.json",
+    "img/icons/arrow-right.svg",
+    "pages/chapter 2.html",
+]
+_SUBPAGES = ["lesson-2/index.html", "lesson-3/index.html", "quiz/index.html", "glossary/index.html"]
+_MISSING = ["favicon.ico", "img/missing.png", "js/main.js.map", "apple-touch-icon.png"]
+_NEXT_NOISE = [
+    "/_next/static/chunks/webpack-3b1c8e2f.js",
+    "/_next/static/chunks/main-app-9a1f2c.js",
+    "/_next/static/chunks/pages/index-5d2e8c1b.js",
+    "/_next/static/css/4e8b1f0a2c.css",
+    "/_next/static/media/logo.4f2a.svg",
+    "/api/modules",
+    "/api/auth/session",
+    "/favicon.ico",
+    "/img/logo.png",
+]
+_GARBAGE = [
+    'error: éè \ufffd broken /modules/ "GET',
+    "info: ::ffff:192.168.4.",
+    "\x1b[32minfo\x1b[39m: Server listening on port 80",
+    "warn: Prisma: connection pool timeout (more than 5 connections in use)",
+    "error: ECONNRESET socket hang up",
+    "    at TLSSocket.onHangUp (node:_http_client:485:23)",
+]
+
+# Device actions (_RESUME_ENTRY: reload the current module's entry page, e.g. after signing in).
+_ARRIVE, _OPEN, _READ, _RESUME, _RESUME_ENTRY = range(5)
+# Heap item kinds: (time_ms, seq, kind, payload).
+_EMIT, _DEVICE, _HEALTH = range(3)
+
+_HOST = "http://oc4d.cdn"
+
+
+@dataclass(slots=True)
+class _Module:
+    slug: str
+    root: str  # URL prefix ending in '/', already percent-encoded
+    entry: str
+    thumb: str
+
+
+@dataclass(slots=True)
+class _Device:
+    ip: str
+    morgan: bool
+    ts_json: bool
+    ua: str
+    wants_signin: bool
+    email: str | None = None
+    user_token: str = "anonymous"
+    module: int = -1
+    dwell_end: int = 0
+
+
+def _module_urls(index: int, entry: dict) -> _Module:
+    slug = str(entry["slug"])
+    build = str(entry.get("build") or "")
+    enc = quote(slug, safe="")
+    if (slug.startswith("cdn_") and index % 3 != 2) or not build:
+        root = f"/modules/{enc}/content/"  # classic CDN layout
+        thumb = f"/modules/{enc}/thumbnail.png"
+    elif index % 4 == 1:
+        root = f"/modules/{build}/{enc}/"
+        thumb = f"{root}thumbnail.jpg"
+    else:
+        root = f"/uploads/modules/{build}/{enc}/"
+        thumb = f"{root}thumbnail.png"
+    return _Module(slug=slug, root=root, entry=f"{root}index.html", thumb=thumb)
+
+
+class Classroom:
+    """Deterministic simulation of N devices (phones/tablets on 192.168.x.y) browsing modules.
+
+    ``lines_until`` and ``day`` draw from the same simulation: each line is produced once.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        devices: int = 25,
+        catalog: list[dict] = DEMO_CATALOG,
+        start_ms: int = DEFAULT_START_MS,
+        users: list[str] | None = None,
+    ) -> None:
+        if devices < 1 or devices > 60_000:
+            raise ValueError("devices must be between 1 and 60000")
+        if not catalog:
+            raise ValueError("catalog must not be empty")
+        self._rng = random.Random(seed)
+        self._modules = [_module_urls(i, m) for i, m in enumerate(catalog)]
+        self._users = list(users) if users else list(DEFAULT_USERS)
+        self._heap: list[tuple[int, int, int, object]] = []
+        self._seq = 0
+        self._iso_sec = -1
+        self._iso_prefix = ""
+        self._devices: list[_Device] = []
+        rng = self._rng
+        ips: set[str] = set()
+        ip_list: list[str] = []
+        subnets = [4, 1, 8, 10, 20]
+        while len(ip_list) < devices:
+            third = rng.choice(subnets) if len(ips) < 1000 else rng.randrange(256)
+            ip = f"192.168.{third}.{rng.randrange(2, 255)}"
+            if ip not in ips:
+                ips.add(ip)
+                ip_list.append(ip)
+        for ip in ip_list:
+            dev = _Device(
+                ip=ip,
+                morgan=rng.random() < 0.5,
+                ts_json=rng.random() < 0.3,
+                ua=rng.choice(_USER_AGENTS),
+                wants_signin=rng.random() < 0.45,
+            )
+            self._devices.append(dev)
+        # Start-up lines, then devices arrive over the first minutes of the lesson.
+        self._push(start_ms, _EMIT, "info: Server listening on port 80")
+        self._push(start_ms + 40, _EMIT, "info: Database connection established")
+        for i in range(devices):
+            self._push(start_ms + 500 + int(rng.uniform(0, 480_000)), _DEVICE, (i, _ARRIVE))
+        self._push(start_ms + 5_000, _HEALTH, None)
+
+    # ------------------------------------------------------------------ public API
+
+    def lines_until(self, until_ms: int) -> list[Line]:
+        """All lines with ``time_ms <= until_ms`` not produced yet, in time order."""
+        out: list[Line] = []
+        heap = self._heap
+        while heap[0][0] <= until_ms:
+            line = self._step()
+            if line is not None:
+                out.append(line)
+        return out
+
+    def day(self, entries: int) -> Iterator[Line]:
+        """Keep simulating (from where the classroom is) and yield exactly ``entries`` lines."""
+        produced = 0
+        while produced < entries:
+            line = self._step()
+            if line is not None:
+                produced += 1
+                yield line
+
+    # ------------------------------------------------------------------ machinery
+
+    def _push(self, t: int, kind: int, payload: object) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (t, self._seq, kind, payload))
+
+    def _step(self) -> Line | None:
+        t, _seq, kind, payload = heapq.heappop(self._heap)
+        if kind == _EMIT:
+            return Line(t, payload)  # type: ignore[arg-type]
+        if kind == _DEVICE:
+            index, action = payload  # type: ignore[misc]
+            self._act(index, action, t)
+        else:
+            self._health(t)
+        return None
+
+    def _iso(self, ms: int) -> str:
+        sec, milli = divmod(ms, 1000)
+        if sec != self._iso_sec:
+            self._iso_sec = sec
+            self._iso_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        return f"{self._iso_prefix}.{milli:03d}Z"
+
+    def _access(
+        self, dev: _Device, t: int, target: str, status: int = 200, *, method: str = "GET", referer: str = "-"
+    ) -> None:
+        iso = self._iso(t)
+        if dev.morgan:
+            if status in (204, 304):
+                size = "-"
+            elif status >= 300:
+                size = str(self._rng.randrange(90, 240))
+            else:
+                size = str(self._rng.randrange(180, 250_000))
+            msg = (
+                f'info: {dev.ip} user={dev.user_token} - [{iso}] "{method} {target} HTTP/1.1" '
+                f'{status} {size} "{referer}" "{dev.ua}"'
+            )
+            if dev.ts_json:
+                msg += f' {{"timestamp":"{iso}"}}'
+        else:
+            msg = f'info: ::ffff:{dev.ip} - [{iso}] "{method} {target} HTTP/1.1" {status}'
+            if dev.email is not None:
+                msg += f' {{"email":"{dev.email}"}}'
+        self._push(t, _EMIT, msg)
+
+    def _asset_target(self, mod: _Module) -> str:
+        return mod.root + quote(self._rng.choice(_ASSETS))
+
+    def _status(self) -> int:
+        return 304 if self._rng.random() < 0.25 else 200
+
+    # ------------------------------------------------------------------ behaviour
+
+    def _act(self, index: int, action: int, t: int) -> None:
+        dev = self._devices[index]
+        rng = self._rng
+        if action == _ARRIVE:
+            dev.module = -1
+            if rng.random() < 0.35:
+                t = self._portal(dev, t, fan_out=True)
+                self._push(t + rng.randrange(3_000, 25_000), _DEVICE, (index, _OPEN))
+            else:  # bookmark / direct link
+                self._push(t, _DEVICE, (index, _OPEN))
+        elif action == _OPEN:
+            self._open(dev, t, self._pick_module(dev))
+            self._push(t + self._gap(), _DEVICE, (index, _READ))
+        elif action in (_RESUME, _RESUME_ENTRY):
+            mod = self._modules[dev.module]
+            if action == _RESUME and rng.random() < 0.6:
+                self._access(dev, t, self._asset_target(mod), self._status(), referer=_HOST + mod.entry)
+            else:
+                self._access(dev, t, mod.entry, self._status())
+            dev.dwell_end = t + self._dwell()
+            self._push(t + self._gap(), _DEVICE, (index, _READ))
+        elif t < dev.dwell_end:
+            self._read(dev, t)
+            self._push(t + self._gap(), _DEVICE, (index, _READ))
+        else:
+            self._decide(index, dev, t)
+
+    def _gap(self) -> int:
+        # "every few seconds", with an occasional longer pause while reading.
+        if self._rng.random() < 0.08:
+            return self._rng.randrange(20_000, 90_000)
+        return self._rng.randrange(1_500, 12_000)
+
+    def _dwell(self) -> int:
+        return int(self._rng.uniform(45_000, 1_200_000))
+
+    def _pick_module(self, dev: _Device) -> int:
+        n = len(self._modules)
+        if n == 1:
+            return 0
+        # A few favourites get most of the traffic.
+        choice = min(int(self._rng.expovariate(0.25)), n - 1)
+        if choice == dev.module:
+            choice = (choice + 1 + self._rng.randrange(n - 1)) % n
+        return choice
+
+    def _portal(self, dev: _Device, t: int, *, fan_out: bool) -> int:
+        """The Next.js portal page, optionally followed by the thumbnail fan-out; returns end time."""
+        rng = self._rng
+        self._access(dev, t, "/", 200)
+        t += rng.randrange(20, 120)
+        for target in rng.sample(_NEXT_NOISE[:5], 2):
+            self._access(dev, t, target, self._status(), referer=_HOST + "/")
+            t += rng.randrange(5, 60)
+        self._access(dev, t, "/api/modules", 200, referer=_HOST + "/")
+        if not fan_out:
+            return t
+        t += rng.randrange(30, 150)
+        count = min(len(self._modules), rng.randrange(6, 15))
+        end = t + rng.randrange(300, 950)
+        span = end - t
+        picks = rng.sample(range(len(self._modules)), count)
+        for k, mi in enumerate(picks):
+            at = t + span * k // count
+            mod = self._modules[mi]
+            target = mod.thumb
+            if rng.random() < 0.2:  # optimised through next/image: no module in the path
+                target = f"/_next/image?url={quote(mod.thumb, safe='')}&w=256&q=75"
+            self._access(dev, at, target, self._status(), referer=_HOST + "/")
+        return end
+
+    def _open(self, dev: _Device, t: int, module: int) -> None:
+        rng = self._rng
+        dev.module = module
+        dev.dwell_end = t + self._dwell()
+        mod = self._modules[module]
+        self._access(dev, t, mod.entry, self._status(), referer=_HOST + "/")
+        if rng.random() < 0.03:
+            self._access(dev, t + 2, mod.entry, 200, method="HEAD")
+        at = t + rng.randrange(30, 120)
+        for _ in range(rng.randrange(2, 7)):
+            self._access(dev, at, self._asset_target(mod), self._status(), referer=_HOST + mod.entry)
+            at += rng.randrange(5, 150)
+        if rng.random() < 0.15:
+            self._access(dev, at, mod.root + rng.choice(_MISSING), 404, referer=_HOST + mod.entry)
+
+    def _read(self, dev: _Device, t: int) -> None:
+        rng = self._rng
+        mod = self._modules[dev.module]
+        ref = _HOST + mod.entry
+        r = rng.random()
+        if r < 0.70:
+            self._access(dev, t, self._asset_target(mod), self._status(), referer=ref)
+        elif r < 0.80:
+            for k in range(rng.randrange(2, 4)):
+                self._access(dev, t + k * rng.randrange(10, 120), self._asset_target(mod), self._status(), referer=ref)
+        elif r < 0.86:
+            sub = mod.root + rng.choice(_SUBPAGES)
+            self._access(dev, t, sub, self._status(), referer=ref)
+            self._access(dev, t + rng.randrange(20, 200), self._asset_target(mod), 200, referer=_HOST + sub)
+        elif r < 0.91:
+            self._access(dev, t, mod.root + rng.choice(_MISSING), 404, referer=ref)
+        elif r < 0.94:
+            self._access(dev, t, self._asset_target(mod), 200, method="HEAD", referer=ref)
+        else:
+            self._access(dev, t, rng.choice(_NEXT_NOISE), self._status())
+
+    def _decide(self, index: int, dev: _Device, t: int) -> None:
+        """Dwell time is over: switch module, go idle, sign in or leave."""
+        rng = self._rng
+        r = rng.random()
+        if dev.wants_signin and dev.email is None and r < 0.35:
+            self._sign_in(dev, t)
+            # NextAuth's callbackUrl brings the reader straight back to the module.
+            self._push(t + rng.randrange(4_000, 20_000), _DEVICE, (index, _RESUME_ENTRY))
+        elif r < 0.55:
+            end = self._portal(dev, t, fan_out=True)
+            self._push(end + rng.randrange(2_000, 20_000), _DEVICE, (index, _OPEN))
+        elif r < 0.78:
+            self._push(t + rng.randrange(301_000, 1_800_000), _DEVICE, (index, _RESUME))
+        else:
+            self._push(t + rng.randrange(600_000, 3_600_000), _DEVICE, (index, _ARRIVE))
+
+    def _sign_in(self, dev: _Device, t: int) -> None:
+        rng = self._rng
+        self._access(dev, t, "/auth/signin?callbackUrl=%2F", 200)
+        self._access(dev, t + rng.randrange(50, 200), "/api/auth/csrf", 200)
+        t += rng.randrange(3_000, 15_000)
+        self._access(dev, t, "/api/auth/callback/credentials", 302, method="POST")
+        email = rng.choice(self._users)
+        dev.email = email
+        if rng.random() < 0.25:
+            dev.user_token = quote(email, safe="")  # user=kofi.asante%40example.org
+        else:
+            dev.user_token = email
+        self._access(dev, t + rng.randrange(20, 150), "/api/auth/session", 200)
+
+    def _health(self, t: int) -> None:
+        rng = self._rng
+        iso = self._iso(t)
+        addr = "::ffff:127.0.0.1" if rng.random() < 0.5 else "127.0.0.1"
+        self._push(t, _EMIT, f'info: {addr} - [{iso}] "GET /api/health-check/prisma HTTP/1.1" 200')
+        r = rng.random()
+        if r < 0.03:  # a warm-up script on the Pi itself
+            mod = rng.choice(self._modules)
+            self._push(t + 3, _EMIT, f'info: 127.0.0.1 - [{self._iso(t + 3)}] "GET {mod.entry} HTTP/1.1" 200')
+        elif r < 0.04:
+            self._push(t + 7, _EMIT, rng.choice(_GARBAGE))
+        elif r < 0.041:
+            self._push(t + 9, _EMIT, "info: Server listening on port 80")
+        self._push(t + rng.randrange(25_000, 35_000), _HEALTH, None)

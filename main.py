@@ -1,19 +1,82 @@
 """Module Gaze: the admin's live board of who is on which learning module (port 3002).
 
 `python main.py` runs the dashboard; `python main.py backfill|follow …` are command-line tools
-(see `python main.py --help`).
+(see `python main.py --help`). Settings come from the environment (DESIGN §5).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 
-from gaze.cli import dispatch
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from nicegui import app, helpers, run, ui
+
+from components.hub import Hub
+from gaze.cli import EXIT_BAD_SETTING, dispatch, prepare
+from gaze.config import SettingsError, load_settings
+from gaze.services import Services
+from pages import api, dashboard
+
+log = logging.getLogger("modulegaze")
+CATALOG_RELOAD_S = 60
+
+
+def build() -> Services:
+    """Settings -> services -> pages and background work. Exits with code 2 on a bad setting."""
+    try:
+        settings = load_settings()
+        engine = prepare(settings)
+    except SettingsError as exc:
+        sys.stderr.write(f"modulegaze: {exc}\n")
+        sys.exit(EXIT_BAD_SETTING)
+    services = Services(settings, engine)
+    hub = Hub(services)
+    scheduler = AsyncIOScheduler()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def startup() -> None:
+        await run.io_bound(services.load)
+        if services.autostart:
+            services.monitor.start()
+        hub.refresh_status()
+        tasks.append(asyncio.create_task(hub.run(), name="live-board"))
+        scheduler.add_job(services.monitor.rotate_due, "cron", hour=0, minute=0, second=1, id="rotate")
+        scheduler.add_job(_reload_catalog, "interval", seconds=CATALOG_RELOAD_S, id="catalog")
+        scheduler.start()
+        log.info("Module Gaze on port %d (%s)", settings.port, "demo data" if services.demo else settings.journal_unit)
+
+    async def _reload_catalog() -> None:
+        await run.io_bound(services.catalog.reload)
+
+    async def shutdown() -> None:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        for task in tasks:
+            task.cancel()
+        await services.monitor.stop()
+        await services.monitor.persist()
+
+    app.on_startup(startup)
+    app.on_shutdown(shutdown)
+    dashboard.register(services, hub)
+    api.register(services)
+    return services
+
 
 if __name__ in {"__main__", "__mp_main__"}:
-    code = dispatch(sys.argv[1:])
+    # Under NiceGUI's user simulation (tests) there is no command line of ours to read.
+    code = None if helpers.is_user_simulation() else dispatch(sys.argv[1:])
     if code is not None:
         sys.exit(code)
-    from app_setup import run_dashboard
-
-    run_dashboard()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = build()
+    ui.run(
+        port=services.settings.port,
+        title="Module Gaze",
+        reload=False,
+        show=False,
+        favicon="📊",
+        show_welcome_message=False,
+    )

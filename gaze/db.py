@@ -65,6 +65,30 @@ class LogWriterRow(Base):
     intent_upto: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class LimitRow(Base):
+    """A time limit in minutes for one module (catalog slug, or a log slug without catalog entry)."""
+
+    __tablename__ = "time_limit"
+    module: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertRow(Base):
+    """One open session that went past its module's limit."""
+
+    __tablename__ = "alert"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    raised_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    user_id: Mapped[str] = mapped_column(String(512))
+    ip: Mapped[str] = mapped_column(String(64))
+    module: Mapped[str] = mapped_column(String(1024))
+    limit_minutes: Mapped[int] = mapped_column(Integer)
+    session_start_ms: Mapped[int] = mapped_column(BigInteger)
+    acknowledged_ms: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+
+
 def make_engine(url: str) -> Engine:
     """An engine for our own state; SQLite gets WAL + full sync and its folder created."""
     if url.startswith("postgresql://"):

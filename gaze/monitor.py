@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint, SessionRow
+from gaze.demo import DEMO_DETAIL, run_demo
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState
 from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog, local_day
 from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
@@ -63,8 +64,10 @@ class Monitor:
         *,
         source: JournalSource | None = None,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        demo: bool = False,
     ) -> None:
         self.settings = settings
+        self.demo = demo
         self.engine = engine
         self.source = source or JournalSource(
             unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file
@@ -85,7 +88,9 @@ class Monitor:
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._demo_stop = asyncio.Event()
         self._clock_seen: tuple[int | None, float] = (None, time.monotonic())
+        self._saved_version = self.store.version  # store.version the checkpoint holds
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -94,6 +99,7 @@ class Monitor:
         self.cursor, state = load_checkpoint(self.engine)
         if state:
             self.store.load_state(state)
+        self._saved_version = self.store.version
         self._clock_seen = (self.store.clock_ms, time.monotonic())
         self.access_log.recover()
         self.sessions_log.recover()
@@ -104,21 +110,38 @@ class Monitor:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        """Start following the journal (idempotent)."""
+        """Start following the journal — or the simulated classroom in demo mode (idempotent)."""
         if self.running:
             return
-        since = None if self.settings.journal_since_all else self.settings.journal_since
-        self._reader = JournalReader(
-            self.source, self._on_batch, cursor=self.cursor, since=since, state=self.reader_state
-        )
-        self._task = asyncio.create_task(self._reader.run(), name="journal-reader")
+        if self.demo:
+            self._demo_stop.clear()
+            self._task = asyncio.create_task(self._run_demo(), name="demo-source")
+        else:
+            since = None if self.settings.journal_since_all else self.settings.journal_since
+            self._reader = JournalReader(
+                self.source, self._on_batch, cursor=self.cursor, since=since, state=self.reader_state
+            )
+            self._task = asyncio.create_task(self._reader.run(), name="journal-reader")
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.create_task(self._tick_forever(), name="monitor-tick")
+
+    async def _run_demo(self) -> None:
+        self.reader_state.set("following", DEMO_DETAIL)
+        try:
+            await run_demo(self._demo_feed, self._demo_stop)
+        finally:
+            self.reader_state.set("stopped")
+
+    def _demo_feed(self, entries: Batch) -> None:
+        self.reader_state.lines += len(entries)
+        self.reader_state.last_line_at = time.time()
+        self.feed_entries(entries)
 
     async def stop(self) -> None:
         """Stop following; the checkpoint stays where the last batch left it."""
         if self._reader is not None:
             self._reader.stop()
+        self._demo_stop.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -149,6 +172,7 @@ class Monitor:
                 self.cursor = cursor
             records, access = self.ingestor.take()
             state = self.store.to_state()
+            self._saved_version = self.store.version
             if self.store.clock_ms != self._clock_seen[0]:
                 self._clock_seen = (self.store.clock_ms, time.monotonic())
             await asyncio.to_thread(self._persist_sync, self.cursor, state, records, access)
@@ -192,7 +216,7 @@ class Monitor:
         now = self.effective_now_ms()
         if now is not None and self.reader_state.status == "following":
             self.store.expire(now)
-        if self.ingestor.pending_records or self.ingestor.pending_access:
+        if self.ingestor.pending_records or self.ingestor.pending_access or self.store.version != self._saved_version:
             await self.persist()
         elif not (self.sessions_log.status.ok and self.access_log.status.ok):
             async with self._lock:

@@ -1,0 +1,127 @@
+"""The one background task that pushes the live board to every open page.
+
+Pages never poll: they bind to `BoardStatus` (a bindable dataclass updated once a second) and
+subscribe to the hub's events — session changes at most 4 times a second in batches, a tick each
+second for the counters, and limit/alert/catalog changes when they happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from nicegui import Event, binding, run
+
+from gaze.board import last_line_text, reader_text, stats
+from gaze.limits import Alert
+from gaze.services import Services
+from gaze.sessions import Key, OpenSession
+
+log = logging.getLogger(__name__)
+
+PUSH_INTERVAL_S = 0.25
+DB_CHECK_EVERY_S = 10.0
+
+
+@binding.bindable_dataclass
+class BoardStatus:
+    reader: str = "Monitoring stopped"
+    reader_problem: bool = False
+    last_line: str = "no oc4d line yet"
+    catalog: str = ""
+    catalog_problem: bool = False
+    database: str = "database: checking…"
+    database_problem: bool = False
+    writer: str = ""
+    writer_problem: bool = False
+    monitoring: bool = False
+    live_users: int = 0
+    active_modules: int = 0
+    active_limits: int = 0
+    over_limit: int = 0
+
+
+def catalog_text(services: Services) -> tuple[str, bool]:
+    catalog = services.catalog
+    count = len(catalog.modules)
+    parts = [f"catalog: {count} module{'s' if count != 1 else ''}"]
+    problem = False
+    db = catalog.db_status
+    if services.settings.oc4d_database_url:
+        parts.append("oc4d database ok" if db.ok else f"oc4d database: {db.error}")
+        problem = not db.ok
+    scan = catalog.scan_status
+    if not scan.ok and not services.demo and not (db.ok and db.count):
+        parts.append(f"uploads scan: {scan.error}")
+        problem = True
+    return " · ".join(parts), problem
+
+
+class Hub:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.status = BoardStatus()
+        self.sessions_changed: Event[dict[Key, OpenSession | None]] = Event()
+        self.second: Event[int] = Event()
+        self.limits_changed: Event[[]] = Event()
+        self.alerts_changed: Event[[]] = Event()
+        self.alert_raised: Event[list[Alert]] = Event()
+        self.catalog_changed: Event[[]] = Event()
+        self._catalog_version = -1
+        self._db_checked = 0.0
+
+    async def run(self) -> None:
+        """Forever: push session changes every 0.25 s; counters, limits and status every second."""
+        last_second = 0.0
+        while True:
+            await asyncio.sleep(PUSH_INTERVAL_S)
+            try:
+                changes = self.services.monitor.store.drain_changes()
+                if changes:
+                    self.sessions_changed.emit(changes)
+                now = time.time()
+                if now - last_second >= 1.0:
+                    last_second = now
+                    await self._each_second(now)
+            except Exception:
+                log.exception("live board update failed")
+
+    async def _each_second(self, now: float) -> None:
+        services = self.services
+        now_ms = int(now * 1000)
+        sessions = services.monitor.store.sessions()
+        if services.limits.limits:
+            new = await run.io_bound(services.limits.check, sessions, now_ms)
+            if new:
+                self.alert_raised.emit(new)
+                self.alerts_changed.emit()
+        if now - self._db_checked >= DB_CHECK_EVERY_S:
+            self._db_checked = now
+            await run.io_bound(services.check_database)
+        if services.catalog.version != self._catalog_version:
+            self._catalog_version = services.catalog.version
+            self.catalog_changed.emit()
+        self.refresh_status(now)
+        self.second.emit(now_ms)
+
+    def refresh_status(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        services, status = self.services, self.status
+        monitor = services.monitor
+        state = monitor.reader_state
+        status.monitoring = monitor.running
+        status.reader = reader_text(state, monitor.running, now)
+        status.reader_problem = state.status in ("restarting", "missing")
+        status.last_line = last_line_text(state, now)
+        status.catalog, status.catalog_problem = catalog_text(services)
+        status.database = "database ok" if services.db_ok else f"database unreachable: {services.db_error}"
+        status.database_problem = not services.db_ok
+        problems = [w.status.detail for w in (monitor.sessions_log, monitor.access_log) if not w.status.ok]
+        status.writer = "; ".join(problems)
+        status.writer_problem = bool(problems)
+        numbers = stats(monitor.store, services.limits, int(now * 1000))
+        status.live_users = numbers.live_users
+        status.active_modules = numbers.active_modules
+        status.active_limits = numbers.active_limits
+        status.over_limit = numbers.over_limit

@@ -1,0 +1,47 @@
+"""Header status strip and the four stat cards, bound to the hub's BoardStatus."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from components.hub import BoardStatus
+
+
+def _chip(status: BoardStatus, text: str, problem: str | None, icon: str, marker: str) -> None:
+    with ui.row().classes("items-center gap-1 text-sm").mark(marker):
+        ui.icon(icon).classes("text-gray-500")
+        if problem is not None:
+            ui.icon("warning", color="orange-8").bind_visibility_from(status, problem)
+        ui.label().bind_text_from(status, text)
+
+
+def status_strip(status: BoardStatus, *, demo: bool) -> None:
+    with ui.row().classes("w-full items-center gap-x-6 gap-y-1 flex-wrap text-gray-700"):
+        if demo:
+            ui.badge("demo data", color="purple").classes("text-sm").mark("demo-badge").tooltip(
+                "No oc4d journal on this machine: a simulated classroom feeds the board."
+            )
+        _chip(status, "reader", "reader_problem", "sensors", "status-reader")
+        _chip(status, "last_line", None, "schedule", "status-last-line")
+        _chip(status, "catalog", "catalog_problem", "menu_book", "status-catalog")
+        _chip(status, "database", "database_problem", "storage", "status-database")
+        with ui.row().classes("items-center gap-1 text-sm text-red-700").mark("status-writer") as writer:
+            ui.icon("error")
+            ui.label().bind_text_from(status, "writer")
+        writer.bind_visibility_from(status, "writer_problem")
+
+
+def _card(status: BoardStatus, title: str, field: str, marker: str, icon: str) -> None:
+    with ui.card().classes("w-full").mark(marker):
+        with ui.row().classes("items-center gap-2 text-gray-600"):
+            ui.icon(icon)
+            ui.label(title).classes("text-sm")
+        ui.label().classes("text-3xl font-semibold").bind_text_from(status, field, backward=str).mark(f"{marker}-value")
+
+
+def stat_cards(status: BoardStatus) -> None:
+    with ui.element("div").classes("w-full grid grid-cols-2 md:grid-cols-4 gap-3 sm:gap-4"):
+        _card(status, "Live users", "live_users", "card-live-users", "person")
+        _card(status, "Active modules", "active_modules", "card-active-modules", "menu_book")
+        _card(status, "Active limits", "active_limits", "card-active-limits", "timer")
+        _card(status, "Over limit now", "over_limit", "card-over-limit", "alarm")

@@ -1,0 +1,122 @@
+"""What the live board shows, computed from the store, catalog and limits (no UI code here)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from gaze.demo import DEMO_DETAIL
+from gaze.journal import ReaderState
+from gaze.limits import Limits
+from gaze.logline import GUEST
+from gaze.sessions import OpenSession, SessionStore
+
+IDLE_SHOWN_AFTER_S = 60
+
+
+class ModuleLike(Protocol):
+    slug: str
+    name: str
+
+
+class CatalogLike(Protocol):
+    def match(self, slug: str) -> ModuleLike | None: ...
+    def display_name(self, user: str) -> str | None: ...
+
+
+def format_duration(seconds: float) -> str:
+    """`12s`, `4m 05s`, `1h 02m 03s`."""
+    total = max(int(seconds), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def format_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    return f"{format_duration(seconds)} ago"
+
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    """One open session as the table shows it (static parts; times are computed per tick)."""
+
+    key: tuple[str, str]
+    name: str
+    is_guest: bool
+    ip: str
+    module: str  # the log slug
+    module_name: str
+    module_slug: str | None  # shown beside the name when it differs
+    start_ms: int
+    last_ms: int
+
+    def on_module_s(self, now_ms: int) -> float:
+        return (now_ms - self.start_ms) / 1000
+
+    def idle_s(self, now_ms: int) -> float:
+        return (now_ms - self.last_ms) / 1000
+
+
+def module_label(catalog: CatalogLike | None, slug: str) -> tuple[str, str | None]:
+    """(name to show, slug to show beside it or None)."""
+    module = catalog.match(slug) if catalog is not None else None
+    if module is None or module.name == slug:
+        return slug, None
+    return module.name, slug
+
+
+def row_view(session: OpenSession, catalog: CatalogLike | None) -> RowView:
+    is_guest = session.user == GUEST
+    name = GUEST if is_guest else (catalog.display_name(session.user) if catalog else None) or session.user
+    module_name, slug = module_label(catalog, session.module)
+    return RowView(
+        session.key, name, is_guest, session.ip, session.module, module_name, slug, session.start_ms, session.last_ms
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    live_users: int
+    active_modules: int
+    active_limits: int
+    over_limit: int
+
+
+def stats(store: SessionStore, limits: Limits, now_ms: int) -> Stats:
+    sessions = store.sessions()
+    return Stats(
+        live_users=len(sessions),
+        active_modules=len({s.module for s in sessions}),
+        active_limits=len(limits.limits),
+        over_limit=sum(1 for s in sessions if limits.over_limit(s, now_ms)),
+    )
+
+
+def reader_text(state: ReaderState, running: bool, now: float | None = None) -> str:
+    """The reader part of the status strip, in words."""
+    now = time.time() if now is None else now
+    if state.status == "following":
+        return "Following demo data" if state.detail == DEMO_DETAIL else "Following the oc4d journal"
+    if state.status == "restarting":
+        wait = max(0, round((state.retry_at or now) - now))
+        return f"journalctl stopped ({state.detail}); restarting in {wait}s"
+    if state.status == "missing":
+        wait = max(0, round((state.retry_at or now) - now))
+        return f"journalctl not found; retrying in {wait}s"
+    if state.status == "starting":
+        return "Starting journalctl…"
+    return "Monitoring is running" if running else "Monitoring stopped"
+
+
+def last_line_text(state: ReaderState, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    if state.last_line_at is None:
+        return "no oc4d line yet"
+    return f"last oc4d line {format_age(now - state.last_line_at)}"

@@ -128,7 +128,7 @@ def _chunks(stream: BinaryIO, progress: Progress, counter: list[int]) -> Iterato
     """Complete lines of a byte stream, read in large chunks."""
     rest = b""
     while True:
-        chunk = stream.read(CHUNK)
+        chunk = stream.read1(CHUNK)  # what is there now: journalctl keeps writing while we parse
         if not chunk:
             break
         counter[0] += len(chunk)

@@ -8,10 +8,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 Kind = Literal["entry", "asset"]
@@ -26,6 +25,8 @@ LOOPBACK = "loopback"
 
 BUILD_ID = re.compile(r"^\d{10,}_[A-Za-z0-9_-]+$")
 _FILE_LIKE = re.compile(r"\.[a-z0-9]{1,10}$", re.IGNORECASE)
+_TARGET = re.compile(r'[^ "]*')
+_TOKEN = re.compile(r"\s*(\S+)")
 _STATUS = re.compile(r"\s*(\d{3})(?!\d)")
 _TIMESTAMP = re.compile(r"\[(\d{4}-\d\d-\d\dT[^\]\s]{1,40})\]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,14 +50,14 @@ _JSON_KEYS = (
     "user", "username", "login", "email", "sub", "remote_user",
     "preferred_username", "upn", "user_email", "mail", "nameid",
 )  # fmt: skip
+_JSON_KEY_HINT = re.compile(r'"(?:' + "|".join(_JSON_KEYS) + r')"')
 _QUERY_KEYS = (
     "user", "username", "login", "email", "sub", "upn",
     "preferred_username", "remote_user", "user_email",
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     kind: Kind
     ip: str
     user: str
@@ -76,7 +77,7 @@ def parse(message: str, *, include_loopback: bool = False) -> Hit | None:
 def classify(message: str, *, include_loopback: bool = False) -> Hit | str:
     """A Hit, or the reason (one of the module constants) the line gives none. Never raises."""
     try:
-        return _classify(message, include_loopback)
+        return _classify(message, include_loopback)  # positional: this is the hot path
     except Exception:  # a parser must never take the reader down; count it instead
         return NOT_ACCESS
 
@@ -90,10 +91,7 @@ def _classify(message: str, include_loopback: bool) -> Hit | str:
     req = message.find('"GET ', start)
     if req < 0:
         return NOT_ACCESS
-    target_end = req + 5
-    n = len(message)
-    while target_end < n and message[target_end] not in ' "':
-        target_end += 1
+    target_end = _TARGET.match(message, req + 5).end()  # type: ignore[union-attr]  # always matches
     target = message[req + 5 : target_end]
     if not target:
         return NOT_ACCESS
@@ -101,26 +99,30 @@ def _classify(message: str, include_loopback: bool) -> Hit | str:
     trailer = ""
     if close >= 0:
         trailer = message[close + 1 :]
-        status = _STATUS.match(trailer)
-        if status and int(status.group(1)) >= 400:
-            return BAD_STATUS
+        code = trailer[1:4]
+        if trailer[:1] == " " and code.isdigit() and trailer[4:5] in ("", " "):
+            if code >= "400":  # the usual ` 200 …`, without the regex
+                return BAD_STATUS
+        else:
+            status = _STATUS.match(trailer)
+            if status and int(status.group(1)) >= 400:
+                return BAD_STATUS
     target_info = _target(target)
     if target_info is None:
         return NO_MODULE
     module, kind, query = target_info
 
-    prefix = message[start + 5 : req]
-    tokens = prefix.split()
-    if not tokens:
+    token = _TOKEN.match(message, start + 5, req)
+    if token is None:
         return BAD_ADDRESS
-    ip = _address(tokens[0])
+    ip = _address(token.group(1))
     if ip is None:
         return BAD_ADDRESS
     if not include_loopback and ip[1]:
         return LOOPBACK
 
     time_ms = None
-    rest = prefix[prefix.find(tokens[0]) + len(tokens[0]) :]
+    rest = message[token.end() : req]  # between the address and the request
     stamp = _TIMESTAMP.search(rest)
     if stamp:
         time_ms = _iso_ms(stamp.group(1))
@@ -222,6 +224,15 @@ def _json_identity(trailer: str) -> str | None:
     if not text.endswith("}"):
         return None
     pos = text.find("{")
+    if pos < 0 or (_JSON_KEY_HINT.search(text, pos) is None and "\\" not in text):
+        return None  # no identity key can be in there (e.g. morgan's {"timestamp":…})
+    return _json_identity_of(text[pos:])
+
+
+@lru_cache(maxsize=4096)
+def _json_identity_of(text: str) -> str | None:
+    """The identity in the first `{…}` suffix of `text` that is a JSON object."""
+    pos = 0
     while pos >= 0:
         try:
             obj = json.loads(text[pos:])
@@ -230,9 +241,11 @@ def _json_identity(trailer: str) -> str | None:
             continue
         if isinstance(obj, dict):
             for key in _JSON_KEYS:
-                user = normalize_user(obj.get(key))
-                if user:
-                    return user
+                value = obj.get(key)
+                if value is not None:
+                    user = normalize_user(value)
+                    if user:
+                        return user
         return None
     return None
 
@@ -242,9 +255,12 @@ def _morgan_identity(prefix: str) -> str | None:
     if pos < 0:
         return None
     token = prefix[pos + 6 :].split(None, 1)
-    if not token:
-        return None
-    return normalize_user(unquote(token[0].replace("+", " "), errors="replace"))
+    return _morgan_token(token[0]) if token else None
+
+
+@lru_cache(maxsize=4096)
+def _morgan_token(token: str) -> str | None:
+    return normalize_user(unquote(token.replace("+", " "), errors="replace"))
 
 
 def _header_identity(prefix: str, trailer: str) -> str | None:
@@ -286,6 +302,26 @@ def _remote_user_field(prefix: str) -> str | None:
 
 
 def _iso_ms(text: str) -> int | None:
+    if (
+        len(text) == 24
+        and text[16] == ":"
+        and text[19] == "."
+        and text[23] == "Z"
+        and text[17:19].isdigit()
+        and text[20:23].isdigit()
+        and int(text[17:19]) < 60
+    ):  # the usual `…T03:13:12.202Z`: parse the minute once, add seconds and ms
+        base = _minute_ms(text[:16])
+        return None if base is None else base + int(text[17:19]) * 1000 + int(text[20:23])
+    return _parse_iso_ms(text)
+
+
+@lru_cache(maxsize=2048)
+def _minute_ms(text: str) -> int | None:
+    return _parse_iso_ms(text + ":00Z")
+
+
+def _parse_iso_ms(text: str) -> int | None:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:

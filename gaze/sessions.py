@@ -96,21 +96,25 @@ class SessionStore:
 
     def feed(self, hit: Hit, fallback_ms: int) -> list[SessionRecord]:
         """Apply one hit; returns the sessions it closed (zero-second ones are not returned)."""
-        t = hit.at(fallback_ms)
+        t = hit.time_ms if hit.time_ms is not None else fallback_ms
         if self.clock_ms is not None and t < self.clock_ms:
             t = self.clock_ms
         self.clock_ms = t
         closed: list[SessionRecord] = []
-        self._expire(t - self.idle_ms, closed)
+        opened = self._open
+        if opened and next(iter(opened.values())).last_ms <= t - self.idle_ms:
+            self._expire(t - self.idle_ms, closed)
         key = (hit.ip, hit.user)
-        current = self._open.get(key)
+        current = opened.get(key)
         if current is not None and current.module == hit.module:
             if hit.kind == "entry":
                 self._sign_in(hit, t, closed)
-            self._touch(current, t)
+            current.last_ms = t  # the common case: a request on the module already open
+            opened.move_to_end(key)
+            self._changed(key, current)
         elif hit.kind == "entry" or not self._asset_is_noise(hit, current):
             self._open_session(hit, t, current, closed)
-        return self._emit(closed)
+        return self._emit(closed) if closed else closed
 
     def ping(self, ip: str, user: str, module: str, now_ms: int) -> list[SessionRecord]:
         """A liveness ping from a module page: the same rules as an asset hit."""

@@ -60,6 +60,7 @@ def build() -> Services:
 
     app.on_startup(startup)
     app.on_shutdown(shutdown)
+    app.state.services, app.state.hub = services, hub  # for operators' tooling and the UI tests
     dashboard.register(services, hub)
     api.register(services)
     return services

@@ -225,7 +225,8 @@ class Catalog:
                 warnings[MAX_WARNINGS:] = [f"… and {len(warnings) - MAX_WARNINGS} more warnings"]
             old = self._snap
             if old.db_status.error != db_status.error and db_status.error:
-                log.warning("module catalog database: %s", db_status.error)
+                level = logging.WARNING if self.database_url else logging.INFO  # unset is a normal set-up
+                log.log(level, "module catalog database: %s", db_status.error)
             if modules != old.modules or users != old.users:
                 self.version += 1
             self._snap = _snapshot(modules, users, db_status, scan_status, warnings, time.time())

@@ -7,6 +7,7 @@ first, then bumps `version` so observers know to redraw.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -89,6 +90,7 @@ class Limits:
         self.recent: list[Alert] = []  # newest first, at most RECENT_ALERTS
         self.version = 0
         self._alerted: set[tuple[str, str, str, int]] = set()
+        self._write = threading.Lock()  # admins on several dashboards may click at once
 
     def load(self) -> None:
         """Read limits and recent alerts (blocking)."""
@@ -112,7 +114,7 @@ class Limits:
         if not module:
             raise LimitError("Choose a module first.")
         value = validate_minutes(minutes)
-        with Session(self.engine) as db, db.begin():
+        with self._write, Session(self.engine) as db, db.begin():
             row = db.get(LimitRow, module)
             if row is None:
                 db.add(LimitRow(module=module, minutes=value, updated_ms=int(time.time() * 1000)))
@@ -124,7 +126,7 @@ class Limits:
         return value
 
     def remove_limit(self, module: str) -> bool:
-        with Session(self.engine) as db, db.begin():
+        with self._write, Session(self.engine) as db, db.begin():
             removed = db.execute(delete(LimitRow).where(LimitRow.module == module)).rowcount
         existed = self.limits.pop(module, None) is not None
         if removed or existed:

@@ -57,19 +57,11 @@ class ExactlyOnceLog:
 
     def recover(self) -> None:
         """Finish a write a crash interrupted (the intent in the database says what it was)."""
-        with Session(self.engine) as db, db.begin():
-            row = self._row(db)
-            if row.intent_data is None:
-                return
-            try:
-                if row.intent_offset is None:
-                    self.file.append(row.intent_data, local_day(None))
-                else:
-                    self.file.reconcile(row.intent_offset, row.intent_data)
-            except LogDirError as exc:
-                self._failed(exc)
-                return
-            self._done(row)
+        self.complete(self._intent_day())
+
+    def _intent_day(self) -> date:
+        """The local day the pending intent is written for."""
+        return local_day(None)
 
     def stage(self, db: Session, data: bytes, day: date, upto: int | None = None) -> bool:
         """Record the intent to write `data` inside the caller's transaction. False if nothing to do."""
@@ -92,6 +84,8 @@ class ExactlyOnceLog:
 
     def complete(self, day: date) -> bool:
         """Write the staged intent and clear it. False when the directory refused (kept for later)."""
+        if not self._pin_offset(day):
+            return False
         with Session(self.engine) as db, db.begin():
             row = self._row(db)
             if row.intent_data is None:
@@ -106,6 +100,20 @@ class ExactlyOnceLog:
                 return False
             self._done(row)
             return True
+
+    def _pin_offset(self, day: date) -> bool:
+        """Give an intent staged while the directory was unusable its offset, committed before any byte
+        is written: a crash during the write is then completed by `reconcile`, not appended twice."""
+        with Session(self.engine) as db, db.begin():
+            row = self._row(db)
+            if row.intent_data is None or row.intent_offset is not None:
+                return True
+            try:
+                row.intent_offset = self.file.prepare(day)
+            except LogDirError as exc:
+                self._failed(exc)
+                return False
+        return True
 
     def _done(self, row: LogWriterRow) -> None:
         if row.intent_upto is not None:
@@ -151,10 +159,14 @@ class SessionLogWriter(ExactlyOnceLog):
                 return False
 
     def _finish_pending(self) -> bool:
+        return self.complete(self._intent_day())
+
+    def _intent_day(self) -> date:
+        """The local day of the pending intent's last record (it was staged for that day)."""
         with Session(self.engine) as db:
             row = self._row(db)
             upto = row.intent_upto
-        return self.complete(local_day(None) if upto is None else self._day_of(upto))
+        return local_day(None) if upto is None else self._day_of(upto)
 
     def _day_of(self, record_id: int) -> date:
         with Session(self.engine) as db:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -9,11 +10,13 @@ from dataclasses import dataclass, field
 
 from gaze.journal import JournalEntry, MalformedLine, decode_json_line
 from gaze.logfiles import format_access_line
-from gaze.logline import NO_MODULE, classify
+from gaze.logline import NO_MODULE, Hit, classify
 from gaze.sessions import SessionRecord, SessionStore
 
 NO_TIME = "no-time"  # a hit with neither a bracketed time nor a journal time
 MALFORMED = "malformed"  # a line of journalctl output that is not an entry
+# A MESSAGE journald emits as an array of byte values; the spacing differs between systemd versions.
+_BYTES_MESSAGE = re.compile(rb'"MESSAGE"\s*:\s*\[')
 
 
 @dataclass
@@ -56,24 +59,26 @@ class Ingestor:
         self.pending_records.extend(records)
 
     def add(self, entry: JournalEntry) -> None:
-        self.counters.entries += 1
+        counters = self.counters
+        counters.entries += 1
         message = entry.message
         if self.tee_access and "/modules/" in message:
             self.pending_access.append(format_access_line(self.now_ms(), message))
         result = classify(message, include_loopback=self.include_loopback)
-        if isinstance(result, str):
-            self.counters.ignored[result] += 1
+        if result.__class__ is str:
+            counters.ignored[result] += 1  # type: ignore[index]
             return
-        fallback = entry.realtime_ms
-        if result.time_ms is None and fallback is None:
-            self.counters.ignored[NO_TIME] += 1
+        hit: Hit = result  # type: ignore[assignment]
+        realtime_us = entry.realtime_us
+        if hit.time_ms is None and realtime_us is None:
+            counters.ignored[NO_TIME] += 1
             return
-        self.counters.hits += 1
-        self.store.feed(result, fallback or 0)
+        counters.hits += 1
+        self.store.feed(hit, realtime_us // 1000 if realtime_us is not None else 0)
 
     def add_json_line(self, line: bytes) -> None:
         """One line of `journalctl -o json`, skipping the JSON decode when it cannot hold a hit."""
-        if b"/modules/" not in line and b'"MESSAGE":[' not in line:
+        if b"/modules/" not in line and not _BYTES_MESSAGE.search(line):
             if line.strip():
                 self.counters.entries += 1
                 self.counters.ignored[NO_MODULE] += 1

@@ -1,0 +1,181 @@
+"""Page logic through NiceGUI's simulated user (no browser): cards, rows, limits, alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from nicegui import app, ui
+from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
+
+from components.hub import Hub
+from gaze.journal import JournalEntry
+from gaze.services import Services
+
+pytest_plugins = ["nicegui.testing.user_plugin"]
+WAIT = 40  # retries of 0.1 s: the hub pushes every 0.25 s and ticks every second
+
+
+@pytest.fixture(autouse=True)
+def gaze_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Settings for main.py as the `user` fixture runs it: temp state, no demo, no journal yet."""
+    for name in list(os.environ):
+        if name.startswith(("MODULEGAZE_", "MODULEFETCH_")) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MODULEGAZE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MODULEFETCH_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setenv("MODULEGAZE_DEMO", "off")
+    monkeypatch.setenv("MODULEGAZE_UPLOADS_MODULES_ROOT", str(_uploads(tmp_path)))
+    monkeypatch.setenv("MODULEGAZE_JOURNAL_FILE", str(tmp_path / "absent.journal"))
+    yield
+
+
+def _uploads(tmp_path: Path) -> Path:
+    root = tmp_path / "uploads"
+    for build, slug, title in (
+        ("1763389063089_v6sji3qt1", "cdn_math", "Mathematics"),
+        ("1763389063089_v6sji3qt1", "cdn_geo", "Geography of West Africa"),
+    ):
+        folder = root / build / slug
+        folder.mkdir(parents=True)
+        (folder / "index.html").write_text(f"<html><head><title>{title}</title></head></html>")
+    return root
+
+
+def services() -> Services:
+    return app.state.services  # type: ignore[no-any-return]
+
+
+def hub() -> Hub:
+    return app.state.hub  # type: ignore[no-any-return]
+
+
+def hit(ip: str, module: str, *, user: str = "anonymous", ago_s: float = 0.0, asset: bool = False) -> None:
+    """Feed one oc4d line through the real parser and store, as the journal reader would."""
+    when = time.time() - ago_s
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when * 1000) % 1000:03d}Z"
+    path = f"/modules/{quote(module, safe='')}/" + ("app.js" if asset else "content/index.html")
+    line = f'info: {ip} user={quote(user)} - [{stamp}] "GET {path} HTTP/1.1" 200'
+    services().monitor.feed_entries([JournalEntry(None, int(when * 1_000_000), line)])
+
+
+async def test_empty_board_explains_what_it_waits_for(user: User) -> None:
+    await user.open("/")
+    await user.should_see("Module Gaze")
+    await user.should_see(marker="sessions-empty")
+    await user.should_see("Start monitoring to follow oc4d's journal")
+    await user.should_see(marker="start-monitoring")
+    await user.should_see("catalog: 2 modules", retries=WAIT)
+
+
+async def test_rows_and_cards_follow_the_store(user: User) -> None:
+    await user.open("/")
+    hit("192.168.1.20", "cdn_math", user="anna@example.com", ago_s=30)
+    hit("192.168.1.21", "cdn_geo", ago_s=5)
+    await user.should_see("192.168.1.20", retries=WAIT)
+    await user.should_see("anna@example.com")
+    await user.should_see("Mathematics")  # catalog name with the slug beside it
+    await user.should_see("cdn_math")
+    await user.should_see("Guest")
+    live_users = user.find(marker="card-live-users-value").elements.pop()
+    await until(lambda: live_users.text == "2")
+    times = [e.text for e in user.find(marker="session-time").elements]
+    assert any(t.endswith("s") for t in times)
+    names = [e.text for e in sorted(user.find(marker="session-name").elements, key=lambda e: e.id)]
+    assert names[0] == "anna@example.com"  # longest on module first
+
+
+async def test_set_update_and_remove_limits(user: User) -> None:
+    await user.open("/")
+    select = user.find(marker="limit-module").elements.pop()
+    minutes = user.find(marker="limit-minutes").elements.pop()
+    assert isinstance(select, ui.select) and isinstance(minutes, ui.number)
+    await until(lambda: "cdn_math" in select.options)  # the catalog loads in the background at start-up
+    assert "cdn_math" in select.options and "Mathematics" in select.options["cdn_math"]
+
+    user.find("Set limit").click()
+    await user.should_see("Choose a module first.")
+    select.set_value("cdn_math")
+    minutes.set_value(0)
+    user.find("Set limit").click()
+    await user.should_see("The limit must be between 1 and 1440 minutes.")
+    minutes.set_value(2.5)
+    user.find("Set limit").click()
+    await user.should_see("The limit must be a whole number of minutes.")
+
+    minutes.set_value(30)
+    user.find("Set limit").click()
+    await user.should_see("30 min", retries=WAIT)
+    assert services().limits.limits == {"cdn_math": 30}
+    select.set_value("cdn_geo")
+    minutes.set_value(45)
+    user.find("Set limit").click()
+    await user.should_see("45 min", retries=WAIT)
+    select.set_value("cdn_math")
+    await user.should_see("Update limit")
+    minutes.set_value(20)
+    user.find("Update limit").click()
+    await user.should_see("20 min", retries=WAIT)
+    assert services().limits.limits == {"cdn_math": 20, "cdn_geo": 45}
+
+    rows = sorted(user.find(marker="limit-row").elements, key=lambda e: e.id)
+    assert len(rows) == 2
+    geo_row = next(r for r in rows if any(getattr(c, "text", "") == "45 min" for c in r.descendants()))
+    remove = next(c for c in geo_row.descendants() if isinstance(c, ui.button))
+    UserInteraction(user, {remove}, None).click()  # exactly the button of that row
+    await until(lambda: "cdn_geo" not in services().limits.limits)
+    await until(lambda: [e.text for e in user.find(marker="limit-row-minutes").elements] == ["20 min"])
+    assert services().limits.limits == {"cdn_math": 20}
+
+
+async def test_over_limit_alert_banner_and_acknowledge(user: User) -> None:
+    await user.open("/")
+    services().limits.set_limit("cdn_geo", 1)
+    hub().limits_changed.emit()
+    hit("10.0.0.9", "cdn_geo", user="bob", ago_s=90)
+    hit("10.0.0.9", "cdn_geo", user="bob", asset=True)
+    await user.should_see(marker="alert-banner-item", retries=WAIT)
+    await user.should_see("for more than 1 min")
+    badge = user.find(marker="session-time").elements.pop()
+    assert "bg-red-600" in badge.classes and "animate-pulse" in badge.classes
+    assert len(services().limits.unacknowledged) == 1
+    user.find("Acknowledge").click()
+    await user.should_not_see(marker="alert-banner-item", retries=WAIT)
+    await user.should_see("acknowledged")
+    assert services().limits.unacknowledged == []
+    await asyncio.sleep(2.2)  # two more ticks of the limit check
+    assert len(services().limits.recent) == 1, "no second alert for the same session"
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_identities_and_module_names_are_text_not_html(user: User) -> None:
+    await user.open("/")
+    hit("10.0.0.7", "<b>x</b>", user="<img src=x onerror=alert(1)>")
+    await user.should_see("<img src=x onerror=alert(1)>", retries=WAIT)
+    await user.should_see("<b>x</b>")
+    names = [e.text for e in user.find(marker="session-name").elements]
+    assert names == ["<img src=x onerror=alert(1)>"]  # a ui.label: the browser gets text, never markup
+    assert all(type(e) is ui.label for e in user.find(marker="session-name").elements)
+
+
+async def test_start_monitoring_without_journal_shows_a_status_not_a_traceback(user: User) -> None:
+    await user.open("/")
+    user.find(marker="start-monitoring").click()
+    await user.should_see("Monitoring started")
+    await user.should_see(marker="stop-monitoring", retries=WAIT)
+    await until(lambda: services().monitor.reader_state.status in ("restarting", "missing"))
+    await user.should_see("restarting in", retries=WAIT)
+    user.find(marker="stop-monitoring").click()
+    await user.should_see(marker="start-monitoring", retries=WAIT)

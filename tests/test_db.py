@@ -1,0 +1,194 @@
+"""Our own database on SQLite and on the real PostgreSQL server: migrations, the live checkpoint
+cycle and backfill records (DESIGN §1: SQLite by default, PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.orm import Session
+
+from gaze.backfill import BackfillOptions, run_backfill
+from gaze.db import BACKFILL, LIVE, Checkpoint, LogWriterRow, SessionRow, make_engine, migrate
+from gaze.monitor import CHECKPOINT, Monitor
+from tests.test_monitor import (
+    SCENE,
+    SCENE_ROWS,
+    SESSIONS_LOG,
+    all_sessions,
+    batches,
+    classroom,
+    expected_log,
+    live_rows,
+    make_settings,
+)
+
+CORE_TABLES = {"checkpoint", "session_record", "log_writer", "alembic_version"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'db' / 'gaze.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith(("MODULEGAZE_", "MODULEFETCH_")) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+
+
+def test_migrate_creates_the_schema_and_is_repeatable(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+        tables = set(inspect(engine).get_table_names())
+        assert tables >= CORE_TABLES
+        with engine.connect() as conn:
+            head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        migrate(engine)  # a second start-up: nothing to do, nothing lost
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
+        assert set(inspect(engine).get_table_names()) == tables
+        columns = {c["name"] for c in inspect(engine).get_columns("session_record")}
+        assert columns >= {"id", "end_ms", "start_ms", "user_id", "ip", "module", "duration_s", "reason", "source"}
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:  # the tables live in the test's own schema
+                schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+            assert schema.startswith("gaze_test_")
+            assert set(inspect(engine).get_table_names(schema=schema)) == tables
+    finally:
+        engine.dispose()
+
+
+def test_large_values_round_trip(engine: Engine) -> None:
+    """Epoch-ms BIGINTs, long module names, binary intents."""
+    big = 4_102_444_800_000  # 2100-01-01
+    with Session(engine) as db, db.begin():
+        db.add(
+            SessionRow(
+                end_ms=big,
+                start_ms=big - 1,
+                user_id="ü" * 200,
+                ip="::1",
+                module="m" * 1000,
+                duration_s=0,
+                reason="idle",
+            )
+        )
+        db.add(LogWriterRow(stem="x", written_upto=big, intent_data=bytes(range(256)) * 10, intent_offset=big))
+    with Session(engine) as db:
+        row = db.scalars(select(SessionRow)).one()
+        assert (row.end_ms, row.user_id, len(row.module), row.source) == (big, "ü" * 200, 1000, LIVE)
+        writer = db.get(LogWriterRow, "x")
+        assert writer is not None and writer.intent_data == bytes(range(256)) * 10 and writer.intent_offset == big
+
+
+async def test_monitor_persist_restore_cycle(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_url=db_url)
+    monitor = Monitor(settings, engine)
+    monitor.restore()
+    assert monitor.cursor is None and len(monitor.store) == 0
+    await monitor._on_batch(SCENE[:5])
+    await monitor._on_batch(SCENE[5:])
+    assert live_rows(engine) == SCENE_ROWS
+    log_file = settings.log_dir / SESSIONS_LOG
+    assert log_file.read_text() == expected_log(SCENE_ROWS)
+
+    again = Monitor(settings, engine)
+    again.restore()
+    assert again.cursor == SCENE[-1].cursor
+    assert again.store.clock_ms == monitor.store.clock_ms
+    assert [(s.ip, s.user, s.module, s.start_ms, s.last_ms) for s in again.store.sessions()] == [
+        (s.ip, s.user, s.module, s.start_ms, s.last_ms) for s in monitor.store.sessions()
+    ]
+    assert log_file.read_text() == expected_log(SCENE_ROWS)
+    with Session(engine) as db:
+        row = db.get(Checkpoint, CHECKPOINT)
+        assert row is not None and json.loads(row.state)["clock"] == SCENE[-1].realtime_ms
+
+
+async def test_live_run_resumed_matches_uninterrupted(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    entries = classroom(seed=21, n=1500)
+    reference = make_settings(tmp_path, "reference")
+    ref_engine = make_engine(reference.own_database_url)
+    migrate(ref_engine)
+    ref = Monitor(reference, ref_engine)
+    ref.restore()
+    for batch in batches(entries, 250):
+        await ref._on_batch(batch)
+
+    settings = make_settings(tmp_path, "resumed", database_url=db_url)
+    for part in (entries[:600], entries[600:]):
+        monitor = Monitor(settings, engine)
+        monitor.restore()
+        for batch in batches(part, 250):
+            await monitor._on_batch(batch)
+    assert live_rows(engine) == live_rows(ref_engine)
+    assert len(live_rows(engine)) > 10
+    assert all_sessions(settings.log_dir) == all_sessions(reference.log_dir)
+    ref_engine.dispose()
+
+
+def test_backfill_inserts_records(engine: Engine, tmp_path: Path) -> None:
+    entries = classroom(seed=2, n=1200)
+    source = tmp_path / "journal.json"
+    source.write_text(
+        "".join(
+            json.dumps({"__CURSOR": e.cursor, "__REALTIME_TIMESTAMP": str(e.realtime_us), "MESSAGE": e.message}) + "\n"
+            for e in entries
+        )
+    )
+    options = BackfillOptions(log_dir=tmp_path / "logs", input=str(source))
+    summary = run_backfill(options, engine, stderr=io.StringIO())
+    assert summary.entries == len(entries)
+    with Session(engine) as db:
+        rows = db.scalars(select(SessionRow).order_by(SessionRow.id)).all()
+        assert db.scalars(select(Checkpoint)).all() == []
+    assert len(rows) == summary.records > 10
+    assert {r.source for r in rows} == {BACKFILL}
+    assert expected_log(
+        [(r.start_ms, r.end_ms, r.user_id, r.ip, r.module, r.duration_s, r.reason, r.source) for r in rows]
+    ) == all_sessions(tmp_path / "logs")
+
+
+async def test_backfill_records_stay_out_of_the_live_log(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """Backfill rows never reach the live log writer: a monitor on the same database writes only its own."""
+    source = tmp_path / "journal.json"
+    source.write_text(
+        "".join(
+            json.dumps({"__CURSOR": e.cursor, "__REALTIME_TIMESTAMP": str(e.realtime_us), "MESSAGE": e.message}) + "\n"
+            for e in SCENE
+        )
+    )
+    summary = run_backfill(BackfillOptions(log_dir=tmp_path / "backfill-logs", input=str(source)), engine)
+    assert summary.records == 3  # the open sessions at the end are 0 s long, not recorded
+    settings = make_settings(tmp_path, database_url=db_url)
+    monitor = Monitor(settings, engine)
+    monitor.restore()
+    assert not (settings.log_dir / SESSIONS_LOG).exists()
+    await monitor._on_batch(SCENE)
+    assert (settings.log_dir / SESSIONS_LOG).read_text() == expected_log(SCENE_ROWS)
+    with Session(engine) as db:
+        sources = [r.source for r in db.scalars(select(SessionRow).order_by(SessionRow.id))]
+    assert sources == [BACKFILL] * 3 + [LIVE] * 3

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install what the tests need (Debian packages, a virtualenv with requirements-dev.txt) and run them.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k sessions`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
+command -v journalctl >/dev/null || need+=(systemd)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/python -m pytest "$@"

@@ -8,6 +8,7 @@ from components.hub import Hub
 from gaze.board import module_label
 from gaze.limits import MAX_MINUTES, MIN_MINUTES, LimitError, validate_minutes
 from gaze.services import Services
+from gaze.sessions import Key, OpenSession
 
 DESCRIPTION_CHARS = 70
 
@@ -76,6 +77,7 @@ class LimitsPanel:
         self._draw_list()
         hub.limits_changed.subscribe(self._draw_list)
         hub.catalog_changed.subscribe(self._catalog_changed)
+        hub.sessions_changed.subscribe(self._sessions_changed)
 
     def _selected(self) -> None:
         current = self.services.limits.limits.get(self.select.value or "")
@@ -102,6 +104,12 @@ class LimitsPanel:
         ui.notify(f"Limit removed for {module}")
         self.hub.limits_changed.emit()
         self.hub.refresh_status()
+
+    def _sessions_changed(self, changes: dict[Key, OpenSession | None]) -> None:
+        """A module seen for the first time (not in the catalog) becomes choosable at once."""
+        options = self.select.options
+        if any(s is not None and self.services.resolve_module(s.module) not in options for s in changes.values()):
+            self.select.set_options(module_options(self.services), value=self.select.value)
 
     def _catalog_changed(self) -> None:
         self.select.set_options(module_options(self.services), value=self.select.value)

@@ -17,7 +17,7 @@ from gaze.board import IDLE_SHOWN_AFTER_S, RowView, format_duration, row_view
 from gaze.services import Services
 from gaze.sessions import Key, OpenSession
 
-MAX_ROWS = 150  # the longest sessions are drawn; the rest are counted below the table
+PAGE_ROWS = 50  # rows drawn per dashboard at first (longest first); "Show more" adds as many
 ROW_CLASSES = (
     "w-full items-center gap-x-4 gap-y-1 px-3 py-2 flex flex-wrap md:flex-nowrap border border-gray-200 rounded "
     "md:border-0 md:border-b md:rounded-none"
@@ -27,48 +27,44 @@ BADGE_OVER = "bg-red-600 animate-pulse"
 
 
 class SessionRow:
-    """One row; knows how to redraw its changing parts."""
+    """One row of six elements (memory per dashboard matters); redraws only its changing texts."""
 
     def __init__(self, view: RowView, limit: int | None) -> None:
         self.view = view
         self.limit = limit
         self.over = False
         with ui.element("div").classes(ROW_CLASSES).mark("session-row") as self.element:
-            with ui.column().classes("gap-0 w-full md:w-1/4 min-w-0"):
-                name = ui.label(view.name).classes("font-medium truncate").mark("session-name")
-                if view.is_guest:
-                    name.classes("italic text-gray-600")
-                ui.label(view.ip).classes("text-xs text-gray-500 md:hidden")
-            ui.label(view.ip).classes("max-md:hidden md:w-1/6 text-sm text-gray-700 truncate").mark("session-ip")
-            with ui.column().classes("gap-0 w-full md:w-1/4 min-w-0"):
-                ui.label(view.module_name).classes("truncate").mark("session-module")
-                if view.module_slug:
-                    ui.label(view.module_slug).classes("text-xs text-gray-500 truncate")
-            with ui.row().classes("items-center gap-2 md:w-1/6"):
-                self.badge = (
-                    ui.badge("", color=None)
-                    .classes(f"text-sm px-2 py-1 text-white {BADGE_OK}")
-                    .props("aria-label='time on module'")
-                    .mark("session-time")
-                )
-            self.idle = ui.label("").classes("text-xs text-amber-700 md:w-1/12").mark("session-idle")
-            self.limit_label = ui.label("").classes("text-xs text-gray-600 md:w-1/12").mark("session-limit")
-        self.set_limit(limit)
+            name = ui.label(view.name).classes("font-medium truncate w-full md:w-1/4").mark("session-name")
+            if view.is_guest:
+                name.classes("italic text-gray-600")
+            ui.label(view.ip).classes("text-sm text-gray-600 truncate md:w-1/6").mark("session-ip")
+            module = view.module_name + (f" · {view.module_slug}" if view.module_slug else "")
+            ui.label(module).classes("truncate w-full md:w-1/4").mark("session-module")
+            self.badge = (
+                ui.badge("", color=None)
+                .classes(f"text-sm px-2 py-1 text-white {BADGE_OK}")
+                .props("role=status aria-label='time on module'")
+                .mark("session-time")
+            )
+            self.extra = ui.label("").classes("text-xs text-gray-600 md:w-1/6").mark("session-extra")
 
     def tick(self, now_ms: int) -> None:
         on_module = self.view.on_module_s(now_ms)
         self.badge.set_text(format_duration(on_module))
         idle = self.view.idle_s(now_ms)
-        self.idle.set_text(f"idle {format_duration(idle)}" if idle > IDLE_SHOWN_AFTER_S else "")
+        parts = [f"idle {format_duration(idle)}"] if idle > IDLE_SHOWN_AFTER_S else []
+        if self.limit:
+            parts.append(f"limit {self.limit} min")
+        self.extra.set_text(" · ".join(parts))
         over = self.limit is not None and on_module >= self.limit * 60
         if over != self.over:
             self.over = over
             self.badge.classes(add=BADGE_OVER if over else BADGE_OK, remove=BADGE_OK if over else BADGE_OVER)
             self.element.classes(add="bg-red-50") if over else self.element.classes(remove="bg-red-50")
 
-    def set_limit(self, limit: int | None) -> None:
+    def set_limit(self, limit: int | None, now_ms: int) -> None:
         self.limit = limit
-        self.limit_label.set_text(f"limit {limit} min" if limit else "")
+        self.tick(now_ms)
 
 
 class SessionList:
@@ -79,6 +75,7 @@ class SessionList:
         self._sessions: dict[Key, OpenSession] = {}
         self._order: list[tuple[int, Key]] = []  # (start_ms, key), ascending start = longest first
         self._rows: dict[Key, SessionRow] = {}
+        self.max_rows = PAGE_ROWS
         with ui.element("div").classes("w-full") as self.root:
             with ui.row().classes(
                 "max-md:hidden w-full gap-x-4 px-3 py-1 text-xs uppercase tracking-wide text-gray-500 flex-nowrap"
@@ -87,11 +84,12 @@ class SessionList:
                 ui.label("Device IP").classes("w-1/6")
                 ui.label("Module").classes("w-1/4")
                 ui.label("Time on module").classes("w-1/6")
-                ui.label("Idle").classes("w-1/12")
-                ui.label("Limit").classes("w-1/12")
+                ui.label("Idle · limit").classes("w-1/6")
             self.body = ui.column().classes("w-full gap-2 md:gap-0")
             self.empty = ui.label(self._empty_text()).classes("text-gray-500 p-4").mark("sessions-empty")
-            self.more = ui.label("").classes("text-sm text-gray-500 p-2").mark("sessions-more")
+            with ui.row().classes("items-center gap-2 p-2") as self.more_row:
+                self.more = ui.label("").classes("text-sm text-gray-500").mark("sessions-more")
+                ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
         for session in services.monitor.store.sessions():
             self._put(session)
         self._render()
@@ -140,7 +138,7 @@ class SessionList:
         self._render()
 
     def _render(self) -> None:
-        visible = [key for _, key in self._order[:MAX_ROWS]]
+        visible = [key for _, key in self._order[: self.max_rows]]
         wanted = set(visible)
         for key in [k for k in self._rows if k not in wanted]:
             self.body.remove(self._rows.pop(key).element)
@@ -160,18 +158,23 @@ class SessionList:
                 row.tick(now_ms)
                 self._rows[key] = row
         hidden = len(self._order) - len(visible)
-        self.more.set_text(f"+ {hidden} more open sessions (shorter than those shown)" if hidden > 0 else "")
+        self.more.set_text(f"{hidden} more open sessions, shorter than those shown" if hidden > 0 else "")
+        self.more_row.set_visibility(hidden > 0)
         self.empty.set_text(self._empty_text())
         self.empty.set_visibility(not self._order)
+
+    def show_more(self) -> None:
+        self.max_rows += PAGE_ROWS
+        self._render()
 
     def tick(self, now_ms: int) -> None:
         for row in self._rows.values():
             row.tick(now_ms)
 
     def refresh_limits(self) -> None:
+        now_ms = time.time_ns() // 1_000_000
         for key, row in self._rows.items():
-            row.set_limit(self.services.limits.limit_for(self._sessions[key].module))
-        self.tick(time.time_ns() // 1_000_000)
+            row.set_limit(self.services.limits.limit_for(self._sessions[key].module), now_ms)
 
     def rebuild(self) -> None:
         """Names come from the catalog: redraw every row after it changed."""

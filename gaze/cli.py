@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gaze.backfill import BackfillOptions, run_backfill
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
-from gaze.db import make_engine, migrate
+from gaze.db import MigrationError, make_engine, migrate
 from gaze.journal import JournalSource
 from gaze.monitor import Monitor
 
@@ -27,7 +27,7 @@ def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine
     try:
         engine = make_engine(url)
         migrate(engine)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
+    except (SQLAlchemyError, OSError, ValueError, MigrationError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
         raise SettingsError(f"{variable}: cannot use database {_safe_url(url)} ({reason})") from None
     return engine

@@ -6,15 +6,30 @@ Alembic migrations in gaze/migrations, applied by `migrate()` at start-up.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import BigInteger, Engine, Index, Integer, LargeBinary, String, Text, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATE_URL_VARIABLE = "_MODULEGAZE_MIGRATE_URL"
 LIVE = "live"
 BACKFILL = "backfill"
 
@@ -115,10 +130,65 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def head_revision() -> str:
+    """The newest revision in gaze/migrations/versions (the one no other revision follows)."""
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        rev = re.search(r"^revision = ['\"]([^'\"]+)['\"]", text, re.MULTILINE)
+        down = re.search(r"^down_revision = (?:['\"]([^'\"]+)['\"]|None)", text, re.MULTILINE)
+        if rev and down:
+            revisions[rev.group(1)] = down.group(1)
+    heads = set(revisions) - {d for d in revisions.values() if d}
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must have exactly one head, found {sorted(heads)}")
+    return heads.pop()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+    """Bring the schema to the newest Alembic revision.
+
+    Alembic runs in a short-lived child process only when an upgrade is due, so the long-running
+    service does not keep it (about 11 MB) in memory.
+    """
+    if current_revision(engine) == head_revision():
+        return
+    url = engine.url.render_as_string(hide_password=False)
+    result = subprocess.run(  # the URL goes by environment: a password must not show in `ps`
+        [sys.executable, "-m", "gaze.db"],
+        env={**os.environ, MIGRATE_URL_VARIABLE: url},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        raise MigrationError(lines[-1] if lines else f"migration exited with code {result.returncode}")
+
+
+class MigrationError(RuntimeError):
+    """The schema could not be brought up to date; str() is the last line Alembic printed."""
+
+
+def _upgrade(url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    engine = make_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+if __name__ == "__main__":
+    _upgrade(os.environ[MIGRATE_URL_VARIABLE])

@@ -99,6 +99,9 @@ class Monitor:
         self.cursor, state = load_checkpoint(self.engine)
         if state:
             self.store.load_state(state)
+            last_line_at = state.get("last_line_at")
+            if isinstance(last_line_at, int | float):
+                self.reader_state.last_line_at = float(last_line_at)
         self._saved_version = self.store.version
         self._clock_seen = (self.store.clock_ms, time.monotonic())
         self.access_log.recover()
@@ -171,7 +174,7 @@ class Monitor:
             if cursor:
                 self.cursor = cursor
             records, access = self.ingestor.take()
-            state = self.store.to_state()
+            state = {**self.store.to_state(), "last_line_at": self.reader_state.last_line_at}
             self._saved_version = self.store.version
             if self.store.clock_ms != self._clock_seen[0]:
                 self._clock_seen = (self.store.clock_ms, time.monotonic())

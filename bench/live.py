@@ -1,0 +1,365 @@
+"""Live-board benchmark: journal append -> row in a real browser (a), and load with 10 dashboards (b).
+
+Run from the repository root::
+
+    .venv/bin/python bench/live.py [--appends 200] [--sessions 1000] [--dashboards 10]
+                                   [--rate 50] [--seconds 30]
+
+The app runs as a subprocess (``python main.py``, ``tests/browserkit.App``) following a REAL
+``.journal`` file (``tests/journalkit``: systemd-journal-remote) that this script appends to;
+the browser is Debian's ``/usr/bin/chromium`` driven by Playwright (headless).
+
+(a) One dashboard open. For each of N appends (each a NEW device IP, an entry hit timestamped
+    now): time from just before ``write_journal`` until the IP's label exists in the page's DOM
+    (``page.wait_for_function`` polling every animation frame). ``write_journal`` alone (spawn
+    journal-remote, write, wait) is measured in the same loop as the baseline. Before each append
+    the script sleeps a random 0-300 ms, so appends are not phase-locked to the app's 0.25 s push
+    cycle (waiting right after one row appeared would always land just after a push). This app instance
+    runs with ``MODULEGAZE_IDLE_TIMEOUT_SECONDS=2``: the board draws only the 150 longest open
+    sessions, so with the default 300 s every device after the 150th would be counted below the
+    table instead of drawn; a short idle timeout closes the previous devices instead.
+    Target: p95 <= 300 ms.
+(b) A fresh app (default settings), 1,000 open sessions (1,000 IPs in one batch append). Baseline:
+    app RSS (``/proc/<pid>/status`` VmRSS) and CPU (utime+stime deltas of ``/proc/<pid>/stat``,
+    % of one core) over 10 s with no dashboard. Then 10 dashboards (10 browser contexts) and
+    ``rate`` lines/s for ``seconds`` s (asset hits on open sessions, 10 % entry hits from new
+    devices), written in 5 batches a second. Targets: RSS <= 120 MB, CPU <= 10 %.
+    The app's journalctl child is shown separately (not part of the targets), and so is how busy the
+    whole machine was (the 10 headless Chromium pages run on the same cores as the app).
+
+It is a report, not a test: it prints the figures and PASS/MISS and exits 0 (1 on a setup failure:
+no Chromium, no Playwright, no journal tools, or the app not starting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests import journalkit  # noqa: E402
+from tests.browserkit import (  # noqa: E402
+    App,
+    access_line,
+    append,
+    asset_path,
+    chromium_available,
+    entry_path,
+    launch_chromium,
+    make_catalog,
+    now_ms,
+    playwright_available,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+TARGET_P95_MS = 300.0
+TARGET_RSS_MB = 120.0
+TARGET_CPU_PCT = 10.0
+IDLE_WINDOW_S = 10.0
+BATCHES_PER_S = 5
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+MODULES = ["cdn_math", "cdn_geo", "cdn_verbs", "cdn_algebra", "health-first-aid", "en-ebooks", "BookBridge", "2048"]
+CATALOG = {
+    "cdn_math": "Mathematics (CDN)",
+    "cdn_geo": "Geography of West Africa",
+    "cdn_verbs": "English Verbs",
+    "cdn_algebra": "Algebra Basics",
+    "health-first-aid": "First Aid Basics",
+    "en-ebooks": "English eBooks Library",
+    "BookBridge": "BookBridge",
+    "2048": "2048 Number Game",
+}
+# True once a text node's element has exactly this text (an IP label of the sessions table).
+HAS_LABEL_JS = """ip => document.evaluate(`//div[text()='${ip}']`, document, null,
+    XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue !== null"""
+
+
+@dataclass
+class Row:
+    figure: str
+    value: str
+    target: str = ""
+    result: str = ""
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def open_dashboard(browser: Browser, app: App) -> Page:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(20_000)
+    page.goto(app.url)
+    page.get_by_text("Live sessions", exact=True).wait_for()
+    return page
+
+
+def ip_of(n: int) -> str:
+    return f"10.{100 + n // 250}.{n % 250 + 1}.{7 + n % 3}"
+
+
+def wait_lines(app: App, count: int, timeout: float = 60.0) -> None:
+    """Until /healthz says the reader has taken ``count`` lines."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, body = app.health()
+        if int(body.get("reader", {}).get("lines") or 0) >= count:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"the app did not read {count} lines in {timeout}s")
+
+
+def child_ticks(pid: int) -> int:
+    """utime+stime of the app's direct children (its journalctl)."""
+    total = 0
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0
+    for kid in kids:
+        try:
+            stat = Path(f"/proc/{kid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def cpu_pct(ticks: int, seconds: float) -> float:
+    return 100.0 * ticks / CLK_TCK / seconds
+
+
+# ---------------------------------------------------------------- (a) latency
+
+
+def bench_latency(browser: Browser, work: Path, appends: int) -> list[Row]:
+    journal = work / "oc4d.journal"
+    make_catalog(work / "uploads", CATALOG)
+    old = now_ms() - 3_600_000
+    append(journal, [(old, access_line("10.0.0.1", entry_path("cdn_math"), old))])
+    app = App(journal, work, extra_env={"MODULEGAZE_IDLE_TIMEOUT_SECONDS": "2"}).start()
+    try:
+        page = open_dashboard(browser, app)
+        total: list[float] = []
+        write: list[float] = []
+        after: list[float] = []
+        warmup = 5
+        rng = random.Random(3)
+        for n in range(appends + warmup):
+            time.sleep(rng.uniform(0.0, 0.3))
+            ip = ip_of(n)
+            module = MODULES[n % len(MODULES)]
+            t0 = time.perf_counter()
+            stamp = now_ms()
+            append(journal, [(stamp, access_line(ip, entry_path(module), stamp, user=f"learner{n}@example.org"))])
+            t1 = time.perf_counter()
+            page.wait_for_function(HAS_LABEL_JS, arg=ip, polling="raf", timeout=10_000)
+            t2 = time.perf_counter()
+            if n >= warmup:
+                total.append((t2 - t0) * 1000)
+                write.append((t1 - t0) * 1000)
+                after.append((t2 - t1) * 1000)
+        page.context.close()
+    finally:
+        app.stop()
+    p95 = percentile(total, 95)
+    return [
+        Row(f"(a) append -> row in DOM, p50 (n={len(total)})", f"{statistics.median(total):.0f} ms"),
+        Row("(a) append -> row in DOM, p95", f"{p95:.0f} ms", f"<= {TARGET_P95_MS:.0f} ms", verdict(p95 <= 300)),
+        Row("(a) append -> row in DOM, max", f"{max(total):.0f} ms"),
+        Row("(a) write_journal alone, p50 / p95", f"{statistics.median(write):.0f} / {percentile(write, 95):.0f} ms"),
+        Row(
+            "(a) write returned -> row in DOM, p50 / p95",
+            f"{statistics.median(after):.0f} / {percentile(after, 95):.0f} ms",
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- (b) load
+
+
+def measure(app: App, seconds: float) -> tuple[float, float, float]:
+    """(CPU % of one core, journalctl child CPU %, max RSS MB) while sleeping ``seconds``."""
+    start, kids, wall = app.cpu_ticks(), child_ticks(app.pid), time.perf_counter()
+    peak = app.rss_kib()
+    end = wall + seconds
+    while (left := end - time.perf_counter()) > 0:
+        time.sleep(min(0.5, left))
+        peak = max(peak, app.rss_kib())
+    elapsed = time.perf_counter() - wall
+    return (
+        cpu_pct(app.cpu_ticks() - start, elapsed),
+        cpu_pct(child_ticks(app.pid) - kids, elapsed),
+        peak / 1024,
+    )
+
+
+def bench_load(browser: Browser, work: Path, sessions: int, dashboards: int, rate: int, seconds: int) -> list[Row]:
+    rng = random.Random(7)
+    journal = work / "oc4d.journal"
+    make_catalog(work / "uploads", CATALOG)
+    stamp = now_ms() - 5_000
+    devices = {ip_of(n): MODULES[n % len(MODULES)] for n in range(sessions)}
+    append(journal, [(stamp, access_line(ip, entry_path(m), stamp)) for ip, m in devices.items()])
+    app = App(journal, work).start()
+    rows: list[Row] = []
+    try:
+        wait_lines(app, sessions)
+        time.sleep(2)
+        idle_cpu, idle_kids, idle_rss = measure(app, IDLE_WINDOW_S)
+        rows += [
+            Row(f"(b) idle, 0 dashboards, {sessions} open: RSS", f"{idle_rss:.1f} MB"),
+            Row(f"(b) idle, 0 dashboards, {sessions} open: CPU", f"{idle_cpu:.1f} %"),
+        ]
+
+        t_open = time.perf_counter()
+        pages = [open_dashboard(browser, app) for _ in range(dashboards)]
+        hidden = sessions - 150
+        for page in pages:
+            page.get_by_text(f"+ {hidden} more open sessions", exact=False).wait_for()
+        opened_s = time.perf_counter() - t_open
+        time.sleep(2)
+
+        batch = rate // BATCHES_PER_S
+        next_new = sessions
+        written = 0
+        start_ticks, start_kids, start_machine = app.cpu_ticks(), child_ticks(app.pid), machine_ticks()
+        peak = app.rss_kib()
+        t_start = time.perf_counter()
+        for step in range(seconds * BATCHES_PER_S):
+            due = t_start + step / BATCHES_PER_S
+            if (pause := due - time.perf_counter()) > 0:
+                time.sleep(pause)
+            stamp = now_ms()
+            lines: list[tuple[int, str]] = []
+            for _ in range(batch):
+                if rng.random() < 0.1:
+                    ip, module = ip_of(next_new), rng.choice(MODULES)
+                    next_new += 1
+                    devices[ip] = module
+                    lines.append((stamp, access_line(ip, entry_path(module), stamp)))
+                else:
+                    ip = rng.choice(list(devices))
+                    lines.append((stamp, access_line(ip, asset_path(devices[ip]), stamp)))
+            append(journal, lines)
+            written += len(lines)
+            peak = max(peak, app.rss_kib())
+        elapsed = time.perf_counter() - t_start
+        load_cpu = cpu_pct(app.cpu_ticks() - start_ticks, elapsed)
+        load_kids = cpu_pct(child_ticks(app.pid) - start_kids, elapsed)
+        end_machine = machine_ticks()
+        machine_busy = 100.0 * (end_machine[0] - start_machine[0]) / max(1, end_machine[1] - start_machine[1])
+        final_rss = app.rss_kib() / 1024
+        peak_mb = peak / 1024
+
+        t_catch = time.perf_counter()
+        expected = len(devices) - 150
+        for page in pages:
+            page.get_by_text(f"+ {expected} more open sessions", exact=False).wait_for()
+        caught_s = time.perf_counter() - t_catch
+        for page in pages:
+            page.context.close()
+    finally:
+        app.stop()
+    rows += [
+        Row(f"(b) {dashboards} dashboards opened and drawn", f"{opened_s:.1f} s"),
+        Row("(b) lines fed", f"{written} in {elapsed:.1f} s = {written / elapsed:.0f}/s"),
+        Row(f"(b) {dashboards} dashboards + feed: RSS max", f"{peak_mb:.1f} MB", f"<= {TARGET_RSS_MB:.0f} MB"),
+        Row(f"(b) {dashboards} dashboards + feed: RSS at end", f"{final_rss:.1f} MB"),
+        Row(f"(b) {dashboards} dashboards + feed: CPU", f"{load_cpu:.1f} %", f"<= {TARGET_CPU_PCT:.0f} %"),
+        Row("(b) journalctl child CPU, idle / feed (info)", f"{idle_kids:.1f} / {load_kids:.1f} %"),
+        Row("(b) whole machine busy during feed (info)", f"{machine_busy:.0f} % of {os.cpu_count()} CPUs"),
+        Row(f"(b) all dashboards show {len(devices)} sessions after", f"{caught_s:.2f} s"),
+    ]
+    rows[-6].result = verdict(peak_mb <= TARGET_RSS_MB)
+    rows[-4].result = verdict(load_cpu <= TARGET_CPU_PCT)
+    return rows
+
+
+# ---------------------------------------------------------------- main
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    widths = [max(len(getattr(r, f)) for r in rows) for f in ("figure", "value", "target")]
+    header = Row("figure", "value", "target", "result")
+    for row in [header, *rows]:
+        print(f"{row.figure:<{widths[0]}}  {row.value:>{widths[1]}}  {row.target:<{widths[2]}}  {row.result}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--appends", type=int, default=200)
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--dashboards", type=int, default=10)
+    parser.add_argument("--rate", type=int, default=50, help="lines per second during the load window")
+    parser.add_argument("--seconds", type=int, default=30, help="length of the load window")
+    args = parser.parse_args(argv)
+
+    missing = [
+        what
+        for ok, what in (
+            (chromium_available(), "/usr/bin/chromium"),
+            (playwright_available(), "playwright (python)"),
+            (journalkit.available(), "systemd-journal-remote and journalctl"),
+        )
+        if not ok
+    ]
+    if missing:
+        print(f"live benchmark: missing {', '.join(missing)}", file=sys.stderr)
+        return 1
+
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="modulegaze-live-") as tmp, sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            print(
+                f"Module Gaze live benchmark — Python {platform.python_version()}, Chromium {browser.version}, "
+                f"{os.cpu_count()} CPUs, {platform.machine()}"
+            )
+            print(
+                f"(a) {args.appends} appends; (b) {args.sessions} sessions, {args.dashboards} dashboards, "
+                f"{args.rate} lines/s for {args.seconds} s\n"
+            )
+            rows = bench_latency(browser, Path(tmp) / "latency", args.appends)
+            rows += bench_load(browser, Path(tmp) / "load", args.sessions, args.dashboards, args.rate, args.seconds)
+            browser.close()
+    except Exception as exc:
+        print(f"live benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Helpers for browser tests and the live benchmark: the real app as a subprocess, a real journal
+file it follows, and Debian's Chromium driven by Playwright.
+
+- ``App``: ``python main.py`` on a free port with its own data/log dirs, following
+  ``MODULEGAZE_JOURNAL_FILE`` from the start (``MODULEGAZE_BACKGROUND_MONITOR=1``,
+  ``MODULEGAZE_JOURNAL_SINCE=all``, ``MODULEGAZE_DEMO=off``). ``start()`` waits for ``/healthz``
+  to answer 200 (reader following, database reachable); ``restart()`` keeps the same dirs/port.
+- ``append(journal, [(time_ms, message), ...])``: write oc4d entries with
+  ``__REALTIME_TIMESTAMP`` = ``time_ms`` (``tests.journalkit.write_journal`` creates or appends).
+- ``access_line(...)``: one oc4d access line whose bracketed time is ``time_ms``.
+- ``launch_chromium(playwright)``: ``/usr/bin/chromium`` only (never a downloaded browser).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tests import journalkit
+from tests.livekit import env_for
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BUILD = "1763389063089_v6sji3qt1"
+
+
+def chromium_available() -> bool:
+    return os.access(CHROMIUM, os.X_OK)
+
+
+def playwright_available() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
+def access_line(ip: str, path: str, time_ms: int, *, user: str | None = None, status: int = 200) -> str:
+    """A morgan-style oc4d access line (``user=`` token written as given, i.e. already encoded)."""
+    who = f" user={user}" if user is not None else ""
+    return f'info: {ip}{who} - [{iso(time_ms)}] "GET {path} HTTP/1.1" {status}'
+
+
+def entry_path(slug: str) -> str:
+    return f"/modules/{slug}/content/index.html"
+
+
+def asset_path(slug: str) -> str:
+    return f"/modules/{slug}/content/css/style.css"
+
+
+def append(journal: Path, lines: Iterable[tuple[int, str]]) -> None:
+    """Create or append to ``journal``: one oc4d.service entry per (time_ms, message)."""
+    journalkit.write_journal(journal, (journalkit.export_entry(msg, ms * 1000) for ms, msg in lines))
+
+
+def make_catalog(root: Path, modules: Mapping[str, str]) -> Path:
+    """An uploads folder ``<root>/<build>/<slug>/index.html`` titled ``modules[slug]``."""
+    for slug, title in modules.items():
+        folder = root / BUILD / slug
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "index.html").write_text(f"<html><head><title>{title}</title></head><body></body></html>")
+    return root
+
+
+@dataclass
+class App:
+    """The dashboard as a subprocess (``python main.py``)."""
+
+    journal: Path
+    workdir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "app.out"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def env(self) -> dict[str, str]:
+        data = self.workdir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        env = env_for(
+            self.journal,
+            self.workdir / "logs",
+            f"sqlite:///{data / 'gaze.db'}",
+            MODULEGAZE_PORT=str(self.port),
+            MODULEGAZE_BACKGROUND_MONITOR="1",
+            MODULEGAZE_DEMO="off",
+            MODULEGAZE_UPLOADS_MODULES_ROOT=str(self.workdir / "uploads"),
+        )
+        env.update(self.extra_env)
+        # Under pytest NiceGUI would run in its screen-test mode: the app must see a plain start.
+        for name in [k for k in env if k.startswith(("PYTEST_", "NICEGUI_"))]:
+            del env[name]
+        return env
+
+    def start(self, timeout: float = 30.0) -> App:
+        with self.log_path.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, str(ROOT / "main.py")],
+                cwd=ROOT,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.wait_healthy(timeout)
+        return self
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"app exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                status, body = self.health()
+                if status == 200:
+                    return
+                last = body
+            except (OSError, ValueError) as exc:
+                last = exc
+            time.sleep(0.1)
+        raise RuntimeError(f"app not healthy after {timeout}s ({last}):\n{self.output()}")
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 15.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+    def restart(self) -> App:
+        self.stop()
+        return self.start()
+
+    # ---------------------------------------------------------- /proc figures
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def cpu_ticks(self) -> int:
+        stat = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)

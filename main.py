@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+from pathlib import Path
+
+# NiceGUI keeps its per-browser session storage here; it must be set before nicegui is imported.
+os.environ.setdefault("NICEGUI_STORAGE_PATH", str(Path(os.environ.get("MODULEGAZE_DATA_DIR") or "data") / "nicegui"))
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from nicegui import app, helpers, run, ui
 
 from components.hub import Hub
+from gaze.auth import LoginLimiter, session_secret
 from gaze.cli import EXIT_BAD_SETTING, dispatch, prepare
 from gaze.config import SettingsError, load_settings
 from gaze.services import Services
-from pages import api, dashboard
+from pages import access, api, dashboard, login, users
 
 log = logging.getLogger("modulegaze")
 CATALOG_RELOAD_S = 60
@@ -61,7 +67,10 @@ def build() -> Services:
     app.on_startup(startup)
     app.on_shutdown(shutdown)
     app.state.services, app.state.hub = services, hub  # for operators' tooling and the UI tests
+    access.install(services)
+    login.register(services, LoginLimiter())
     dashboard.register(services, hub)
+    users.register(services, hub)
     api.register(services)
     return services
 
@@ -74,6 +83,7 @@ if __name__ in {"__main__", "__mp_main__"}:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = build()
     ui.run(
+        storage_secret=session_secret(services.settings.data_dir),
         port=services.settings.port,
         title="Module Gaze",
         reload=False,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
-from nicegui import run, ui
+from nicegui import ui
 
+from components.actions import Actions, NotAllowed
 from components.hub import Hub
 from gaze.board import module_label
 from gaze.limits import Alert
@@ -32,9 +34,10 @@ def _describe(services: Services, alert: Alert) -> str:
 class AlertBanner:
     """Unacknowledged alerts, shown to everyone until an admin acknowledges them."""
 
-    def __init__(self, services: Services, hub: Hub) -> None:
-        self.services = services
-        self.hub = hub
+    def __init__(self, actions: Actions) -> None:
+        self.actions = actions
+        self.services = actions.services
+        hub = actions.hub
         self.root = ui.column().classes("w-full gap-2").mark("alert-banner")
         self._draw()
         hub.alerts_changed.subscribe(self._draw)
@@ -52,14 +55,15 @@ class AlertBanner:
                     ui.icon("alarm").classes("text-2xl")
                     ui.label(_describe(self.services, alert)).classes("flex-grow")
                     ui.label(_when(alert.raised_ms)).classes("text-sm opacity-80")
-                    ui.button("Acknowledge", on_click=lambda a=alert: self.acknowledge(a)).props(
-                        "flat dense color=white"
-                    ).mark("alert-ack")
+                    if self.actions.is_admin:
+                        ui.button("Acknowledge", on_click=lambda a=alert: self.acknowledge(a)).props(
+                            "flat dense color=white"
+                        ).mark("alert-ack")
         self.root.set_visibility(bool(self.services.limits.unacknowledged))
 
     async def acknowledge(self, alert: Alert) -> None:
-        await run.io_bound(self.services.limits.acknowledge, alert.id)
-        self.hub.alerts_changed.emit()
+        with contextlib.suppress(NotAllowed):
+            await self.actions.acknowledge(alert.id)
 
     def _notify(self, alerts: list[Alert]) -> None:
         for alert in alerts:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from nicegui import run, ui
+import contextlib
 
-from components.hub import Hub
+from nicegui import ui
+
+from components.actions import Actions, NotAllowed
 from gaze.board import module_label
 from gaze.limits import MAX_MINUTES, MIN_MINUTES, LimitError, validate_minutes
 from gaze.services import Services
@@ -42,12 +44,14 @@ def _minutes_error(value: object) -> str | None:
 
 
 class LimitsPanel:
-    def __init__(self, services: Services, hub: Hub) -> None:
-        self.services = services
-        self.hub = hub
+    def __init__(self, actions: Actions) -> None:
+        self.actions = actions
+        self.services = services = actions.services
+        hub = actions.hub
+        self.admin = actions.is_admin
         with ui.card().classes("w-full"):
             ui.label("Time limits").classes("text-lg font-semibold")
-            with ui.row().classes("w-full items-start gap-3 flex-wrap"):
+            with ui.row().classes("w-full items-start gap-3 flex-wrap") as form:
                 self.select = (
                     ui.select(
                         module_options(services),
@@ -72,6 +76,7 @@ class LimitsPanel:
                     .mark("limit-minutes")
                 )
                 self.button = ui.button("Set limit", icon="timer", on_click=self.submit).mark("limit-set")
+            form.set_visibility(self.admin)
             self.error = ui.label("").classes("text-sm text-red-700").mark("limit-error")
             self.list = ui.column().classes("w-full gap-1")
         self._draw_list()
@@ -89,21 +94,20 @@ class LimitsPanel:
     async def submit(self) -> None:
         module = self.select.value
         try:
-            await run.io_bound(self.services.limits.set_limit, module or "", self.minutes.value)
+            minutes = await self.actions.set_limit(module or "", self.minutes.value)
         except LimitError as exc:
             self.error.set_text(str(exc))
             return
+        except NotAllowed:
+            return
         self.error.set_text("")
         self.button.set_text("Update limit")
-        ui.notify(f"Limit for {module}: {self.services.limits.limits[module]} min", type="positive")
-        self.hub.limits_changed.emit()
-        self.hub.refresh_status()
+        ui.notify(f"Limit for {module}: {minutes} min", type="positive")
 
     async def remove(self, module: str) -> None:
-        await run.io_bound(self.services.limits.remove_limit, module)
-        ui.notify(f"Limit removed for {module}")
-        self.hub.limits_changed.emit()
-        self.hub.refresh_status()
+        with contextlib.suppress(NotAllowed):
+            await self.actions.remove_limit(module)
+            ui.notify(f"Limit removed for {module}")
 
     def _sessions_changed(self, changes: dict[Key, OpenSession | None]) -> None:
         """A module seen for the first time (not in the catalog) becomes choosable at once."""
@@ -129,6 +133,7 @@ class LimitsPanel:
                     if slug:
                         ui.label(slug).classes("text-xs text-gray-500")
                     ui.label(f"{minutes} min").classes("ml-auto").mark("limit-row-minutes")
-                    remove = ui.button(icon="delete", color="grey-7", on_click=lambda m=module: self.remove(m))
-                    remove.props("flat round dense").mark("limit-remove")
-                    remove.props["aria-label"] = f"Remove limit for {name}"
+                    if self.admin:
+                        remove = ui.button(icon="delete", color="grey-7", on_click=lambda m=module: self.remove(m))
+                        remove.props("flat round dense").mark("limit-remove")
+                        remove.props["aria-label"] = f"Remove limit for {name}"

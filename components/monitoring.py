@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from nicegui import ui
 
-from components.hub import Hub
-from gaze.services import Services
+from components.actions import Actions, NotAllowed
 
 
-def monitoring_control(services: Services, hub: Hub) -> None:
+def monitoring_control(actions: Actions) -> None:
+    services, hub = actions.services, actions.hub
     with ui.row().classes("items-center gap-3"):
         if services.settings.background_monitor:
             ui.icon("check_circle", color="green-7")
@@ -17,15 +19,21 @@ def monitoring_control(services: Services, hub: Hub) -> None:
             )
             return
 
+        if not actions.is_admin:
+            ui.label().bind_text_from(
+                hub.status, "monitoring", backward=lambda on: "Monitoring is on." if on else "Monitoring is off."
+            ).mark("monitoring-state")
+            return
+
         async def start() -> None:
-            services.monitor.start()
-            hub.refresh_status()
-            ui.notify("Monitoring started")
+            with contextlib.suppress(NotAllowed):
+                await actions.start_monitoring()
+                ui.notify("Monitoring started")
 
         async def stop() -> None:
-            await services.monitor.stop()
-            hub.refresh_status()
-            ui.notify("Monitoring stopped; it resumes from the same place when started again")
+            with contextlib.suppress(NotAllowed):
+                await actions.stop_monitoring()
+                ui.notify("Monitoring stopped; it resumes from the same place when started again")
 
         ui.button("Start monitoring", icon="play_arrow", on_click=start).bind_visibility_from(
             hub.status, "monitoring", backward=lambda on: not on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import sys
@@ -13,6 +14,7 @@ from typing import TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from gaze.auth import ROLES, VIEWER, AuthError, Users
 from gaze.backfill import BackfillOptions, run_backfill
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, make_engine, migrate
@@ -45,8 +47,7 @@ def _safe_url(url: str) -> str:
 def prepare(settings: Settings) -> Engine:
     """Start-up checks shared by every long-running mode: writable directories, usable database."""
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
-    if settings.database_url is None:
-        ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")
+    ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")  # session secret, SQLite file
     return open_database(settings.own_database_url)
 
 
@@ -74,7 +75,55 @@ def build_parser() -> argparse.ArgumentParser:
     )
     back.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
     back.add_argument("--no-database", action="store_true", help="write the log files only")
+    users = sub.add_parser("users", help="manage who may log in to the dashboard")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=ROLES, default=VIEWER)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    passwd = users_sub.add_parser("passwd", help="set a user's password")
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    remove = users_sub.add_parser("remove", help="remove a user")
+    remove.add_argument("username")
+    users_sub.add_parser("list", help="list users and roles")
     return parser
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise AuthError("The two passwords differ.")
+    return first
+
+
+def manage_users(
+    args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    try:
+        users = Users(prepare(settings))
+        users.load()
+        if args.users_command == "list":
+            for user in users.list():
+                out.write(f"{user.username}\t{user.role}\n")
+        elif args.users_command == "add":
+            users.add(args.username, _read_password(args.password_stdin), args.role)
+            out.write(f"added {args.username} ({args.role})\n")
+        elif args.users_command == "passwd":
+            users.set_password(args.username, _read_password(args.password_stdin))
+            out.write(f"password of {args.username} changed\n")
+        elif args.users_command == "remove":
+            users.remove(args.username)
+            out.write(f"removed {args.username}\n")
+    except SettingsError as exc:
+        err.write(f"modulegaze: {exc}\n")
+        return EXIT_BAD_SETTING
+    except AuthError as exc:
+        err.write(f"users: {exc}\n")
+        return 1
+    return 0
 
 
 def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -152,6 +201,8 @@ def dispatch(argv: list[str]) -> int | None:
         return EXIT_BAD_SETTING
     if args.command == "backfill":
         return backfill(args, settings)
+    if args.command == "users":
+        return manage_users(args, settings)
     if args.command == "follow":
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:

@@ -6,9 +6,11 @@ and exits with code 2.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +46,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, validation_alias="MODULEGAZE_DATABASE_URL")
     oc4d_database_url: str | None = Field(None, validation_alias="DATABASE_URL")
     demo: str = Field("auto", validation_alias="MODULEGAZE_DEMO")
+    trusted_proxies: str = Field("", validation_alias="MODULEGAZE_TRUSTED_PROXIES")
+    oc4d_origin: str = Field("http://oc4d.cdn", validation_alias="MODULEGAZE_OC4D_ORIGIN")
 
     @field_validator("journal_since")
     @classmethod
@@ -70,6 +74,29 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("oc4d_origin")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ValueError("must be an origin like http://oc4d.cdn")
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in _split(self.trusted_proxies))
+
     @property
     def own_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'gaze.db').absolute()}"
@@ -81,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def uploads_roots(self) -> tuple[Path, ...]:
         return (self.uploads_modules_root,) if self.uploads_modules_root else DEFAULT_UPLOADS_ROOTS
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
 
 
 # Field name -> environment variable (DESIGN §5 names; they do not share one prefix).

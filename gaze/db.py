@@ -104,6 +104,16 @@ class AlertRow(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
 
 
+class UserRow(Base):
+    """Someone who may log in to the board: admin (changes things) or viewer (looks)."""
+
+    __tablename__ = "app_user"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for our own state; SQLite gets WAL + full sync and its folder created."""
     if url.startswith("postgresql://"):

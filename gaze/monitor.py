@@ -168,6 +168,16 @@ class Monitor:
         for entry in entries:
             self.ingestor.add(entry)
 
+    def heartbeat(self, ip: str, user: str, module: str, event: str, now_ms: int) -> None:
+        """A ping (same rules as an asset hit) or a close (ends that exact session now) from a module page.
+
+        What it changes is saved by the next tick, like any other change of the open sessions.
+        """
+        if event == "close":
+            self.store.close(ip, user, module, now_ms)
+        else:
+            self.store.ping(ip, user, module, now_ms)
+
     async def persist(self, cursor: str | None = None) -> None:
         """Commit what the ingestor gathered with the cursor and open sessions, then write the files."""
         async with self._lock:

@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import Engine, text
 
+from gaze.auth import FIRST_ADMIN, Users
 from gaze.catalog import Catalog
 from gaze.config import Settings
 from gaze.demo import want_demo
@@ -30,6 +31,7 @@ class Services:
         )
         self.monitor = Monitor(settings, engine, source=source, demo=self.demo)
         self.limits = Limits(engine, resolve=self.resolve_module)
+        self.users = Users(engine)
         self.db_ok = True
         self.db_error: str | None = None
         self.db_checked_at: float | None = None
@@ -44,6 +46,16 @@ class Services:
         self.monitor.restore()
         self.catalog.reload()
         self.limits.load()
+        self.users.load()
+        password = self.users.ensure_first_admin()
+        if password is not None:  # shown once, in the service log, so the admin can sign in
+            log.warning(
+                "created the first user %r with password %s — sign in and add users, or run "
+                "`python main.py users passwd %s` to choose another",
+                FIRST_ADMIN,
+                password,
+                FIRST_ADMIN,
+            )
         self.check_database()
 
     @property

@@ -2,15 +2,57 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
-from fastapi.responses import JSONResponse
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
 from nicegui import app
 
+from gaze.heartbeat import HeartbeatError, RateLimiter, client_address, parse_heartbeat
 from gaze.services import Services
+
+HEARTBEAT_RATE = RateLimiter(rate=2.0, burst=30)  # per client address
+
+
+def _cors(request: Request, services: Services) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    if origin and origin.rstrip("/") == services.settings.oc4d_origin:
+        return {
+            "Access-Control-Allow-Origin": services.settings.oc4d_origin,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        }
+    return {"Vary": "Origin"}
 
 
 def register(services: Services) -> None:
+    @app.options("/api/module-heartbeat")
+    def heartbeat_preflight(request: Request) -> Response:
+        return Response(status_code=204, headers=_cors(request, services))
+
+    @app.post("/api/module-heartbeat")
+    def module_heartbeat(
+        request: Request, slug: str | None = None, user: str | None = None, event: str | None = None
+    ) -> Response:
+        headers = _cors(request, services)
+        peer = request.client.host if request.client else ""
+        settings = services.settings
+        address = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxy_networks)
+        if address is None:
+            return JSONResponse({"error": "unknown client address"}, status_code=400, headers=headers)
+        if not HEARTBEAT_RATE.allow(address):
+            return JSONResponse({"error": "too many requests"}, status_code=429, headers=headers)
+        try:
+            beat = parse_heartbeat(slug, user, event)
+        except HeartbeatError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400, headers=headers)
+        if settings.include_loopback or not ipaddress.ip_address(address).is_loopback:
+            services.monitor.heartbeat(address, beat.user, beat.slug, beat.event, time.time_ns() // 1_000_000)
+        return Response(status_code=204, headers=headers)
+
     @app.get("/api/modules")
     def api_modules() -> JSONResponse:
         return JSONResponse(services.catalog.api_payload())

@@ -1,0 +1,106 @@
+"""Every change a page can make, each checked against the signed-in user's role on the server.
+
+A page builds one `Actions` for the identity its session carries; pages for viewers do not show
+the controls, and the check here refuses the change anyway — also for an admin who was demoted or
+removed while the page stayed open.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from nicegui import run, ui
+
+from components.hub import Hub
+from gaze.auth import ADMIN, User
+from gaze.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class NotAllowed(PermissionError):
+    """The signed-in user may not do this; the page has been told."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    username: str
+
+
+class Actions:
+    def __init__(self, services: Services, hub: Hub, identity: Identity) -> None:
+        self.services = services
+        self.hub = hub
+        self.identity = identity
+
+    @property
+    def role(self) -> str | None:
+        return self.services.users.role_of(self.identity.username)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    def _require_admin(self, what: str) -> None:
+        if not self.is_admin:
+            log.warning("refused: %s (role %s) tried to %s", self.identity.username, self.role, what)
+            ui.notify(f"Only an admin can {what}.", type="negative")
+            raise NotAllowed(what)
+
+    # ------------------------------------------------------------------ limits and alerts
+
+    async def set_limit(self, module: str, minutes: object) -> int:
+        self._require_admin("set time limits")
+        value = await run.io_bound(self.services.limits.set_limit, module, minutes)
+        self.hub.limits_changed.emit()
+        self.hub.refresh_status()
+        return value
+
+    async def remove_limit(self, module: str) -> bool:
+        self._require_admin("remove time limits")
+        removed = await run.io_bound(self.services.limits.remove_limit, module)
+        self.hub.limits_changed.emit()
+        self.hub.refresh_status()
+        return removed
+
+    async def acknowledge(self, alert_id: int) -> bool:
+        self._require_admin("acknowledge alerts")
+        done = await run.io_bound(self.services.limits.acknowledge, alert_id, self.identity.username)
+        self.hub.alerts_changed.emit()
+        return done
+
+    # ------------------------------------------------------------------ monitoring
+
+    async def start_monitoring(self) -> None:
+        self._require_admin("start monitoring")
+        self.services.monitor.start()
+        self.hub.refresh_status()
+
+    async def stop_monitoring(self) -> None:
+        self._require_admin("stop monitoring")
+        await self.services.monitor.stop()
+        self.hub.refresh_status()
+
+    # ------------------------------------------------------------------ users
+
+    async def add_user(self, username: str, password: str, role: str) -> User:
+        self._require_admin("manage users")
+        return await run.io_bound(self.services.users.add, username, password, role)
+
+    async def set_password(self, username: str, password: str) -> None:
+        self._require_admin("manage users")
+        await run.io_bound(self.services.users.set_password, username, password)
+
+    async def set_role(self, username: str, role: str) -> None:
+        self._require_admin("manage users")
+        await run.io_bound(self.services.users.set_role, username, role)
+
+    async def remove_user(self, username: str) -> None:
+        self._require_admin("manage users")
+        await run.io_bound(self.services.users.remove, username)
+
+
+MUTATING = tuple(
+    name for name, value in vars(Actions).items() if callable(value) and not name.startswith("_") and name != "role"
+)

@@ -1,0 +1,226 @@
+"""Users, roles and passwords (scrypt), the login rate limit and the session secret.
+
+No UI here: pages call `Users.verify`, the CLI calls `add/set_password/remove`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from gaze.db import UserRow
+
+log = logging.getLogger(__name__)
+
+ADMIN, VIEWER = "admin", "viewer"
+ROLES = (ADMIN, VIEWER)
+FIRST_ADMIN = "admin"
+MIN_PASSWORD = 8
+_USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+# scrypt cost: n=2**14, r=8, p=1 (16 MiB, ~50 ms on a Raspberry Pi 4)
+_N, _R, _P, _DKLEN = 2**14, 8, 1, 32
+
+
+class AuthError(ValueError):
+    """A user-management request that cannot be done; str() is the message to show."""
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=_DKLEN)
+    b64 = base64.b64encode
+    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def check_username(username: str) -> str:
+    if not _USERNAME.match(username or ""):
+        raise AuthError("A user name is 1–64 letters, digits or . _ @ -")
+    return username
+
+
+def check_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD:
+        raise AuthError(f"A password needs at least {MIN_PASSWORD} characters.")
+    return password
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AuthError(f"The role must be one of: {', '.join(ROLES)}.")
+    return role
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    role: str
+
+
+class Users:
+    """The user table, with roles kept in memory so every request can re-check them cheaply."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._roles: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with Session(self.engine) as db:
+            self._roles = {row.username: row.role for row in db.scalars(select(UserRow))}
+
+    def role_of(self, username: str | None) -> str | None:
+        return self._roles.get(username or "")
+
+    def list(self) -> list[User]:
+        return [User(name, role) for name, role in sorted(self._roles.items())]
+
+    def add(self, username: str, password: str, role: str = VIEWER) -> User:
+        check_username(username)
+        check_password(password)
+        check_role(role)
+        with self._lock, Session(self.engine) as db, db.begin():
+            if db.get(UserRow, username) is not None:
+                raise AuthError(f"User {username} exists already.")
+            db.add(UserRow(username=username, password_hash=hash_password(password), role=role, created_ms=_now_ms()))
+        self._roles[username] = role
+        log.info("user added: %s (%s)", username, role)
+        return User(username, role)
+
+    def set_password(self, username: str, password: str) -> None:
+        check_password(password)
+        with self._lock, Session(self.engine) as db, db.begin():
+            row = db.get(UserRow, username)
+            if row is None:
+                raise AuthError(f"No user {username}.")
+            row.password_hash = hash_password(password)
+        log.info("password changed: %s", username)
+
+    def set_role(self, username: str, role: str) -> None:
+        check_role(role)
+        with self._lock, Session(self.engine) as db, db.begin():
+            row = db.get(UserRow, username)
+            if row is None:
+                raise AuthError(f"No user {username}.")
+            if row.role == ADMIN and role != ADMIN and self._admins(db) == 1:
+                raise AuthError("The last admin cannot lose the admin role.")
+            row.role = role
+        self._roles[username] = role
+
+    def remove(self, username: str) -> None:
+        with self._lock, Session(self.engine) as db, db.begin():
+            row = db.get(UserRow, username)
+            if row is None:
+                raise AuthError(f"No user {username}.")
+            if row.role == ADMIN and self._admins(db) == 1:
+                raise AuthError("The last admin cannot be removed.")
+            db.execute(delete(UserRow).where(UserRow.username == username))
+        self._roles.pop(username, None)
+        log.info("user removed: %s", username)
+
+    def _admins(self, db: Session) -> int:
+        return len(db.scalars(select(UserRow.username).where(UserRow.role == ADMIN)).all())
+
+    def verify(self, username: str, password: str) -> User | None:
+        """The user when the password is right, else None (same work either way)."""
+        with Session(self.engine) as db:
+            row = db.get(UserRow, username or "")
+            stored = row.password_hash if row is not None else _DUMMY_HASH
+            role = row.role if row is not None else None
+        ok = verify_password(password or "", stored)
+        return User(username, role) if ok and role is not None else None
+
+    def ensure_first_admin(self) -> str | None:
+        """With no users at all, create `admin` with a random password and return it (shown once)."""
+        with Session(self.engine) as db:
+            if db.scalars(select(UserRow.username).limit(1)).first() is not None:
+                return None
+        password = secrets.token_urlsafe(12)
+        self.add(FIRST_ADMIN, password, ADMIN)
+        return password
+
+
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class LoginLimiter:
+    """After `max_failures` failed logins from one address, that address waits `lockout_s`."""
+
+    def __init__(self, max_failures: int = 5, lockout_s: float = 60.0) -> None:
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self._failures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def wait_s(self, address: str, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        return max(0.0, self._locked_until.get(address, 0.0) - now)
+
+    def failed(self, address: str, now: float | None = None) -> float:
+        """Count a failure; returns the wait it starts (0 while under the limit)."""
+        now = time.monotonic() if now is None else now
+        recent = [t for t in self._failures.get(address, []) if now - t < self.lockout_s] + [now]
+        if len(recent) >= self.max_failures:
+            self._locked_until[address] = now + self.lockout_s
+            self._failures.pop(address, None)
+            log.warning("login locked for %s for %.0f s after %d failures", address, self.lockout_s, len(recent))
+            return self.lockout_s
+        self._failures[address] = recent
+        return 0.0
+
+    def succeeded(self, address: str) -> None:
+        self._failures.pop(address, None)
+
+
+def session_secret(data_dir: Path) -> str:
+    """The secret that signs session cookies: made once, kept in the data directory with mode 0600."""
+    path = data_dir / "session_secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_hex(32))
+    return path.read_text(encoding="ascii").strip()
+
+
+def safe_redirect(target: str | None) -> str:
+    """A local path to go to after login; anything else (other hosts, schemes, `//x`) becomes `/`."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return "/"
+    return target

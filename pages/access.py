@@ -1,0 +1,42 @@
+"""Who may see what: the login wall in front of every page and API route.
+
+Open without a session: the login page, NiceGUI's own assets, `/healthz` and the oc4d heartbeat.
+Pages redirect to `/login?redirect_to=…`; `/api/*` answers 401 (never a redirect).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from nicegui import app
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from components.actions import Identity
+from gaze.services import Services
+
+OPEN_PATHS = frozenset({"/login", "/healthz", "/api/module-heartbeat", "/favicon.ico"})
+OPEN_PREFIXES = ("/_nicegui/",)
+
+
+def signed_in(services: Services) -> Identity | None:
+    """The identity of this request's session, if it names a user that still exists."""
+    username = app.storage.user.get("username")
+    if not isinstance(username, str) or services.users.role_of(username) is None:
+        return None
+    return Identity(username)
+
+
+def install(services: Services) -> None:
+    class LoginWall(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+            path = request.url.path
+            if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or signed_in(services) is not None:
+                return await call_next(request)
+            if path.startswith("/api/"):
+                return JSONResponse({"error": "login required"}, status_code=401)
+            target = path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?redirect_to={quote(target, safe='')}", status_code=303)
+
+    app.add_middleware(LoginWall)

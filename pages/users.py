@@ -1,0 +1,94 @@
+"""`/users`: admins add users, change passwords and roles, remove users."""
+
+from __future__ import annotations
+
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from components.actions import Actions, NotAllowed
+from components.frame import header
+from components.hub import Hub
+from gaze.auth import ROLES, VIEWER, AuthError
+from gaze.services import Services
+from pages.access import signed_in
+
+
+def register(services: Services, hub: Hub) -> None:
+    @ui.page("/users", title="Module Gaze · Users")
+    def users_page() -> RedirectResponse | None:
+        identity = signed_in(services)
+        if identity is None:
+            return RedirectResponse("/login?redirect_to=/users", status_code=303)
+        actions = Actions(services, hub, identity)
+        header(actions, "Users")
+        with ui.column().classes("w-full max-w-3xl mx-auto gap-4 p-2 sm:p-4"):
+            if not actions.is_admin:
+                ui.label("Only an admin can manage users.").classes("text-gray-600").mark("users-denied")
+                return None
+            UsersPanel(actions)
+        return None
+
+
+class UsersPanel:
+    def __init__(self, actions: Actions) -> None:
+        self.actions = actions
+        with ui.card().classes("w-full"):
+            ui.label("Add a user").classes("text-lg font-semibold")
+            with ui.row().classes("w-full items-start gap-3 flex-wrap"):
+                self.name = ui.input("User name").classes("min-w-[180px]").mark("user-name")
+                self.role = ui.select(list(ROLES), value=VIEWER, label="Role").classes("w-32").mark("user-role")
+                self.password = ui.input("Password", password=True, password_toggle_button=True).mark("user-password")
+                ui.button("Add user", icon="person_add", on_click=self.add).mark("user-add")
+            self.error = ui.label("").classes("text-sm text-red-700").mark("user-error")
+        with ui.card().classes("w-full"):
+            ui.label("Users").classes("text-lg font-semibold")
+            self.list = ui.column().classes("w-full gap-1")
+        self.draw()
+
+    async def _do(self, coro: object) -> bool:
+        try:
+            await coro  # type: ignore[misc]
+        except AuthError as exc:
+            self.error.set_text(str(exc))
+            return False
+        except NotAllowed:
+            return False
+        self.error.set_text("")
+        self.draw()
+        return True
+
+    async def add(self) -> None:
+        name = (self.name.value or "").strip()
+        if await self._do(self.actions.add_user(name, self.password.value or "", self.role.value)):
+            ui.notify(f"User {name} added", type="positive")
+            self.name.set_value("")
+            self.password.set_value("")
+
+    async def change_password(self, username: str, field: ui.input) -> None:
+        if await self._do(self.actions.set_password(username, field.value or "")):
+            ui.notify(f"Password of {username} changed", type="positive")
+
+    async def change_role(self, username: str, role: str) -> None:
+        if await self._do(self.actions.set_role(username, role)):
+            ui.notify(f"{username} is now {role}")
+
+    async def remove(self, username: str) -> None:
+        if await self._do(self.actions.remove_user(username)):
+            ui.notify(f"User {username} removed")
+
+    def draw(self) -> None:
+        self.list.clear()
+        with self.list:
+            for user in self.actions.services.users.list():
+                with ui.row().classes("w-full items-center gap-3 border-b py-2 flex-wrap").mark("user-row"):
+                    ui.label(user.username).classes("font-medium min-w-[120px]")
+                    ui.select(
+                        list(ROLES), value=user.role, on_change=lambda e, u=user.username: self.change_role(u, e.value)
+                    ).classes("w-28").props("dense")
+                    new_password = ui.input("New password", password=True).props("dense").classes("w-40")
+                    ui.button(
+                        "Set password", on_click=lambda u=user.username, f=new_password: self.change_password(u, f)
+                    ).props("flat dense")
+                    ui.button(icon="delete", on_click=lambda u=user.username: self.remove(u)).props(
+                        "flat round dense color=grey-7"
+                    ).mark("user-remove")

@@ -65,8 +65,20 @@ def hit(ip: str, module: str, *, user: str = "anonymous", ago_s: float = 0.0, as
     services().monitor.feed_entries([JournalEntry(None, int(when * 1_000_000), line)])
 
 
-async def test_empty_board_explains_what_it_waits_for(user: User) -> None:
+async def login(user: User, name: str = "tester", role: str = "admin") -> None:
+    """Create a user and sign in through the login page, as a person would."""
+    password = f"{name}-password"
+    await asyncio.to_thread(services().users.add, name, password, role)
     await user.open("/")
+    await user.should_see(marker="login-submit")  # the login wall sent us to /login
+    user.find(marker="login-user").type(name)
+    user.find(marker="login-password").type(password)
+    user.find(marker="login-submit").click()
+    await user.should_see("Live sessions", retries=WAIT)
+
+
+async def test_empty_board_explains_what_it_waits_for(user: User) -> None:
+    await login(user)
     await user.should_see("Module Gaze")
     await user.should_see(marker="sessions-empty")
     await user.should_see("Start monitoring to follow oc4d's journal")
@@ -75,7 +87,7 @@ async def test_empty_board_explains_what_it_waits_for(user: User) -> None:
 
 
 async def test_rows_and_cards_follow_the_store(user: User) -> None:
-    await user.open("/")
+    await login(user)
     hit("192.168.1.20", "cdn_math", user="anna@example.com", ago_s=30)
     hit("192.168.1.21", "cdn_geo", ago_s=5)
     await user.should_see("192.168.1.20", retries=WAIT)
@@ -92,7 +104,7 @@ async def test_rows_and_cards_follow_the_store(user: User) -> None:
 
 
 async def test_set_update_and_remove_limits(user: User) -> None:
-    await user.open("/")
+    await login(user)
     select = user.find(marker="limit-module").elements.pop()
     minutes = user.find(marker="limit-minutes").elements.pop()
     assert isinstance(select, ui.select) and isinstance(minutes, ui.number)
@@ -135,7 +147,7 @@ async def test_set_update_and_remove_limits(user: User) -> None:
 
 
 async def test_over_limit_alert_banner_and_acknowledge(user: User) -> None:
-    await user.open("/")
+    await login(user)
     services().limits.set_limit("cdn_geo", 1)
     hub().limits_changed.emit()
     hit("10.0.0.9", "cdn_geo", user="bob", ago_s=90)
@@ -161,7 +173,7 @@ async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
 
 
 async def test_identities_and_module_names_are_text_not_html(user: User) -> None:
-    await user.open("/")
+    await login(user)
     hit("10.0.0.7", "<b>x</b>", user="<img src=x onerror=alert(1)>")
     await user.should_see("<img src=x onerror=alert(1)>", retries=WAIT)
     await user.should_see("<b>x</b>")
@@ -171,7 +183,7 @@ async def test_identities_and_module_names_are_text_not_html(user: User) -> None
 
 
 async def test_start_monitoring_without_journal_shows_a_status_not_a_traceback(user: User) -> None:
-    await user.open("/")
+    await login(user)
     user.find(marker="start-monitoring").click()
     await user.should_see("Monitoring started")
     await user.should_see(marker="stop-monitoring", retries=WAIT)

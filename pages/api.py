@@ -63,7 +63,18 @@ def register(services: Services) -> None:
         age = None if state.last_line_at is None else round(time.time() - state.last_line_at, 1)
         following = state.status == "following"
         body = {
-            "reader": {"status": state.status, "detail": state.detail, "lines": state.lines, "errors": state.errors},
+            "reader": {
+                "status": state.status,
+                "detail": state.detail,
+                "lines": state.lines,
+                "errors": state.errors,
+                "restarts": state.restarts,
+            },
+            "sessions": {
+                "open": len(services.monitor.store),
+                "droppedAtCapacity": services.monitor.store.dropped,
+                **services.monitor.ingestor.counters.as_dict(),
+            },
             "secondsSinceLastLine": age,
             "database": {"ok": services.db_ok, "error": services.db_error},
             "catalog": {

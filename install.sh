@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# Install Module Gaze as the systemd service `cdnmodulegaze` (Debian / Raspberry Pi OS). Run as root:
+#
+#   sudo bash install.sh             install or upgrade, then (re)start the service
+#   sudo bash install.sh --uninstall remove the service and /opt/modulegaze (data, logs, settings stay)
+#
+# Safe to run again: the app and its virtualenv are refreshed, /etc/modulegaze/env is only written
+# when it does not exist yet. The installer never runs the app itself (and never as root).
+set -euo pipefail
+
+UNIT_NAME="cdnmodulegaze.service"
+SERVICE_USER="modulegaze"
+JOURNAL_GROUP="systemd-journal"
+DEFAULT_PORT="3002"
+APT_PACKAGES=(python3 python3-venv python3-pip)
+APP_ITEMS=(main.py gaze pages components requirements.txt)
+UPLOADS_ROOTS=(/oc4d-server/workspaces/website/uploads/modules /var/www/oc4d.cdn/uploads/modules)
+HEALTH_WAIT_S=20
+
+SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+usage() {
+  cat <<'EOF'
+Usage: sudo bash install.sh [options]
+
+Installs Module Gaze into /opt/modulegaze (app + virtualenv), creates the system user `modulegaze`
+(member of `systemd-journal`, so it reads oc4d's journal without root), /var/lib/modulegaze (state),
+/var/log/modulegaze (session logs), /etc/modulegaze/env (settings, only if absent) and the systemd
+unit cdnmodulegaze.service, then enables and (re)starts it and waits for /healthz.
+
+Options:
+  --prefix DIR   install into the staging root DIR instead of / (files only: no apt, no user or
+                 ownership changes, no systemctl; paths in the unit and env file point into DIR)
+  --no-systemd   lay the files down but do not call systemctl
+  --no-apt       do not install python3 / python3-venv / python3-pip with apt-get
+  --uninstall    stop, disable and remove the unit and /opt/modulegaze; keeps /var/lib/modulegaze,
+                 /var/log/modulegaze, /etc/modulegaze and the modulegaze user
+  -h, --help     this text
+EOF
+}
+
+say() { printf '==> %s\n' "$*"; }
+warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
+die() {
+  printf 'install.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+PREFIX="/"
+USE_SYSTEMD=1
+USE_APT=1
+UNINSTALL=0
+while (($#)); do
+  case "$1" in
+    --prefix)
+      (($# >= 2)) || die "--prefix needs a directory"
+      PREFIX="$2"
+      shift 2
+      ;;
+    --prefix=*)
+      PREFIX="${1#--prefix=}"
+      shift
+      ;;
+    --no-systemd)
+      USE_SYSTEMD=0
+      shift
+      ;;
+    --no-apt)
+      USE_APT=0
+      shift
+      ;;
+    --uninstall)
+      UNINSTALL=1
+      shift
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      usage >&2
+      die "unknown option: $1"
+      ;;
+  esac
+done
+
+# ROOT is "" for a real install, else the absolute staging directory (no trailing slash).
+[ -n "$PREFIX" ] || die "--prefix must not be empty"
+if [ "$(realpath -m -- "$PREFIX")" = "/" ]; then
+  ROOT=""
+else
+  ROOT="$(realpath -m -- "$PREFIX")"
+  # The paths end up in a unit file, where spaces and quotes would need escaping: keep them plain.
+  [[ "$ROOT" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "--prefix: use a path of letters, digits and ._/+- only (got $ROOT)"
+  mkdir -p -- "$ROOT"
+  USE_SYSTEMD=0
+  USE_APT=0
+fi
+STAGING=0
+[ -z "$ROOT" ] || STAGING=1
+
+OPT_DIR="$ROOT/opt/modulegaze"
+APP_DIR="$OPT_DIR/app"
+VENV_DIR="$OPT_DIR/venv"
+STATE_DIR="$ROOT/var/lib/modulegaze"
+LOG_DIR="$ROOT/var/log/modulegaze"
+ETC_DIR="$ROOT/etc/modulegaze"
+ENV_FILE="$ETC_DIR/env"
+UNIT_DIR="$ROOT/etc/systemd/system"
+UNIT_FILE="$UNIT_DIR/$UNIT_NAME"
+
+if ((!STAGING)) && [ "$(id -u)" -ne 0 ]; then
+  die "run as root (sudo bash install.sh), or use --prefix DIR for a staging install"
+fi
+if ((USE_SYSTEMD)) && [ ! -d /run/systemd/system ]; then
+  die "systemd is not running here; use --no-systemd to lay the files down only"
+fi
+
+# ---------------------------------------------------------------------------------------- uninstall
+
+if ((UNINSTALL)); then
+  if ((USE_SYSTEMD)); then
+    if systemctl cat "$UNIT_NAME" >/dev/null 2>&1; then
+      say "stopping and disabling $UNIT_NAME"
+      systemctl disable --now "$UNIT_NAME" || warn "could not stop/disable $UNIT_NAME"
+    fi
+  fi
+  if [ -e "$UNIT_FILE" ]; then
+    say "removing $UNIT_FILE"
+    rm -f -- "$UNIT_FILE"
+  fi
+  if ((USE_SYSTEMD)); then
+    systemctl daemon-reload
+    systemctl reset-failed "$UNIT_NAME" >/dev/null 2>&1 || true
+  fi
+  if [ -e "$OPT_DIR" ]; then
+    say "removing $OPT_DIR"
+    rm -rf -- "$OPT_DIR"
+  fi
+  say "kept $STATE_DIR (database), $LOG_DIR (session logs), $ETC_DIR (settings)$( ((STAGING)) || printf ' and the %s user' "$SERVICE_USER")"
+  say "remove them by hand if they are no longer wanted"
+  exit 0
+fi
+
+# ------------------------------------------------------------------------------------------ install
+
+for item in main.py requirements.txt "systemd/$UNIT_NAME"; do
+  [ -f "$SRC/$item" ] || die "run install.sh from the Module Gaze source tree ($SRC/$item is missing)"
+done
+
+# 1. Python (only what is missing).
+if ((USE_APT)); then
+  missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+    [ "$status" = "install ok installed" ] || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    say "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+# Debian's interpreter for the service (a pyenv or other per-user Python would be hidden from it).
+if [ -x /usr/bin/python3 ]; then
+  PYTHON=/usr/bin/python3
+else
+  PYTHON="$(command -v python3 || true)"
+  [ -n "$PYTHON" ] || die "python3 is missing (run without --no-apt, or apt-get install python3 python3-venv)"
+fi
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+  die "Module Gaze needs Python 3.11 or newer; $PYTHON is $("$PYTHON" -V 2>&1)"
+
+# 2. The service account: a system user without login, in the journal readers' group.
+if ((!STAGING)); then
+  if ! id -u "$SERVICE_USER" >/dev/null 2>&1; then
+    say "creating system user $SERVICE_USER"
+    group_opt=(--user-group)
+    if getent group "$SERVICE_USER" >/dev/null; then
+      group_opt=(--gid "$SERVICE_USER")
+    fi
+    nologin="$(command -v nologin || echo /usr/sbin/nologin)"
+    useradd --system "${group_opt[@]}" --home-dir /var/lib/modulegaze --no-create-home \
+      --shell "$nologin" --comment "Module Gaze" "$SERVICE_USER"
+  fi
+  if getent group "$JOURNAL_GROUP" >/dev/null; then
+    if [[ " $(id -nG "$SERVICE_USER") " != *" $JOURNAL_GROUP "* ]]; then
+      say "adding $SERVICE_USER to $JOURNAL_GROUP"
+      usermod -a -G "$JOURNAL_GROUP" "$SERVICE_USER"
+    fi
+  else
+    warn "group $JOURNAL_GROUP does not exist: $SERVICE_USER cannot read the journal"
+  fi
+fi
+
+# 3. Directories.
+make_dir() { # make_dir MODE OWNER DIR  (OWNER ignored for a staging install)
+  if ((STAGING)) || [ "$2" = "root" ]; then
+    install -d -m "$1" -- "$3"
+  else
+    install -d -m "$1" -o "$2" -g "$2" -- "$3"
+  fi
+}
+make_dir 0755 root "$OPT_DIR"
+make_dir 0750 "$SERVICE_USER" "$STATE_DIR"
+make_dir 0755 "$SERVICE_USER" "$LOG_DIR"
+make_dir 0755 root "$ETC_DIR"
+make_dir 0755 root "$UNIT_DIR"
+
+# 4. The app: a fresh copy (no caches, tests, venvs or data), swapped in whole.
+say "copying the app to $APP_DIR"
+new_app="$OPT_DIR/.app.new"
+old_app="$OPT_DIR/.app.old"
+rm -rf -- "$new_app" "$old_app"
+install -d -m 0755 -- "$new_app"
+tar -C "$SRC" --exclude=__pycache__ --exclude='*.py[co]' --exclude=tests --exclude=.venv --exclude=data \
+  -cf - "${APP_ITEMS[@]}" | tar -C "$new_app" --no-same-owner -xf -
+chmod -R u=rwX,go=rX -- "$new_app"
+if [ -e "$APP_DIR" ]; then
+  mv -- "$APP_DIR" "$old_app"
+fi
+mv -- "$new_app" "$APP_DIR"
+rm -rf -- "$old_app"
+
+# 5. The virtualenv: kept while its interpreter still runs (and is the same Python), else rebuilt.
+want_version="$("$PYTHON" -c 'import sys; print(*sys.version_info[:2])')"
+have_version="$("$VENV_DIR/bin/python" -c 'import sys; print(*sys.version_info[:2])' 2>/dev/null || true)"
+if [ "$have_version" != "$want_version" ]; then
+  say "creating the virtualenv $VENV_DIR"
+  rm -rf -- "$VENV_DIR"
+  "$PYTHON" -m venv "$VENV_DIR"
+fi
+say "installing requirements (pip)"
+"$VENV_DIR/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --root-user-action=ignore \
+  -r "$APP_DIR/requirements.txt"
+chmod -R go+rX,go-w -- "$VENV_DIR"
+
+# 6. Settings: written once; an admin's edits are never overwritten.
+if [ -e "$ENV_FILE" ]; then
+  say "keeping $ENV_FILE"
+else
+  say "writing $ENV_FILE"
+  uploads_root="${UPLOADS_ROOTS[0]}"
+  for candidate in "${UPLOADS_ROOTS[@]}"; do
+    if [ -d "$candidate" ]; then
+      uploads_root="$candidate"
+      break
+    fi
+  done
+  tmp_env="$(mktemp "$ETC_DIR/.env.XXXXXX")"
+  cat >"$tmp_env" <<EOF
+# Module Gaze settings, read by $UNIT_NAME (EnvironmentFile=). All settings: README "Settings".
+# install.sh writes this file only when it is missing, so your changes stay. After a change:
+#   sudo systemctl restart cdnmodulegaze
+# A bad value stops the service with one line naming the variable: journalctl -u cdnmodulegaze -n 20
+
+# Follow oc4d's journal from start-up (0 = an admin presses "Start monitoring" on the page).
+MODULEGAZE_BACKGROUND_MONITOR=1
+# Also write modulegaze-access.log: every module line of oc4d's log, once.
+MODULEGAZE_TEE_ACCESS_LOG=1
+# Very first start only: read the journal from this time (later starts resume where they stopped).
+MODULEGAZE_JOURNAL_SINCE=today
+# Session/access logs and their daily .zip archives. The service may only write below
+# /var/lib/modulegaze and /var/log/modulegaze; elsewhere needs ReadWritePaths= (systemctl edit).
+MODULEFETCH_LOG_DIR=$LOG_DIR
+# oc4d's module folders, scanned for <build>/<slug>/index.html (module catalog).
+MODULEGAZE_UPLOADS_MODULES_ROOT=$uploads_root
+# HTTP port of the dashboard.
+MODULEGAZE_PORT=$DEFAULT_PORT
+# oc4d's PostgreSQL, read-only: module names and user display names. Uncomment and fill in:
+# DATABASE_URL=postgresql://USER:PASSWORD@127.0.0.1:5432/DATABASE
+EOF
+  chmod 0640 -- "$tmp_env"
+  ((STAGING)) || chown "root:$SERVICE_USER" -- "$tmp_env"
+  mv -- "$tmp_env" "$ENV_FILE"
+fi
+
+# 7. The unit; for a staging install every path of ours points into the staging root.
+say "installing $UNIT_FILE"
+tmp_unit="$(mktemp "$UNIT_DIR/.$UNIT_NAME.XXXXXX")"
+if ((STAGING)); then
+  sed -E "s#(^|[=\" ])/(opt|etc|var/lib|var/log)/modulegaze#\\1$ROOT/\\2/modulegaze#g" \
+    "$SRC/systemd/$UNIT_NAME" >"$tmp_unit"
+else
+  cat -- "$SRC/systemd/$UNIT_NAME" >"$tmp_unit"
+fi
+chmod 0644 -- "$tmp_unit"
+mv -- "$tmp_unit" "$UNIT_FILE"
+
+# 8. Start (or restart) the service and wait for it to answer.
+port="$(sed -n -E 's/^[[:space:]]*(export[[:space:]]+)?MODULEGAZE_PORT[[:space:]]*=[[:space:]]*["'\'']?([0-9]+).*/\2/p' "$ENV_FILE" | tail -n 1)"
+port="${port:-$DEFAULT_PORT}"
+
+if ((!USE_SYSTEMD)); then
+  say "files are in place; systemctl was not called"
+  if ((!STAGING)); then
+    say "start it with: systemctl daemon-reload && systemctl enable --now $UNIT_NAME"
+  fi
+  exit 0
+fi
+
+systemctl daemon-reload
+systemctl enable --quiet "$UNIT_NAME"
+if systemctl is-active --quiet "$UNIT_NAME"; then
+  say "restarting $UNIT_NAME"
+  systemctl restart "$UNIT_NAME"
+else
+  say "starting $UNIT_NAME"
+  systemctl reset-failed "$UNIT_NAME" >/dev/null 2>&1 || true
+  systemctl start "$UNIT_NAME"
+fi
+
+say "waiting for http://127.0.0.1:$port/healthz"
+health="$("$PYTHON" - "$port" "$HEALTH_WAIT_S" <<'EOF'
+import sys, time, urllib.error, urllib.request
+
+url = f"http://127.0.0.1:{sys.argv[1]}/healthz"
+deadline = time.monotonic() + float(sys.argv[2])
+while True:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            print(response.status)
+            break
+    except urllib.error.HTTPError as exc:  # answered, e.g. 503 while not yet following the journal
+        print(exc.code)
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            print("none")
+            break
+        time.sleep(0.5)
+EOF
+)"
+
+address="$(hostname -I 2>/dev/null | awk '{print $1}' || true)"
+address="${address:-$(hostname)}"
+case "$health" in
+  200) say "Module Gaze is up and following the journal" ;;
+  none)
+    if [ "$(systemctl is-active "$UNIT_NAME" || true)" = "failed" ]; then
+      systemctl --no-pager --lines=15 status "$UNIT_NAME" >&2 || true
+      die "$UNIT_NAME failed to start; see journalctl -u cdnmodulegaze -n 50"
+    fi
+    warn "no answer on port $port within ${HEALTH_WAIT_S}s; still starting? Check: systemctl status cdnmodulegaze"
+    ;;
+  *) warn "/healthz answered $health (not following the journal yet, or database problem): curl -s http://127.0.0.1:$port/healthz" ;;
+esac
+echo
+echo "Module Gaze: http://$address:$port/"
+echo "First admin password (printed once, at the first start):"
+echo "  sudo journalctl -u cdnmodulegaze --grep \"first user\""

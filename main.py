@@ -90,4 +90,7 @@ if __name__ in {"__main__", "__mp_main__"}:
         show=False,
         favicon="📊",
         show_welcome_message=False,
+        # A reconnecting browser needs only the last seconds of updates (about 5 messages a second);
+        # NiceGUI's default of 1000 kept ~4 MB of old updates per open dashboard.
+        message_history_length=100,
     )

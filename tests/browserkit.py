@@ -5,6 +5,11 @@ file it follows, and Debian's Chromium driven by Playwright.
   ``MODULEGAZE_JOURNAL_FILE`` from the start (``MODULEGAZE_BACKGROUND_MONITOR=1``,
   ``MODULEGAZE_JOURNAL_SINCE=all``, ``MODULEGAZE_DEMO=off``). ``start()`` waits for ``/healthz``
   to answer 200 (reader following, database reachable); ``restart()`` keeps the same dirs/port.
+  The app requires a login: before the first start ``App`` creates its own admin (``ADMIN_USER``)
+  with ``python main.py users add … --password-stdin`` (so the app never makes a random ``admin``);
+  ``add_user()`` adds more (e.g. a viewer) the same way.
+- ``log_in(page, app, ...)``: open a page, land on ``/login?redirect_to=…``, fill in "User name"
+  and "Password", press "Log in" and wait until the browser is back on the page asked for.
 - ``append(journal, [(time_ms, message), ...])``: write oc4d entries with
   ``__REALTIME_TIMESTAMP`` = ``time_ms`` (``tests.journalkit.write_journal`` creates or appends).
 - ``access_line(...)``: one oc4d access line whose bracketed time is ``time_ms``.
@@ -27,12 +32,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from tests import journalkit
 from tests.livekit import env_for
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Playwright
+    from playwright.sync_api import Browser, Page, Playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -45,6 +51,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 BUILD = "1763389063089_v6sji3qt1"
+ADMIN_USER = "tester"
+ADMIN_PASSWORD = "tester-secret-42"
+LOGIN_TIMEOUT_MS = 15_000
 
 
 def chromium_available() -> bool:
@@ -114,6 +123,7 @@ class App:
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    passwords: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -146,7 +156,26 @@ class App:
             del env[name]
         return env
 
-    def start(self, timeout: float = 30.0) -> App:
+    def add_user(self, username: str, password: str, role: str = "viewer") -> None:
+        """``python main.py users add`` with the app's settings (password on stdin)."""
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "users", "add", username, "--role", role, "--password-stdin"],
+            cwd=ROOT,
+            env=self.env(),
+            input=f"{password}\n".encode(),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"users add {username} failed ({done.returncode}): {done.stdout!r} {done.stderr!r}")
+        self.passwords[username] = password
+
+    def start(self, timeout: float = 30.0, *, following: bool = True) -> App:
+        """Start and wait for ``/healthz``: 200 when ``following``; any answer for an app started
+        with ``MODULEGAZE_BACKGROUND_MONITOR=0`` (its reader waits for an admin, so 503)."""
+        if ADMIN_USER not in self.passwords:  # before the first start: no random first admin
+            self.add_user(ADMIN_USER, ADMIN_PASSWORD, "admin")
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, str(ROOT / "main.py")],
@@ -157,7 +186,7 @@ class App:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        self.wait_healthy(timeout)
+        self.wait_healthy(timeout, following=following)
         return self
 
     def health(self) -> tuple[int, dict[str, Any]]:
@@ -167,7 +196,7 @@ class App:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def wait_healthy(self, timeout: float) -> None:
+    def wait_healthy(self, timeout: float, *, following: bool = True) -> None:
         deadline = time.monotonic() + timeout
         last: object = None
         while time.monotonic() < deadline:
@@ -175,7 +204,7 @@ class App:
                 raise RuntimeError(f"app exited with {self.process.returncode}:\n{self.output()}")
             try:
                 status, body = self.health()
-                if status == 200:
+                if status == 200 or (not following and status == 503 and "reader" in body):
                     return
                 last = body
             except (OSError, ValueError) as exc:
@@ -217,3 +246,19 @@ class App:
         stat = Path(f"/proc/{self.pid}/stat").read_text()
         fields = stat[stat.rindex(")") + 2 :].split()
         return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
+
+
+def fill_login(page: Page, username: str, password: str) -> None:
+    page.get_by_label("User name", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in", exact=True).click()
+
+
+def log_in(page: Page, app: App, username: str = ADMIN_USER, path: str = "/") -> None:
+    """Open ``path`` without a session, log in as ``username`` (a user ``app`` created) on the
+    login page it redirects to, and wait until the browser is back on ``path``."""
+    page.goto(app.url + path)
+    login_url = f"{app.url}/login?redirect_to={quote(path, safe='')}"
+    page.wait_for_url(login_url, timeout=LOGIN_TIMEOUT_MS)
+    fill_login(page, username, app.passwords[username])
+    page.wait_for_url(app.url + path, timeout=LOGIN_TIMEOUT_MS)

@@ -3,7 +3,14 @@
 One app process (and one browser) for the whole module; the tests run in file order and build on
 each other's journal lines: a row appears, HTML in log fields stays text, a limit is set through
 the searchable select, an over-limit alert is raised and acknowledged, limits survive a reload and
-a restart, the phone layout does not scroll sideways, and no request ever leaves localhost.
+a restart, a viewer sees the board but can change nothing, a page opened without a session lands
+on the login page (a wrong password is refused), the phone layout of the board and of the login
+page does not scroll sideways, and no request ever leaves localhost.
+
+Every page needs a login: the app's admin (``tester``) and a viewer are created with
+``python main.py users add`` before the app starts, and each browser context logs in through the
+login page (``tests.browserkit.log_in``). One more app, started without background monitoring,
+shows the Start/Stop monitoring buttons to its admin only.
 """
 
 from __future__ import annotations
@@ -19,13 +26,17 @@ import pytest
 
 from tests import journalkit
 from tests.browserkit import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
     App,
     access_line,
     append,
     asset_path,
     chromium_available,
     entry_path,
+    fill_login,
     launch_chromium,
+    log_in,
     make_catalog,
     now_ms,
     playwright_available,
@@ -39,10 +50,13 @@ pytestmark = pytest.mark.browser
 
 WAIT_MS = 8_000  # bounded wait for anything pushed by the app (it pushes every 0.25 s)
 CATALOG = {"cdn_math": "Mathematics (CDN)", "cdn_geo": "Geography of West Africa", "cdn_verbs": "English Verbs"}
-ANNA_IP, OVER_IP, EVIL_IP = "192.168.1.50", "192.168.1.70", "192.168.1.66"
+ANNA_IP, OVER_IP, EVIL_IP, VERBS_IP = "192.168.1.50", "192.168.1.70", "192.168.1.66", "192.168.1.80"
 EVIL_USER = "<img src=x onerror=alert(1)>"
 EVIL_MODULE = "<b>x</b>"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+VIEWER_USER, VIEWER_PASSWORD = "watcher", "watcher-secret-7"
+WRONG_LOGIN = "Wrong user name or password."
+USERS_DENIED = "Only an admin can manage users."
 
 
 @dataclass
@@ -76,10 +90,18 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     work = tmp_path_factory.mktemp("board")
     make_catalog(work / "uploads", CATALOG)
     journal = work / "oc4d.journal"
-    # A Guest who opened Geography 70 s ago: past a 1-minute limit as soon as one is set.
+    # A Guest who opened Geography 70 s ago: past a 1-minute limit as soon as one is set. Another
+    # opened English Verbs then: over the limit the viewer test sets (and removes) on that module.
     start = now_ms() - 70_000
-    append(journal, [(start, access_line(OVER_IP, entry_path("cdn_geo"), start))])
+    append(
+        journal,
+        [
+            (start, access_line(OVER_IP, entry_path("cdn_geo"), start)),
+            (start, access_line(VERBS_IP, entry_path("cdn_verbs"), start)),
+        ],
+    )
     app = App(journal, work)
+    app.add_user(VIEWER_USER, VIEWER_PASSWORD, "viewer")
     app.start()
     try:
         yield app
@@ -104,12 +126,21 @@ def recorder() -> Recorder:
     return Recorder()
 
 
-def open_board(browser: Browser, recorder: Recorder, app: App, width: int = 1280, height: int = 900) -> Page:
+def new_page(browser: Browser, recorder: Recorder, width: int = 1280, height: int = 900) -> Page:
+    """A page in a fresh browser context (no session cookie)."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     recorder.attach(page)
-    page.goto(app.url)
+    return page
+
+
+def open_board(
+    browser: Browser, recorder: Recorder, app: App, width: int = 1280, height: int = 900, user: str = ADMIN_USER
+) -> Page:
+    """A fresh context that logs in as ``user`` on the login page and lands on the board."""
+    page = new_page(browser, recorder, width, height)
+    log_in(page, app, user)
     page.get_by_text("Live sessions", exact=True).wait_for()
     return page
 
@@ -247,8 +278,120 @@ def test_limits_persist_across_reload_and_restart(page: Page, board: App, browse
         after.context.close()
 
 
+def test_viewer_sees_the_board_but_changes_nothing(browser: Browser, recorder: Recorder, board: App) -> None:
+    from playwright.sync_api import expect
+
+    admin = open_board(browser, recorder, board)
+    viewer = open_board(browser, recorder, board, user=VIEWER_USER)
+    try:
+        now = now_ms()
+        append(board.journal, [(now, access_line(VERBS_IP, asset_path("cdn_verbs"), now))])  # still on Verbs
+        expect(viewer.get_by_text(f"{VIEWER_USER} · viewer", exact=True)).to_be_visible()
+        row = session_row(viewer, ANNA_IP)
+        expect(row.get_by_text("Mathematics (CDN) · cdn_math", exact=True)).to_be_visible()
+        expect(row.get_by_role("status", name="time on module")).to_be_visible()
+        expect(session_row(viewer, VERBS_IP).get_by_text("English Verbs · cdn_verbs", exact=True)).to_be_visible()
+        limits = viewer.locator("div.border-b")
+        expect(limits.filter(has_text="Mathematics (CDN)").get_by_text("30 min", exact=True)).to_be_visible()
+        expect(limits.filter(has_text="Geography of West Africa").get_by_text("1 min", exact=True)).to_be_visible()
+        expect(viewer.get_by_role("button", name=re.compile(r"(set|update) limit", re.I))).to_have_count(0)
+        expect(viewer.get_by_role("button", name=re.compile(r"^Remove limit for"))).to_have_count(0)
+        expect(viewer.get_by_role("combobox", name="Module")).to_have_count(0)
+        expect(viewer.get_by_role("button", name=re.compile(r"(start|stop) monitoring", re.I))).to_have_count(0)
+        expect(viewer.get_by_role("link", name="Users")).to_have_count(0)
+
+        # An alert the viewer sees without an Acknowledge button; the admin's acknowledgement clears it.
+        set_limit(admin, "Verbs", "English Verbs", 1)
+        text = "English Verbs for more than 1 min"
+        banner = viewer.locator("div.bg-red-600").filter(has_text=text)
+        expect(banner).to_have_count(1)
+        expect(banner).to_be_visible()
+        expect(viewer.get_by_role("button", name=re.compile("acknowledge", re.I))).to_have_count(0)
+        expect(alert_items(viewer)).to_have_count(0)
+        admin_banner = alert_items(admin).filter(has_text=text)
+        expect(admin_banner).to_have_count(1)
+        admin_banner.get_by_role("button", name=re.compile("acknowledge", re.I)).click()
+        expect(banner).to_have_count(0)
+        admin.get_by_role("button", name="Remove limit for English Verbs").click()
+        expect_limits(admin)
+
+        viewer.goto(f"{board.url}/users")
+        expect(viewer.get_by_text(USERS_DENIED, exact=True)).to_be_visible()
+        expect(viewer.get_by_role("button", name=re.compile("add user", re.I))).to_have_count(0)
+        expect(viewer.get_by_text(ADMIN_USER, exact=True)).to_have_count(0)
+    finally:
+        admin.context.close()
+        viewer.context.close()
+    assert recorder.dialogs == []
+
+
+def test_only_an_admin_sees_start_and_stop_monitoring(browser: Browser, recorder: Recorder, tmp_path: Path) -> None:
+    """An app without background monitoring: its admin gets the button, a viewer only the state."""
+    from playwright.sync_api import expect
+
+    journal = tmp_path / "oc4d.journal"
+    now = now_ms()
+    append(journal, [(now, access_line(ANNA_IP, entry_path("cdn_math"), now))])
+    app = App(journal, tmp_path, extra_env={"MODULEGAZE_BACKGROUND_MONITOR": "0"})
+    app.add_user(VIEWER_USER, VIEWER_PASSWORD, "viewer")
+    app.start(following=False)
+    try:
+        admin = open_board(browser, recorder, app)
+        expect(admin.get_by_role("button", name=re.compile("start monitoring", re.I))).to_be_visible()
+        admin.context.close()
+        viewer = open_board(browser, recorder, app, user=VIEWER_USER)
+        expect(viewer.get_by_text("Monitoring is off.", exact=True)).to_be_visible()
+        expect(viewer.get_by_role("button", name=re.compile(r"(start|stop) monitoring", re.I))).to_have_count(0)
+        viewer.context.close()
+    finally:
+        app.stop()
+
+
+def test_without_a_session_the_login_page_refuses_a_wrong_password(
+    browser: Browser, recorder: Recorder, board: App
+) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(browser, recorder)
+    try:
+        page.goto(board.url)
+        expect(page).to_have_url(f"{board.url}/login?redirect_to=%2F")
+        expect(page.get_by_role("button", name="Log in", exact=True)).to_be_visible()
+        expect(page.get_by_text("Live sessions", exact=True)).to_have_count(0)
+        assert page.context.request.get(f"{board.url}/api/modules").status == 401
+
+        fill_login(page, ADMIN_USER, ADMIN_PASSWORD + "x")
+        expect(page.get_by_text(WRONG_LOGIN, exact=True)).to_be_visible()
+        expect(page.get_by_label("Password", exact=True)).to_have_value("")
+        expect(page).to_have_url(re.compile(r"/login\?redirect_to=%2F$"))
+        expect(page.get_by_text("Live sessions", exact=True)).to_have_count(0)
+        assert page.context.request.get(f"{board.url}/api/modules").status == 401
+
+        fill_login(page, ADMIN_USER, ADMIN_PASSWORD)  # the right one: on to the board
+        page.wait_for_url(f"{board.url}/")
+        expect(page.get_by_text("Live sessions", exact=True)).to_be_visible()
+        expect(page.get_by_text(WRONG_LOGIN, exact=True)).to_have_count(0)
+        assert page.context.request.get(f"{board.url}/api/modules").status == 200
+    finally:
+        page.context.close()
+
+
 def test_phone_width_does_not_scroll_sideways(browser: Browser, recorder: Recorder, board: App, tmp_path: Path) -> None:
     from playwright.sync_api import expect
+
+    login = new_page(browser, recorder, width=390, height=844)
+    try:
+        login.goto(board.url)
+        expect(login.get_by_role("button", name="Log in", exact=True)).to_be_visible()
+        login.wait_for_timeout(300)
+        width = login.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"login page is {width}px wide at a 390px viewport"
+        shot = tmp_path / "login-390.png"
+        login.screenshot(path=str(shot), full_page=True)
+        assert shot.is_file()
+        assert shot.stat().st_size > 0
+    finally:
+        login.context.close()
 
     page = open_board(browser, recorder, board, width=390, height=844)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import time
 from dataclasses import replace
+from html import escape
 
 from nicegui import ui
 
@@ -22,45 +23,47 @@ ROW_CLASSES = (
     "w-full items-center gap-x-4 gap-y-1 px-3 py-2 flex flex-wrap md:flex-nowrap border border-gray-200 rounded "
     "md:border-0 md:border-b md:rounded-none"
 )
+BADGE_BASE = "inline-block rounded text-sm px-2 py-1 text-white whitespace-nowrap"
 BADGE_OK = "bg-primary"
 BADGE_OVER = "bg-red-600 animate-pulse"
 
 
 class SessionRow:
-    """One row of six elements (memory per dashboard matters); redraws only its changing texts."""
+    """One row = one element (memory per open dashboard matters: a NiceGUI element costs ~4 KB).
+
+    Every value that comes from a log line is escaped here, and the browser sanitizes the HTML again
+    (DOMPurify), so a name like `<img src=x onerror=…>` is shown as text.
+    """
 
     def __init__(self, view: RowView, limit: int | None) -> None:
         self.view = view
         self.limit = limit
         self.over = False
-        with ui.element("div").classes(ROW_CLASSES).mark("session-row") as self.element:
-            name = ui.label(view.name).classes("font-medium truncate w-full md:w-1/4").mark("session-name")
-            if view.is_guest:
-                name.classes("italic text-gray-600")
-            ui.label(view.ip).classes("text-sm text-gray-600 truncate md:w-1/6").mark("session-ip")
-            module = view.module_name + (f" · {view.module_slug}" if view.module_slug else "")
-            ui.label(module).classes("truncate w-full md:w-1/4").mark("session-module")
-            self.badge = (
-                ui.badge("", color=None)
-                .classes(f"text-sm px-2 py-1 text-white {BADGE_OK}")
-                .props("role=status aria-label='time on module'")
-                .mark("session-time")
-            )
-            self.extra = ui.label("").classes("text-xs text-gray-600 md:w-1/6").mark("session-extra")
+        name_classes = "font-medium truncate w-full md:w-1/4" + (" italic text-gray-600" if view.is_guest else "")
+        module = view.module_name + (f" · {view.module_slug}" if view.module_slug else "")
+        self._head = (
+            f'<div class="{name_classes}">{escape(view.name)}</div>'
+            f'<div class="text-sm text-gray-600 truncate md:w-1/6">{escape(view.device)}</div>'
+            f'<div class="truncate w-full md:w-1/4">{escape(module)}</div>'
+        )
+        self.element = ui.html("", sanitize=True).classes(ROW_CLASSES).mark("session-row")
 
     def tick(self, now_ms: int) -> None:
         on_module = self.view.on_module_s(now_ms)
-        self.badge.set_text(format_duration(on_module))
         idle = self.view.idle_s(now_ms)
-        parts = [f"idle {format_duration(idle)}"] if idle > IDLE_SHOWN_AFTER_S else []
+        extra = [f"idle {format_duration(idle)}"] if idle > IDLE_SHOWN_AFTER_S else []
         if self.limit:
-            parts.append(f"limit {self.limit} min")
-        self.extra.set_text(" · ".join(parts))
+            extra.append(f"limit {self.limit} min")
         over = self.limit is not None and on_module >= self.limit * 60
         if over != self.over:
             self.over = over
-            self.badge.classes(add=BADGE_OVER if over else BADGE_OK, remove=BADGE_OK if over else BADGE_OVER)
             self.element.classes(add="bg-red-50") if over else self.element.classes(remove="bg-red-50")
+        self.element.set_content(
+            self._head
+            + f'<span role="status" aria-label="time on module" class="{BADGE_BASE} {BADGE_OVER if over else BADGE_OK}">'
+            f"{format_duration(on_module)}</span>"
+            f'<div class="text-xs text-gray-600 md:w-1/6">{escape(" · ".join(extra))}</div>'
+        )
 
     def set_limit(self, limit: int | None, now_ms: int) -> None:
         self.limit = limit
@@ -152,7 +155,8 @@ class SessionList:
             if row is None:
                 with self.body:
                     row = SessionRow(
-                        row_view(session, self.services.catalog), self.services.limits.limit_for(session.module)
+                        row_view(session, self.services.catalog, self.services.devices.label),
+                        self.services.limits.limit_for(session.module),
                     )
                 row.element.move(self.body, target_index=index)
                 row.tick(now_ms)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,6 +52,7 @@ class RowView:
     name: str
     is_guest: bool
     ip: str
+    device: str  # the admin's label for the IP with the IP, or the IP
     module: str  # the log slug
     module_name: str
     module_slug: str | None  # shown beside the name when it differs
@@ -72,12 +74,29 @@ def module_label(catalog: CatalogLike | None, slug: str) -> tuple[str, str | Non
     return module.name, slug
 
 
-def row_view(session: OpenSession, catalog: CatalogLike | None) -> RowView:
+def device_text(ip: str, labels: Callable[[str], str | None] | None) -> str:
+    """`Tablet 07 · 192.168.1.20` when the admin named the device, else the IP."""
+    label = labels(ip) if labels is not None else None
+    return f"{label} · {ip}" if label else ip
+
+
+def row_view(
+    session: OpenSession, catalog: CatalogLike | None, labels: Callable[[str], str | None] | None = None
+) -> RowView:
     is_guest = session.user == GUEST
     name = GUEST if is_guest else (catalog.display_name(session.user) if catalog else None) or session.user
     module_name, slug = module_label(catalog, session.module)
     return RowView(
-        session.key, name, is_guest, session.ip, session.module, module_name, slug, session.start_ms, session.last_ms
+        session.key,
+        name,
+        is_guest,
+        session.ip,
+        device_text(session.ip, labels),
+        session.module,
+        module_name,
+        slug,
+        session.start_ms,
+        session.last_ms,
     )
 
 

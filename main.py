@@ -23,7 +23,7 @@ from gaze.auth import LoginLimiter, session_secret
 from gaze.cli import EXIT_BAD_SETTING, dispatch, prepare
 from gaze.config import SettingsError, load_settings
 from gaze.services import Services
-from pages import access, api, dashboard, login, users
+from pages import access, api, dashboard, devices, history, login, users
 
 log = logging.getLogger("modulegaze")
 CATALOG_RELOAD_S = 60
@@ -71,6 +71,8 @@ def build() -> Services:
     login.register(services, LoginLimiter())
     dashboard.register(services, hub)
     users.register(services, hub)
+    history.register(services, hub)
+    devices.register(services, hub)
     api.register(services)
     return services
 

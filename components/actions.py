@@ -82,6 +82,14 @@ class Actions:
         await self.services.monitor.stop()
         self.hub.refresh_status()
 
+    # ------------------------------------------------------------------ devices
+
+    async def set_device_label(self, ip: str, label: str) -> str | None:
+        self._require_admin("name devices")
+        stored = await run.io_bound(self.services.devices.set, ip, label)
+        self.hub.labels_changed.emit()
+        return stored
+
     # ------------------------------------------------------------------ users
 
     async def add_user(self, username: str, password: str, role: str) -> User:

@@ -14,6 +14,9 @@ def header(actions: Actions, title: str = "Live module sessions") -> None:
             ui.link("Module Gaze", "/").classes("text-xl font-semibold text-white no-underline")
             ui.label(title).classes("text-sm text-white opacity-80 max-sm:hidden")
         with ui.row().classes("items-center gap-2"):
+            ui.link("Board", "/").classes("text-white text-sm").mark("nav-board")
+            ui.link("History", "/history").classes("text-white text-sm").mark("nav-history")
+            ui.link("Devices", "/devices").classes("text-white text-sm").mark("nav-devices")
             if actions.is_admin:
                 ui.link("Users", "/users").classes("text-white text-sm").mark("nav-users")
             ui.label(f"{actions.identity.username} · {actions.role}").classes("text-white text-sm").mark("whoami")

@@ -13,6 +13,7 @@ import time
 
 from nicegui import Event, binding, run
 
+from gaze import history
 from gaze.board import last_line_text, reader_text, stats
 from gaze.limits import Alert
 from gaze.services import Services
@@ -21,6 +22,8 @@ from gaze.sessions import Key, OpenSession
 log = logging.getLogger(__name__)
 
 PUSH_INTERVAL_S = 0.25
+TODAY_EVERY_S = 15.0
+TODAY_TOP = 8
 DB_CHECK_EVERY_S = 10.0
 
 
@@ -58,6 +61,17 @@ def catalog_text(services: Services) -> tuple[str, bool]:
     return " · ".join(parts), problem
 
 
+def today_so_far(services: Services, sessions: list[OpenSession], now_ms: int) -> list[tuple[str, float]]:
+    """Minutes per module today: closed sessions from the roll-ups plus the open ones' time so far."""
+    rng = history.today()
+    minutes: dict[str, float] = dict(history.minutes_by_module(services.engine, rng, top=1000))
+    for session in sessions:
+        start = max(session.start_ms, rng.start_ms)
+        if now_ms > start:
+            minutes[session.module] = minutes.get(session.module, 0.0) + (now_ms - start) / 60_000
+    return sorted(minutes.items(), key=lambda item: (-item[1], item[0]))[:TODAY_TOP]
+
+
 class Hub:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -68,6 +82,10 @@ class Hub:
         self.alerts_changed: Event[[]] = Event()
         self.alert_raised: Event[list[Alert]] = Event()
         self.catalog_changed: Event[[]] = Event()
+        self.labels_changed: Event[[]] = Event()
+        self.today_changed: Event[list[tuple[str, float]]] = Event()
+        self.today: list[tuple[str, float]] = []  # minutes per module today, most first
+        self._today_at = 0.0
         self._catalog_version = -1
         self._db_checked = 0.0
 
@@ -99,6 +117,10 @@ class Hub:
         if now - self._db_checked >= DB_CHECK_EVERY_S:
             self._db_checked = now
             await run.io_bound(services.check_database)
+        if now - self._today_at >= TODAY_EVERY_S:
+            self._today_at = now
+            self.today = await run.io_bound(today_so_far, services, sessions, now_ms)
+            self.today_changed.emit(self.today)
         if services.catalog.version != self._catalog_version:
             self._catalog_version = services.catalog.version
             self.catalog_changed.emit()

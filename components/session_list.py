@@ -100,6 +100,7 @@ class SessionList:
         hub.second.subscribe(self.tick)
         hub.limits_changed.subscribe(self.refresh_limits)
         hub.catalog_changed.subscribe(self.rebuild)
+        hub.labels_changed.subscribe(self.rebuild)
 
     def _empty_text(self) -> str:
         if self.services.monitor.running:

@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gaze.db import BACKFILL
+from gaze.history import add_records
 from gaze.journal import JournalSource, iter_text
 from gaze.logfiles import SESSIONS_STEM, DailyLog, format_session_line, local_day
-from gaze.monitor import record_rows
 from gaze.pipeline import MALFORMED, Ingestor
 from gaze.sessions import SessionRecord, SessionStore
 
@@ -121,7 +121,7 @@ class _Sink:
             self.log.append("".join(chunk).encode(), day)
         if self.engine is not None:
             with Session(self.engine) as db, db.begin():
-                db.add_all(record_rows(records, BACKFILL))
+                add_records(db, records, BACKFILL)
 
 
 def _chunks(stream: BinaryIO, progress: Progress, counter: list[int]) -> Iterator[bytes]:

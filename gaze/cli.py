@@ -1,4 +1,4 @@
-"""Command line: `backfill` and `follow` sub-commands, and the start-up checks they share with the UI."""
+"""Command line: `backfill`, `follow`, `import-logs` and `users` sub-commands, and the start-up checks they share with the UI."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from gaze.auth import ROLES, VIEWER, AuthError, Users
 from gaze.backfill import BackfillOptions, run_backfill
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, make_engine, migrate
+from gaze.importer import import_logs
 from gaze.journal import JournalSource
 from gaze.monitor import Monitor
 
@@ -75,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     back.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
     back.add_argument("--no-database", action="store_true", help="write the log files only")
+    imp = sub.add_parser("import-logs", help="load modulegaze-sessions log files and archives into the database")
+    imp.add_argument("directory", type=Path, metavar="DIR", help="folder holding the .log and .log.zip files")
+    imp.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
     users = sub.add_parser("users", help="manage who may log in to the dashboard")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a user (asks for the password)")
@@ -173,6 +177,34 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
     return 0
 
 
+def import_logs_command(
+    args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    if not args.directory.is_dir():
+        err.write(f"import-logs: {args.directory}: no such directory\n")
+        return EXIT_BAD_SETTING
+    try:
+        if args.database_url:
+            engine = open_database(args.database_url, "--database-url")
+        else:
+            if settings.database_url is None:
+                ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")
+            engine = open_database(settings.own_database_url)
+    except SettingsError as exc:
+        err.write(f"import-logs: {exc}\n")
+        return EXIT_BAD_SETTING
+    try:
+        summary = import_logs(engine, args.directory, stderr=err)
+    except (OSError, SQLAlchemyError) as exc:
+        err.write(f"import-logs: {exc}\n")
+        return 1
+    finally:
+        engine.dispose()
+    for line in summary.lines_out():
+        out.write(line + "\n")
+    return 0
+
+
 async def follow(settings: Settings, engine: Engine) -> None:
     """Run the monitor until SIGTERM/SIGINT."""
     monitor = Monitor(settings, engine)
@@ -201,6 +233,8 @@ def dispatch(argv: list[str]) -> int | None:
         return EXIT_BAD_SETTING
     if args.command == "backfill":
         return backfill(args, settings)
+    if args.command == "import-logs":
+        return import_logs_command(args, settings)
     if args.command == "users":
         return manage_users(args, settings)
     if args.command == "follow":

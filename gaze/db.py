@@ -32,6 +32,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATE_URL_VARIABLE = "_MODULEGAZE_MIGRATE_URL"
 LIVE = "live"
 BACKFILL = "backfill"
+IMPORT = "import"
 
 
 class Base(DeclarativeBase):
@@ -112,6 +113,85 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+HOURS = tuple(f"h{h:02d}" for h in range(24))  # usage_daily's per-local-hour columns (milliseconds)
+
+
+class UsageDaily(Base):
+    """Roll-up of counted session records per local day of their end (YYYYMMDD) and module, device, user.
+
+    `seconds` and `sessions` add up the records; h00…h23 hold the milliseconds of those sessions that
+    fell in each local hour of the day (a session is split at local hour boundaries). Maintained by
+    gaze.history.add_records in the transaction that inserts the records.
+    """
+
+    __tablename__ = "usage_daily"
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    module: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        # covering the distinct-count of the other dimensions under one filter
+        Index("ix_usage_daily_ip_day", "ip", "day", "user_id"),
+        Index("ix_usage_daily_user_day", "user_id", "day", "ip"),
+        Index("ix_usage_daily_module_day", "module", "day", "ip", "user_id"),
+    )
+
+
+for _hour in HOURS:
+    setattr(UsageDaily, _hour, mapped_column(_hour, BigInteger, default=0, nullable=False))
+del _hour
+
+
+class UsageDim(Base):
+    """Roll-up per local day and ONE dimension (dim = "module", "ip" or "user", value = which):
+    seconds, sessions and h00…h23 like usage_daily. A few rows per day, for the unfiltered and
+    single-filter History queries over long ranges."""
+
+    __tablename__ = "usage_dim"
+    dim: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_usage_dim_value_day", "dim", "value", "day"),)
+
+
+for _hour in HOURS:
+    setattr(UsageDim, _hour, mapped_column(_hour, BigInteger, default=0, nullable=False))
+del _hour
+
+
+class UsageHourly(Base):
+    """Roll-up per local day of the session end and local hour: milliseconds spent, sessions active."""
+
+    __tablename__ = "usage_hourly"
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DuplicateRow(Base):
+    """A session_record row that repeats a counted one (a live record of a session already imported or
+    backfilled): kept for the live log writer, left out of the History and its roll-ups."""
+
+    __tablename__ = "session_duplicate"
+    record_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+
+
+class DeviceLabelRow(Base):
+    """The admin's name for a device (by IP address)."""
+
+    __tablename__ = "device_label"
+    ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(40))
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 def make_engine(url: str) -> Engine:

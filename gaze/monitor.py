@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint, SessionRow
 from gaze.demo import DEMO_DETAIL, run_demo
+from gaze.history import add_records
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState
 from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog, local_day
 from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
@@ -41,6 +42,8 @@ def load_checkpoint(engine: Engine, name: str = CHECKPOINT) -> tuple[str | None,
 
 
 def record_rows(records: list[SessionRecord], source: str) -> list[SessionRow]:
+    """ORM rows for records, without roll-ups or duplicate checks (tests that stage raw rows);
+    the service inserts through gaze.history.add_records."""
     return [
         SessionRow(
             end_ms=r.end_ms,
@@ -195,7 +198,7 @@ class Monitor:
     ) -> None:
         today = local_day(None)
         with Session(self.engine) as db, db.begin():
-            db.add_all(record_rows(records, LIVE))
+            add_records(db, records, LIVE)
             row = db.get(Checkpoint, CHECKPOINT)
             if row is None:
                 row = Checkpoint(name=CHECKPOINT)

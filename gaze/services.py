@@ -11,6 +11,7 @@ from gaze.auth import FIRST_ADMIN, Users
 from gaze.catalog import Catalog
 from gaze.config import Settings
 from gaze.demo import want_demo
+from gaze.devices import DeviceLabels
 from gaze.journal import JournalSource
 from gaze.limits import Limits
 from gaze.monitor import Monitor
@@ -32,6 +33,7 @@ class Services:
         self.monitor = Monitor(settings, engine, source=source, demo=self.demo)
         self.limits = Limits(engine, resolve=self.resolve_module)
         self.users = Users(engine)
+        self.devices = DeviceLabels(engine)
         self.db_ok = True
         self.db_error: str | None = None
         self.db_checked_at: float | None = None
@@ -47,6 +49,7 @@ class Services:
         self.catalog.reload()
         self.limits.load()
         self.users.load()
+        self.devices.load()
         password = self.users.ensure_first_admin()
         if password is not None:  # shown once, in the service log, so the admin can sign in
             log.warning(

@@ -13,6 +13,7 @@ from components.limits_panel import LimitsPanel
 from components.monitoring import monitoring_control
 from components.session_list import SessionList
 from components.status_strip import stat_cards, status_strip
+from components.today_chart import TodayChart
 from gaze.services import Services
 from pages.access import signed_in
 
@@ -33,6 +34,7 @@ def register(services: Services, hub: Hub) -> None:
             with ui.card().classes("w-full p-0 sm:p-2"):
                 ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
                 SessionList(services, hub)
+            TodayChart(services, hub)
             LimitsPanel(actions)
             AlertHistory(services, hub)
         return None

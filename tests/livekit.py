@@ -98,12 +98,20 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
     return process.wait(timeout=30)
 
 
-def children(pid: int) -> list[int]:
+def children(pid: int, name: str = "journalctl") -> list[int]:
+    """Child processes of `pid` running `name` (not, say, the short-lived migration child)."""
     try:
         text_ = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     except OSError:
         return []
-    return [int(p) for p in text_.split()]
+    found = []
+    for child in (int(p) for p in text_.split()):
+        try:
+            if Path(f"/proc/{child}/comm").read_text().strip() == name:
+                found.append(child)
+        except OSError:
+            continue
+    return found
 
 
 def session_log(log_dir: Path) -> str:

@@ -219,6 +219,7 @@ async def test_every_action_checks_the_role_on_the_server(user: User) -> None:
         "set_password": ("tester", "hijacked-password"),
         "set_role": ("watcher", ADMIN),
         "remove_user": ("watcher",),
+        "set_device_label": ("192.168.1.5", "Tablet 1"),
     }
     assert set(arguments) == set(MUTATING) - {"is_admin"}, "a new action needs a role test here"
     services().limits.set_limit("cdn_math", 30)
@@ -229,6 +230,7 @@ async def test_every_action_checks_the_role_on_the_server(user: User) -> None:
     assert services().limits.limits == {"cdn_math": 30}
     assert services().users.role_of("mallory") is None and services().users.role_of("watcher") == VIEWER
     assert not services().monitor.running
+    assert services().devices.all() == {}
     ghost = Actions(services(), hub, Identity("removed-meanwhile"))  # a page left open by a deleted user
     with user, pytest.raises(NotAllowed):
         await ghost.set_limit("cdn_math", 5)

@@ -1,0 +1,159 @@
+"""`python main.py import-logs DIR`: load session log files into the database (source "import").
+
+Reads `modulegaze-sessions.log` and the daily archives `modulegaze-sessions-YYYY-MM-DD.log.zip`
+(every member) — ours, or the old Next.js app's, which wrote the same line format (DESIGN §4):
+`<ISO end>\\tuserId=<user>|<ip>\\tmoduleId=<module>\\tdurationSeconds=<n>[\\tschemaVersion=1]`.
+CRLF line ends and blank lines are accepted; other lines that do not parse are counted as malformed
+and skipped. start = end − duration. Records go through gaze.history.add_records, which skips the
+ones already stored, so importing the same files again adds nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gaze.db import IMPORT
+from gaze.history import add_records
+from gaze.logfiles import SESSIONS_STEM
+from gaze.sessions import SessionRecord
+
+BATCH = 5000
+REASON = "import"  # why the session ended is not in the log line
+_FILE_RE = re.compile(rf"{re.escape(SESSIONS_STEM)}(?:-(\d{{4}}-\d{{2}}-\d{{2}}))?\.log(\.zip)?")
+_DURATION_RE = re.compile(r"\d{1,12}(?:\.\d*)?")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+@dataclass
+class ImportSummary:
+    files: int = 0
+    lines: int = 0  # non-blank lines
+    added: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    unreadable: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def lines_out(self) -> list[str]:
+        out = [
+            f"files read:          {self.files:,}",
+            f"lines read:          {self.lines:,}",
+            f"records added:       {self.added:,}",
+            f"duplicates skipped:  {self.duplicates:,}",
+            f"malformed lines:     {self.malformed:,}",
+            f"elapsed:             {self.elapsed_s:.2f} s",
+        ]
+        out += [f"unreadable file:     {name}" for name in self.unreadable]
+        return out
+
+
+def parse_session_line(line: str) -> SessionRecord | None:
+    """One session log line (without its line end) as a record, or None when it is malformed."""
+    fields = line.split("\t")
+    if len(fields) < 4:
+        return None
+    try:
+        end = datetime.fromisoformat(fields[0].strip())
+    except ValueError:
+        return None
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
+    values: dict[str, str] = {}
+    for item in fields[1:]:
+        name, sep, value = item.partition("=")
+        if not sep or name in values:
+            return None
+        values[name] = value
+    if values.get("schemaVersion", "1") != "1":
+        return None
+    identity, module, duration = values.get("userId"), values.get("moduleId"), values.get("durationSeconds")
+    if identity is None or not module or duration is None or not _DURATION_RE.fullmatch(duration):
+        return None
+    user, sep, ip = identity.rpartition("|")
+    if not sep or not user or not ip:
+        return None
+    end_ms = (end - _EPOCH) // _MS
+    seconds = int(float(duration))
+    return SessionRecord(ip, user, module, end_ms - seconds * 1000, end_ms, REASON)
+
+
+def log_files(directory: Path) -> list[Path]:
+    """The session log files of `directory`: archives by date, then the plain file."""
+    found = [p for p in directory.iterdir() if _FILE_RE.fullmatch(p.name) and p.is_file()]
+
+    def order(path: Path) -> tuple[str, int]:
+        match = _FILE_RE.fullmatch(path.name)
+        assert match is not None
+        return (match.group(1) or "9999-99-99", 0 if match.group(2) else 1)
+
+    return sorted(found, key=order)
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    if path.name.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.is_dir():
+                    with archive.open(info) as member:
+                        yield from member
+    else:
+        with path.open("rb") as plain:
+            yield from plain
+
+
+def _records(lines: Iterable[bytes], summary: ImportSummary) -> Iterator[SessionRecord]:
+    for raw in lines:
+        raw = raw.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        summary.lines += 1
+        try:
+            record = parse_session_line(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            record = None
+        if record is None:
+            summary.malformed += 1
+        else:
+            yield record
+
+
+def import_logs(engine: Engine, directory: Path, *, batch: int = BATCH, stderr: TextIO = sys.stderr) -> ImportSummary:
+    """Import every session log file of `directory` (blocking); one transaction per `batch` records."""
+    started = time.monotonic()
+    summary = ImportSummary()
+    pending: list[SessionRecord] = []
+
+    def flush() -> None:
+        if pending:
+            with Session(engine) as db, db.begin():
+                added = add_records(db, pending, IMPORT)
+            summary.added += added
+            summary.duplicates += len(pending) - added
+            pending.clear()
+
+    for path in log_files(directory):
+        try:
+            for record in _records(_lines(path), summary):
+                pending.append(record)
+                if len(pending) >= batch:
+                    flush()
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            stderr.write(f"import-logs: cannot read {path.name}: {exc}\n")
+            summary.unreadable.append(path.name)
+            continue
+        summary.files += 1
+    flush()
+    summary.elapsed_s = time.monotonic() - started
+    return summary

@@ -1,0 +1,105 @@
+"""`/devices`: admins name devices by IP ("Tablet 07"); everyone sees the names everywhere."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import time
+from datetime import datetime
+
+from fastapi.responses import RedirectResponse
+from nicegui import run, ui
+
+from components.actions import Actions, NotAllowed
+from components.frame import header
+from components.hub import Hub
+from gaze.devices import LabelError, recent_devices
+from gaze.services import Services
+from pages.access import signed_in
+
+RECENT_DAYS = 30
+
+
+def register(services: Services, hub: Hub) -> None:
+    @ui.page("/devices", title="Module Gaze · Devices")
+    async def devices_page() -> RedirectResponse | None:
+        identity = signed_in(services)
+        if identity is None:
+            return RedirectResponse("/login?redirect_to=/devices", status_code=303)
+        actions = Actions(services, hub, identity)
+        header(actions, "Devices")
+        with ui.column().classes("w-full max-w-3xl mx-auto gap-4 p-2 sm:p-4"):
+            panel = DevicesPanel(actions)
+        await panel.draw()
+        return None
+
+
+class DevicesPanel:
+    def __init__(self, actions: Actions) -> None:
+        self.actions = actions
+        self.services = actions.services
+        with ui.card().classes("w-full"):
+            ui.label("Devices").classes("text-lg font-semibold")
+            ui.label(
+                f"Devices with a name, on a module now, or seen in the last {RECENT_DAYS} days."
+                + ("" if actions.is_admin else " Only an admin can change names.")
+            ).classes("text-sm text-gray-600")
+            if actions.is_admin:
+                with ui.row().classes("w-full items-start gap-3 flex-wrap"):
+                    self.new_ip = ui.input("IP address").props("dense").mark("device-ip")
+                    self.new_label = ui.input("Name, e.g. Tablet 07").props("dense").mark("device-label")
+                    ui.button("Save name", on_click=self.add).mark("device-save")
+            self.error = ui.label("").classes("text-sm text-red-700").mark("device-error")
+            self.list = ui.column().classes("w-full gap-0")
+
+    async def _save(self, ip: str, label: str) -> bool:
+        try:
+            await self.actions.set_device_label(ip, label)
+        except LabelError as exc:
+            self.error.set_text(str(exc))
+            return False
+        except NotAllowed:
+            return False
+        self.error.set_text("")
+        ui.notify(f"{ip}: {label.strip() or 'name removed'}")
+        return True
+
+    async def add(self) -> None:
+        if await self._save(self.new_ip.value or "", self.new_label.value or ""):
+            self.new_ip.set_value("")
+            self.new_label.set_value("")
+            await self.draw()
+
+    async def draw(self) -> None:
+        since = int(time.time() * 1000) - RECENT_DAYS * 86_400_000
+        seen = dict(await run.io_bound(recent_devices, self.services.engine, since))
+        now_on = {s.ip for s in self.services.monitor.store.sessions()}
+        labels = self.services.devices.all()
+        ips = sorted(set(seen) | now_on | set(labels), key=_ip_sort_key)
+        self.list.clear()
+        with self.list:
+            if not ips:
+                ui.label("No devices yet.").classes("text-gray-500 text-sm")
+            for ip in ips:
+                with ui.row().classes("w-full items-center gap-3 border-b py-1 flex-wrap").mark("device-row"):
+                    ui.label(ip).classes("w-40 font-mono text-sm")
+                    last = "on a module now" if ip in now_on else _seen(seen.get(ip))
+                    ui.label(last).classes("text-xs text-gray-500 w-40")
+                    if self.actions.is_admin:
+                        field = ui.input(value=labels.get(ip, ""), placeholder="name").props("dense").classes("w-48")
+                        ui.button("Save", on_click=lambda i=ip, f=field: self._save(i, f.value or "")).props(
+                            "flat dense"
+                        )
+                    else:
+                        ui.label(labels.get(ip, "")).classes("font-medium")
+
+
+def _seen(ms: int | None) -> str:
+    return "" if ms is None else "last seen " + datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
+def _ip_sort_key(ip: str) -> tuple[int, ...]:
+    with contextlib.suppress(ValueError):
+        address = ipaddress.ip_address(ip)
+        return (address.version, *address.packed)
+    return (9,)

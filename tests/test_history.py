@@ -1,0 +1,609 @@
+"""gaze.history and gaze.devices on real SQLite files and the real PostgreSQL server: the one insert
+path (duplicates, live rows kept for the log writer), roll-ups against the raw records, local-time
+ranges across DST, the History queries, CSV, device labels."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from gaze import history
+from gaze.db import (
+    BACKFILL,
+    IMPORT,
+    LIVE,
+    MIGRATIONS,
+    DuplicateRow,
+    SessionRow,
+    UsageDaily,
+    UsageDim,
+    UsageHourly,
+    make_engine,
+    migrate,
+)
+from gaze.devices import DeviceLabels, LabelError, recent_devices
+from gaze.history import CSV_HEADER, Filters, Range, add_records, rebuild_rollups
+from gaze.monitor import Monitor
+from gaze.sessions import SessionRecord
+from tests.test_monitor import SCENE, SCENE_ROWS, SESSIONS_LOG, expected_log, make_settings
+
+MIN = 60_000
+HOUR = 3_600_000
+IPS = ["192.168.1.10", "192.168.1.11", "192.168.1.12", "fe80::1"]
+USERS = ["Guest", "Guest", "ama", "kofi"]
+MODULES = ["cdn_math", "cdn_bio", "wassce-english", "health"]
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'gaze.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def set_tz(zone: str) -> str | None:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    return old
+
+
+def restore_tz(old: str | None) -> None:
+    if old is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+@pytest.fixture
+def new_york() -> Iterator[ZoneInfo]:
+    old = set_tz("America/New_York")
+    try:
+        yield ZoneInfo("America/New_York")
+    finally:
+        restore_tz(old)
+
+
+@pytest.fixture
+def london() -> Iterator[ZoneInfo]:
+    old = set_tz("Europe/London")
+    try:
+        yield ZoneInfo("Europe/London")
+    finally:
+        restore_tz(old)
+
+
+def at(zone: ZoneInfo, *args: int) -> int:
+    return int(datetime(*args, tzinfo=zone).timestamp() * 1000)  # type: ignore[misc]
+
+
+def rec(end_ms: int, seconds: int, ip: str = IPS[0], user: str = "Guest", module: str = "cdn_math") -> SessionRecord:
+    return SessionRecord(ip, user, module, end_ms - seconds * 1000, end_ms, "idle")
+
+
+def insert(engine: Engine, records: list[SessionRecord], source: str) -> int:
+    with Session(engine) as db, db.begin():
+        return add_records(db, records, source)
+
+
+def random_records(rng: random.Random, start_ms: int, span_ms: int, n: int) -> list[SessionRecord]:
+    out = []
+    for _ in range(n):
+        end = start_ms + rng.randrange(span_ms) // 1000 * 1000 + rng.choice([0, 0, 250])
+        seconds = rng.choice([rng.randint(1, 600), rng.randint(600, 3 * 3600), rng.randint(1, 59)])
+        out.append(rec(end, seconds, rng.choice(IPS), rng.choice(USERS), rng.choice(MODULES)))
+    return out
+
+
+# ---------------------------------------------------------------- an independent model
+
+
+def counted(records: list[SessionRecord]) -> list[SessionRecord]:
+    """One record per identity (end, user, ip, module, duration)."""
+    seen: dict[tuple[int, str, str, str, int], SessionRecord] = {}
+    for r in records:
+        seen.setdefault((r.end_ms, r.user, r.ip, r.module, r.duration_s), r)
+    return list(seen.values())
+
+
+def matches(r: SessionRecord, rng: Range, f: Filters) -> bool:
+    return (
+        rng.start_ms <= r.end_ms < rng.end_ms
+        and f.module in (None, r.module)
+        and f.ip in (None, r.ip)
+        and f.user in (None, r.user)
+    )
+
+
+def model_hours(records: list[SessionRecord], zone: ZoneInfo) -> list[float]:
+    """Minutes per local hour with zoneinfo, a quarter hour (UTC) at a time: not the code under test."""
+    ms = [0] * 24
+    q = 900_000
+    for r in records:
+        start, end = r.end_ms - r.duration_s * 1000, r.end_ms
+        t = start
+        while t < end:
+            piece_end = min((t // q + 1) * q, end)
+            ms[datetime.fromtimestamp(t // q * q / 1000, zone).hour] += piece_end - t
+            t = piece_end
+    return [v / MIN for v in ms]
+
+
+def model_totals(records: list[SessionRecord]) -> history.Totals:
+    return history.Totals(
+        sum(r.duration_s for r in records),
+        len(records),
+        len({r.ip for r in records}),
+        len({r.user for r in records if r.user != "Guest"}),
+    )
+
+
+def close(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) < 1e-6 for x, y in zip(a, b, strict=True))
+
+
+# ---------------------------------------------------------------- insert path
+
+
+def test_backfill_and_import_twice_store_each_record_once(engine: Engine) -> None:
+    records = [rec(1_800_000_000_000 + i * MIN, 30 + i) for i in range(10)]
+    assert insert(engine, records, BACKFILL) == 10
+    assert insert(engine, records, BACKFILL) == 0
+    assert insert(engine, [*records[5:], rec(1_800_000_000_000 + 99 * MIN, 5)], IMPORT) == 1
+    assert insert(engine, [records[0], records[0]], IMPORT) == 0
+    fresh = rec(1_700_000_000_000, 7)
+    assert insert(engine, [fresh, fresh, fresh], IMPORT) == 1  # repeated inside one batch
+    with Session(engine) as db:
+        assert db.scalar(select(func.count()).select_from(SessionRow)) == 12
+        assert db.scalar(select(func.sum(UsageDaily.sessions))) == 12
+        assert db.scalar(select(func.sum(UsageDaily.seconds))) == sum(r.duration_s for r in records) + 5 + 7
+
+
+def test_live_records_are_always_inserted_and_counted_once(engine: Engine) -> None:
+    base = 1_800_000_000_000
+    old = [rec(base + i * MIN, 40, IPS[i % 2]) for i in range(4)]
+    assert insert(engine, old, BACKFILL) == 4
+    everything = history.Range(base - HOUR, base + HOUR, "x")
+    before = history.totals(engine, everything)
+    live = [*old[:2], rec(base + 10 * MIN, 50), old[0]]  # two repeats of backfill rows, one new, one live repeat
+    assert insert(engine, live, LIVE) == 4
+    with Session(engine) as db:
+        rows = db.scalars(select(SessionRow).order_by(SessionRow.id)).all()
+        marked = set(db.scalars(select(DuplicateRow.record_id)))
+    assert [r.source for r in rows] == [BACKFILL] * 4 + [LIVE] * 4
+    # the backfill rows the live ones repeat, and the live repeat of a live row, are left out
+    assert marked == {rows[0].id, rows[1].id, rows[7].id}
+    after = history.totals(engine, everything)
+    assert after.sessions == before.sessions + 1 and after.seconds == before.seconds + 50
+    assert after == history.totals(engine, everything, from_records=True)
+    page, total = history.sessions_page(engine, everything)
+    assert total == 5 and [i.id for i in page] == [rows[6].id, rows[3].id, rows[2].id, rows[5].id, rows[4].id]
+    # and a later backfill of the same period adds nothing
+    assert insert(engine, old + live, BACKFILL) == 0
+    assert history.totals(engine, everything) == after
+
+
+async def test_monitor_and_backfill_go_through_add_records(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """The live log writer still writes every live row once, even when backfill stored them first."""
+    scene = [SessionRecord(r[3], r[2], r[4], r[0], r[1], r[6]) for r in SCENE_ROWS]
+    assert insert(engine, scene, BACKFILL) == len(scene)
+    settings = make_settings(tmp_path, database_url=db_url)
+    monitor = Monitor(settings, engine)
+    monitor.restore()
+    await monitor._on_batch(SCENE)
+    assert (settings.log_dir / SESSIONS_LOG).read_text() == expected_log(SCENE_ROWS)
+    wide = history.Range(0, 2**62, "all")
+    assert history.totals(engine, wide).sessions == len(scene)
+    assert {i.source for i in history.sessions_page(engine, wide)[0]} == {LIVE}
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/London", "Asia/Kathmandu"])
+def test_rollups_equal_raw_aggregates_on_random_data(engine: Engine, zone: str) -> None:
+    old_tz = set_tz(zone)
+    try:
+        tz = ZoneInfo(zone)
+        rng = random.Random(zone)
+        start = at(tz, 2025, 10, 30)  # across the autumn change (Europe Oct 26 is before; US Nov 2)
+        records = random_records(rng, start, 8 * 24 * HOUR, 700)
+        records += random_records(rng, at(tz, 2026, 3, 7), 4 * 24 * HOUR, 300)  # US spring change Mar 8
+        records += random_records(rng, at(tz, 2026, 3, 28), 3 * 24 * HOUR, 200)  # EU spring change Mar 29
+        records += [rec(at(tz, 2025, 11, 2, 0, 0), 3 * 3600, IPS[1], "ama", "health")]  # ends at midnight
+        sources = [BACKFILL, IMPORT, LIVE]
+        pool = records + rng.sample(records, 150)  # repeats across batches and sources
+        rng.shuffle(pool)
+        for i in range(0, len(pool), 97):
+            insert(engine, pool[i : i + 97], rng.choice(sources))
+        expected = counted(records)
+        with engine.connect() as conn:
+            raw = conn.execute(
+                text(
+                    "SELECT count(*), sum(duration_s) FROM session_record r "
+                    "WHERE NOT EXISTS (SELECT 1 FROM session_duplicate d WHERE d.record_id = r.id)"
+                )
+            ).one()
+            daily = conn.execute(select(func.sum(UsageDaily.sessions), func.sum(UsageDaily.seconds))).one()
+            hourly_ms = conn.execute(select(func.sum(UsageHourly.ms))).scalar_one()
+        assert (raw[0], raw[1]) == (len(expected), sum(r.duration_s for r in expected)) == tuple(daily)
+        assert hourly_ms == sum(r.duration_s for r in expected) * 1000
+
+        ranges = [
+            history.custom(date(2025, 10, 30) + timedelta(days=d), date(2025, 10, 30) + timedelta(days=d))
+            for d in range(9)
+        ]
+        ranges += [
+            history.custom(date(2025, 10, 29), date(2025, 11, 8)),
+            history.last_days(7, now=datetime(2026, 3, 10, 12, tzinfo=tz)),
+            history.this_month(now=datetime(2026, 3, 31, 23, 59, tzinfo=tz)),
+            history.this_year(now=datetime(2025, 12, 1, tzinfo=tz)),
+        ]
+        filters = [
+            Filters(),
+            Filters(module="health"),
+            Filters(ip=IPS[3]),
+            Filters(user="Guest"),
+            Filters("cdn_bio", IPS[0], "ama"),
+            Filters(module="cdn_math", user="Guest"),
+        ]
+        for r in ranges:
+            assert r.days() is not None
+            for f in filters:
+                want = [x for x in expected if matches(x, r, f)]
+                assert (
+                    history.totals(engine, r, f)
+                    == model_totals(want)
+                    == history.totals(engine, r, f, from_records=True)
+                )
+                by_module = history.minutes_by_module(engine, r, f, top=3)
+                assert by_module == history.minutes_by_module(engine, r, f, top=3, from_records=True)
+                sums: dict[str, int] = {}
+                for x in want:
+                    sums[x.module] = sums.get(x.module, 0) + x.duration_s
+                assert by_module == [(m, s / 60) for m, s in sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))[:3]]
+                hours = history.activity_by_hour(engine, r, f)
+                assert close(hours, model_hours(want, tz)), (r, f)
+                assert close(hours, history.activity_by_hour(engine, r, f, from_records=True))
+        # the roll-ups rebuilt from scratch (the migration's data step) are the same
+        with engine.connect() as conn:
+            before = sorted(map(tuple, conn.execute(select(UsageDaily.__table__)).all()))
+            hourly = sorted(map(tuple, conn.execute(select(UsageHourly.__table__)).all()))
+            dims = sorted(map(tuple, conn.execute(select(UsageDim.__table__)).all()))
+            marks = sorted(conn.execute(select(DuplicateRow.record_id)).scalars())
+        with engine.begin() as conn:
+            stored = conn.execute(select(func.count()).select_from(SessionRow)).scalar_one()
+            assert len(expected) < stored < len(pool)  # live repeats are stored, the others are not
+            assert rebuild_rollups(conn, batch=50) == stored
+        with engine.connect() as conn:
+            assert sorted(map(tuple, conn.execute(select(UsageDaily.__table__)).all())) == before
+            assert sorted(map(tuple, conn.execute(select(UsageHourly.__table__)).all())) == hourly
+            assert sorted(map(tuple, conn.execute(select(UsageDim.__table__)).all())) == dims
+            assert sorted(conn.execute(select(DuplicateRow.record_id)).scalars()) == marks
+    finally:
+        restore_tz(old_tz)
+
+
+def test_hours_split_at_local_hour_boundaries_across_dst(engine: Engine, new_york: ZoneInfo) -> None:
+    # 2025-11-02: 01:00–02:00 happens twice in New York; a session 00:30 EDT → 02:30 EST is 3 h long
+    end = at(new_york, 2025, 11, 2, 2, 30)
+    start = at(new_york, 2025, 11, 2, 0, 30)
+    assert end - start == 3 * HOUR
+    insert(engine, [rec(end, 3 * 3600)], IMPORT)
+    day = history.custom(date(2025, 11, 2), date(2025, 11, 2))
+    assert day.end_ms - day.start_ms == 25 * HOUR
+    hours = history.activity_by_hour(engine, day)
+    assert hours[:4] == [30.0, 120.0, 30.0, 0.0]
+    # 2026-03-08: 02:00–03:00 does not exist; 01:30 EST → 03:30 EDT is one hour
+    end = at(new_york, 2026, 3, 8, 3, 30)
+    insert(engine, [rec(end, 3600, IPS[1])], IMPORT)
+    day = history.custom(date(2026, 3, 8), date(2026, 3, 8))
+    assert day.end_ms - day.start_ms == 23 * HOUR
+    assert history.activity_by_hour(engine, day, Filters(ip=IPS[1]))[:4] == [0.0, 30.0, 0.0, 30.0]
+
+
+def test_migration_fills_rollups_from_existing_rows(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0003")
+        base = 1_800_000_000_000
+        same_end = [(base, f"u{i}", IPS[0], "cdn_math", 10, BACKFILL) for i in range(30)]  # one end_ms, many rows
+        rows = [
+            *same_end,
+            (base + MIN, "Guest", IPS[1], "health", 60, BACKFILL),
+            (base + MIN, "Guest", IPS[1], "health", 60, LIVE),  # a live repeat of a backfill row
+            (base + MIN, "Guest", IPS[1], "health", 60, LIVE),  # and of a live row
+            (base + 2 * MIN, "ama", IPS[2], "cdn_bio", 90, LIVE),
+        ]
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO session_record (end_ms, start_ms, user_id, ip, module, duration_s, reason, source) "
+                    "VALUES (:e, :s, :u, :ip, :m, :d, 'idle', :src)"
+                ),
+                [
+                    {"e": e, "s": e - d * 1000, "u": u, "ip": ip, "m": m, "d": d, "src": src}
+                    for e, u, ip, m, d, src in rows
+                ],
+            )
+        migrate(engine)
+        with engine.connect() as conn:
+            assert conn.execute(select(func.sum(UsageDaily.sessions))).scalar_one() == 32
+            assert conn.execute(select(func.sum(UsageDaily.seconds))).scalar_one() == 300 + 60 + 90
+            marked = set(conn.execute(select(DuplicateRow.record_id)).scalars())
+            ids = conn.execute(select(SessionRow.id).order_by(SessionRow.id)).scalars().all()
+        assert marked == {ids[30], ids[32]}
+        wide = history.Range(0, 2**62, "all")
+        assert history.totals(engine, wide) == history.totals(engine, wide, from_records=True)
+    finally:
+        engine.dispose()
+
+
+def test_rebuild_reads_groups_larger_than_a_batch(engine: Engine) -> None:
+    base = 1_800_000_000_000
+    records = [rec(base, 10, user=f"u{i}") for i in range(25)] + [rec(base + i, 5, user="x") for i in range(1, 40)]
+    insert(engine, records, IMPORT)
+    with engine.begin() as conn:
+        before = conn.execute(select(func.sum(UsageDaily.sessions))).scalar_one()
+        assert rebuild_rollups(conn, batch=7) == 64
+        assert conn.execute(select(func.sum(UsageDaily.sessions))).scalar_one() == before == 64
+
+
+# ---------------------------------------------------------------- ranges
+
+
+def test_ranges_across_dst_in_london(london: ZoneInfo) -> None:
+    spring = datetime(2026, 3, 29, 12, tzinfo=london)
+    r = history.today(now=spring)
+    assert (r.start_ms, r.end_ms) == (at(london, 2026, 3, 29), at(london, 2026, 3, 30))
+    assert r.end_ms - r.start_ms == 23 * HOUR and r.label == "Today"
+    autumn = history.today(now=datetime(2026, 10, 25, 0, 30, tzinfo=london))
+    assert autumn.end_ms - autumn.start_ms == 25 * HOUR
+    y = history.yesterday(now=datetime(2026, 10, 26, 0, 5, tzinfo=london))
+    assert (y.start_ms, y.end_ms, y.label) == (autumn.start_ms, autumn.end_ms, "Yesterday")
+    week = history.last_days(7, now=datetime(2026, 4, 2, 9, tzinfo=london))
+    assert week.start_ms == at(london, 2026, 3, 27) and week.end_ms == at(london, 2026, 4, 3)
+    assert week.end_ms - week.start_ms == 7 * 24 * HOUR - HOUR and week.label == "Last 7 days"
+    assert week.days() == (20260327, 20260402)
+    month = history.this_month(now=datetime(2026, 10, 31, 23, 59, tzinfo=london))
+    assert (month.start_ms, month.end_ms) == (at(london, 2026, 10, 1), at(london, 2026, 11, 1))
+    feb = history.this_month(now=datetime(2028, 2, 29, 12, tzinfo=london))
+    assert feb.days() == (20280201, 20280229)
+    year = history.this_year(now=datetime(2026, 7, 1, tzinfo=london))
+    assert year.days() == (20260101, 20261231) and year.end_ms - year.start_ms == 365 * 24 * HOUR
+    c = history.custom(date(2026, 3, 30), date(2026, 3, 28))  # swapped
+    assert c.days() == (20260328, 20260330) and c.label == "2026-03-28 – 2026-03-30"
+    assert history.custom(date(2026, 3, 28), date(2026, 3, 28)).label == "2026-03-28"
+    # a "now" in another zone is taken in local time: 23:30 UTC on Jun 30 is Jul 1 in London (BST)
+    assert history.today(now=datetime(2026, 6, 30, 23, 30, tzinfo=UTC)).days() == (20260701, 20260701)
+    # not at local midnight: no roll-up days
+    assert history.Range(r.start_ms + 1, r.end_ms, "x").days() is None
+    with pytest.raises(ValueError):
+        history.last_days(0)
+
+
+def test_ranges_across_dst_in_new_york(engine: Engine, new_york: ZoneInfo) -> None:
+    fall = history.today(now=datetime(2025, 11, 2, 23, 59, tzinfo=new_york))
+    assert fall.end_ms - fall.start_ms == 25 * HOUR
+    spring = history.today(now=datetime(2026, 3, 8, 0, 1, tzinfo=new_york))
+    assert spring.end_ms - spring.start_ms == 23 * HOUR
+    # a session belongs to the day its end falls in: one ending at midnight is the next day's
+    midnight = at(new_york, 2025, 11, 3)
+    insert(engine, [rec(midnight - 1, 100), rec(midnight, 200), rec(midnight + 1, 300)], IMPORT)
+    assert history.totals(engine, fall).seconds == 100
+    nov3 = history.custom(date(2025, 11, 3), date(2025, 11, 3))
+    assert history.totals(engine, nov3).seconds == 500
+    assert history.totals(engine, nov3, from_records=True).seconds == 500
+
+
+# ---------------------------------------------------------------- queries
+
+
+def test_paging_and_filters(engine: Engine, new_york: ZoneInfo) -> None:
+    rng_ = random.Random(7)
+    start = at(new_york, 2026, 3, 1)
+    records = counted(random_records(rng_, start, 20 * 24 * HOUR, 900))
+    rare = rec(at(new_york, 2026, 3, 3, 9), 120, "10.9.9.9", "yaw", "cdn_bio")
+    rare2 = rec(at(new_york, 2026, 3, 18, 9), 60, "10.9.9.9", "yaw", "cdn_bio")
+    insert(engine, [*records, rare, rare2], IMPORT)
+    everything = [*records, rare, rare2]
+    march = history.custom(date(2026, 3, 1), date(2026, 3, 31))
+    odd = history.Range(start + 5 * HOUR, start + 9 * 24 * HOUR + 7, "odd")  # raw path
+    for r in (march, odd):
+        for f in (Filters(), Filters(ip=IPS[2]), Filters(user="kofi", module="health"), Filters(ip="10.9.9.9")):
+            want = sorted((x for x in everything if matches(x, r, f)), key=lambda x: -x.end_ms)
+            got: list[history.SessionItem] = []
+            page = 1
+            while True:
+                items, total = history.sessions_page(engine, r, f, page=page, page_size=37)
+                assert total == len(want)
+                if not items:
+                    break
+                assert len(items) <= 37
+                got += items
+                page += 1
+            assert [(i.end_ms, i.ip, i.user, i.module, i.duration_s) for i in got] == [
+                (x.end_ms, x.ip, x.user, x.module, x.duration_s) for x in want
+            ]
+            assert all(
+                a.end_ms > b.end_ms or (a.end_ms == b.end_ms and a.id > b.id) for a, b in itertools.pairwise(got)
+            )
+    items, total = history.sessions_page(engine, march, Filters(ip="10.9.9.9"), page=2, page_size=1)
+    assert total == 2 and [i.end_ms for i in items] == [rare.end_ms]
+    assert history.sessions_page(engine, march, page=999) == ([], len(everything))
+    with pytest.raises(ValueError):
+        history.sessions_page(engine, march, page=0)
+    empty = history.custom(date(2020, 1, 1), date(2020, 1, 2))
+    assert history.totals(engine, empty) == history.Totals(0, 0, 0, 0)
+    assert history.activity_by_hour(engine, empty, Filters(ip=IPS[0])) == [0.0] * 24
+    assert history.minutes_by_module(engine, empty) == []
+
+
+def test_device_timeline(engine: Engine, london: ZoneInfo) -> None:
+    day = date(2026, 3, 29)
+    a = rec(at(london, 2026, 3, 29, 0, 10), 1200, IPS[0], "Guest", "cdn_math")  # started the day before
+    b = rec(at(london, 2026, 3, 29, 9, 0), 600, IPS[0], "ama", "health")
+    c = rec(at(london, 2026, 3, 29, 8, 0), 60, IPS[0], "ama", "cdn_bio")
+    other = rec(at(london, 2026, 3, 29, 9, 0), 600, IPS[1])
+    next_day = rec(at(london, 2026, 3, 30, 0, 0), 60, IPS[0])
+    insert(engine, [a, b, c, other, next_day], BACKFILL)
+    timeline = history.device_timeline(engine, IPS[0], day)
+    assert [(i.start_ms, i.end_ms, i.module, i.user) for i in timeline] == [
+        (a.start_ms, a.end_ms, "cdn_math", "Guest"),
+        (c.start_ms, c.end_ms, "cdn_bio", "ama"),
+        (b.start_ms, b.end_ms, "health", "ama"),
+    ]
+    assert history.device_timeline(engine, "10.1.1.1", day) == []
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def test_csv_columns_and_escaping(engine: Engine, london: ZoneInfo) -> None:
+    end = at(london, 2026, 3, 29, 0, 10, 5)
+    tricky = rec(end, 1200, IPS[0], 'Ama "Q", Mensah', "cdn_math")  # started 23:50:05 the day before
+    plain = rec(end + MIN, 30, IPS[1], "Guest", "wassce-english")
+    newline = rec(end + 2 * MIN, 45, IPS[3], "Kọ́fí\nBoateng", "health")
+    insert(engine, [tricky, plain, newline], IMPORT)
+    labels = {IPS[0]: "Desk 1, by the door", IPS[3]: "Ñandú «tablet»"}
+    names = {"cdn_math": 'Maths, "core"', "wassce-english": "English — WASSCE", "health": "Santé"}
+    chunks = list(
+        history.csv_rows(
+            engine, history.today(now=datetime(2026, 3, 29, 12, tzinfo=london)), Filters(), labels, names.__getitem__
+        )
+    )
+    data = "".join(chunks)
+    assert chunks[0] == "User,Access Time,IP Address,Access Date,Module Viewed,Duration Seconds,Module Name,Device\r\n"
+    assert not data.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(data, newline="")))
+    assert tuple(rows[0]) == CSV_HEADER
+    assert rows[1:] == [
+        [
+            'Ama "Q", Mensah',
+            "23:50:05",
+            IPS[0],
+            "2026-03-28",
+            "cdn_math",
+            "1200",
+            'Maths, "core"',
+            "Desk 1, by the door",
+        ],
+        ["Guest", "00:10:35", IPS[1], "2026-03-29", "wassce-english", "30", "English — WASSCE", ""],
+        ["Kọ́fí\nBoateng", "00:11:20", IPS[3], "2026-03-29", "health", "45", "Santé", "Ñandú «tablet»"],
+    ]
+    assert '"Ama ""Q"", Mensah"' in data
+    data.encode("utf-8")  # all of it is UTF-8 text
+    only = "".join(history.csv_rows(engine, history.Range(0, 2**62, "all"), Filters(ip=IPS[1])))
+    assert only.count("\r\n") == 2 and "wassce-english,30,wassce-english," in only  # names default: the slug
+
+
+# ---------------------------------------------------------------- device labels
+
+
+def test_device_labels(engine: Engine) -> None:
+    labels = DeviceLabels(engine, clock=lambda: 1234)
+    labels.load()
+    v0 = labels.version
+    assert labels.set(" 192.168.1.10 ", "  Front desk  ") == "Front desk"
+    assert labels.label("192.168.1.10") == "Front desk" and labels.version == v0 + 1
+    assert labels.set("::FFFF:192.168.1.11", "Back row") == "Back row"  # stored as the records store it
+    assert labels.set("FE80:0:0:0:0:0:0:1", "Tablet ü") == "Tablet ü"
+    assert labels.label("fe80::1") == "Tablet ü" and labels.label("FE80::1") == "Tablet ü"
+    assert labels.label("not an ip") is None
+    assert labels.set("192.168.1.11", "x" * 40) == "x" * 40
+    for ip, label in [
+        ("192.168.1.300", "x"),
+        ("host.local", "x"),
+        ("", "x"),
+        ("10.0.0.1", "x" * 41),
+        ("10.0.0.1", "a\tb"),
+    ]:
+        with pytest.raises(LabelError):
+            labels.set(ip, label)
+    version = labels.version
+    assert labels.set("192.168.1.10", "Front desk") == "Front desk" and labels.version == version  # unchanged
+    assert labels.set("192.168.1.10", "   ") is None  # empty removes
+    assert labels.label("192.168.1.10") is None and labels.version == version + 1
+    assert labels.remove("10.0.0.99") is False
+    assert labels.remove("fe80::1") is True
+    snapshot = labels.all()
+    snapshot["1.2.3.4"] = "not stored"
+    again = DeviceLabels(engine)
+    again.load()
+    assert again.all() == labels.all() == {"192.168.1.11": "x" * 40}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT updated_ms FROM device_label")).scalar_one() == 1234
+
+
+def test_device_labels_from_many_threads(engine: Engine) -> None:
+    labels = DeviceLabels(engine)
+    labels.load()
+    start = labels.version
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(10):
+                labels.set(f"10.0.{n}.{i}", f"device {n}-{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(labels.all()) == 60 and labels.version == start + 60
+    fresh = DeviceLabels(engine)
+    fresh.load()
+    assert fresh.all() == labels.all()
+
+
+def test_recent_devices(engine: Engine, london: ZoneInfo) -> None:
+    since = at(london, 2026, 3, 29, 12)  # the day of the spring change, midday
+    records = [
+        rec(at(london, 2026, 3, 20, 9), 60, IPS[0]),  # before: not listed
+        rec(at(london, 2026, 3, 29, 11), 60, IPS[1]),  # same day, before `since`: not listed
+        rec(at(london, 2026, 3, 29, 13), 60, IPS[2]),
+        rec(at(london, 2026, 3, 30, 8), 60, IPS[2]),  # IPS[2]'s latest
+        rec(at(london, 2026, 3, 29, 12), 60, IPS[3]),  # exactly at `since`
+        rec(at(london, 2026, 4, 2, 9), 60, IPS[3], "ama"),
+        rec(at(london, 2026, 4, 2, 9, 30), 60, IPS[3]),  # IPS[3]'s latest
+    ]
+    insert(engine, records, IMPORT)
+    assert recent_devices(engine, since) == [
+        (IPS[3], at(london, 2026, 4, 2, 9, 30)),
+        (IPS[2], at(london, 2026, 3, 30, 8)),
+    ]
+    assert recent_devices(engine, at(london, 2026, 5, 1)) == []

@@ -48,7 +48,10 @@ def resolve_range(key: str, date_from: str | None = None, date_to: str | None = 
     if key == "custom":
         if not date_from or not date_to:
             raise ValueError("choose both dates")
-        return history.custom(date.fromisoformat(date_from), date.fromisoformat(date_to))
+        try:
+            return history.custom(date.fromisoformat(date_from), date.fromisoformat(date_to))
+        except OverflowError:  # 9999-12-31: the range's end (the next midnight) is past the calendar
+            raise ValueError("date out of range") from None
     raise ValueError(f"unknown range {key!r}")
 
 

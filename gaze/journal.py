@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,7 @@ HEALTHY_RUN_S = 10.0  # a journalctl that ran this long resets the backoff
 OUTPUT_FIELDS = "MESSAGE"  # journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself
 
 
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
+class JournalEntry(NamedTuple):  # a tuple: made once per journal line, so it must be cheap
     cursor: str | None
     realtime_us: int | None
     message: str

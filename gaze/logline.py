@@ -29,6 +29,7 @@ _TARGET = re.compile(r'[^ "]*')
 _TOKEN = re.compile(r"\s*(\S+)")
 _STATUS = re.compile(r"\s*(\d{3})(?!\d)")
 _TIMESTAMP = re.compile(r"\[(\d{4}-\d\d-\d\dT[^\]\s]{1,40})\]")
+_TIMESTAMP_MS = re.compile(r"\[(\d{4}-\d\d-\d\dT\d\d:\d\d):([0-5]\d)\.(\d{3})Z\]")  # oc4d's usual form
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _HEADER_NAMES = (
@@ -74,7 +75,7 @@ def parse(message: str, *, include_loopback: bool = False) -> Hit | None:
     return result if isinstance(result, Hit) else None
 
 
-def classify(message: str, *, include_loopback: bool = False) -> Hit | str:
+def classify(message: str, include_loopback: bool = False) -> Hit | str:
     """A Hit, or the reason (one of the module constants) the line gives none. Never raises."""
     try:
         return _classify(message, include_loopback)  # positional: this is the hot path
@@ -123,10 +124,23 @@ def _classify(message: str, include_loopback: bool) -> Hit | str:
 
     time_ms = None
     rest = message[token.end() : req]  # between the address and the request
-    stamp = _TIMESTAMP.search(rest)
-    if stamp:
-        time_ms = _iso_ms(stamp.group(1))
-    user = _identity(rest, trailer, query) or GUEST
+    usual = _TIMESTAMP_MS.search(rest)
+    if usual:  # `[2024-07-02T03:13:12.202Z]`: the minute is parsed once, seconds and ms added
+        minute = _minute_ms(usual.group(1))
+        if minute is not None:
+            time_ms = minute + int(usual.group(2)) * 1000 + int(usual.group(3))
+    else:
+        stamp = _TIMESTAMP.search(rest)
+        if stamp:
+            time_ms = _iso_ms(stamp.group(1))
+    user = (  # DESIGN §2 step 6: the first source that names someone wins
+        _json_identity(trailer)
+        or _morgan_identity(rest)
+        or _header_identity(rest, trailer)
+        or _query_identity(query)
+        or _remote_user_field(rest)
+        or GUEST
+    )
     return Hit(kind, ip[0], user, module, time_ms)
 
 
@@ -209,16 +223,6 @@ def normalize_user(value: object) -> str | None:
     return text
 
 
-def _identity(prefix: str, trailer: str, query: str) -> str | None:
-    return (
-        _json_identity(trailer)
-        or _morgan_identity(prefix)
-        or _header_identity(prefix, trailer)
-        or _query_identity(query)
-        or _remote_user_field(prefix)
-    )
-
-
 def _json_identity(trailer: str) -> str | None:
     text = trailer.rstrip()
     if not text.endswith("}"):
@@ -295,7 +299,9 @@ def _remote_user_field(prefix: str) -> str | None:
     if pos < 0:
         return None
     tokens = prefix[:pos].split()
-    return normalize_user(tokens[-1]) if tokens else None
+    if not tokens or tokens[-1] == "-":  # the classic line's `-`: nothing there
+        return None
+    return normalize_user(tokens[-1])
 
 
 # ---------------------------------------------------------------- time

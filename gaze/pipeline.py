@@ -64,7 +64,7 @@ class Ingestor:
         message = entry.message
         if self.tee_access and "/modules/" in message:
             self.pending_access.append(format_access_line(self.now_ms(), message))
-        result = classify(message, include_loopback=self.include_loopback)
+        result = classify(message, self.include_loopback)
         if result.__class__ is str:
             counters.ignored[result] += 1  # type: ignore[index]
             return

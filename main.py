@@ -92,7 +92,8 @@ if __name__ in {"__main__", "__mp_main__"}:
         show=False,
         favicon="📊",
         show_welcome_message=False,
-        # A reconnecting browser needs only the last seconds of updates (about 5 messages a second);
-        # NiceGUI's default of 1000 kept ~4 MB of old updates per open dashboard.
-        message_history_length=100,
+        # Kept per dashboard for replay after a brief reconnect (NiceGUI drops the client after
+        # reconnect_timeout=3 s anyway): ~5 messages a second, each tick carrying up to 50 rows.
+        # The default of 1000 grew to tens of MB per open dashboard.
+        message_history_length=30,
     )

@@ -14,7 +14,7 @@ import time
 from nicegui import Event, binding, run
 
 from gaze import history
-from gaze.board import last_line_text, reader_text, stats
+from gaze.board import LiveOrder, last_line_text, reader_text, stats
 from gaze.limits import Alert
 from gaze.services import Services
 from gaze.sessions import Key, OpenSession
@@ -76,6 +76,7 @@ class Hub:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.status = BoardStatus()
+        self.order = LiveOrder()  # every dashboard's session table reads this one
         self.sessions_changed: Event[dict[Key, OpenSession | None]] = Event()
         self.second: Event[int] = Event()
         self.limits_changed: Event[[]] = Event()
@@ -97,6 +98,7 @@ class Hub:
             try:
                 changes = self.services.monitor.store.drain_changes()
                 if changes:
+                    self.order.apply(changes)
                     self.sessions_changed.emit(changes)
                 now = time.time()
                 if now - last_second >= 1.0:

@@ -6,7 +6,6 @@ per-second tick only rewrites the time texts that changed. On a phone the rows w
 
 from __future__ import annotations
 
-import bisect
 import time
 from dataclasses import replace
 from html import escape
@@ -16,7 +15,7 @@ from nicegui import ui
 from components.hub import Hub
 from gaze.board import IDLE_SHOWN_AFTER_S, RowView, format_duration, row_view
 from gaze.services import Services
-from gaze.sessions import Key, OpenSession
+from gaze.sessions import Key
 
 PAGE_ROWS = 50  # rows drawn per dashboard at first (longest first); "Show more" adds as many
 ROW_CLASSES = (
@@ -71,12 +70,11 @@ class SessionRow:
 
 
 class SessionList:
-    """All open sessions, longest on module first."""
+    """The open sessions, longest on module first: the first `max_rows` of the hub's shared order."""
 
     def __init__(self, services: Services, hub: Hub) -> None:
         self.services = services
-        self._sessions: dict[Key, OpenSession] = {}
-        self._order: list[tuple[int, Key]] = []  # (start_ms, key), ascending start = longest first
+        self.order = hub.order
         self._rows: dict[Key, SessionRow] = {}
         self.max_rows = PAGE_ROWS
         with ui.element("div").classes("w-full") as self.root:
@@ -93,10 +91,8 @@ class SessionList:
             with ui.row().classes("items-center gap-2 p-2") as self.more_row:
                 self.more = ui.label("").classes("text-sm text-gray-500").mark("sessions-more")
                 ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
-        for session in services.monitor.store.sessions():
-            self._put(session)
         self._render()
-        hub.sessions_changed.subscribe(self.apply)
+        hub.sessions_changed.subscribe(self._render)
         hub.second.subscribe(self.tick)
         hub.limits_changed.subscribe(self.refresh_limits)
         hub.catalog_changed.subscribe(self.rebuild)
@@ -107,51 +103,17 @@ class SessionList:
             return "No one is on a module right now. Sessions appear here as soon as a device opens one."
         return "No open sessions. Start monitoring to follow oc4d's journal."
 
-    # ------------------------------------------------------------------ model
-
-    def _put(self, session: OpenSession) -> None:
-        old = self._sessions.get(session.key)
-        if old is not None:
-            self._drop(old)
-        copy = OpenSession(session.ip, session.user, session.module, session.start_ms, session.last_ms)
-        self._sessions[session.key] = copy
-        bisect.insort(self._order, (copy.start_ms, copy.key))
-
-    def _drop(self, session: OpenSession) -> None:
-        index = bisect.bisect_left(self._order, (session.start_ms, session.key))
-        if index < len(self._order) and self._order[index] == (session.start_ms, session.key):
-            del self._order[index]
-        del self._sessions[session.key]
-
-    # ------------------------------------------------------------------ view
-
-    def apply(self, changes: dict[Key, OpenSession | None]) -> None:
-        """A batch of opened/updated (session) and closed (None) sessions."""
-        for key, session in changes.items():
-            old = self._sessions.get(key)
-            if session is None:
-                if old is not None:
-                    self._drop(old)
-            elif old is not None and (old.start_ms, old.module) == (session.start_ms, session.module):
-                old.last_ms = session.last_ms
-                row = self._rows.get(key)
-                if row is not None and row.view.last_ms != session.last_ms:
-                    row.view = replace(row.view, last_ms=session.last_ms)
-            else:
-                self._put(session)
-        self._render()
-
     def _render(self) -> None:
-        visible = [key for _, key in self._order[: self.max_rows]]
-        wanted = set(visible)
+        """Bring the drawn rows in line with the top of the shared order (after each change batch)."""
+        visible = self.order.top(self.max_rows)
+        wanted = {s.key for s in visible}
         for key in [k for k in self._rows if k not in wanted]:
             self.body.remove(self._rows.pop(key).element)
         now_ms = time.time_ns() // 1_000_000
-        for index, key in enumerate(visible):
-            session = self._sessions[key]
-            row = self._rows.get(key)
+        for index, session in enumerate(visible):
+            row = self._rows.get(session.key)
             if row is not None and (row.view.start_ms, row.view.module) != (session.start_ms, session.module):
-                self.body.remove(self._rows.pop(key).element)
+                self.body.remove(self._rows.pop(session.key).element)
                 row = None
             if row is None:
                 with self.body:
@@ -161,12 +123,14 @@ class SessionList:
                     )
                 row.element.move(self.body, target_index=index)
                 row.tick(now_ms)
-                self._rows[key] = row
-        hidden = len(self._order) - len(visible)
+                self._rows[session.key] = row
+            elif row.view.last_ms != session.last_ms:
+                row.view = replace(row.view, last_ms=session.last_ms)
+        hidden = len(self.order) - len(visible)
         self.more.set_text(f"{hidden} more open sessions, shorter than those shown" if hidden > 0 else "")
         self.more_row.set_visibility(hidden > 0)
         self.empty.set_text(self._empty_text())
-        self.empty.set_visibility(not self._order)
+        self.empty.set_visibility(not len(self.order))
 
     def show_more(self) -> None:
         self.max_rows += PAGE_ROWS
@@ -178,11 +142,11 @@ class SessionList:
 
     def refresh_limits(self) -> None:
         now_ms = time.time_ns() // 1_000_000
-        for key, row in self._rows.items():
-            row.set_limit(self.services.limits.limit_for(self._sessions[key].module), now_ms)
+        for row in self._rows.values():
+            row.set_limit(self.services.limits.limit_for(row.view.module), now_ms)
 
     def rebuild(self) -> None:
-        """Names come from the catalog: redraw every row after it changed."""
+        """Names come from the catalog and the device labels: redraw every row after they changed."""
         for row in self._rows.values():
             self.body.remove(row.element)
         self._rows.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from gaze.demo import DEMO_DETAIL
 from gaze.journal import ReaderState
 from gaze.limits import Limits
 from gaze.logline import GUEST
-from gaze.sessions import OpenSession, SessionStore
+from gaze.sessions import Key, OpenSession, SessionStore
 
 IDLE_SHOWN_AFTER_S = 60
 
@@ -98,6 +99,48 @@ def row_view(
         session.start_ms,
         session.last_ms,
     )
+
+
+class LiveOrder:
+    """Open sessions ordered longest on module first — kept once per process for every dashboard.
+
+    Fed with the store's change batches (`SessionStore.drain_changes`); holds copies, so readers
+    see a consistent state between batches.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[Key, OpenSession] = {}
+        self._order: list[tuple[int, Key]] = []  # (start_ms, key); ascending start = longest first
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def get(self, key: Key) -> OpenSession | None:
+        return self._sessions.get(key)
+
+    def top(self, n: int) -> list[OpenSession]:
+        return [self._sessions[key] for _, key in self._order[:n]]
+
+    def apply(self, changes: dict[Key, OpenSession | None]) -> None:
+        for key, session in changes.items():
+            old = self._sessions.get(key)
+            if session is None:
+                if old is not None:
+                    self._drop(old)
+            elif old is not None and (old.start_ms, old.module) == (session.start_ms, session.module):
+                old.last_ms = session.last_ms
+            else:
+                if old is not None:
+                    self._drop(old)
+                copy = OpenSession(session.ip, session.user, session.module, session.start_ms, session.last_ms)
+                self._sessions[key] = copy
+                bisect.insort(self._order, (copy.start_ms, key))
+
+    def _drop(self, session: OpenSession) -> None:
+        index = bisect.bisect_left(self._order, (session.start_ms, session.key))
+        if index < len(self._order) and self._order[index] == (session.start_ms, session.key):
+            del self._order[index]
+        del self._sessions[session.key]
 
 
 @dataclass(frozen=True, slots=True)

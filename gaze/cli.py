@@ -45,6 +45,15 @@ def _safe_url(url: str) -> str:
     return url
 
 
+def command_database(url: str | None, settings: Settings) -> Engine:
+    """The database a command line tool works on: `--database-url`, else our own from the settings."""
+    if url:
+        return open_database(url, "--database-url")
+    if settings.database_url is None:
+        ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")
+    return open_database(settings.own_database_url)
+
+
 def prepare(settings: Settings) -> Engine:
     """Start-up checks shared by every long-running mode: writable directories, usable database."""
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
@@ -140,14 +149,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
     log_dir = args.log_dir or settings.log_dir
     try:
         ensure_writable_dir(log_dir, "--log-dir" if args.log_dir else "MODULEFETCH_LOG_DIR")
-        engine = None
-        if not args.no_database:
-            if args.database_url:
-                engine = open_database(args.database_url, "--database-url")
-            else:
-                if settings.database_url is None:
-                    ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")
-                engine = open_database(settings.own_database_url)
+        engine = None if args.no_database else command_database(args.database_url, settings)
     except SettingsError as exc:
         err.write(f"backfill: {exc}\n")
         return EXIT_BAD_SETTING
@@ -184,12 +186,7 @@ def import_logs_command(
         err.write(f"import-logs: {args.directory}: no such directory\n")
         return EXIT_BAD_SETTING
     try:
-        if args.database_url:
-            engine = open_database(args.database_url, "--database-url")
-        else:
-            if settings.database_url is None:
-                ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")
-            engine = open_database(settings.own_database_url)
+        engine = command_database(args.database_url, settings)
     except SettingsError as exc:
         err.write(f"import-logs: {exc}\n")
         return EXIT_BAD_SETTING

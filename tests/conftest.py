@@ -3,6 +3,7 @@ unless MODULEGAZE_REQUIRE_SERVICES=1 (set by .ci/run), which turns those skips i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -10,6 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+
+from gaze.db import make_engine, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("MODULEGAZE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -43,11 +47,11 @@ def pg_url() -> Iterator[str]:
         admin.close()
 
 
-@pytest.fixture
-def utc_tz() -> Iterator[None]:
-    """Run with TZ=UTC so local days are UTC days."""
+@contextlib.contextmanager
+def timezone(name: str) -> Iterator[None]:
+    """Run the block with the process's local time zone set to `name` (a TZ value)."""
     old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
+    os.environ["TZ"] = name
     time.tzset()
     try:
         yield
@@ -57,3 +61,29 @@ def utc_tz() -> Iterator[None]:
         else:
             os.environ["TZ"] = old
         time.tzset()
+
+
+@pytest.fixture
+def utc_tz() -> Iterator[None]:
+    """Run with TZ=UTC so local days are UTC days."""
+    with timezone("UTC"):
+        yield
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Our own database on SQLite and on the PostgreSQL server (a fresh schema)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'db' / 'gaze.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """`db_url` migrated to the newest schema."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -52,23 +52,6 @@ MODULES = ["cdn_math", "cdn_bio", "wassce-english", "health"]
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("pg_url"))
-    return f"sqlite:///{tmp_path / 'gaze.db'}"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def set_tz(zone: str) -> str | None:
     old = os.environ.get("TZ")
     os.environ["TZ"] = zone

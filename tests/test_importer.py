@@ -8,16 +8,14 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from gaze import history
-from gaze.db import IMPORT, LIVE, SessionRow, make_engine, migrate
+from gaze.db import IMPORT, LIVE, SessionRow, make_engine
 from gaze.history import add_records
 from gaze.importer import import_logs, log_files, parse_session_line
 from gaze.logfiles import format_session_line
@@ -27,23 +25,6 @@ from tests.conftest import ROOT
 T0 = int(datetime(2026, 5, 4, 14, 30, tzinfo=UTC).timestamp() * 1000)
 DAY = 86_400_000
 A, B = "192.168.1.20", "192.168.1.21"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("pg_url"))
-    return f"sqlite:///{tmp_path / 'gaze.db'}"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def write_zip(path: Path, member: str, data: bytes) -> None:

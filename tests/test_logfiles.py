@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import time
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +21,7 @@ from gaze.logfiles import (
     format_session_line,
     iso_utc_ms,
 )
+from tests.conftest import timezone
 
 D1 = date(2026, 5, 4)
 D2 = date(2026, 5, 5)
@@ -66,17 +66,8 @@ def write_archive(path: Path, member: str, content: bytes) -> None:
 @pytest.fixture(autouse=True)
 def local_tz() -> Iterator[None]:
     """Run every test in UTC+2 (no DST) so local and UTC dates differ around midnight."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "SAST-2"
-    time.tzset()
-    try:
+    with timezone("SAST-2"):
         yield
-    finally:
-        if old is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
 
 
 @pytest.fixture

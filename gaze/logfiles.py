@@ -253,13 +253,7 @@ class DailyLog:
         the one ``append(data, day)`` will write at.
         """
         with self._lock:
-            try:
-                self._ensure_dir()
-                current = self.file_day()
-            except OSError as exc:
-                raise self._error(exc) from exc
-            if current is not None and current < day:
-                self._rotate_or_raise(current)
+            self._archive_before(day)
             try:
                 return self.path.stat().st_size
             except FileNotFoundError:
@@ -275,17 +269,21 @@ class DailyLog:
         missing and cannot be created, or is not writable.
         """
         with self._lock:
-            try:
-                self._ensure_dir()
-                current = self.file_day()
-            except OSError as exc:
-                raise self._error(exc) from exc
-            if current is not None and current < day:
-                self._rotate_or_raise(current)
+            self._archive_before(day)
             try:
                 return self._write(data)
             except OSError as exc:
                 raise self._error(exc, f"cannot write {self.path.name}") from exc
+
+    def _archive_before(self, day: date) -> None:
+        """Create the directory if needed; archive the plain file when it belongs to an earlier day."""
+        try:
+            self._ensure_dir()
+            current = self.file_day()
+        except OSError as exc:
+            raise self._error(exc) from exc
+        if current is not None and current < day:
+            self._rotate_or_raise(current)
 
     def reconcile(self, offset: int, data: bytes) -> None:
         """Make the plain file hold ``data`` at ``offset`` (crash recovery for exactly-once writing).

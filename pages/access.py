@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from nicegui import app
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from components.actions import Identity
+from components.actions import Actions, Identity
+from components.hub import Hub
 from gaze.services import Services
 
 OPEN_PATHS = frozenset({"/login", "/healthz", "/api/module-heartbeat", "/favicon.ico"})
@@ -26,6 +27,17 @@ def signed_in(services: Services) -> Identity | None:
     if not isinstance(username, str) or services.users.role_of(username) is None:
         return None
     return Identity(username)
+
+
+def page_actions(services: Services, hub: Hub) -> Actions | None:
+    """What the signed-in user may do on a page; None sends the page to `to_login()` (the login wall
+    already stops strangers — this catches a user removed between the wall and the page)."""
+    identity = signed_in(services)
+    return None if identity is None else Actions(services, hub, identity)
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
 
 
 def install(services: Services) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from components.actions import Actions
 from components.alerts import AlertBanner, AlertHistory
 from components.frame import header
 from components.hub import Hub
@@ -15,16 +14,15 @@ from components.session_list import SessionList
 from components.status_strip import stat_cards, status_strip
 from components.today_chart import TodayChart
 from gaze.services import Services
-from pages.access import signed_in
+from pages.access import page_actions, to_login
 
 
 def register(services: Services, hub: Hub) -> None:
     @ui.page("/", title="Module Gaze")
     def dashboard() -> RedirectResponse | None:
-        identity = signed_in(services)
-        if identity is None:  # the login wall lets no one through; a user removed meanwhile lands here
-            return RedirectResponse("/login", status_code=303)
-        actions = Actions(services, hub, identity)
+        actions = page_actions(services, hub)
+        if actions is None:
+            return to_login()
         header(actions)
         with ui.column().classes("w-full max-w-6xl mx-auto gap-4 p-2 sm:p-4"):
             AlertBanner(actions)

@@ -15,7 +15,7 @@ from components.frame import header
 from components.hub import Hub
 from gaze.devices import LabelError, recent_devices
 from gaze.services import Services
-from pages.access import signed_in
+from pages.access import page_actions, to_login
 
 RECENT_DAYS = 30
 
@@ -23,10 +23,9 @@ RECENT_DAYS = 30
 def register(services: Services, hub: Hub) -> None:
     @ui.page("/devices", title="Module Gaze · Devices")
     async def devices_page() -> RedirectResponse | None:
-        identity = signed_in(services)
-        if identity is None:
-            return RedirectResponse("/login?redirect_to=/devices", status_code=303)
-        actions = Actions(services, hub, identity)
+        actions = page_actions(services, hub)
+        if actions is None:
+            return to_login()
         header(actions, "Devices")
         with ui.column().classes("w-full max-w-3xl mx-auto gap-4 p-2 sm:p-4"):
             panel = DevicesPanel(actions)

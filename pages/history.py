@@ -19,7 +19,7 @@ from gaze.board import device_text, format_duration, module_label
 from gaze.history import Filters, Range
 from gaze.logline import GUEST
 from gaze.services import Services
-from pages.access import signed_in
+from pages.access import page_actions, to_login
 
 RANGES = {
     "today": "Today",
@@ -94,10 +94,9 @@ def register(services: Services, hub: Hub) -> None:
 
     @ui.page("/history", title="Module Gaze · History")
     async def history_page() -> RedirectResponse | None:
-        identity = signed_in(services)
-        if identity is None:
-            return RedirectResponse("/login?redirect_to=/history", status_code=303)
-        actions = Actions(services, hub, identity)
+        actions = page_actions(services, hub)
+        if actions is None:
+            return to_login()
         header(actions, "History")
         view = HistoryView(actions, names)
         await view.refresh()

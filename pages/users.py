@@ -10,16 +10,15 @@ from components.frame import header
 from components.hub import Hub
 from gaze.auth import ROLES, VIEWER, AuthError
 from gaze.services import Services
-from pages.access import signed_in
+from pages.access import page_actions, to_login
 
 
 def register(services: Services, hub: Hub) -> None:
     @ui.page("/users", title="Module Gaze · Users")
     def users_page() -> RedirectResponse | None:
-        identity = signed_in(services)
-        if identity is None:
-            return RedirectResponse("/login?redirect_to=/users", status_code=303)
-        actions = Actions(services, hub, identity)
+        actions = page_actions(services, hub)
+        if actions is None:
+            return to_login()
         header(actions, "Users")
         with ui.column().classes("w-full max-w-3xl mx-auto gap-4 p-2 sm:p-4"):
             if not actions.is_admin:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import os
 import random
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,6 +38,7 @@ from gaze.devices import DeviceLabels, LabelError, recent_devices
 from gaze.history import CSV_HEADER, Filters, Range, add_records, rebuild_rollups
 from gaze.monitor import Monitor
 from gaze.sessions import SessionRecord
+from tests.conftest import timezone
 from tests.test_monitor import SCENE, SCENE_ROWS, SESSIONS_LOG, expected_log, make_settings
 
 MIN = 60_000
@@ -52,37 +51,16 @@ MODULES = ["cdn_math", "cdn_bio", "wassce-english", "health"]
 # ---------------------------------------------------------------- fixtures
 
 
-def set_tz(zone: str) -> str | None:
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = zone
-    time.tzset()
-    return old
-
-
-def restore_tz(old: str | None) -> None:
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
-
-
 @pytest.fixture
 def new_york() -> Iterator[ZoneInfo]:
-    old = set_tz("America/New_York")
-    try:
+    with timezone("America/New_York"):
         yield ZoneInfo("America/New_York")
-    finally:
-        restore_tz(old)
 
 
 @pytest.fixture
 def london() -> Iterator[ZoneInfo]:
-    old = set_tz("Europe/London")
-    try:
+    with timezone("Europe/London"):
         yield ZoneInfo("Europe/London")
-    finally:
-        restore_tz(old)
 
 
 def at(zone: ZoneInfo, *args: int) -> int:
@@ -211,8 +189,7 @@ async def test_monitor_and_backfill_go_through_add_records(engine: Engine, db_ur
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Europe/London", "Asia/Kathmandu"])
 def test_rollups_equal_raw_aggregates_on_random_data(engine: Engine, zone: str) -> None:
-    old_tz = set_tz(zone)
-    try:
+    with timezone(zone):
         tz = ZoneInfo(zone)
         rng = random.Random(zone)
         start = at(tz, 2025, 10, 30)  # across the autumn change (Europe Oct 26 is before; US Nov 2)
@@ -289,8 +266,6 @@ def test_rollups_equal_raw_aggregates_on_random_data(engine: Engine, zone: str) 
             assert sorted(map(tuple, conn.execute(select(UsageHourly.__table__)).all())) == hourly
             assert sorted(map(tuple, conn.execute(select(UsageDim.__table__)).all())) == dims
             assert sorted(conn.execute(select(DuplicateRow.record_id)).scalars()) == marks
-    finally:
-        restore_tz(old_tz)
 
 
 def test_hours_split_at_local_hour_boundaries_across_dst(engine: Engine, new_york: ZoneInfo) -> None:

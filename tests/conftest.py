@@ -19,6 +19,26 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("MODULEGAZE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def is_our_setting(name: str) -> bool:
+    """An environment variable that configures Module Gaze (DESIGN §5)."""
+    return name.startswith(("MODULEGAZE_", "MODULEFETCH_")) or name == "DATABASE_URL"
+
+
+def foreign_environ() -> dict[str, str]:
+    """This process's environment without any of our settings: the base for a subprocess's."""
+    return {k: v for k, v in os.environ.items() if not is_our_setting(k)}
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No inherited settings, and a working directory without a stray ./.env."""
+    for name in [n for n in os.environ if is_our_setting(n)]:
+        monkeypatch.delenv(name)
+    workdir = tmp_path / "cwd"
+    workdir.mkdir(exist_ok=True)
+    monkeypatch.chdir(workdir)
+
+
 def require(condition: bool, what: str) -> None:
     """Skip when `condition` is false — or fail, when the CI says every service must be there."""
     if condition:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from gaze.traffic import Classroom, Line
 from tests import journalkit
-from tests.conftest import ROOT
+from tests.conftest import ROOT, foreign_environ
 
 SENTINEL_IP = "10.99.99.99"
 
@@ -43,8 +42,7 @@ def last_cursor(path: Path) -> str:
 
 
 def env_for(journal: Path, log_dir: Path, db_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULEGAZE_", "MODULEFETCH_"))}
-    env.pop("DATABASE_URL", None)
+    env = foreign_environ()
     env.update(
         MODULEGAZE_JOURNAL_FILE=str(journal),
         MODULEGAZE_JOURNAL_SINCE="all",

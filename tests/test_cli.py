@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gaze.db import BACKFILL, Checkpoint, SessionRow, make_engine, migrate
 from gaze.logfiles import format_session_line
-from tests.conftest import ROOT
+from tests.conftest import ROOT, foreign_environ
 
 T0 = int(datetime(2026, 5, 4, 14, 30, tzinfo=UTC).timestamp() * 1000)
 A = "192.168.1.20"
@@ -64,8 +63,7 @@ EXPECTED_LOG = (
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULEGAZE_", "MODULEFETCH_"))}
-    env.pop("DATABASE_URL", None)
+    env = foreign_environ()
     env.update(
         MODULEFETCH_LOG_DIR=str(tmp_path / "logs"),
         MODULEGAZE_DATA_DIR=str(tmp_path / "data"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gaze.config import ENV_FILE_VARIABLE, Settings, SettingsError, load_settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, foreign_environ
 
 # Every DESIGN §5 variable (plus the retention/demo/capacity knobs), a non-default raw value, and
 # how the parsed Settings must look for it.
@@ -36,22 +35,7 @@ VALUES: list[tuple[str, str, str, object]] = [
 ALL_VARIABLES = [v[0] for v in VALUES]
 
 
-def _clean_environ() -> dict[str, str]:
-    """os.environ without any of our variables (like tests/livekit.env_for)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULEGAZE_", "MODULEFETCH_"))}
-    env.pop("DATABASE_URL", None)
-    return env
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No inherited settings, and a working directory without a stray ./.env."""
-    for name in list(os.environ):
-        if name.startswith(("MODULEGAZE_", "MODULEFETCH_")) or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_defaults() -> None:
@@ -236,7 +220,7 @@ def test_settings_class_is_not_populated_by_field_name(monkeypatch: pytest.Monke
 
 
 def _run_main(args: list[str], extra: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = _clean_environ()
+    env = foreign_environ()
     env.update(
         MODULEGAZE_DATA_DIR=str(tmp_path / "data"),
         MODULEFETCH_LOG_DIR=str(tmp_path / "logs"),

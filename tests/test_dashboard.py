@@ -18,6 +18,7 @@ from nicegui.testing.user_interaction import UserInteraction
 from components.hub import Hub
 from gaze.journal import JournalEntry
 from gaze.services import Services
+from tests.conftest import is_our_setting
 
 pytest_plugins = ["nicegui.testing.user_plugin"]
 WAIT = 40  # retries of 0.1 s: the hub pushes every 0.25 s and ticks every second
@@ -26,9 +27,8 @@ WAIT = 40  # retries of 0.1 s: the hub pushes every 0.25 s and ticks every secon
 @pytest.fixture(autouse=True)
 def gaze_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Settings for main.py as the `user` fixture runs it: temp state, no demo, no journal yet."""
-    for name in list(os.environ):
-        if name.startswith(("MODULEGAZE_", "MODULEFETCH_")) or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
+    for name in [n for n in os.environ if is_our_setting(n)]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("MODULEGAZE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MODULEFETCH_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("MODULEGAZE_DEMO", "off")

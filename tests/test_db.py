@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -30,14 +29,7 @@ from tests.test_monitor import (
 CORE_TABLES = {"checkpoint", "session_record", "log_writer", "alembic_version"}
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith(("MODULEGAZE_", "MODULEFETCH_")) or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_migrate_creates_the_schema_and_is_repeatable(db_url: str) -> None:

@@ -4,7 +4,6 @@ lines, idempotence, and the command's exit codes — on real SQLite files and Po
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 import zipfile
@@ -20,7 +19,7 @@ from gaze.history import add_records
 from gaze.importer import import_logs, log_files, parse_session_line
 from gaze.logfiles import format_session_line
 from gaze.sessions import SessionRecord
-from tests.conftest import ROOT
+from tests.conftest import ROOT, foreign_environ
 
 T0 = int(datetime(2026, 5, 4, 14, 30, tzinfo=UTC).timestamp() * 1000)
 DAY = 86_400_000
@@ -132,8 +131,7 @@ def test_unreadable_archive_is_reported_and_skipped(engine: Engine, tmp_path: Pa
 
 
 def cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULEGAZE_", "MODULEFETCH_"))}
-    env.pop("DATABASE_URL", None)
+    env = foreign_environ()
     env.update(
         MODULEFETCH_LOG_DIR=str(tmp_path / "var-log"),
         MODULEGAZE_DATA_DIR=str(tmp_path / "data"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 import time
 import zipfile
@@ -145,14 +144,7 @@ def unblock_dir(path: Path, aside: Path) -> None:
     aside.rename(path)
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith(("MODULEGAZE_", "MODULEFETCH_")) or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 # A small scene: A reads math 60 s then bio; B reads art with assets; C arrives later.

@@ -7,7 +7,7 @@ import contextlib
 from nicegui import ui
 
 from components.actions import Actions, NotAllowed
-from gaze.board import module_label
+from gaze.board import module_label, module_title
 from gaze.limits import MAX_MINUTES, MIN_MINUTES, LimitError, validate_minutes
 from gaze.services import Services
 from gaze.sessions import Key, OpenSession
@@ -19,7 +19,7 @@ def module_options(services: Services) -> dict[str, str]:
     """slug -> searchable label (name, slug, description) for every module we know of."""
     options: dict[str, str] = {}
     for module in services.catalog.modules:
-        label = module.name if module.name == module.slug else f"{module.name} ({module.slug})"
+        label = module_title(module)
         if module.description:
             description = module.description.strip().replace("\n", " ")
             if len(description) > DESCRIPTION_CHARS:

@@ -75,6 +75,11 @@ def module_label(catalog: CatalogLike | None, slug: str) -> tuple[str, str | Non
     return module.name, slug
 
 
+def module_title(module: ModuleLike) -> str:
+    """How a select names a catalog module: `Name (slug)`, or the slug alone when that is its name."""
+    return module.name if module.name == module.slug else f"{module.name} ({module.slug})"
+
+
 def device_text(ip: str, labels: Callable[[str], str | None] | None) -> str:
     """`Tablet 07 · 192.168.1.20` when the admin named the device, else the IP."""
     label = labels(ip) if labels is not None else None

@@ -3,7 +3,7 @@
 - `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with
   exponential backoff from the last processed cursor, and publishes its state in `ReaderState`.
 - `decode_json_line` / `decode_text_line` turn one line of `journalctl -o json` / `-o short-iso`
-  output into a `JournalEntry`; `iter_json` / `iter_text` do it for a whole stream (backfill).
+  output into a `JournalEntry`; `iter_text` does it for a whole text stream (backfill).
 """
 
 from __future__ import annotations
@@ -93,15 +93,9 @@ def _datetime_us(when: datetime) -> int:
     return int(when.timestamp()) * 1_000_000 + when.microsecond
 
 
-def iter_json(lines: Iterable[bytes], errors: list[str]) -> Iterator[JournalEntry]:
-    """Entries of a `journalctl -o json` stream; malformed lines are appended to `errors` and skipped."""
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            yield decode_json_line(line)
-        except MalformedLine as exc:
-            errors.append(str(exc))
+def last_cursor(entries: Iterable[JournalEntry]) -> str | None:
+    """The cursor to resume after these entries: the last one that has a cursor."""
+    return next((e.cursor for e in reversed(list(entries)) if e.cursor), None)
 
 
 def iter_text(lines: Iterable[bytes], errors: list[str]) -> Iterator[JournalEntry]:
@@ -315,6 +309,6 @@ class JournalReader:
     async def _deliver(self, batch: Batch) -> None:
         self.state.last_line_at = time.time()
         await self.on_batch(batch)
-        cursor = next((e.cursor for e in reversed(batch) if e.cursor), None)
+        cursor = last_cursor(batch)
         if cursor:
             self.state.cursor = cursor

@@ -307,27 +307,12 @@ def _remote_user_field(prefix: str) -> str | None:
 # ---------------------------------------------------------------- time
 
 
-def _iso_ms(text: str) -> int | None:
-    if (
-        len(text) == 24
-        and text[16] == ":"
-        and text[19] == "."
-        and text[23] == "Z"
-        and text[17:19].isdigit()
-        and text[20:23].isdigit()
-        and int(text[17:19]) < 60
-    ):  # the usual `…T03:13:12.202Z`: parse the minute once, add seconds and ms
-        base = _minute_ms(text[:16])
-        return None if base is None else base + int(text[17:19]) * 1000 + int(text[20:23])
-    return _parse_iso_ms(text)
-
-
 @lru_cache(maxsize=2048)
 def _minute_ms(text: str) -> int | None:
-    return _parse_iso_ms(text + ":00Z")
+    return _iso_ms(text + ":00Z")
 
 
-def _parse_iso_ms(text: str) -> int | None:
+def _iso_ms(text: str) -> int | None:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:

@@ -18,10 +18,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gaze.config import Settings
-from gaze.db import LIVE, Checkpoint, SessionRow
+from gaze.db import LIVE, Checkpoint
 from gaze.demo import DEMO_DETAIL, run_demo
 from gaze.history import add_records
-from gaze.journal import Batch, JournalReader, JournalSource, ReaderState
+from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
 from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog, local_day
 from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
 from gaze.pipeline import Ingestor
@@ -39,24 +39,6 @@ def load_checkpoint(engine: Engine, name: str = CHECKPOINT) -> tuple[str | None,
         if row is None:
             return None, {}
         return row.cursor, json.loads(row.state or "{}")
-
-
-def record_rows(records: list[SessionRecord], source: str) -> list[SessionRow]:
-    """ORM rows for records, without roll-ups or duplicate checks (tests that stage raw rows);
-    the service inserts through gaze.history.add_records."""
-    return [
-        SessionRow(
-            end_ms=r.end_ms,
-            start_ms=r.start_ms,
-            user_id=r.user,
-            ip=r.ip,
-            module=r.module,
-            duration_s=r.duration_s,
-            reason=r.reason,
-            source=source,
-        )
-        for r in records
-    ]
 
 
 class Monitor:
@@ -161,13 +143,11 @@ class Monitor:
     # ------------------------------------------------------------------ feeding
 
     async def _on_batch(self, entries: Batch) -> None:
-        for entry in entries:
-            self.ingestor.add(entry)
-        cursor = next((e.cursor for e in reversed(entries) if e.cursor), None)
-        await self.persist(cursor)
+        self.feed_entries(entries)
+        await self.persist(last_cursor(entries))
 
     def feed_entries(self, entries: Batch) -> None:
-        """Entries from a source without a cursor (demo, heartbeat): processed now, persisted on tick."""
+        """Process entries now; without a cursor (demo) they are persisted by the next tick."""
         for entry in entries:
             self.ingestor.add(entry)
 

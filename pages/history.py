@@ -15,7 +15,7 @@ from components.actions import Actions
 from components.frame import header
 from components.hub import Hub
 from gaze import history
-from gaze.board import device_text, format_duration, module_label
+from gaze.board import device_text, format_duration, module_label, module_title
 from gaze.history import Filters, Range
 from gaze.logline import GUEST
 from gaze.services import Services
@@ -189,7 +189,7 @@ class HistoryView:
             return ui.label("–").classes("text-2xl font-semibold").mark(marker)
 
     def _module_options(self) -> dict[str, str]:
-        return {m.slug: m.name if m.name == m.slug else f"{m.name} ({m.slug})" for m in self.services.catalog.modules}
+        return {m.slug: module_title(m) for m in self.services.catalog.modules}
 
     # ------------------------------------------------------------------ state
 

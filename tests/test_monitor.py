@@ -24,7 +24,8 @@ from gaze.db import LIVE, Checkpoint, LogWriterRow, SessionRow, make_engine, mig
 from gaze.journal import JournalEntry
 from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, format_session_line, local_day
 from gaze.logwriter import session_bytes
-from gaze.monitor import CHECKPOINT, Monitor, record_rows
+from gaze.monitor import CHECKPOINT, Monitor
+from gaze.sessions import SessionRecord
 from gaze.traffic import Classroom
 
 A = "192.168.1.20"
@@ -235,6 +236,24 @@ async def test_restart_continues_from_checkpoint(tmp_path: Path, utc_tz: None) -
 
 
 # ---------------------------------------------------------------- crash between intent and write
+
+
+def record_rows(records: list[SessionRecord], source: str) -> list[SessionRow]:
+    """ORM rows for records, without roll-ups or duplicate checks (to stage raw rows);
+    the service inserts through gaze.history.add_records."""
+    return [
+        SessionRow(
+            end_ms=r.end_ms,
+            start_ms=r.start_ms,
+            user_id=r.user,
+            ip=r.ip,
+            module=r.module,
+            duration_s=r.duration_s,
+            reason=r.reason,
+            source=source,
+        )
+        for r in records
+    ]
 
 
 def _commit_without_writing(monitor: Monitor, engine: Engine, entries: list[JournalEntry]) -> bytes:

@@ -136,12 +136,17 @@ class Hub:
         state = monitor.reader_state
         status.monitoring = monitor.running
         status.reader = reader_text(state, monitor.running, now)
-        status.reader_problem = state.status in ("restarting", "missing")
+        status.reader_problem = state.status in ("stalled", "restarting", "missing")
         status.last_line = last_line_text(state, now)
         status.catalog, status.catalog_problem = catalog_text(services)
-        status.database = "database ok" if services.db_ok else f"database unreachable: {services.db_error}"
-        status.database_problem = not services.db_ok
+        if monitor.write_error is not None:
+            status.database = monitor.write_error
+        else:
+            status.database = "database ok" if services.db_ok else f"database unreachable: {services.db_error}"
+        status.database_problem = not services.db_ok or monitor.write_error is not None
         problems = [w.status.detail for w in (monitor.sessions_log, monitor.access_log) if not w.status.ok]
+        if monitor.set_aside.count:
+            problems.append(f"{monitor.set_aside.count} set aside (table set_aside): {monitor.set_aside.last_error}")
         status.writer = "; ".join(problems)
         status.writer_problem = bool(problems)
         numbers = stats(monitor.store, services.limits, int(now * 1000))

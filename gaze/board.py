@@ -171,6 +171,9 @@ def reader_text(state: ReaderState, running: bool, now: float | None = None) -> 
     now = time.time() if now is None else now
     if state.status == "following":
         return "Following demo data" if state.detail == DEMO_DETAIL else "Following the oc4d journal"
+    if state.status == "stalled":
+        wait = max(0, round((state.retry_at or now) - now))
+        return f"Reading paused: {state.detail}; retrying in {wait}s (nothing is lost)"
     if state.status == "restarting":
         wait = max(0, round((state.retry_at or now) - now))
         return f"journalctl stopped ({state.detail}); restarting in {wait}s"

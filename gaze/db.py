@@ -56,9 +56,9 @@ class SessionRow(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     end_ms: Mapped[int] = mapped_column(BigInteger)
     start_ms: Mapped[int] = mapped_column(BigInteger)
-    user_id: Mapped[str] = mapped_column(String(512))
-    ip: Mapped[str] = mapped_column(String(64))
-    module: Mapped[str] = mapped_column(String(1024))
+    user_id: Mapped[str] = mapped_column(Text)
+    ip: Mapped[str] = mapped_column(Text)
+    module: Mapped[str] = mapped_column(Text)
     duration_s: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16), default=LIVE)
@@ -85,7 +85,7 @@ class LimitRow(Base):
     """A time limit in minutes for one module (catalog slug, or a log slug without catalog entry)."""
 
     __tablename__ = "time_limit"
-    module: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    module: Mapped[str] = mapped_column(Text, primary_key=True)
     minutes: Mapped[int] = mapped_column(Integer)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
 
@@ -96,9 +96,9 @@ class AlertRow(Base):
     __tablename__ = "alert"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     raised_ms: Mapped[int] = mapped_column(BigInteger, index=True)
-    user_id: Mapped[str] = mapped_column(String(512))
-    ip: Mapped[str] = mapped_column(String(64))
-    module: Mapped[str] = mapped_column(String(1024))
+    user_id: Mapped[str] = mapped_column(Text)
+    ip: Mapped[str] = mapped_column(Text)
+    module: Mapped[str] = mapped_column(Text)
     limit_minutes: Mapped[int] = mapped_column(Integer)
     session_start_ms: Mapped[int] = mapped_column(BigInteger)
     acknowledged_ms: Mapped[int | None] = mapped_column(BigInteger)
@@ -128,9 +128,9 @@ class UsageDaily(Base):
 
     __tablename__ = "usage_daily"
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    module: Mapped[str] = mapped_column(String(1024), primary_key=True)
-    ip: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    module: Mapped[str] = mapped_column(Text, primary_key=True)
+    ip: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[str] = mapped_column(Text, primary_key=True)
     seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     sessions: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -155,7 +155,7 @@ class UsageDim(Base):
     __tablename__ = "usage_dim"
     dim: Mapped[str] = mapped_column(String(8), primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    value: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
     seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     sessions: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -189,9 +189,21 @@ class DeviceLabelRow(Base):
     """The admin's name for a device (by IP address)."""
 
     __tablename__ = "device_label"
-    ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ip: Mapped[str] = mapped_column(Text, primary_key=True)
     label: Mapped[str] = mapped_column(String(40))
     updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class SetAsideRow(Base):
+    """Something that could not be stored (a journal entry the pipeline choked on, a record the
+    database refused), kept for inspection instead of being retried in front of everything else."""
+
+    __tablename__ = "set_aside"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(Text)  # "entry" | "record"
+    data: Mapped[str] = mapped_column(Text)  # JSON, ASCII only (any text survives)
+    error: Mapped[str] = mapped_column(Text)
 
 
 def make_engine(url: str) -> Engine:

@@ -65,6 +65,8 @@ def decode_json_line(line: bytes | str) -> JournalEntry:
         obj = json.loads(line)
     except ValueError as exc:
         raise MalformedLine(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedLine("JSON nested too deeply") from None
     if not isinstance(obj, dict):
         raise MalformedLine("not a JSON object")
     realtime = obj.get("__REALTIME_TIMESTAMP")
@@ -151,7 +153,7 @@ class JournalSource:
 class ReaderState:
     """What the UI and /healthz show about the reader; mutated only by the reader."""
 
-    status: str = "stopped"  # stopped | starting | following | restarting | missing
+    status: str = "stopped"  # stopped | starting | following | stalled | restarting | missing
     detail: str = ""
     retry_at: float | None = None  # wall time of the next start attempt while restarting/missing
     last_line_at: float | None = None  # wall time the last line arrived
@@ -210,12 +212,18 @@ class JournalReader:
             try:
                 reason = await self._run_once()
             except FileNotFoundError:
-                reason = None
                 if self._stop.is_set():
                     break
                 retry_at = time.time() + delay
                 self.state.set("missing", f"{self.source.journalctl} not found", retry_at)
                 log.warning("journalctl not found; retrying in %.1fs", delay)
+            except Exception as exc:  # whatever it was, the reader stays alive and starts again
+                if self._stop.is_set():
+                    break
+                self.state.restarts += 1
+                detail = f"{type(exc).__name__}: {exc}"[:300]
+                self.state.set("restarting", detail, time.time() + delay)
+                log.exception("journal reader failed; restarting in %.1fs", delay)
             else:
                 if self._stop.is_set():
                     break

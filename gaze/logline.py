@@ -58,6 +58,9 @@ _QUERY_KEYS = (
 )  # fmt: skip
 
 
+MAX_CLOCK_SKEW_MS = 3_600_000  # DESIGN §2.7 and §3: an hour
+
+
 class Hit(NamedTuple):
     kind: Kind
     ip: str
@@ -65,8 +68,18 @@ class Hit(NamedTuple):
     module: str
     time_ms: int | None  # from the bracketed timestamp; None = use the journal entry's time
 
-    def at(self, fallback_ms: int) -> int:
-        return self.time_ms if self.time_ms is not None else fallback_ms
+    def at(self, journal_ms: int | None) -> int:
+        """The hit's event time (DESIGN §2.7): the bracketed time when present and believable, else
+        the journal entry's time. A bracketed time over MAX_CLOCK_SKEW_MS from the journal time is
+        not believed (a far-future stamp must not pin the session clock)."""
+        stamp = self.time_ms
+        if stamp is None:
+            if journal_ms is None:
+                raise ValueError("a hit needs a bracketed time or a journal time")
+            return journal_ms
+        if journal_ms is not None and abs(stamp - journal_ms) > MAX_CLOCK_SKEW_MS:
+            return journal_ms
+        return stamp
 
 
 def parse(message: str, *, include_loopback: bool = False) -> Hit | None:
@@ -240,6 +253,8 @@ def _json_identity_of(text: str) -> str | None:
     while pos >= 0:
         try:
             obj = json.loads(text[pos:])
+        except RecursionError:  # nested deeper than Python parses: no identity from it
+            return None
         except ValueError:
             pos = text.find("{", pos + 1)
             continue

@@ -14,9 +14,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from gaze import setaside
 from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint
 from gaze.demo import DEMO_DETAIL, run_demo
@@ -26,11 +27,15 @@ from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog, local_day
 from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
 from gaze.pipeline import Ingestor
 from gaze.sessions import SessionRecord, SessionStore
+from gaze.setaside import SetAside, error_line
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "live"
 TICK_S = 1.0
+RETRY_FIRST_S = 0.5  # a batch the database refused is retried after this, doubling …
+RETRY_MAX_S = 30.0  # … up to this
+RETRY_TICK_S = 5.0  # the tick's own save retries no more often than this while the database refuses
 
 
 def load_checkpoint(engine: Engine, name: str = CHECKPOINT) -> tuple[str | None, dict[str, object]]:
@@ -73,6 +78,11 @@ class Monitor:
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self.set_aside = SetAside()
+        self.write_error: str | None = None  # why the last save failed, in words; None when saving works
+        self._retry_at = 0.0
+        self._access_staged = False
         self._demo_stop = asyncio.Event()
         self._clock_seen: tuple[int | None, float] = (None, time.monotonic())
         self._saved_version = self.store.version  # store.version the checkpoint holds
@@ -101,6 +111,7 @@ class Monitor:
         """Start following the journal — or the simulated classroom in demo mode (idempotent)."""
         if self.running:
             return
+        self._stopping.clear()
         if self.demo:
             self._demo_stop.clear()
             self._task = asyncio.create_task(self._run_demo(), name="demo-source")
@@ -127,6 +138,7 @@ class Monitor:
 
     async def stop(self) -> None:
         """Stop following; the checkpoint stays where the last batch left it."""
+        self._stopping.set()
         if self._reader is not None:
             self._reader.stop()
         self._demo_stop.set()
@@ -143,13 +155,39 @@ class Monitor:
     # ------------------------------------------------------------------ feeding
 
     async def _on_batch(self, entries: Batch) -> None:
+        """Process a batch, then hold the reader until the checkpoint that includes it is saved.
+
+        The batch is fed once: while the database refuses the write, the records, open sessions and
+        cursor wait together in memory and the same write is retried with backoff. Nothing is
+        taken from memory before it is stored, so a kill at any point resumes from the last saved
+        checkpoint and reads the batch again.
+        """
         self.feed_entries(entries)
-        await self.persist(last_cursor(entries))
+        self.cursor = last_cursor(entries) or self.cursor
+        delay = RETRY_FIRST_S
+        while not await self.persist():
+            if self._stopping.is_set():
+                return  # still in memory: the next start resumes after it, a restart re-reads it
+            self.reader_state.set("stalled", self.write_error or "", time.time() + delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+        if self.reader_state.status == "stalled":
+            self.reader_state.set("following")
 
     def feed_entries(self, entries: Batch) -> None:
-        """Process entries now; without a cursor (demo) they are persisted by the next tick."""
+        """Process entries now; without a cursor (demo) they are persisted by the next tick.
+
+        An entry the pipeline raises on is set aside (counted, stored for inspection), never
+        allowed to stop the entries behind it.
+        """
+        add = self.ingestor.add
         for entry in entries:
-            self.ingestor.add(entry)
+            try:
+                add(entry)
+            except Exception as exc:
+                log.error("set aside a journal entry the pipeline could not process: %s", error_line(exc))
+                self.set_aside.add_entry(entry, exc)
 
     def heartbeat(self, ip: str, user: str, module: str, event: str, now_ms: int) -> None:
         """A ping (same rules as an asset hit) or a close (ends that exact session now) from a module page.
@@ -161,24 +199,85 @@ class Monitor:
         else:
             self.store.ping(ip, user, module, now_ms)
 
-    async def persist(self, cursor: str | None = None) -> None:
-        """Commit what the ingestor gathered with the cursor and open sessions, then write the files."""
+    async def persist(self) -> bool:
+        """Commit the records and access lines gathered so far with the cursor and open sessions
+        (one transaction), then write the files. False when the database refused: everything stays
+        pending in memory for the next attempt."""
         async with self._lock:
-            if cursor:
-                self.cursor = cursor
-            records, access = self.ingestor.take()
+            ingestor = self.ingestor
+            records = list(ingestor.pending_records)
+            access = list(ingestor.pending_access)
+            aside = list(self.set_aside.pending)
             state = {**self.store.to_state(), "last_line_at": self.reader_state.last_line_at}
-            self._saved_version = self.store.version
-            if self.store.clock_ms != self._clock_seen[0]:
-                self._clock_seen = (self.store.clock_ms, time.monotonic())
-            await asyncio.to_thread(self._persist_sync, self.cursor, state, records, access)
+            version, clock = self.store.version, self.store.clock_ms
+            try:
+                await asyncio.to_thread(self._commit, self.cursor, state, records, access, aside)
+            except Exception as exc:
+                self._write_failed(exc)
+                return False
+            # only what was stored leaves memory; what arrived meanwhile stays pending
+            del ingestor.pending_records[: len(records)]
+            del ingestor.pending_access[: len(access)]
+            del self.set_aside.pending[: len(aside)]
+            self._saved_version = version
+            if clock != self._clock_seen[0]:
+                self._clock_seen = (clock, time.monotonic())
+            if self.write_error is not None:
+                log.info("saving to the database again")
+                self.write_error, self._retry_at = None, 0.0
+            await asyncio.to_thread(self._write_files, bool(records))
+            return True
 
-    def _persist_sync(
-        self, cursor: str | None, state: dict[str, object], records: list[SessionRecord], access: list[str]
+    def _write_failed(self, exc: Exception) -> None:
+        message = f"cannot save to the database: {error_line(exc)}"
+        if message != self.write_error:
+            log.error("%s (kept in memory; retrying)", message)
+        self.write_error = message
+        self._retry_at = time.monotonic() + RETRY_FIRST_S
+
+    def _commit(
+        self,
+        cursor: str | None,
+        state: dict[str, object],
+        records: list[SessionRecord],
+        access: list[str],
+        aside: list[tuple[str, str, str]],
+    ) -> None:
+        """One transaction: records (+ roll-ups), set-aside items, checkpoint, access-log intent.
+
+        If it fails while the database answers, a record may be what it refuses: the same
+        transaction is tried again with each record in a savepoint, and a refused one is set aside.
+        """
+        try:
+            self._commit_once(cursor, state, records, access, aside, isolate=False)
+        except Exception:
+            if not records or not self._database_answers():
+                raise
+            self._commit_once(cursor, state, records, access, aside, isolate=True)
+
+    def _commit_once(
+        self,
+        cursor: str | None,
+        state: dict[str, object],
+        records: list[SessionRecord],
+        access: list[str],
+        aside: list[tuple[str, str, str]],
+        *,
+        isolate: bool,
     ) -> None:
         today = local_day(None)
+        refused = SetAside()
         with Session(self.engine) as db, db.begin():
-            add_records(db, records, LIVE)
+            if not isolate:
+                add_records(db, records, LIVE)
+            else:
+                for record in records:
+                    try:
+                        with db.begin_nested():
+                            add_records(db, [record], LIVE)
+                    except Exception as exc:
+                        refused.add_record(record, exc)
+            setaside.store(db, aside + refused.pending)
             row = db.get(Checkpoint, CHECKPOINT)
             if row is None:
                 row = Checkpoint(name=CHECKPOINT)
@@ -186,11 +285,31 @@ class Monitor:
             row.cursor = cursor
             row.state = json.dumps(state, separators=(",", ":"))
             row.updated_ms = self.wall_ms()
-            staged = bool(access) and self.access_log.stage(db, "".join(access).encode(), today)
-        if staged:
-            self.access_log.complete(today)
-        if records or self.sessions_log.status.waiting or not self.sessions_log.status.ok:
-            self.sessions_log.flush()
+            data = "".join(access).encode("utf-8", errors="replace")
+            self._access_staged = bool(access) and self.access_log.stage(db, data, today)
+        if refused.count:
+            log.error("set aside %d record(s) the database refused: %s", refused.count, refused.last_error)
+            self.set_aside.count += refused.count
+            self.set_aside.last_error = refused.last_error
+
+    def _database_answers(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    def _write_files(self, new_records: bool) -> None:
+        """After a commit: complete the staged access-log write and bring the session log up to date.
+        A failure here is the log writers' status (retried by the tick), not the commit's."""
+        try:
+            if self._access_staged:
+                self.access_log.complete(local_day(None))
+            if new_records or self.sessions_log.status.waiting or not self.sessions_log.status.ok:
+                self.sessions_log.flush()
+        except Exception as exc:
+            log.error("writing the log files failed: %s (retried)", error_line(exc))
 
     # ------------------------------------------------------------------ wall clock
 
@@ -206,17 +325,29 @@ class Monitor:
         return clock + int((time.monotonic() - seen_at) * 1000)
 
     async def tick(self) -> None:
-        """Once a second: expire idle sessions, retry unwritten files."""
+        """Once a second: expire idle sessions, save what changed, retry unwritten files."""
         if self._lock.locked():
             return
         now = self.effective_now_ms()
         if now is not None and self.reader_state.status == "following":
             self.store.expire(now)
-        if self.ingestor.pending_records or self.ingestor.pending_access or self.store.version != self._saved_version:
-            await self.persist()
+        if self.write_error is not None and time.monotonic() < self._retry_at:
+            return  # the database refused a moment ago: back off
+        if self._unsaved():
+            if not await self.persist():
+                self._retry_at = time.monotonic() + RETRY_TICK_S
         elif not (self.sessions_log.status.ok and self.access_log.status.ok):
             async with self._lock:
                 await asyncio.to_thread(self._retry_files)
+
+    def _unsaved(self) -> bool:
+        ingestor = self.ingestor
+        return bool(
+            ingestor.pending_records
+            or ingestor.pending_access
+            or self.set_aside.pending
+            or self.store.version != self._saved_version
+        )
 
     def _retry_files(self) -> None:
         self.access_log.complete(local_day(None))

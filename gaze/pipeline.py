@@ -74,7 +74,7 @@ class Ingestor:
             counters.ignored[NO_TIME] += 1
             return
         counters.hits += 1
-        self.store.feed(hit, realtime_us // 1000 if realtime_us is not None else 0)
+        self.store.feed(hit, None if realtime_us is None else realtime_us // 1000)
 
     def add_json_line(self, line: bytes) -> None:
         """One line of `journalctl -o json`, skipping the JSON decode when it cannot hold a hit."""

@@ -12,18 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gaze.logline import GUEST, Hit
+from gaze.logline import GUEST, MAX_CLOCK_SKEW_MS, Hit
 
 Key = tuple[str, str]  # (ip, user)
 
 # Why a session ended (kept with the record; not part of the log line format).
-IDLE, SWITCH, SIGN_IN, END_OF_INPUT, CAPACITY, CLOSED = (
+IDLE, SWITCH, SIGN_IN, END_OF_INPUT, CAPACITY, CLOSED, CLOCK_SET_BACK = (
     "idle",
     "switch",
     "sign-in",
     "end",
     "capacity",
     "closed",
+    "clock",
 )
 
 
@@ -94,13 +95,19 @@ class SessionStore:
 
     # ------------------------------------------------------------------ feeding
 
-    def feed(self, hit: Hit, fallback_ms: int) -> list[SessionRecord]:
-        """Apply one hit; returns the sessions it closed (zero-second ones are not returned)."""
-        t = hit.time_ms if hit.time_ms is not None else fallback_ms
-        if self.clock_ms is not None and t < self.clock_ms:
-            t = self.clock_ms
-        self.clock_ms = t
+    def feed(self, hit: Hit, journal_ms: int | None) -> list[SessionRecord]:
+        """Apply one hit seen at `journal_ms` (the journal entry's time, None when there is none);
+        returns the sessions it closed (zero-second ones are not returned)."""
+        t = hit.at(journal_ms)
         closed: list[SessionRecord] = []
+        clock = self.clock_ms
+        if clock is not None and t < clock:
+            if clock - t > MAX_CLOCK_SKEW_MS:  # the clock was set back: start again from this hit
+                for session in list(self._open.values()):
+                    self._close(session, session.last_ms, CLOCK_SET_BACK, closed)
+            else:  # never earlier than the latest hit already processed
+                t = clock
+        self.clock_ms = t
         opened = self._open
         if opened and next(iter(opened.values())).last_ms <= t - self.idle_ms:
             self._expire(t - self.idle_ms, closed)

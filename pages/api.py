@@ -59,7 +59,8 @@ def register(services: Services) -> None:
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        state = services.monitor.reader_state
+        monitor = services.monitor
+        state = monitor.reader_state
         age = None if state.last_line_at is None else round(time.time() - state.last_line_at, 1)
         following = state.status == "following"
         body = {
@@ -77,6 +78,8 @@ def register(services: Services) -> None:
             },
             "secondsSinceLastLine": age,
             "database": {"ok": services.db_ok, "error": services.db_error},
+            "saving": {"ok": monitor.write_error is None, "error": monitor.write_error},
+            "setAside": {"count": monitor.set_aside.count, "lastError": monitor.set_aside.last_error or None},
             "catalog": {
                 "database": {"ok": services.catalog.db_status.ok, "error": services.catalog.db_status.error},
                 "scan": {"ok": services.catalog.scan_status.ok, "error": services.catalog.scan_status.error},
@@ -84,4 +87,5 @@ def register(services: Services) -> None:
             },
             "demo": services.demo,
         }
-        return JSONResponse(body, status_code=200 if following and services.db_ok else 503)
+        healthy = following and services.db_ok and monitor.write_error is None
+        return JSONResponse(body, status_code=200 if healthy else 503)

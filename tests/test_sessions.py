@@ -12,35 +12,42 @@ from tests.conformance_data import case_id, load
 SESSIONS = load("sessions.jsonl")
 
 
-def run(lines: list[str], store: SessionStore | None = None) -> list[str]:
+def journal_ms(case: dict[str, Any]) -> list[int]:
+    """Each line's journal time (the case's `journal_times`, epoch seconds) in milliseconds."""
+    times = case["journal_times"]
+    assert len(times) == len(case["lines"])
+    return [int(t * 1000) for t in times]
+
+
+def run(lines: list[str], times: list[int], store: SessionStore | None = None) -> list[str]:
     store = store or SessionStore()
     records: list[SessionRecord] = []
-    for line in lines:
+    for line, at in zip(lines, times, strict=True):
         hit = parse(line)
         if hit is not None:
-            records += store.feed(hit, 0)
+            records += store.feed(hit, at)
     records += store.close_all()
     return [format_session_line(r.end_ms, r.user, r.ip, r.module, r.duration_s).rstrip("\n") for r in records]
 
 
 @pytest.mark.parametrize("case", SESSIONS, ids=case_id)
 def test_session_conformance(case: dict[str, Any]) -> None:
-    assert run(case["lines"]) == case["records"]
+    assert run(case["lines"], journal_ms(case)) == case["records"]
 
 
 @pytest.mark.parametrize("case", SESSIONS, ids=case_id)
 def test_checkpoint_roundtrip_anywhere_gives_same_records(case: dict[str, Any]) -> None:
-    lines = case["lines"]
+    lines, times = case["lines"], journal_ms(case)
     for cut in range(len(lines) + 1):
         first = SessionStore()
         out: list[SessionRecord] = []
-        for line in lines[:cut]:
+        for line, at in zip(lines[:cut], times[:cut], strict=True):
             hit = parse(line)
             assert hit is not None
-            out += first.feed(hit, 0)
+            out += first.feed(hit, at)
         resumed = SessionStore()
         resumed.load_state(first.to_state())
-        rest = run(lines[cut:], resumed)
+        rest = run(lines[cut:], times[cut:], resumed)
         head = [format_session_line(r.end_ms, r.user, r.ip, r.module, r.duration_s).rstrip("\n") for r in out]
         assert head + rest == case["records"], f"cut at {cut}"
 
@@ -51,9 +58,9 @@ def hit(ip: str, user: str, module: str, t_s: int, kind: str = "entry") -> Hit:
 
 def test_clock_never_goes_backwards() -> None:
     store = SessionStore()
-    store.feed(hit("10.0.0.1", "a", "m", 100), 0)
+    store.feed(hit("10.0.0.1", "a", "m", 100), None)
     store.feed(hit("10.0.0.1", "a", "m", 50, "asset"), 0)  # clock jump back: counts as t=100
-    store.feed(hit("10.0.0.1", "a", "m", 130, "asset"), 0)
+    store.feed(hit("10.0.0.1", "a", "m", 130, "asset"), None)
     [record] = store.close_all()
     assert (record.start_ms, record.end_ms, record.duration_s) == (100_000, 130_000, 30)
 
@@ -69,8 +76,8 @@ def test_journal_time_used_without_bracketed_time() -> None:
 def test_capacity_drops_oldest_idle_and_records_it() -> None:
     store = SessionStore(max_sessions=3)
     for i in range(5):
-        store.feed(hit(f"10.0.0.{i}", "Guest", "m", 10 * i), 0)
-        store.feed(hit(f"10.0.0.{i}", "Guest", "m", 10 * i + 5, "asset"), 0)
+        store.feed(hit(f"10.0.0.{i}", "Guest", "m", 10 * i), None)
+        store.feed(hit(f"10.0.0.{i}", "Guest", "m", 10 * i + 5, "asset"), None)
     assert len(store) == 3 and store.dropped == 2
     assert {s.ip for s in store.sessions()} == {"10.0.0.2", "10.0.0.3", "10.0.0.4"}
     dropped = [r for r in store.close_all() if r.reason == CAPACITY]
@@ -79,25 +86,25 @@ def test_capacity_drops_oldest_idle_and_records_it() -> None:
 
 def test_capacity_records_are_returned_when_dropped() -> None:
     store = SessionStore(max_sessions=1)
-    store.feed(hit("10.0.0.1", "Guest", "m", 0), 0)
-    store.feed(hit("10.0.0.1", "Guest", "m", 7, "asset"), 0)
-    [record] = store.feed(hit("10.0.0.2", "Guest", "m", 8), 0)
+    store.feed(hit("10.0.0.1", "Guest", "m", 0), None)
+    store.feed(hit("10.0.0.1", "Guest", "m", 7, "asset"), None)
+    [record] = store.feed(hit("10.0.0.2", "Guest", "m", 8), None)
     assert (record.ip, record.reason, record.duration_s) == ("10.0.0.1", CAPACITY, 7)
 
 
 def test_flood_of_distinct_pairs_stays_bounded() -> None:
     store = SessionStore(max_sessions=1000)
     for i in range(50_000):
-        store.feed(hit(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", "Guest", "m", i // 100), 0)
+        store.feed(hit(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", "Guest", "m", i // 100), None)
     assert len(store) == 1000 and store.dropped == 49_000
 
 
 def test_wall_clock_expiry_and_explicit_close() -> None:
     store = SessionStore(idle_timeout_s=300)
-    store.feed(hit("10.0.0.1", "a", "m", 0), 0)
-    store.feed(hit("10.0.0.1", "a", "m", 20, "asset"), 0)
-    store.feed(hit("10.0.0.2", "b", "n", 100), 0)
-    store.feed(hit("10.0.0.2", "b", "n", 110, "asset"), 0)
+    store.feed(hit("10.0.0.1", "a", "m", 0), None)
+    store.feed(hit("10.0.0.1", "a", "m", 20, "asset"), None)
+    store.feed(hit("10.0.0.2", "b", "n", 100), None)
+    store.feed(hit("10.0.0.2", "b", "n", 110, "asset"), None)
     assert store.expire(319_999) == []
     [record] = store.expire(320_000)
     assert (record.ip, record.end_ms) == ("10.0.0.1", 20_000)
@@ -110,9 +117,37 @@ def test_changes_and_listeners() -> None:
     store = SessionStore(track_changes=True)
     seen: list[SessionRecord] = []
     store.subscribe(seen.extend)
-    store.feed(hit("10.0.0.1", "a", "m", 0), 0)
+    store.feed(hit("10.0.0.1", "a", "m", 0), None)
     changes = store.drain_changes()
     assert list(changes) == [("10.0.0.1", "a")] and changes[("10.0.0.1", "a")] is not None
-    store.feed(hit("10.0.0.1", "a", "n", 10), 0)
+    store.feed(hit("10.0.0.1", "a", "n", 10), None)
     assert seen and seen[0].module == "m"
     assert store.drain_changes()[("10.0.0.1", "a")].module == "n"  # type: ignore[union-attr]
+
+
+def test_a_pi_booted_with_a_wrong_date_does_not_pin_the_clock() -> None:
+    """Journal and bracketed times both far in the future (no real-time clock), then corrected:
+    the sessions after the correction are recorded with their real durations."""
+    store = SessionStore()
+    future = 2_208_988_800  # 2040-01-01
+    records = store.feed(hit("10.0.0.1", "a", "m", future), future * 1000)
+    records += store.feed(hit("10.0.0.1", "a", "m", future + 30, "asset"), (future + 30) * 1000)
+    now = 1_777_905_000  # the clock is corrected: 2026-05-04
+    for t in (now, now + 45):
+        records += store.feed(hit("10.0.0.2", "b", "n", t, "entry" if t == now else "asset"), t * 1000)
+    records += store.close_all()
+    assert [(r.ip, r.duration_s, r.reason) for r in records] == [
+        ("10.0.0.1", 30, "clock"),
+        ("10.0.0.2", 45, "end"),
+    ]
+    assert store.clock_ms == (now + 45) * 1000
+
+
+def test_a_far_future_bracketed_time_is_replaced_by_the_journal_time() -> None:
+    store = SessionStore()
+    store.feed(hit("10.0.0.1", "a", "m", 1000), 1_000_000)
+    store.feed(hit("10.0.0.1", "a", "m", 9_999_999_999, "asset"), 1_020_000)  # bracket says year 2286
+    assert store.clock_ms == 1_020_000
+    store.feed(hit("10.0.0.1", "a", "m", 1040, "asset"), 1_040_000)
+    [record] = store.close_all()
+    assert record.duration_s == 40

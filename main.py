@@ -22,6 +22,7 @@ from components.hub import Hub
 from gaze.auth import LoginLimiter, session_secret
 from gaze.cli import EXIT_BAD_SETTING, dispatch, prepare
 from gaze.config import SettingsError, load_settings
+from gaze.db import error_text, migrate
 from gaze.services import Services
 from pages import access, api, dashboard, devices, history, login, users
 
@@ -37,16 +38,30 @@ def build() -> Services:
     except SettingsError as exc:
         sys.stderr.write(f"modulegaze: {exc}\n")
         sys.exit(EXIT_BAD_SETTING)
+    try:  # usually the schema is ready before the first request; if not, Services.connect retries
+        migrate(engine)
+    except Exception as exc:
+        log.warning("database not ready at start-up (%s): serving the status, connecting when it answers", error_text(exc))
     services = Services(settings, engine)
     hub = Hub(services)
     scheduler = AsyncIOScheduler()
     tasks: list[asyncio.Task[None]] = []
 
-    async def startup() -> None:
-        await run.io_bound(services.load)
+    def follow_now() -> None:
         if services.autostart:
             services.monitor.start()
         hub.refresh_status()
+
+    async def connect_then_follow() -> None:
+        await services.connect()  # waits for the database, however long, showing why
+        follow_now()
+
+    async def startup() -> None:
+        if await services.connect(attempts=1):
+            follow_now()
+        else:  # serve the status meanwhile; connect when the database answers
+            hub.refresh_status()
+            tasks.append(asyncio.create_task(connect_then_follow(), name="connect"))
         tasks.append(asyncio.create_task(hub.run(), name="live-board"))
         scheduler.add_job(services.monitor.rotate_due, "cron", hour=0, minute=0, second=1, id="rotate")
         scheduler.add_job(_reload_catalog, "interval", seconds=CATALOG_RELOAD_S, id="catalog")

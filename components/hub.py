@@ -116,10 +116,10 @@ class Hub:
             if new:
                 self.alert_raised.emit(new)
                 self.alerts_changed.emit()
-        if now - self._db_checked >= DB_CHECK_EVERY_S:
+        if services.ready and now - self._db_checked >= DB_CHECK_EVERY_S:
             self._db_checked = now
             await run.io_bound(services.check_database)
-        if now - self._today_at >= TODAY_EVERY_S:
+        if now - self._today_at >= TODAY_EVERY_S and services.ready and services.db_ok:
             self._today_at = now
             self.today = await run.io_bound(today_so_far, services, sessions, now_ms)
             self.today_changed.emit(self.today)

@@ -17,22 +17,29 @@ from sqlalchemy.exc import SQLAlchemyError
 from gaze.auth import ROLES, VIEWER, AuthError, Users
 from gaze.backfill import BackfillOptions, run_backfill
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
-from gaze.db import MigrationError, make_engine, migrate
+from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
-from gaze.monitor import Monitor
+from gaze.services import Services
 
 EXIT_BAD_SETTING = 2
 
 
-def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
-    """Connect and migrate our own database, or SettingsError naming the variable."""
+def database_engine(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
+    """An engine for `url` (no connection yet), or SettingsError naming the variable."""
     try:
-        engine = make_engine(url)
+        return make_engine(url)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        raise SettingsError(f"{variable}: cannot use database {_safe_url(url)} ({error_text(exc)})") from None
+
+
+def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
+    """Connect and migrate our own database now (one-shot commands), or SettingsError naming the variable."""
+    engine = database_engine(url, variable)
+    try:
         migrate(engine)
     except (SQLAlchemyError, OSError, ValueError, MigrationError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-        raise SettingsError(f"{variable}: cannot use database {_safe_url(url)} ({reason})") from None
+        raise SettingsError(f"{variable}: cannot use database {_safe_url(url)} ({error_text(exc)})") from None
     return engine
 
 
@@ -55,10 +62,11 @@ def command_database(url: str | None, settings: Settings) -> Engine:
 
 
 def prepare(settings: Settings) -> Engine:
-    """Start-up checks shared by every long-running mode: writable directories, usable database."""
+    """Start-up checks shared by every long-running mode: writable directories, a database URL we
+    can use. The database itself may still be down: the service connects when it answers."""
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
     ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")  # session secret, SQLite file
-    return open_database(settings.own_database_url)
+    return database_engine(settings.own_database_url)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +124,7 @@ def manage_users(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     try:
-        users = Users(prepare(settings))
+        users = Users(command_database(None, settings))
         users.load()
         if args.users_command == "list":
             for user in users.list():
@@ -204,13 +212,18 @@ def import_logs_command(
 
 async def follow(settings: Settings, engine: Engine) -> None:
     """Run the monitor until SIGTERM/SIGINT."""
-    monitor = Monitor(settings, engine)
-    await asyncio.to_thread(monitor.restore)
-    monitor.start()
+    services = Services(settings, engine, demo=False)
+    monitor = services.monitor
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    connecting = asyncio.create_task(services.connect())
+    await asyncio.wait([connecting, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if not connecting.done():  # stopped before the database ever answered: nothing to save
+        connecting.cancel()
+        return
+    monitor.start()
     await stop.wait()
     await monitor.stop()
     await monitor.persist()

@@ -276,6 +276,22 @@ def migrate(engine: Engine) -> None:
         raise MigrationError(lines[-1] if lines else f"migration exited with code {result.returncode}")
 
 
+def error_text(exc: BaseException) -> str:
+    """A database exception as one line of words: the driver's message, not SQLAlchemy's wrapper."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def answers(engine: Engine) -> bool:
+    """Whether the database answers a SELECT 1 now."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
 class MigrationError(RuntimeError):
     """The schema could not be brought up to date; str() is the last line Alembic printed."""
 

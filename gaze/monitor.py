@@ -14,12 +14,12 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gaze import setaside
 from gaze.config import Settings
-from gaze.db import LIVE, Checkpoint
+from gaze.db import LIVE, Checkpoint, answers
 from gaze.demo import DEMO_DETAIL, run_demo
 from gaze.history import add_records
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
@@ -80,6 +80,7 @@ class Monitor:
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self.set_aside = SetAside()
+        self.restored = False  # restore() has loaded the checkpoint
         self.write_error: str | None = None  # why the last save failed, in words; None when saving works
         self._retry_at = 0.0
         self._access_staged = False
@@ -99,6 +100,7 @@ class Monitor:
                 self.reader_state.last_line_at = float(last_line_at)
         self._saved_version = self.store.version
         self._clock_seen = (self.store.clock_ms, time.monotonic())
+        self.restored = True
         self.access_log.recover()
         self.sessions_log.recover()
         self.sessions_log.flush()
@@ -110,6 +112,9 @@ class Monitor:
     def start(self) -> None:
         """Start following the journal — or the simulated classroom in demo mode (idempotent)."""
         if self.running:
+            return
+        if not self.restored:  # the checkpoint is not loaded (database unreachable so far)
+            log.warning("monitoring starts when the database answers")
             return
         self._stopping.clear()
         if self.demo:
@@ -251,7 +256,7 @@ class Monitor:
         try:
             self._commit_once(cursor, state, records, access, aside, isolate=False)
         except Exception:
-            if not records or not self._database_answers():
+            if not records or not answers(self.engine):
                 raise
             self._commit_once(cursor, state, records, access, aside, isolate=True)
 
@@ -291,14 +296,6 @@ class Monitor:
             log.error("set aside %d record(s) the database refused: %s", refused.count, refused.last_error)
             self.set_aside.count += refused.count
             self.set_aside.last_error = refused.last_error
-
-    def _database_answers(self) -> bool:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:
-            return False
-        return True
 
     def _write_files(self, new_records: bool) -> None:
         """After a commit: complete the staged access-log write and bring the session log up to date.

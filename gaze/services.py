@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -10,6 +11,7 @@ from sqlalchemy import Engine, text
 from gaze.auth import FIRST_ADMIN, Users
 from gaze.catalog import Catalog
 from gaze.config import Settings
+from gaze.db import error_text, migrate
 from gaze.demo import want_demo
 from gaze.devices import DeviceLabels
 from gaze.journal import JournalSource
@@ -17,6 +19,8 @@ from gaze.limits import Limits
 from gaze.monitor import Monitor
 
 log = logging.getLogger(__name__)
+CONNECT_FIRST_S = 1.0
+CONNECT_MAX_S = 30.0
 
 
 class Services:
@@ -34,6 +38,7 @@ class Services:
         self.limits = Limits(engine, resolve=self.resolve_module)
         self.users = Users(engine)
         self.devices = DeviceLabels(engine)
+        self.ready = False  # connect() has loaded our state
         self.db_ok = True
         self.db_error: str | None = None
         self.db_checked_at: float | None = None
@@ -43,8 +48,32 @@ class Services:
         module = self.catalog.match(slug)
         return module.slug if module is not None else slug
 
+    async def connect(self, *, attempts: int | None = None) -> bool:
+        """Bring the schema up to date and load our state, retrying with backoff until the database
+        answers (PostgreSQL may come up after us) or `attempts` ran out; the status strip and
+        /healthz say why meanwhile. True once loaded."""
+        delay = CONNECT_FIRST_S
+        while True:
+            try:
+                await asyncio.to_thread(self.load)
+            except Exception as exc:
+                message = error_text(exc)
+                if message != self.db_error:
+                    log.error("database not ready: %s; retrying", message)
+                self.db_ok, self.db_error, self.db_checked_at = False, message, time.time()
+                if attempts is not None:
+                    attempts -= 1
+                    if attempts <= 0:
+                        return False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, CONNECT_MAX_S)
+            else:
+                self.ready = True
+                return True
+
     def load(self) -> None:
-        """Blocking start-up work: checkpoint, catalog, limits, database check."""
+        """Blocking start-up work: schema, checkpoint, catalog, limits, database check."""
+        migrate(self.engine)
         self.monitor.restore()
         self.catalog.reload()
         self.limits.load()
@@ -72,7 +101,7 @@ class Services:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:
-            message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+            message = error_text(exc)
             if self.db_ok:
                 log.error("database unreachable: %s", message)
             self.db_ok, self.db_error = False, message

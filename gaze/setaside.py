@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from gaze.db import SetAsideRow
+from gaze.db import SetAsideRow, error_text
 from gaze.journal import JournalEntry
 from gaze.sessions import SessionRecord
 
@@ -58,7 +58,5 @@ def store(db: Session, items: list[tuple[str, str, str]]) -> None:
 
 
 def error_line(exc: BaseException) -> str:
-    """An exception as one line of words (the driver's message, not SQLAlchemy's wrapper)."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {first}"[:300].encode("ascii", "backslashreplace").decode()
+    """An exception as one ASCII line: its type and the driver's message."""
+    return f"{type(exc).__name__}: {error_text(exc)}".encode("ascii", "backslashreplace").decode()

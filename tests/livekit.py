@@ -12,20 +12,20 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from gaze.traffic import Classroom, Line
+from gaze.traffic import DEFAULT_START_MS, Classroom, Line
 from tests import journalkit
 from tests.conftest import ROOT, foreign_environ
 
 SENTINEL_IP = "10.99.99.99"
 
 
-def corpus(seed: int, entries: int) -> list[Line]:
+def corpus(seed: int, entries: int, start_ms: int = DEFAULT_START_MS) -> list[Line]:
     """A classroom day plus one lone hit two hours later that expires every session.
 
     The lone hit opens a 0-second session, which is never recorded: so live reading (which leaves
     sessions open) and backfill (which closes them at the end) produce the same records.
     """
-    lines = list(Classroom(seed=seed).day(entries))
+    lines = list(Classroom(seed=seed, start_ms=start_ms).day(entries))
     last = lines[-1].time_ms + 2 * 3600 * 1000
     iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(last / 1000)) + f".{last % 1000:03d}Z"
     sentinel = f'info: {SENTINEL_IP} - [{iso}] "GET /modules/zz_sentinel/index.html HTTP/1.1" 200'

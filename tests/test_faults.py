@@ -1,0 +1,323 @@
+"""Issue 12: recording never stops and loses nothing — database faults, poison entries, clock jumps.
+
+Real parts only: PostgreSQL behind a loopback TCP proxy that the test cuts and restores, real
+`.journal` files appended while the follower runs, and `main.py backfill` of the same journal as
+the reference every live run must equal.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from gaze.journal import JournalEntry
+from gaze.monitor import Monitor
+from gaze.traffic import DEFAULT_START_MS, Line
+from tests import journalkit
+from tests.browserkit import ADMIN_USER, App, access_line, asset_path, entry_path
+from tests.conftest import require
+from tests.livekit import (
+    backfill_cli,
+    checkpoint_cursor,
+    corpus,
+    env_for,
+    last_cursor,
+    session_log,
+    start_follower,
+    stop,
+    wait_for_cursor,
+    write,
+)
+from tests.tcpproxy import TcpProxy
+from tests.test_monitor import classroom, live_rows, make_settings, open_engine
+
+pytestmark = [pytest.mark.journal]
+HOUR_MS = 3_600_000
+
+
+@pytest.fixture(autouse=True)
+def _journal_tools() -> None:
+    require(journalkit.available(), "systemd-journal-remote and journalctl")
+
+
+@pytest.fixture
+def proxy(pg_url: str) -> Iterator[TcpProxy]:
+    with TcpProxy(5432) as running:
+        yield running
+
+
+def parts(count: int, entries: int) -> list[list[Line]]:
+    """`count` classroom sessions six hours apart, each ending with a sentinel that closes all."""
+    return [corpus(seed=40 + k, entries=entries, start_ms=DEFAULT_START_MS + k * 6 * HOUR_MS) for k in range(count)]
+
+
+def reference(journal_dir: Path, tmp_path: Path) -> str:
+    """What `backfill` of the same journal writes (files only)."""
+    log_dir = tmp_path / "reference-logs"
+    env = env_for(tmp_path / "unused.journal", log_dir, f"sqlite:///{tmp_path / 'reference.db'}")
+    result = backfill_cli(["--directory", str(journal_dir), "--no-database"], env)
+    assert result.returncode == 0, result.stderr.decode()
+    return session_log(log_dir)
+
+
+def directory_env(journal_dir: Path, log_dir: Path, db_url: str) -> dict[str, str]:
+    env = env_for(journal_dir / "unused.journal", log_dir, db_url)
+    del env["MODULEGAZE_JOURNAL_FILE"]
+    env["MODULEGAZE_JOURNAL_DIRECTORY"] = str(journal_dir)
+    return env
+
+
+def count_rows(db_url: str, table: str) -> int:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_database_cut_mid_run_loses_and_doubles_nothing(pg_url: str, proxy: TcpProxy, tmp_path: Path) -> None:
+    """The follower writes through the proxy; the proxy is cut while the journal directory grows,
+    then restored: the reader waits (alive), resumes by itself, and the files equal backfill's."""
+    journal_dir = tmp_path / "journal"
+    journal = journal_dir / "oc4d.journal"
+    first, second, third = parts(3, 700)
+    write(journal, first)
+    log_dir = tmp_path / "logs"
+    follower = start_follower(directory_env(journal_dir, log_dir, proxy.url(pg_url)), tmp_path / "follow.out")
+    try:
+        wait_for_cursor(pg_url, last_cursor(journal), follower)
+        saved = checkpoint_cursor(pg_url)
+        proxy.cut()
+        write(journal, second)  # read while the database is away
+        time.sleep(4)
+        assert follower.poll() is None, "the follower must stay up while the database is away"
+        assert checkpoint_cursor(pg_url) == saved
+        proxy.restore()
+        write(journal, third)
+        wait_for_cursor(pg_url, last_cursor(journal), follower, timeout=90)
+    finally:
+        assert stop(follower) == 0
+    out = (tmp_path / "follow.out").read_text()
+    assert "cannot save to the database" in out
+    expected = reference(journal_dir, tmp_path)
+    assert expected.count("\n") > 50
+    assert session_log(log_dir) == expected
+    assert count_rows(pg_url, "session_record") == expected.count("\n")
+
+
+@pytest.mark.postgres
+def test_database_down_at_boot_serves_a_status_and_connects_later(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL is not there when the service starts: it keeps serving (503 with the reason) and
+    starts recording by itself once the database answers."""
+    journal = tmp_path / "oc4d.journal"
+    t0 = int(time.time() * 1000) - 60_000
+    write(journal, [Line(t0, access_line("10.0.0.5", entry_path("cdn_math"), t0))])
+    proxy = TcpProxy(5432)  # not listening yet: connections are refused
+    app = App(journal, tmp_path, extra_env={"MODULEGAZE_DATABASE_URL": proxy.url(pg_url)})
+    app.passwords[ADMIN_USER] = "unused"  # no `users add`: it would need the database
+    app.start(timeout=60, following=False)
+    try:
+        status, body = app.health()
+        assert status == 503
+        assert body["database"]["ok"] is False and body["database"]["error"]
+        time.sleep(2)
+        assert app.process is not None and app.process.poll() is None
+        proxy.restore()
+        app.wait_healthy(60)
+        status, body = app.health()
+        assert status == 200 and body["sessions"]["open"] == 1
+    finally:
+        app.stop()
+        proxy.cut()
+    assert "database not ready" in app.output()
+
+
+def poison_lines(t0: int) -> list[Line]:
+    """Entries that once stopped recording on PostgreSQL, between ordinary ones."""
+    long_user = "u" * 600
+    long_slug = "m" * 1100
+    zone_ip = "fe80::1%" + "z" * 200
+    nested = '{"user":' + "[" * 5000 + "]" * 5000 + "}"
+    rows = [
+        (t0, access_line("10.0.0.1", entry_path("cdn_math"), t0)),
+        (t0 + 1000, access_line("10.0.0.2", entry_path("cdn_geo"), t0 + 1000, user=long_user)),
+        (t0 + 2000, access_line("10.0.0.3", entry_path(long_slug), t0 + 2000)),
+        (t0 + 3000, access_line(zone_ip, entry_path("cdn_bio"), t0 + 3000)),
+        (t0 + 4000, access_line("10.0.0.4", entry_path("cdn_nul"), t0 + 4000, user="a%00b")),
+        (t0 + 5000, access_line("10.0.0.5", entry_path("cdn_chem"), t0 + 5000) + " " + nested),
+    ]
+    later = t0 + 40_000
+    ips = ["10.0.0.1", "10.0.0.2", "10.0.0.3", zone_ip, "10.0.0.4", "10.0.0.5"]
+    slugs = ["cdn_math", "cdn_geo", long_slug, "cdn_bio", "cdn_nul", "cdn_chem"]
+    users = [None, long_user, None, None, "a%00b", None]
+    for k, (ip, slug, user) in enumerate(zip(ips, slugs, users, strict=True)):
+        rows.append((later + k, access_line(ip, asset_path(slug), later + k, user=user)))
+    sentinel = later + 3 * HOUR_MS
+    rows.append((sentinel, access_line("10.9.9.9", entry_path("zz_sentinel"), sentinel)))
+    return [Line(ms, message) for ms, message in rows]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_poison_entries_never_stop_recording(database: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    db_url = str(request.getfixturevalue("pg_url")) if database == "postgres" else f"sqlite:///{tmp_path / 'g.db'}"
+    journal_dir = tmp_path / "journal"
+    journal = journal_dir / "oc4d.journal"
+    write(journal, poison_lines(DEFAULT_START_MS))
+    log_dir = tmp_path / "logs"
+    follower = start_follower(directory_env(journal_dir, log_dir, db_url), tmp_path / "follow.out")
+    try:
+        wait_for_cursor(db_url, last_cursor(journal), follower)
+        time.sleep(1.5)  # the log writer follows the commit
+    finally:
+        assert stop(follower) == 0
+    expected = reference(journal_dir, tmp_path).splitlines(keepends=True)
+    assert len(expected) == 6
+    written = session_log(log_dir).splitlines(keepends=True)
+    aside = set_aside_rows(db_url)
+    if database == "postgres":  # PostgreSQL text cannot hold NUL: that one record is set aside
+        assert [json.loads(r[1])["user"] for r in aside] == ["a\x00b"]
+        assert "NUL" in aside[0][2] or "0x00" in aside[0][2]
+        assert written == [line for line in expected if "\x00" not in line]
+    else:
+        assert aside == []
+        assert written == expected
+
+
+def set_aside_rows(db_url: str) -> list[tuple[str, str, str]]:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text("SELECT kind, data, error FROM set_aside ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def test_far_future_stamp_and_clock_set_back_keep_recording(tmp_path: Path) -> None:
+    """A far-future bracketed time, then a Pi whose clock was hours ahead and is corrected, with a
+    kill in between: live records equal backfill's, and none is lost to a pinned clock."""
+    t0 = DEFAULT_START_MS
+    ahead = t0 + 5 * HOUR_MS  # the journal's own clock runs five hours ahead for a while
+    rows = [
+        (t0, access_line("10.0.1.1", entry_path("cdn_math"), t0)),
+        (t0 + 20_000, access_line("10.0.1.1", asset_path("cdn_math"), t0 + 2_000_000_000_000)),  # year 2089
+        (t0 + 40_000, access_line("10.0.1.1", asset_path("cdn_math"), t0 + 40_000)),
+        (ahead, access_line("10.0.1.2", entry_path("cdn_geo"), ahead)),
+        (ahead + 30_000, access_line("10.0.1.2", asset_path("cdn_geo"), ahead + 30_000)),
+        (t0 + 60_000, access_line("10.0.1.3", entry_path("cdn_bio"), t0 + 60_000)),  # clock corrected
+        (t0 + 110_000, access_line("10.0.1.3", asset_path("cdn_bio"), t0 + 110_000)),
+        (t0 + 3 * HOUR_MS, access_line("10.9.9.9", entry_path("zz_sentinel"), t0 + 3 * HOUR_MS)),
+    ]
+    lines = [Line(ms, message) for ms, message in rows]
+    journal_dir = tmp_path / "journal"
+    journal = journal_dir / "oc4d.journal"
+    db_url = f"sqlite:///{tmp_path / 'g.db'}"
+    log_dir = tmp_path / "logs"
+    env = directory_env(journal_dir, log_dir, db_url)
+    write(journal, lines[:4])
+    follower = start_follower(env, tmp_path / "follow.out")
+    wait_for_cursor(db_url, last_cursor(journal), follower)
+    stop(follower, signal.SIGKILL)
+    write(journal, lines[4:])
+    follower = start_follower(env, tmp_path / "follow.out")
+    try:
+        wait_for_cursor(db_url, last_cursor(journal), follower)
+        time.sleep(1.5)
+    finally:
+        assert stop(follower) == 0
+    expected = reference(journal_dir, tmp_path)
+    assert [line.split("\t")[3] for line in expected.splitlines()] == [
+        "durationSeconds=40",
+        "durationSeconds=30",
+        "durationSeconds=50",
+    ]
+    assert session_log(log_dir) == expected
+
+
+@pytest.mark.postgres
+async def test_outage_heartbeat_and_restart_lose_nothing(pg_url: str, proxy: TcpProxy, tmp_path: Path) -> None:
+    """Issue 12's reproduction: a save fails during an outage, a heartbeat and the tick try again,
+    then either the same process saves when the database is back, or it is killed and a new one
+    resumes from the last saved checkpoint. Both end with every record once, durations right."""
+    entries = classroom(seed=5, n=3000)
+    third = len(entries) // 3
+    reference_settings = make_settings(tmp_path, "reference")
+    reference = await _run(Monitor(reference_settings, open_engine(reference_settings)), [entries])
+    expected = [row[:7] for row in live_rows(reference)]
+    assert len(expected) >= 30
+
+    for crash in (False, True):
+        settings = make_settings(tmp_path, f"crash-{crash}", database_url=proxy.url(pg_url))
+        engine = open_engine(settings)
+        with engine.begin() as conn:  # each round starts empty (same schema)
+            for table in ("session_record", "checkpoint", "log_writer", "usage_daily", "usage_dim", "usage_hourly"):
+                conn.execute(text(f"DELETE FROM {table}"))
+        monitor = Monitor(settings, engine)
+        monitor.restore()
+        await monitor._on_batch(entries[:third])
+        proxy.cut()
+        monitor.feed_entries(entries[third : 2 * third])
+        monitor.cursor = entries[2 * third - 1].cursor
+        assert not await monitor.persist()
+        monitor.heartbeat("10.1.1.1", "Guest", "cdn_math", "ping", entries[2 * third - 1].realtime_us // 1000)
+        await monitor.tick()
+        assert monitor.write_error and "cannot save to the database" in monitor.write_error
+        proxy.restore()
+        if crash:  # killed during the outage: a new process resumes from the saved checkpoint
+            engine.dispose()
+            monitor = Monitor(settings, open_engine(settings))
+            monitor.restore()
+            await _run(monitor, [entries[third:]])
+        else:
+            assert await monitor.persist()
+            await _run(monitor, [entries[2 * third :]])
+        got = [row[:7] for row in live_rows(monitor.engine) if row[3] != "10.1.1.1"]
+        assert got == expected, f"crash={crash}"
+        monitor.engine.dispose()
+
+
+async def _run(monitor: Monitor, parts_: list[list[JournalEntry]]) -> Engine:
+    """Feed `parts_` as the reader would (batches of 400), close everything, save."""
+    if not monitor.restored:
+        monitor.restore()
+    for part in parts_:
+        for i in range(0, len(part), 400):
+            await monitor._on_batch(part[i : i + 400])
+    monitor.store.close_all()
+    assert await monitor.persist()
+    return monitor.engine
+
+
+@pytest.mark.postgres
+def test_status_and_healthz_say_why_reading_paused(pg_url: str, proxy: TcpProxy, tmp_path: Path) -> None:
+    """The dashboard's /healthz answers 503 with the reason in words while the database refuses a
+    batch, and 200 again once it answers: no restart needed."""
+    journal = tmp_path / "oc4d.journal"
+    t0 = int(time.time() * 1000) - 120_000
+    write(journal, [Line(t0, access_line("10.0.0.5", entry_path("cdn_math"), t0))])
+    app = App(journal, tmp_path, extra_env={"MODULEGAZE_DATABASE_URL": proxy.url(pg_url)}).start(timeout=60)
+    try:
+        proxy.cut()
+        write(journal, [Line(t0 + 5000, access_line("10.0.0.6", entry_path("cdn_geo"), t0 + 5000))])
+        deadline = time.monotonic() + 30
+        status, body = app.health()
+        while time.monotonic() < deadline and body.get("reader", {}).get("status") != "stalled":
+            time.sleep(0.2)
+            status, body = app.health()
+        assert status == 503
+        assert body["reader"]["status"] == "stalled"
+        assert "cannot save to the database" in body["reader"]["detail"]
+        assert "cannot save to the database" in body["saving"]["error"]
+        proxy.restore()
+        app.wait_healthy(60)
+        status, body = app.health()
+        assert status == 200 and body["sessions"]["open"] == 2 and body["saving"]["ok"] is True
+    finally:
+        app.stop()

@@ -41,7 +41,9 @@ def build() -> Services:
     try:  # usually the schema is ready before the first request; if not, Services.connect retries
         migrate(engine)
     except Exception as exc:
-        log.warning("database not ready at start-up (%s): serving the status, connecting when it answers", error_text(exc))
+        log.warning(
+            "database not ready at start-up (%s): serving the status, connecting when it answers", error_text(exc)
+        )
     services = Services(settings, engine)
     hub = Hub(services)
     scheduler = AsyncIOScheduler()

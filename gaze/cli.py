@@ -66,7 +66,12 @@ def prepare(settings: Settings) -> Engine:
     can use. The database itself may still be down: the service connects when it answers."""
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
     ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")  # session secret, SQLite file
-    return database_engine(settings.own_database_url)
+    engine = database_engine(settings.own_database_url)
+    if settings.journal_file is not None and not settings.journal_file.is_file():
+        raise SettingsError(f"MODULEGAZE_JOURNAL_FILE: {settings.journal_file} is not a file")
+    if settings.journal_directory is not None and not settings.journal_directory.is_dir():
+        raise SettingsError(f"MODULEGAZE_JOURNAL_DIRECTORY: {settings.journal_directory} is not a directory")
+    return engine
 
 
 def build_parser() -> argparse.ArgumentParser:

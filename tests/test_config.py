@@ -221,10 +221,11 @@ def test_settings_class_is_not_populated_by_field_name(monkeypatch: pytest.Monke
 
 def _run_main(args: list[str], extra: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = foreign_environ()
+    (tmp_path / "empty.journal").write_bytes(b"")
     env.update(
         MODULEGAZE_DATA_DIR=str(tmp_path / "data"),
         MODULEFETCH_LOG_DIR=str(tmp_path / "logs"),
-        MODULEGAZE_JOURNAL_FILE=str(tmp_path / "none.journal"),
+        MODULEGAZE_JOURNAL_FILE=str(tmp_path / "empty.journal"),
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
@@ -295,3 +296,17 @@ def test_backfill_with_bad_value_exits_2(tmp_path: Path) -> None:
         _run_main(["backfill", "--input", "-"], {"MODULEGAZE_IDLE_TIMEOUT_SECONDS": "abc"}, tmp_path),
         "MODULEGAZE_IDLE_TIMEOUT_SECONDS",
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "kind"), [("MODULEGAZE_JOURNAL_FILE", "file"), ("MODULEGAZE_JOURNAL_DIRECTORY", "directory")]
+)
+def test_a_missing_journal_file_or_directory_stops_start_up_in_one_line(
+    variable: str, kind: str, tmp_path: Path
+) -> None:
+    extra = {variable: str(tmp_path / "nowhere" / "oc4d.journal")}
+    if variable == "MODULEGAZE_JOURNAL_DIRECTORY":
+        extra["MODULEGAZE_JOURNAL_FILE"] = ""
+    result = _run_main(["follow"], extra, tmp_path)
+    _assert_one_line_naming(result, variable)
+    assert f"is not a {kind}" in result.stderr

@@ -33,7 +33,9 @@ def gaze_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MODULEFETCH_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("MODULEGAZE_DEMO", "off")
     monkeypatch.setenv("MODULEGAZE_UPLOADS_MODULES_ROOT", str(_uploads(tmp_path)))
-    monkeypatch.setenv("MODULEGAZE_JOURNAL_FILE", str(tmp_path / "absent.journal"))
+    empty = tmp_path / "empty.journal"  # a journal file with no entries: journalctl refuses it
+    empty.write_bytes(b"")
+    monkeypatch.setenv("MODULEGAZE_JOURNAL_FILE", str(empty))
     yield
 
 

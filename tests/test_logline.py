@@ -102,3 +102,16 @@ def test_huge_and_nul_lines() -> None:
     assert parse('info: 10.0.0.1\x00 - "GET /modules/m/index.html\x00 HTTP/1.1" 200\x00') is None
     classify("\x00" * 70000)
     classify('info: 10.0.0.1 - "GET /modules/m/index.html HTTP/1.1" 200 ' + "{" * 70000 + "}")
+
+
+def test_deeply_nested_json_is_skipped_not_a_crash() -> None:
+    """A trailing JSON object nested past Python's limit gives no identity (the hit stays); a
+    journal line nested that deep is a malformed line, counted and skipped."""
+    from gaze.journal import MalformedLine, decode_json_line
+
+    nested = '{"user":' + "[" * 100_000 + "]" * 100_000 + "}"
+    line = 'info: 10.0.0.1 - [2026-05-04T14:30:00.000Z] "GET /modules/m1/index.html HTTP/1.1" 200 ' + nested
+    hit = parse(line)
+    assert hit is not None and hit.user == "Guest" and hit.module == "m1"
+    with pytest.raises(MalformedLine, match="nested"):
+        decode_json_line("[" * 100_000)

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -15,23 +14,22 @@ from pathlib import Path
 # NiceGUI keeps its per-browser session storage here; it must be set before nicegui is imported.
 os.environ.setdefault("NICEGUI_STORAGE_PATH", str(Path(os.environ.get("MODULEGAZE_DATA_DIR") or "data") / "nicegui"))
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from nicegui import app, helpers, run, ui
+from nicegui import app, background_tasks, helpers, ui
 
 from components.hub import Hub
 from gaze.auth import LoginLimiter, session_secret
 from gaze.cli import EXIT_BAD_SETTING, dispatch, prepare
 from gaze.config import SettingsError, load_settings
 from gaze.db import error_text, migrate
+from gaze.runtime import Runtime
 from gaze.services import Services
 from pages import access, api, dashboard, devices, history, login, users
 
 log = logging.getLogger("modulegaze")
-CATALOG_RELOAD_S = 60
 
 
 def build() -> Services:
-    """Settings -> services -> pages and background work. Exits with code 2 on a bad setting."""
+    """Settings -> services -> runtime (the one clock) -> pages. Exits with code 2 on a bad setting."""
     try:
         settings = load_settings()
         engine = prepare(settings)
@@ -45,44 +43,17 @@ def build() -> Services:
             "database not ready at start-up (%s): serving the status, connecting when it answers", error_text(exc)
         )
     services = Services(settings, engine)
+    runtime = Runtime(services)
     hub = Hub(services)
-    scheduler = AsyncIOScheduler()
-    tasks: list[asyncio.Task[None]] = []
-
-    def follow_now() -> None:
-        if services.autostart:
-            services.monitor.start()
-        hub.refresh_status()
-
-    async def connect_then_follow() -> None:
-        await services.connect()  # waits for the database, however long, showing why
-        follow_now()
+    hub.attach(runtime)
 
     async def startup() -> None:
-        if await services.connect(attempts=1):
-            follow_now()
-        else:  # serve the status meanwhile; connect when the database answers
-            hub.refresh_status()
-            tasks.append(asyncio.create_task(connect_then_follow(), name="connect"))
-        tasks.append(asyncio.create_task(hub.run(), name="live-board"))
-        scheduler.add_job(services.monitor.rotate_due, "cron", hour=0, minute=0, second=1, id="rotate")
-        scheduler.add_job(_reload_catalog, "interval", seconds=CATALOG_RELOAD_S, id="catalog")
-        scheduler.start()
+        runtime.start()
+        background_tasks.create(runtime.open(follow=services.autostart, on_ready=hub.refresh_status), name="connect")
         log.info("Module Gaze on port %d (%s)", settings.port, "demo data" if services.demo else settings.journal_unit)
 
-    async def _reload_catalog() -> None:
-        await run.io_bound(services.catalog.reload)
-
-    async def shutdown() -> None:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        for task in tasks:
-            task.cancel()
-        await services.monitor.stop()
-        await services.monitor.persist()
-
     app.on_startup(startup)
-    app.on_shutdown(shutdown)
+    app.on_shutdown(runtime.close)
     app.state.services, app.state.hub = services, hub  # for operators' tooling and the UI tests
     access.install(services)
     login.register(services, LoginLimiter())

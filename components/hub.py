@@ -1,13 +1,13 @@
-"""The one background task that pushes the live board to every open page.
+"""What the live board pushes to every open page, on the runtime's clock (gaze/runtime.py).
 
 Pages never poll: they bind to `BoardStatus` (a bindable dataclass updated once a second) and
 subscribe to the hub's events — session changes at most 4 times a second in batches, a tick each
-second for the counters, and limit/alert/catalog changes when they happen.
+second for the counters, and limit/alert/catalog changes when they happen. The hub has no loop of
+its own: `attach()` registers its pushes as runtime jobs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -16,6 +16,7 @@ from nicegui import Event, binding, run
 from gaze import history
 from gaze.board import LiveOrder, last_line_text, reader_text, stats
 from gaze.limits import Alert
+from gaze.runtime import Runtime
 from gaze.services import Services
 from gaze.sessions import Key, OpenSession
 
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 PUSH_INTERVAL_S = 0.25
 TODAY_EVERY_S = 15.0
 TODAY_TOP = 8
-DB_CHECK_EVERY_S = 10.0
 
 
 @binding.bindable_dataclass
@@ -86,48 +86,44 @@ class Hub:
         self.labels_changed: Event[[]] = Event()
         self.today_changed: Event[list[tuple[str, float]]] = Event()
         self.today: list[tuple[str, float]] = []  # minutes per module today, most first
-        self._today_at = 0.0
         self._catalog_version = -1
-        self._db_checked = 0.0
 
-    async def run(self) -> None:
-        """Forever: push session changes every 0.25 s; counters, limits and status every second."""
-        last_second = 0.0
-        while True:
-            await asyncio.sleep(PUSH_INTERVAL_S)
-            try:
-                changes = self.services.monitor.store.drain_changes()
-                if changes:
-                    self.order.apply(changes)
-                    self.sessions_changed.emit(changes)
-                now = time.time()
-                if now - last_second >= 1.0:
-                    last_second = now
-                    await self._each_second(now)
-            except Exception:
-                log.exception("live board update failed")
+    def attach(self, runtime: Runtime) -> None:
+        """Put the hub's pushes on the runtime's one clock and hear of the alerts it raises."""
+        runtime.every(PUSH_INTERVAL_S, self.push_sessions, "push-sessions")
+        runtime.every(1.0, self.push_second, "push-second")
+        runtime.every(TODAY_EVERY_S, self.refresh_today, "push-today")
+        runtime.on_alerts(self._alerts_raised)
 
-    async def _each_second(self, now: float) -> None:
+    def push_sessions(self) -> None:
+        """Session changes since the last push, to every page (at most 4 times a second)."""
+        changes = self.services.monitor.store.drain_changes()
+        if changes:
+            self.order.apply(changes)
+            self.sessions_changed.emit(changes)
+
+    def push_second(self) -> None:
+        """Counters and status, once a second."""
+        now = time.time()
         services = self.services
-        now_ms = int(now * 1000)
-        sessions = services.monitor.store.sessions()
-        if services.limits.limits:
-            new = await run.io_bound(services.limits.check, sessions, now_ms)
-            if new:
-                self.alert_raised.emit(new)
-                self.alerts_changed.emit()
-        if services.ready and now - self._db_checked >= DB_CHECK_EVERY_S:
-            self._db_checked = now
-            await run.io_bound(services.check_database)
-        if now - self._today_at >= TODAY_EVERY_S and services.ready and services.db_ok:
-            self._today_at = now
-            self.today = await run.io_bound(today_so_far, services, sessions, now_ms)
-            self.today_changed.emit(self.today)
         if services.catalog.version != self._catalog_version:
             self._catalog_version = services.catalog.version
             self.catalog_changed.emit()
         self.refresh_status(now)
-        self.second.emit(now_ms)
+        self.second.emit(int(now * 1000))
+
+    async def refresh_today(self) -> None:
+        """Minutes per module today (closed sessions from the roll-ups plus the open ones)."""
+        services = self.services
+        if not (services.ready and services.db_ok):
+            return
+        sessions = services.monitor.store.sessions()
+        self.today = await run.io_bound(today_so_far, services, sessions, time.time_ns() // 1_000_000)
+        self.today_changed.emit(self.today)
+
+    def _alerts_raised(self, alerts: list[Alert]) -> None:
+        self.alert_raised.emit(alerts)
+        self.alerts_changed.emit()
 
     def refresh_status(self, now: float | None = None) -> None:
         now = time.time() if now is None else now

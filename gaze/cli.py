@@ -20,6 +20,7 @@ from gaze.config import Settings, SettingsError, ensure_writable_dir, load_setti
 from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
+from gaze.runtime import Runtime
 from gaze.services import Services
 
 EXIT_BAD_SETTING = 2
@@ -216,22 +217,17 @@ def import_logs_command(
 
 
 async def follow(settings: Settings, engine: Engine) -> None:
-    """Run the monitor until SIGTERM/SIGINT."""
-    services = Services(settings, engine, demo=False)
-    monitor = services.monitor
+    """Run the reader and the runtime's jobs (limits, alerts, midnight rotation) until SIGTERM/SIGINT."""
+    runtime = Runtime(Services(settings, engine, demo=False))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    connecting = asyncio.create_task(services.connect())
-    await asyncio.wait([connecting, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
-    if not connecting.done():  # stopped before the database ever answered: nothing to save
-        connecting.cancel()
-        return
-    monitor.start()
+    runtime.start()
+    opening = asyncio.create_task(runtime.open(follow=True))
     await stop.wait()
-    await monitor.stop()
-    await monitor.persist()
+    opening.cancel()
+    await runtime.close()
 
 
 def dispatch(argv: list[str]) -> int | None:

@@ -32,7 +32,6 @@ from gaze.setaside import SetAside, error_line
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "live"
-TICK_S = 1.0
 RETRY_FIRST_S = 0.5  # a batch the database refused is retried after this, doubling …
 RETRY_MAX_S = 30.0  # … up to this
 RETRY_TICK_S = 5.0  # the tick's own save retries no more often than this while the database refuses
@@ -76,7 +75,6 @@ class Monitor:
         self.cursor: str | None = None
         self._reader: JournalReader | None = None
         self._task: asyncio.Task[None] | None = None
-        self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self.set_aside = SetAside()
@@ -126,8 +124,6 @@ class Monitor:
                 self.source, self._on_batch, cursor=self.cursor, since=since, state=self.reader_state
             )
             self._task = asyncio.create_task(self._reader.run(), name="journal-reader")
-        if self._ticker is None or self._ticker.done():
-            self._ticker = asyncio.create_task(self._tick_forever(), name="monitor-tick")
 
     async def _run_demo(self) -> None:
         self.reader_state.set("following", DEMO_DETAIL)
@@ -151,11 +147,6 @@ class Monitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
 
     # ------------------------------------------------------------------ feeding
 
@@ -208,6 +199,8 @@ class Monitor:
         """Commit the records and access lines gathered so far with the cursor and open sessions
         (one transaction), then write the files. False when the database refused: everything stays
         pending in memory for the next attempt."""
+        if not self.restored:  # never overwrite a checkpoint this process has not loaded
+            return False
         async with self._lock:
             ingestor = self.ingestor
             records = list(ingestor.pending_records)
@@ -322,7 +315,7 @@ class Monitor:
         return clock + int((time.monotonic() - seen_at) * 1000)
 
     async def tick(self) -> None:
-        """Once a second: expire idle sessions, save what changed, retry unwritten files."""
+        """Once a second (the runtime's tick job): expire idle sessions, save what changed, retry unwritten files."""
         if self._lock.locked():
             return
         now = self.effective_now_ms()
@@ -359,11 +352,3 @@ class Monitor:
                     await asyncio.to_thread(writer.file.prune)
                 except Exception as exc:  # reported in the status; the next write retries
                     log.error("rotation of %s failed: %s", writer.stem, exc)
-
-    async def _tick_forever(self) -> None:
-        while True:
-            await asyncio.sleep(TICK_S)
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("monitor tick failed")

@@ -1,0 +1,128 @@
+"""The one clock of a running Module Gaze — DESIGN §1 `gaze/runtime.py`.
+
+Every timed job runs here, on one APScheduler, the same in `main.py` (with the UI) and in
+`main.py follow` (without): the monitor's tick (session expiry, saving, file retries), limit checks
+and alerts, the database check, the catalog reload and the midnight rotation. The UI adds no clock
+of its own: it registers what it pushes to pages with `every()`, and hears of new alerts through
+`on_alerts()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from gaze.limits import Alert
+from gaze.services import Services
+
+log = logging.getLogger(__name__)
+# APScheduler logs every run at INFO and every skipped overlap at WARNING (the tick job while a save
+# is retried): only a job's own failure (ERROR) belongs in the service log.
+logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+TICK_S = 1.0  # session expiry on the clock, saving what changed, retrying unwritten files
+LIMITS_S = 1.0  # over-limit checks
+DB_CHECK_S = 10.0  # SELECT 1 on our database, for the status
+CATALOG_S = 60.0  # re-read the module catalog
+MIDNIGHT_SECOND = 1  # the rotation runs one second after local midnight
+
+AlertListener = Callable[[list[Alert]], None]
+
+
+def next_local_midnight(now: float) -> float:
+    """The epoch time of the next local midnight (+1 s) after `now`, in the process's time zone
+    (mktime follows TZ and daylight saving)."""
+    lt = time.localtime(now)
+    return time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday + 1, 0, 0, MIDNIGHT_SECOND, 0, 0, -1))
+
+
+class Runtime:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        # UTC: the jobs are intervals and one exact instant (local midnight comes from mktime, which
+        # follows any TZ; tzlocal refuses POSIX TZ strings such as "WAT-1")
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+        )
+        self._alert_listeners: list[AlertListener] = []
+        self.rotations = 0  # midnight rotations run (for /healthz and tests)
+
+    # ------------------------------------------------------------------ wiring
+
+    def every(self, seconds: float, job: Callable[[], Awaitable[None] | None], name: str) -> None:
+        """Run `job` every `seconds` on the one clock (the UI's pushes use this)."""
+        self.scheduler.add_job(job, "interval", seconds=seconds, id=name, name=name)
+
+    def on_alerts(self, listener: AlertListener) -> None:
+        """`listener(alerts)` hears of every batch of new over-limit alerts (stored already)."""
+        self._alert_listeners.append(listener)
+
+    def start(self) -> None:
+        """Schedule every job and start the clock (inside the running event loop)."""
+        self.every(TICK_S, self._tick, "tick")
+        self.every(LIMITS_S, self.check_limits, "limits")
+        self.every(DB_CHECK_S, self._check_database, "database")
+        self.every(CATALOG_S, self._reload_catalog, "catalog")
+        self._schedule_midnight()
+        self.scheduler.start()
+
+    async def open(self, *, follow: bool, on_ready: Callable[[], None] | None = None) -> None:
+        """Connect to our database (retrying until it answers), then follow the journal if asked."""
+        await self.services.connect()
+        if follow:
+            self.services.monitor.start()
+        if on_ready is not None:
+            on_ready()
+
+    async def close(self) -> None:
+        """Stop the clock and the reader; save where the reader stands."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        monitor = self.services.monitor
+        await monitor.stop()
+        await monitor.persist()
+
+    # ------------------------------------------------------------------ jobs
+
+    async def _tick(self) -> None:
+        if self.services.ready:
+            await self.services.monitor.tick()
+
+    async def check_limits(self) -> list[Alert]:
+        """Store an alert for every open session that crossed its module's limit; tell listeners."""
+        services = self.services
+        if not services.ready or not services.limits.limits:
+            return []
+        sessions = services.monitor.store.sessions()
+        now_ms = time.time_ns() // 1_000_000
+        alerts = await asyncio.to_thread(services.limits.check, sessions, now_ms)
+        if alerts:
+            for listener in self._alert_listeners:
+                listener(alerts)
+        return alerts
+
+    async def _check_database(self) -> None:
+        if self.services.ready:
+            await asyncio.to_thread(self.services.check_database)
+
+    async def _reload_catalog(self) -> None:
+        await asyncio.to_thread(self.services.catalog.reload)
+
+    def _schedule_midnight(self) -> None:
+        when = datetime.fromtimestamp(next_local_midnight(time.time()), UTC)
+        self.scheduler.add_job(self._midnight, "date", run_date=when, id="midnight", replace_existing=True)
+
+    async def _midnight(self) -> None:
+        """Archive yesterday's plain files and prune old archives, then plan the next midnight."""
+        try:
+            if self.services.ready:
+                await self.services.monitor.rotate_due()
+                self.rotations += 1
+                log.info("midnight rotation done")
+        finally:
+            self._schedule_midnight()

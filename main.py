@@ -10,26 +10,30 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # NiceGUI keeps its per-browser session storage here; it must be set before nicegui is imported.
 os.environ.setdefault("NICEGUI_STORAGE_PATH", str(Path(os.environ.get("MODULEGAZE_DATA_DIR") or "data") / "nicegui"))
 
-from nicegui import app, background_tasks, helpers, ui
-
-from components.hub import Hub
-from gaze.auth import LoginLimiter, session_secret
-from gaze.cli import EXIT_BAD_SETTING, dispatch, prepare
-from gaze.config import SettingsError, load_settings
-from gaze.db import error_text, migrate
-from gaze.runtime import Runtime
-from gaze.services import Services
-from pages import access, api, dashboard, devices, history, login, users
+if TYPE_CHECKING:
+    from gaze.services import Services
 
 log = logging.getLogger("modulegaze")
 
 
 def build() -> Services:
     """Settings -> services -> runtime (the one clock) -> pages. Exits with code 2 on a bad setting."""
+    from nicegui import app, background_tasks
+
+    from components.hub import Hub
+    from gaze.auth import LoginLimiter
+    from gaze.cli import EXIT_BAD_SETTING, prepare
+    from gaze.config import SettingsError, load_settings
+    from gaze.db import error_text, migrate
+    from gaze.runtime import Runtime
+    from gaze.services import Services
+    from pages import access, api, dashboard, devices, history, login, users
+
     try:
         settings = load_settings()
         engine = prepare(settings)
@@ -65,11 +69,12 @@ def build() -> Services:
     return services
 
 
-if __name__ in {"__main__", "__mp_main__"}:
-    # Under NiceGUI's user simulation (tests) there is no command line of ours to read.
-    code = None if helpers.is_user_simulation() else dispatch(sys.argv[1:])
-    if code is not None:
-        sys.exit(code)
+def serve() -> None:
+    """Run the dashboard (NiceGUI is imported only here and in build())."""
+    from nicegui import ui
+
+    from gaze.auth import session_secret
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = build()
     ui.run(
@@ -85,3 +90,15 @@ if __name__ in {"__main__", "__mp_main__"}:
         # The default of 1000 grew to tens of MB per open dashboard.
         message_history_length=30,
     )
+
+
+if __name__ in {"__main__", "__mp_main__"}:
+    # A sub-command never loads the web UI. Under NiceGUI's user simulation (tests) NiceGUI is
+    # loaded already and there is no command line of ours to read.
+    if "nicegui" not in sys.modules:
+        from gaze.cli import dispatch
+
+        code = dispatch(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
+    serve()

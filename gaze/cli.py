@@ -20,8 +20,6 @@ from gaze.config import Settings, SettingsError, ensure_writable_dir, load_setti
 from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
-from gaze.runtime import Runtime
-from gaze.services import Services
 
 EXIT_BAD_SETTING = 2
 
@@ -218,6 +216,9 @@ def import_logs_command(
 
 async def follow(settings: Settings, engine: Engine) -> None:
     """Run the reader and the runtime's jobs (limits, alerts, midnight rotation) until SIGTERM/SIGINT."""
+    from gaze.runtime import Runtime  # the other commands need neither APScheduler nor the services
+    from gaze.services import Services
+
     runtime = Runtime(Services(settings, engine, demo=False))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -31,6 +31,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from gaze.traffic_data import (
+    ASSETS,
+    DEFAULT_USERS,
+    DEMO_CATALOG,
+    GARBAGE,
+    MISSING,
+    NEXT_NOISE,
+    SUBPAGES,
+    USER_AGENTS,
+)
+
 __all__ = ["DEFAULT_START_MS", "DEFAULT_USERS", "DEMO_CATALOG", "Classroom", "Line"]
 
 
@@ -44,163 +55,6 @@ class Line:
 
 # 2026-05-04T07:30:00Z, a Monday morning: the default start of a simulated school day.
 DEFAULT_START_MS = 1_777_879_800_000
-
-DEMO_CATALOG: list[dict] = [
-    {
-        "slug": "cdn_math",
-        "name": "Mathematics (CDN)",
-        "description": "Core mathematics for junior high: number, fractions, geometry and data.",
-        "build": "1763389063089_v6sji3qt1",
-    },
-    {
-        "slug": "cdn_acid_bases_and_salts",
-        "name": "Acids, Bases and Salts",
-        "description": "Chemistry unit with indicator experiments and pH worksheets.",
-        "build": "1763389063089_v6sji3qt1",
-    },
-    {
-        "slug": "cdn_algebra",
-        "name": "Algebra Basics",
-        "description": "Expressions, linear equations and word problems with worked examples.",
-        "build": "1763333740231_qw83ospc0",
-    },
-    {
-        "slug": "cdn_verbs",
-        "name": "English Verbs",
-        "description": "Tenses, irregular verbs and practice quizzes.",
-        "build": "1763333740231_qw83ospc0",
-    },
-    {
-        "slug": "cdn_geo",
-        "name": "Geography of West Africa",
-        "description": "Maps, climate zones, rivers and population of West Africa.",
-        "build": "1763351385580_za0yw3hws",
-    },
-    {
-        "slug": "en-wassce",
-        "name": "WASSCE Past Questions (English)",
-        "description": "Past examination papers with marking schemes.",
-        "build": "1763391338325_iyefn8g94",
-    },
-    {
-        "slug": "en-ebooks",
-        "name": "English eBooks Library",
-        "description": "Offline library of graded readers and classic novels.",
-        "build": "1763351385580_za0yw3hws",
-    },
-    {
-        "slug": "en-bookdash",
-        "name": "Book Dash Stories",
-        "description": "Illustrated children's picture books.",
-        "build": "1763351385580_za0yw3hws",
-    },
-    {
-        "slug": "en-w3schools",
-        "name": "W3Schools Offline",
-        "description": "HTML, CSS and JavaScript tutorials for offline use.",
-        "build": "1763391338325_iyefn8g94",
-    },
-    {
-        "slug": "BookBridge",
-        "name": "BookBridge",
-        "description": "Reading comprehension passages with audio.",
-        "build": "1763333740231_qw83ospc0",
-    },
-    {
-        "slug": "CDN Module - Single Page - With Images",
-        "name": "CDN Module - Single Page - With Images",
-        "description": "Sample single-page module with inline images.",
-        "build": "1763333740231_qw83ospc0",
-    },
-    {
-        "slug": "2048",
-        "name": "2048 Number Game",
-        "description": "The sliding-tile number puzzle.",
-        "build": "1764012210417_k2m9x0abq",
-    },
-    {
-        "slug": "the-cultural-and-occult-symbiosis-of-witches-and-black-cats",
-        "name": "Witches and Black Cats: A Cultural History",
-        "description": "Long-form reading on folklore and history.",
-        "build": "1777676510110_f6iy7ii71",
-    },
-    {
-        "slug": "health-first-aid",
-        "name": "First Aid Basics",
-        "description": "Burns, bleeding, fractures and when to get help.",
-        "build": "1764012210417_k2m9x0abq",
-    },
-    {
-        "slug": "wikipedia_en_for_schools",
-        "name": "Wikipedia for Schools",
-        "description": "Curated Wikipedia selection for school children.",
-        "build": "1777676510110_f6iy7ii71",
-    },
-]
-
-DEFAULT_USERS: list[str] = [
-    "akosua.mensah@example.org",
-    "kwame.boateng@example.org",
-    "Ama.Owusu@Example.org",
-    "kofi.asante@example.org",
-    "efua.addo@example.org",
-    "yaw.darko@example.org",
-    "abena.osei@example.org",
-    "teacher@example.org",
-    "librarian@example.org",
-    "esi.quaye@example.org",
-]
-
-_USER_AGENTS = [
-    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 13; SM-T220) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (iPad; CPU OS 16_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Version/16.6 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 11; TECNO KG5m) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/118.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Mobile; LYF/F320B/LYF-F320B-001-01-15-130718-i; Android; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36",
-]
-
-# Asset names relative to a module's root; some need percent-encoding in the URL.
-_ASSETS = [
-    "css/style.css",
-    "css/print.css",
-    "js/main.js",
-    "js/vendor.min.js",
-    "js/quiz.js",
-    "img/cover.png",
-    "img/figure-1.png",
-    "img/figure-2.jpg",
-    "img/Figure 3 (a).png",
-    "img/diagramme élève.png",
-    "fonts/roboto-regular.woff2",
-    "audio/intro.mp3",
-    "data/questions.json",
-    "img/icons/arrow-right.svg",
-    "pages/chapter 2.html",
-]
-_SUBPAGES = ["lesson-2/index.html", "lesson-3/index.html", "quiz/index.html", "glossary/index.html"]
-_MISSING = ["favicon.ico", "img/missing.png", "js/main.js.map", "apple-touch-icon.png"]
-_NEXT_NOISE = [
-    "/_next/static/chunks/webpack-3b1c8e2f.js",
-    "/_next/static/chunks/main-app-9a1f2c.js",
-    "/_next/static/chunks/pages/index-5d2e8c1b.js",
-    "/_next/static/css/4e8b1f0a2c.css",
-    "/_next/static/media/logo.4f2a.svg",
-    "/api/modules",
-    "/api/auth/session",
-    "/favicon.ico",
-    "/img/logo.png",
-]
-_GARBAGE = [
-    'error: éè \ufffd broken /modules/ "GET',
-    "info: ::ffff:192.168.4.",
-    "\x1b[32minfo\x1b[39m: Server listening on port 80",
-    "warn: Prisma: connection pool timeout (more than 5 connections in use)",
-    "error: ECONNRESET socket hang up",
-    "    at TLSSocket.onHangUp (node:_http_client:485:23)",
-]
 
 # Device actions (_RESUME_ENTRY: reload the current module's entry page, e.g. after signing in).
 _ARRIVE, _OPEN, _READ, _RESUME, _RESUME_ENTRY = range(5)
@@ -288,7 +142,7 @@ class Classroom:
                 ip=ip,
                 morgan=rng.random() < 0.5,
                 ts_json=rng.random() < 0.3,
-                ua=rng.choice(_USER_AGENTS),
+                ua=rng.choice(USER_AGENTS),
                 wants_signin=rng.random() < 0.45,
             )
             self._devices.append(dev)
@@ -368,7 +222,7 @@ class Classroom:
         self._push(t, _EMIT, msg)
 
     def _asset_target(self, mod: _Module) -> str:
-        return mod.root + quote(self._rng.choice(_ASSETS))
+        return mod.root + quote(self._rng.choice(ASSETS))
 
     def _status(self) -> int:
         return 304 if self._rng.random() < 0.25 else 200
@@ -426,7 +280,7 @@ class Classroom:
         rng = self._rng
         self._access(dev, t, "/", 200)
         t += rng.randrange(20, 120)
-        for target in rng.sample(_NEXT_NOISE[:5], 2):
+        for target in rng.sample(NEXT_NOISE[:5], 2):
             self._access(dev, t, target, self._status(), referer=_HOST + "/")
             t += rng.randrange(5, 60)
         self._access(dev, t, "/api/modules", 200, referer=_HOST + "/")
@@ -459,7 +313,7 @@ class Classroom:
             self._access(dev, at, self._asset_target(mod), self._status(), referer=_HOST + mod.entry)
             at += rng.randrange(5, 150)
         if rng.random() < 0.15:
-            self._access(dev, at, mod.root + rng.choice(_MISSING), 404, referer=_HOST + mod.entry)
+            self._access(dev, at, mod.root + rng.choice(MISSING), 404, referer=_HOST + mod.entry)
 
     def _read(self, dev: _Device, t: int) -> None:
         rng = self._rng
@@ -472,15 +326,15 @@ class Classroom:
             for k in range(rng.randrange(2, 4)):
                 self._access(dev, t + k * rng.randrange(10, 120), self._asset_target(mod), self._status(), referer=ref)
         elif r < 0.86:
-            sub = mod.root + rng.choice(_SUBPAGES)
+            sub = mod.root + rng.choice(SUBPAGES)
             self._access(dev, t, sub, self._status(), referer=ref)
             self._access(dev, t + rng.randrange(20, 200), self._asset_target(mod), 200, referer=_HOST + sub)
         elif r < 0.91:
-            self._access(dev, t, mod.root + rng.choice(_MISSING), 404, referer=ref)
+            self._access(dev, t, mod.root + rng.choice(MISSING), 404, referer=ref)
         elif r < 0.94:
             self._access(dev, t, self._asset_target(mod), 200, method="HEAD", referer=ref)
         else:
-            self._access(dev, t, rng.choice(_NEXT_NOISE), self._status())
+            self._access(dev, t, rng.choice(NEXT_NOISE), self._status())
 
     def _decide(self, index: int, dev: _Device, t: int) -> None:
         """Dwell time is over: switch module, go idle, sign in or leave."""
@@ -522,7 +376,7 @@ class Classroom:
             mod = rng.choice(self._modules)
             self._push(t + 3, _EMIT, f'info: 127.0.0.1 - [{self._iso(t + 3)}] "GET {mod.entry} HTTP/1.1" 200')
         elif r < 0.04:
-            self._push(t + 7, _EMIT, rng.choice(_GARBAGE))
+            self._push(t + 7, _EMIT, rng.choice(GARBAGE))
         elif r < 0.041:
             self._push(t + 9, _EMIT, "info: Server listening on port 80")
         self._push(t + rng.randrange(25_000, 35_000), _HEALTH, None)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 # NiceGUI keeps its per-browser session storage here; it must be set before nicegui is imported.
@@ -23,10 +24,12 @@ from gaze.auth import LoginLimiter, session_secret
 from gaze.cli import EXIT_BAD_SETTING, dispatch, prepare
 from gaze.config import SettingsError, load_settings
 from gaze.services import Services
+from gaze.uplink import FIRST_RUN_DELAY_S
 from pages import access, api, dashboard, devices, history, login, users
 
 log = logging.getLogger("modulegaze")
 CATALOG_RELOAD_S = 60
+UPLINK_STATUS_S = 30
 
 
 def build() -> Services:
@@ -50,11 +53,24 @@ def build() -> Services:
         tasks.append(asyncio.create_task(hub.run(), name="live-board"))
         scheduler.add_job(services.monitor.rotate_due, "cron", hour=0, minute=0, second=1, id="rotate")
         scheduler.add_job(_reload_catalog, "interval", seconds=CATALOG_RELOAD_S, id="catalog")
+        if services.uplink is not None:  # DESIGN §8: ship every interval, first soon after start
+            first = datetime.now() + timedelta(seconds=FIRST_RUN_DELAY_S)
+            interval = services.uplink.config.interval_s
+            scheduler.add_job(_uplink, "interval", seconds=interval, next_run_time=first, id="uplink")
+            scheduler.add_job(_uplink_status, "interval", seconds=UPLINK_STATUS_S, id="uplink-status")
         scheduler.start()
         log.info("Module Gaze on port %d (%s)", settings.port, "demo data" if services.demo else settings.journal_unit)
 
     async def _reload_catalog() -> None:
         await run.io_bound(services.catalog.reload)
+
+    async def _uplink() -> None:
+        if services.uplink is not None:
+            await run.io_bound(services.uplink.tick)
+
+    async def _uplink_status() -> None:  # the queue length on the board between shipments
+        if services.uplink is not None:
+            await run.io_bound(services.uplink.refresh)
 
     async def shutdown() -> None:
         if scheduler.running:

@@ -1,4 +1,4 @@
-"""Command line: `backfill`, `follow`, `import-logs` and `users` sub-commands, and the start-up checks they share with the UI."""
+"""Command line: `backfill`, `follow`, `import-logs`, `uplink` and `users` sub-commands, and the start-up checks they share with the UI."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from gaze.db import MigrationError, make_engine, migrate
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
 from gaze.monitor import Monitor
+from gaze.uplink import Uplink, run_periodically, uplink_config
+from gaze.uplinkcli import add_uplink_parser, catalog_names, uplink_command
 
 EXIT_BAD_SETTING = 2
 
@@ -58,6 +60,7 @@ def prepare(settings: Settings) -> Engine:
     """Start-up checks shared by every long-running mode: writable directories, usable database."""
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
     ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")  # session secret, SQLite file
+    uplink_config(settings)  # a bad uplink setting stops start-up like any other
     return open_database(settings.own_database_url)
 
 
@@ -88,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-logs", help="load modulegaze-sessions log files and archives into the database")
     imp.add_argument("directory", type=Path, metavar="DIR", help="folder holding the .log and .log.zip files")
     imp.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
+    add_uplink_parser(sub)
     users = sub.add_parser("users", help="manage who may log in to the dashboard")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a user (asks for the password)")
@@ -168,6 +172,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         max_sessions=settings.max_open_sessions,
         include_loopback=settings.include_loopback,
         retention_days=settings.retention_days,
+        outbox=settings.uplink_url is not None,
     )
     try:
         summary = run_backfill(options, engine, stderr=err)
@@ -211,7 +216,14 @@ async def follow(settings: Settings, engine: Engine) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    config = uplink_config(settings)
+    shipping = None
+    if config is not None:
+        uplink = Uplink(config, engine, await asyncio.to_thread(catalog_names, settings))
+        shipping = asyncio.create_task(run_periodically(uplink, stop), name="uplink")
     await stop.wait()
+    if shipping is not None:
+        await shipping
     await monitor.stop()
     await monitor.persist()
 
@@ -234,6 +246,8 @@ def dispatch(argv: list[str]) -> int | None:
         return import_logs_command(args, settings)
     if args.command == "users":
         return manage_users(args, settings)
+    if args.command == "uplink":
+        return uplink_command(args, settings)
     if args.command == "follow":
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:

@@ -60,7 +60,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from gaze.db import HOURS, IMPORT, LIVE, DuplicateRow, SessionRow, UsageDaily, UsageDim, UsageHourly
+from gaze.db import HOURS, IMPORT, LIVE, DuplicateRow, OutboxRow, SessionRow, UsageDaily, UsageDim, UsageHourly
 from gaze.logline import GUEST
 from gaze.sessions import SessionRecord
 
@@ -105,6 +105,7 @@ DAILY = UsageDaily.__table__
 DIMS = UsageDim.__table__
 HOURLY = UsageHourly.__table__
 DUPLICATES = DuplicateRow.__table__
+OUTBOX = OutboxRow.__table__
 
 MODULE, IP, USER = "module", "ip", "user"  # usage_dim.dim
 Key = tuple[int, str, str, str, int]  # end_ms, user_id, ip, module, duration_s
@@ -304,10 +305,18 @@ def _counted(conn: Connection, end_values: Iterable[int]) -> dict[Key, tuple[int
     return found
 
 
-def add_records(db: Session | Connection, records: Sequence[SessionRecord] | Sequence[SessionRow], source: str) -> int:
+def add_records(
+    db: Session | Connection,
+    records: Sequence[SessionRecord] | Sequence[SessionRow],
+    source: str,
+    *,
+    outbox: bool = False,
+) -> int:
     """Insert session records inside the caller's transaction (`db`: an ORM Session or a Connection)
     and update the roll-ups with them; returns how many rows were inserted. See the module doc for
-    the duplicate rules (live records are always inserted; others only when not stored yet)."""
+    the duplicate rules (live records are always inserted; others only when not stored yet).
+    `outbox`: also queue the newly counted records for the uplink (DESIGN §8), in this transaction;
+    a record that repeats a counted one (a marked duplicate, or a live takeover) is not queued again."""
     items = [_item(r) for r in records]
     if not items:
         return 0
@@ -319,6 +328,7 @@ def add_records(db: Session | Connection, records: Sequence[SessionRecord] | Seq
     keep: list[_Item] = []
     mark_old: list[int] = []  # stored rows a live record takes over from
     mark_new: list[int] = []  # positions in `keep` of live rows that repeat a live row
+    fresh: list[int] = []  # positions in `keep` of rows that are counted for the first time
     for item in items:
         key = item.key
         hit = counted.get(key)
@@ -338,6 +348,7 @@ def add_records(db: Session | Connection, records: Sequence[SessionRecord] | Seq
             mark_new.append(len(keep))
             keep.append(item)
             continue
+        fresh.append(len(keep))
         keep.append(item)
         rollup.add(item.end_ms, item.duration_s, item.module, item.ip, item.user)
     if not keep:
@@ -355,12 +366,16 @@ def add_records(db: Session | Connection, records: Sequence[SessionRecord] | Seq
         }
         for i in keep
     ]
-    if mark_new:
+    if mark_new or (outbox and fresh):
         ids = [
             row[0]
             for row in conn.execute(insert(RECORDS).returning(RECORDS.c.id, sort_by_parameter_order=True), values)
         ]
         mark_old.extend(ids[p] for p in mark_new)
+        if outbox and fresh:
+            queued = int(time.time() * 1000)
+            rows = [{"record_id": ids[p], "end_ms": keep[p].end_ms, "queued_ms": queued} for p in fresh]
+            conn.execute(insert(OUTBOX), rows)
     else:
         conn.execute(insert(RECORDS), values)
     if mark_old:

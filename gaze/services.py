@@ -15,6 +15,7 @@ from gaze.devices import DeviceLabels
 from gaze.journal import JournalSource
 from gaze.limits import Limits
 from gaze.monitor import Monitor
+from gaze.uplink import Uplink, uplink_config
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class Services:
         self.limits = Limits(engine, resolve=self.resolve_module)
         self.users = Users(engine)
         self.devices = DeviceLabels(engine)
+        config = uplink_config(settings)  # checked by gaze.cli.prepare already
+        self.uplink = None if config is None else Uplink(config, engine, self.module_name)
         self.db_ok = True
         self.db_error: str | None = None
         self.db_checked_at: float | None = None
@@ -42,6 +45,11 @@ class Services:
         """The catalog slug a log slug matches (DESIGN §7), else the log slug itself."""
         module = self.catalog.match(slug)
         return module.slug if module is not None else slug
+
+    def module_name(self, slug: str) -> str | None:
+        """The catalog name of a log slug, None when the catalog does not know it."""
+        module = self.catalog.match(slug)
+        return module.name if module is not None else None
 
     def load(self) -> None:
         """Blocking start-up work: checkpoint, catalog, limits, database check."""
@@ -60,6 +68,8 @@ class Services:
                 FIRST_ADMIN,
             )
         self.check_database()
+        if self.uplink is not None:
+            self.uplink.refresh()
 
     @property
     def autostart(self) -> bool:

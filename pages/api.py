@@ -83,5 +83,13 @@ def register(services: Services) -> None:
                 "modules": len(services.catalog.modules),
             },
             "demo": services.demo,
+            "uplink": None if services.uplink is None else _uplink(services),
         }
         return JSONResponse(body, status_code=200 if following and services.db_ok else 503)
+
+
+def _uplink(services: Services) -> dict[str, object]:
+    """Last successful upload, queue, last error in words; fresh from the database (no secrets)."""
+    assert services.uplink is not None
+    services.uplink.refresh()
+    return services.uplink.status.as_dict()

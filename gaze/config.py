@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     uplink_url: str | None = Field(None, validation_alias="MODULEGAZE_UPLINK_URL")
     uplink_endpoint: str | None = Field(None, validation_alias="MODULEGAZE_UPLINK_ENDPOINT")
     uplink_location: str | None = Field(None, validation_alias="MODULEGAZE_UPLINK_LOCATION")
-    uplink_interval_minutes: int = Field(15, ge=1, le=1440, validation_alias="MODULEGAZE_UPLINK_INTERVAL_MINUTES")
+    # decimals allowed (0.1 = every 6 s) for trials; a centre keeps whole minutes
+    uplink_interval_minutes: float = Field(15, ge=0.05, le=1440, validation_alias="MODULEGAZE_UPLINK_INTERVAL_MINUTES")
     aws_access_key_id: SecretStr | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID")
     aws_secret_access_key: SecretStr | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY")
     aws_session_token: SecretStr | None = Field(None, validation_alias="AWS_SESSION_TOKEN")
@@ -205,7 +206,7 @@ def describe(exc: ValidationError) -> str:
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "?"
         variable = VARIABLES.get(field, field)
-        got = None if field in _QUIET else error.get("input")
+        got = None if variable in {VARIABLES[f] for f in _QUIET} else error.get("input")
         message = error["msg"].replace("\n", " ")
         parts.append(f"{variable}: {message} (got {got!r})" if isinstance(got, str | int) else f"{variable}: {message}")
     return "; ".join(parts)

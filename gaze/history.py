@@ -57,6 +57,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -329,6 +330,7 @@ def add_records(
     mark_old: list[int] = []  # stored rows a live record takes over from
     mark_new: list[int] = []  # positions in `keep` of live rows that repeat a live row
     fresh: list[int] = []  # positions in `keep` of rows that are counted for the first time
+    takeover: list[tuple[int, int]] = []  # (stored row id, position in `keep` of the live row counted instead)
     for item in items:
         key = item.key
         hit = counted.get(key)
@@ -341,6 +343,7 @@ def add_records(
         elif hit[1] != LIVE:
             if hit[0] >= 0:
                 mark_old.append(hit[0])
+                takeover.append((hit[0], len(keep)))
             counted[key] = (-1, LIVE)
             keep.append(item)
             continue  # same key, same roll-up contribution: the figures do not change
@@ -366,7 +369,7 @@ def add_records(
         }
         for i in keep
     ]
-    if mark_new or (outbox and fresh):
+    if mark_new or takeover or (outbox and fresh):
         ids = [
             row[0]
             for row in conn.execute(insert(RECORDS).returning(RECORDS.c.id, sort_by_parameter_order=True), values)
@@ -376,6 +379,8 @@ def add_records(
             queued = int(time.time() * 1000)
             rows = [{"record_id": ids[p], "end_ms": keep[p].end_ms, "queued_ms": queued} for p in fresh]
             conn.execute(insert(OUTBOX), rows)
+        for old, p in takeover:  # the uplink's queue follows the counted row: queued (or shipped) once
+            conn.execute(update(OUTBOX).where(OUTBOX.c.record_id == old).values(record_id=ids[p]))
     else:
         conn.execute(insert(RECORDS), values)
     if mark_old:

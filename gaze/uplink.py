@@ -125,7 +125,7 @@ def uplink_config(settings: Settings, environ: os._Environ[str] | dict[str, str]
     store = Store(
         bucket, resolve_region(settings, environ), resolve_credentials(settings, environ), settings.uplink_endpoint
     )
-    return UplinkConfig(store, prefix, settings.uplink_location, settings.uplink_interval_minutes * 60)
+    return UplinkConfig(store, prefix, settings.uplink_location, round(settings.uplink_interval_minutes * 60))
 
 
 @dataclass

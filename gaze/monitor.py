@@ -178,7 +178,7 @@ class Monitor:
     ) -> None:
         today = local_day(None)
         with Session(self.engine) as db, db.begin():
-            add_records(db, records, LIVE, outbox=self.settings.uplink_url is not None)
+            add_records(db, records, LIVE, outbox=self.settings.uplink_url is not None and not self.demo)
             row = db.get(Checkpoint, CHECKPOINT)
             if row is None:
                 row = Checkpoint(name=CHECKPOINT)

@@ -36,7 +36,10 @@ class Services:
         self.users = Users(engine)
         self.devices = DeviceLabels(engine)
         config = uplink_config(settings)  # checked by gaze.cli.prepare already
-        self.uplink = None if config is None else Uplink(config, engine, self.module_name)
+        if config is not None and self.demo:
+            log.warning("uplink off: demo data is never sent to the organisation")
+        # demo records are never queued (gaze.monitor) nor is anything shipped from a demo run
+        self.uplink = None if config is None or self.demo else Uplink(config, engine, self.module_name)
         self.db_ok = True
         self.db_error: str | None = None
         self.db_checked_at: float | None = None

@@ -305,3 +305,25 @@ def test_timing_of_status_fields(engine: Engine, moto: Moto) -> None:
     assert body["queued"] == 0 and body["lastError"] is None and body["objectsSent"] == 1
     assert isinstance(body["lastSuccessMs"], int) and body["lastSuccessMs"] >= before
     assert moto.secret_key not in repr(body) and moto.access_key not in repr(body)
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_demo_records_are_never_queued_nor_shipped(engine: Engine, tmp_path: Path) -> None:
+    from gaze.monitor import Monitor
+    from gaze.services import Services
+
+    settings = load_settings(
+        uplink_url="s3://org-bucket/centres",
+        uplink_location="testclc",
+        aws_access_key_id="AKIATEST",
+        aws_secret_access_key="secret",
+        log_dir=tmp_path / "logs",
+        data_dir=tmp_path / "data",
+    )
+    demo = Services(settings, engine, demo=True)
+    assert demo.uplink is None
+    demo.monitor._persist_sync(None, {}, records(3), [])
+    assert _queued(engine) == 0
+    Monitor(settings, engine)._persist_sync(None, {}, records(2, start=T0 + 10**7), [])
+    assert _queued(engine) == 2
+    assert Services(settings, engine, demo=False).uplink is not None

@@ -65,10 +65,13 @@ class Store:
 class S3Error(Exception):
     """A PUT failed; str() says why in words (never a secret). `status` None = no HTTP answer."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, region: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.region = region  # AWS's x-amz-bucket-region: where the bucket really is
 
 
 def _path(raw: str) -> str:
@@ -127,7 +130,7 @@ def put_object(store: Store, key: str, body: bytes, content_type: str = "text/cs
     try:
         return _put(store, key, body, content_type)
     except S3Error as exc:
-        region = getattr(exc, "region", None)
+        region = exc.region
         if region and region != store.region:  # AWS tells which region the bucket lives in: once more there
             moved = Store(store.bucket, region, store.credentials, store.endpoint, store.timeout_s)
             return _put(moved, key, body, content_type)
@@ -173,9 +176,12 @@ def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
         return (response.getheader("ETag") or "").strip('"')
     fields = {m.group(1).decode(): m.group(2).decode("utf-8", "replace") for m in _ERROR_FIELD.finditer(data)}
     code = fields.get("Code")
-    error = S3Error(_explain(store, response.status, code, fields.get("Message")), status=response.status, code=code)
-    error.region = response.getheader("x-amz-bucket-region")  # type: ignore[attr-defined]
-    raise error
+    raise S3Error(
+        _explain(store, response.status, code, fields.get("Message")),
+        status=response.status,
+        code=code,
+        region=response.getheader("x-amz-bucket-region"),
+    )
 
 
 _WORDS = {

@@ -218,3 +218,20 @@ def test_follow_ships_too(tmp_path: Path, moto: Moto) -> None:
         _wait(lambda: len(moto.rows(bucket)) == 2)
     finally:
         assert livekit.stop(process) == 0
+
+
+def test_backfill_queues_what_it_records_once(tmp_path: Path, moto: Moto) -> None:
+    bucket = moto.new_bucket()
+    url, engine = sqlite(tmp_path)
+    text = "".join(
+        f"{time.strftime('%Y-%m-%dT%H:%M:%S+0000', time.gmtime(ms / 1000))} pi oc4d[42]: {line}\n"
+        for ms, line in _sessions(int(time.time() * 1000))
+    )
+    env = {**cli_env(tmp_path, url, moto, bucket), "MODULEFETCH_LOG_DIR": str(tmp_path / "logs")}
+    for _ in range(2):  # a second backfill of the same period stores nothing new, queues nothing new
+        done = livekit.backfill_cli(["--input", "-", "--format", "text"], env, stdin=text.encode())
+        assert done.returncode == 0, done.stderr
+        assert counts(engine).queued == 2  # the two switches (the last hits open 0-second sessions)
+    assert run_cli(env, "--once").returncode == 0
+    assert sorted((r[2], r[5]) for r in moto.rows(bucket)) == [("192.168.4.21", "61"), ("192.168.4.22", "30")]
+    engine.dispose()

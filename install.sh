@@ -270,6 +270,14 @@ MODULEGAZE_UPLOADS_MODULES_ROOT=$uploads_root
 MODULEGAZE_PORT=$DEFAULT_PORT
 # oc4d's PostgreSQL, read-only: module names and user display names. Uncomment and fill in:
 # DATABASE_URL=postgresql://USER:PASSWORD@127.0.0.1:5432/DATABASE
+# Uplink: closed sessions to the organisation's S3 bucket within minutes (README "Uplink").
+# Uncomment and fill in all four lines (with the keys the organisation gives the centre):
+# MODULEGAZE_UPLINK_URL=s3://BUCKET/PREFIX
+# MODULEGAZE_UPLINK_LOCATION=CENTRE_NAME
+# AWS_ACCESS_KEY_ID=
+# AWS_SECRET_ACCESS_KEY=
+# Optional: AWS_REGION=eu-west-1, MODULEGAZE_UPLINK_INTERVAL_MINUTES=15, and for a store that is
+# not AWS, MODULEGAZE_UPLINK_ENDPOINT=https://s3.example.org
 EOF
   chmod 0640 -- "$tmp_env"
   ((STAGING)) || chown "root:$SERVICE_USER" -- "$tmp_env"

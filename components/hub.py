@@ -13,7 +13,7 @@ import time
 
 from nicegui import Event, binding, run
 
-from gaze import history
+from gaze import history, uplink
 from gaze.board import LiveOrder, last_line_text, reader_text, stats
 from gaze.limits import Alert
 from gaze.runtime import Runtime
@@ -38,6 +38,8 @@ class BoardStatus:
     database_problem: bool = False
     writer: str = ""
     writer_problem: bool = False
+    uplink: str = ""  # empty when the uplink is off
+    uplink_problem: bool = False
     monitoring: bool = False
     live_users: int = 0
     active_modules: int = 0
@@ -145,6 +147,8 @@ class Hub:
             problems.append(f"{monitor.set_aside.count} set aside (table set_aside): {monitor.set_aside.last_error}")
         status.writer = "; ".join(problems)
         status.writer_problem = bool(problems)
+        if services.uplink is not None:
+            status.uplink, status.uplink_problem = uplink.status_text(services.uplink.status, now)
         numbers = stats(monitor.store, services.limits, int(now * 1000))
         status.live_users = numbers.live_users
         status.active_modules = numbers.active_modules

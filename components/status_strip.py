@@ -29,6 +29,11 @@ def status_strip(status: BoardStatus, *, demo: bool) -> None:
             ui.icon("error")
             ui.label().bind_text_from(status, "writer")
         writer.bind_visibility_from(status, "writer_problem")
+        with ui.row().classes("items-center gap-1 text-sm").mark("status-uplink") as uplink:
+            ui.icon("cloud_upload").classes("text-gray-500")
+            ui.icon("warning", color="orange-8").bind_visibility_from(status, "uplink_problem")
+            ui.label().bind_text_from(status, "uplink")
+        uplink.bind_visibility_from(status, "uplink", backward=bool)
 
 
 def _card(status: BoardStatus, title: str, field: str, marker: str, icon: str) -> None:

@@ -42,6 +42,7 @@ class BackfillOptions:
     max_sessions: int = 20_000
     include_loopback: bool = False
     retention_days: int = 365
+    outbox: bool = False  # queue the new records for the uplink (DESIGN §8)
 
 
 @dataclass
@@ -99,9 +100,10 @@ class Progress:
 class _Sink:
     """Writes records in the order the store closed them: log file by local day, database in chunks."""
 
-    def __init__(self, log: DailyLog, engine: Engine | None) -> None:
+    def __init__(self, log: DailyLog, engine: Engine | None, outbox: bool = False) -> None:
         self.log = log
         self.engine = engine
+        self.outbox = outbox
         self.count = 0
 
     def write(self, records: list[SessionRecord]) -> None:
@@ -121,7 +123,7 @@ class _Sink:
             self.log.append("".join(chunk).encode(), day)
         if self.engine is not None:
             with Session(self.engine) as db, db.begin():
-                add_records(db, records, BACKFILL)
+                add_records(db, records, BACKFILL, outbox=self.outbox)
 
 
 def _chunks(stream: BinaryIO, progress: Progress, counter: list[int]) -> Iterator[bytes]:
@@ -143,7 +145,9 @@ def run_backfill(options: BackfillOptions, engine: Engine | None, *, stderr: Tex
     started = time.monotonic()
     store = SessionStore(options.idle_timeout_s, options.max_sessions)
     ingestor = Ingestor(store, include_loopback=options.include_loopback)
-    sink = _Sink(DailyLog(options.log_dir, SESSIONS_STEM, retention_days=options.retention_days), engine)
+    sink = _Sink(
+        DailyLog(options.log_dir, SESSIONS_STEM, retention_days=options.retention_days), engine, options.outbox
+    )
     process: subprocess.Popen[bytes] | None = None
     total: int | None = None
     if options.input == "-":

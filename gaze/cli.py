@@ -1,4 +1,4 @@
-"""Command line: `backfill`, `follow`, `import-logs` and `users` sub-commands, and the start-up checks they share with the UI."""
+"""Command line: `backfill`, `follow`, `import-logs`, `uplink` and `users` sub-commands, and the start-up checks they share with the UI."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from gaze.config import Settings, SettingsError, ensure_writable_dir, load_setti
 from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
+from gaze.uplink import uplink_config
+from gaze.uplinkcli import add_uplink_parser, uplink_command
 
 EXIT_BAD_SETTING = 2
 
@@ -65,6 +67,7 @@ def prepare(settings: Settings) -> Engine:
     can use. The database itself may still be down: the service connects when it answers."""
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
     ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")  # session secret, SQLite file
+    uplink_config(settings)  # a bad uplink setting stops start-up like any other
     engine = database_engine(settings.own_database_url)
     if settings.journal_file is not None and not settings.journal_file.is_file():
         raise SettingsError(f"MODULEGAZE_JOURNAL_FILE: {settings.journal_file} is not a file")
@@ -100,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-logs", help="load modulegaze-sessions log files and archives into the database")
     imp.add_argument("directory", type=Path, metavar="DIR", help="folder holding the .log and .log.zip files")
     imp.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
+    add_uplink_parser(sub)
     users = sub.add_parser("users", help="manage who may log in to the dashboard")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a user (asks for the password)")
@@ -180,6 +184,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         max_sessions=settings.max_open_sessions,
         include_loopback=settings.include_loopback,
         retention_days=settings.retention_days,
+        outbox=settings.uplink_url is not None,
     )
     try:
         summary = run_backfill(options, engine, stderr=err)
@@ -249,6 +254,8 @@ def dispatch(argv: list[str]) -> int | None:
         return import_logs_command(args, settings)
     if args.command == "users":
         return manage_users(args, settings)
+    if args.command == "uplink":
+        return uplink_command(args, settings)
     if args.command == "follow":
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_UPLOADS_ROOTS = (
@@ -48,6 +49,16 @@ class Settings(BaseSettings):
     demo: str = Field("auto", validation_alias="MODULEGAZE_DEMO")
     trusted_proxies: str = Field("", validation_alias="MODULEGAZE_TRUSTED_PROXIES")
     oc4d_origin: str = Field("http://oc4d.cdn", validation_alias="MODULEGAZE_OC4D_ORIGIN")
+    # Uplink to the organisation's bucket (DESIGN §8; gaze/uplink.py checks the combination).
+    uplink_url: str | None = Field(None, validation_alias="MODULEGAZE_UPLINK_URL")
+    uplink_endpoint: str | None = Field(None, validation_alias="MODULEGAZE_UPLINK_ENDPOINT")
+    uplink_location: str | None = Field(None, validation_alias="MODULEGAZE_UPLINK_LOCATION")
+    # decimals allowed (0.1 = every 6 s) for trials; a centre keeps whole minutes
+    uplink_interval_minutes: float = Field(15, ge=0.05, le=1440, validation_alias="MODULEGAZE_UPLINK_INTERVAL_MINUTES")
+    aws_access_key_id: SecretStr | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY")
+    aws_session_token: SecretStr | None = Field(None, validation_alias="AWS_SESSION_TOKEN")
+    aws_region: str | None = Field(None, validation_alias="AWS_REGION")
 
     @field_validator("journal_since")
     @classmethod
@@ -68,7 +79,19 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "database_url", "oc4d_database_url", "journal_directory", "journal_file", "uploads_modules_root", mode="before"
+        "database_url",
+        "oc4d_database_url",
+        "journal_directory",
+        "journal_file",
+        "uploads_modules_root",
+        "uplink_url",
+        "uplink_endpoint",
+        "uplink_location",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_region",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -93,6 +116,45 @@ class Settings(BaseSettings):
             raise ValueError("must be an origin like http://oc4d.cdn")
         return value
 
+    @field_validator("uplink_url")
+    @classmethod
+    def _uplink_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        bucket = parts.netloc
+        if parts.scheme != "s3" or not _BUCKET.fullmatch(bucket) or parts.query or parts.fragment:
+            raise ValueError("must be s3://BUCKET or s3://BUCKET/PREFIX (a valid bucket name)")
+        return f"s3://{bucket}/{parts.path.strip('/')}".rstrip("/")
+
+    @field_validator("uplink_endpoint")
+    @classmethod
+    def _uplink_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+            raise ValueError("must be an origin like https://s3.example.org or http://127.0.0.1:9000")
+        if "@" in parts.netloc:
+            raise ValueError("must not hold credentials (use AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)")
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ValueError("has a bad port") from None
+        return value
+
+    @field_validator("uplink_location")
+    @classmethod
+    def _uplink_location(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not _LOCATION.fullmatch(value):
+            raise ValueError("must be 1-64 letters, digits, '-', '.' or '_' (the centre's name in object keys)")
+        return value
+
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(item, strict=False) for item in _split(self.trusted_proxies))
@@ -108,6 +170,12 @@ class Settings(BaseSettings):
     @property
     def uploads_roots(self) -> tuple[Path, ...]:
         return (self.uploads_modules_root,) if self.uploads_modules_root else DEFAULT_UPLOADS_ROOTS
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_LOCATION = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Never echoed in an error message: the value may be (or hold) a secret.
+_QUIET = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "uplink_endpoint"})
 
 
 def _split(value: str) -> list[str]:
@@ -138,7 +206,7 @@ def describe(exc: ValidationError) -> str:
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "?"
         variable = VARIABLES.get(field, field)
-        got = error.get("input")
+        got = None if variable in {VARIABLES[f] for f in _QUIET} else error.get("input")
         message = error["msg"].replace("\n", " ")
         parts.append(f"{variable}: {message} (got {got!r})" if isinstance(got, str | int) else f"{variable}: {message}")
     return "; ".join(parts)

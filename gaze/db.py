@@ -206,6 +206,32 @@ class SetAsideRow(Base):
     error: Mapped[str] = mapped_column(Text)
 
 
+class OutboxRow(Base):
+    """A session record queued for the uplink (DESIGN §8): batch_id is NULL while it waits, then the
+    batch it went out in. Rows stay once shipped, so a record is never queued twice."""
+
+    __tablename__ = "uplink_outbox"
+    record_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[int | None] = mapped_column(BigInteger)
+    queued_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_uplink_outbox_batch_end", "batch_id", "end_ms"),)
+
+
+class UplinkBatchRow(Base):
+    """One CSV object for the organisation's bucket: key and bytes fixed before the first attempt."""
+
+    __tablename__ = "uplink_batch"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(1024), unique=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    records: Mapped[int] = mapped_column(Integer)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_ms: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for our own state; SQLite gets WAL + full sync and its folder created."""
     if url.startswith("postgresql://"):

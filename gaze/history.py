@@ -57,10 +57,11 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Session
 
-from gaze.db import HOURS, IMPORT, LIVE, DuplicateRow, SessionRow, UsageDaily, UsageDim, UsageHourly
+from gaze.db import HOURS, IMPORT, LIVE, DuplicateRow, OutboxRow, SessionRow, UsageDaily, UsageDim, UsageHourly
 from gaze.logline import GUEST
 from gaze.sessions import SessionRecord
 
@@ -105,6 +106,7 @@ DAILY = UsageDaily.__table__
 DIMS = UsageDim.__table__
 HOURLY = UsageHourly.__table__
 DUPLICATES = DuplicateRow.__table__
+OUTBOX = OutboxRow.__table__
 
 MODULE, IP, USER = "module", "ip", "user"  # usage_dim.dim
 Key = tuple[int, str, str, str, int]  # end_ms, user_id, ip, module, duration_s
@@ -304,10 +306,18 @@ def _counted(conn: Connection, end_values: Iterable[int]) -> dict[Key, tuple[int
     return found
 
 
-def add_records(db: Session | Connection, records: Sequence[SessionRecord] | Sequence[SessionRow], source: str) -> int:
+def add_records(
+    db: Session | Connection,
+    records: Sequence[SessionRecord] | Sequence[SessionRow],
+    source: str,
+    *,
+    outbox: bool = False,
+) -> int:
     """Insert session records inside the caller's transaction (`db`: an ORM Session or a Connection)
     and update the roll-ups with them; returns how many rows were inserted. See the module doc for
-    the duplicate rules (live records are always inserted; others only when not stored yet)."""
+    the duplicate rules (live records are always inserted; others only when not stored yet).
+    `outbox`: also queue the newly counted records for the uplink (DESIGN §8), in this transaction;
+    a record that repeats a counted one (a marked duplicate, or a live takeover) is not queued again."""
     items = [_item(r) for r in records]
     if not items:
         return 0
@@ -319,6 +329,8 @@ def add_records(db: Session | Connection, records: Sequence[SessionRecord] | Seq
     keep: list[_Item] = []
     mark_old: list[int] = []  # stored rows a live record takes over from
     mark_new: list[int] = []  # positions in `keep` of live rows that repeat a live row
+    fresh: list[int] = []  # positions in `keep` of rows that are counted for the first time
+    takeover: list[tuple[int, int]] = []  # (stored row id, position in `keep` of the live row counted instead)
     for item in items:
         key = item.key
         hit = counted.get(key)
@@ -331,6 +343,7 @@ def add_records(db: Session | Connection, records: Sequence[SessionRecord] | Seq
         elif hit[1] != LIVE:
             if hit[0] >= 0:
                 mark_old.append(hit[0])
+                takeover.append((hit[0], len(keep)))
             counted[key] = (-1, LIVE)
             keep.append(item)
             continue  # same key, same roll-up contribution: the figures do not change
@@ -338,6 +351,7 @@ def add_records(db: Session | Connection, records: Sequence[SessionRecord] | Seq
             mark_new.append(len(keep))
             keep.append(item)
             continue
+        fresh.append(len(keep))
         keep.append(item)
         rollup.add(item.end_ms, item.duration_s, item.module, item.ip, item.user)
     if not keep:
@@ -355,12 +369,18 @@ def add_records(db: Session | Connection, records: Sequence[SessionRecord] | Seq
         }
         for i in keep
     ]
-    if mark_new:
+    if mark_new or takeover or (outbox and fresh):
         ids = [
             row[0]
             for row in conn.execute(insert(RECORDS).returning(RECORDS.c.id, sort_by_parameter_order=True), values)
         ]
         mark_old.extend(ids[p] for p in mark_new)
+        if outbox and fresh:
+            queued = int(time.time() * 1000)
+            rows = [{"record_id": ids[p], "end_ms": keep[p].end_ms, "queued_ms": queued} for p in fresh]
+            conn.execute(insert(OUTBOX), rows)
+        for old, p in takeover:  # the uplink's queue follows the counted row: queued (or shipped) once
+            conn.execute(update(OUTBOX).where(OUTBOX.c.record_id == old).values(record_id=ids[p]))
     else:
         conn.execute(insert(RECORDS), values)
     if mark_old:

@@ -78,6 +78,7 @@ class Monitor:
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self.set_aside = SetAside()
+        self.outbox = settings.uplink_url is not None and not demo  # queue closed records for the uplink
         self.restored = False  # restore() has loaded the checkpoint
         self.write_error: str | None = None  # why the last save failed, in words; None when saving works
         self._retry_at = 0.0
@@ -267,12 +268,12 @@ class Monitor:
         refused = SetAside()
         with Session(self.engine) as db, db.begin():
             if not isolate:
-                add_records(db, records, LIVE)
+                add_records(db, records, LIVE, outbox=self.outbox)
             else:
                 for record in records:
                     try:
                         with db.begin_nested():
-                            add_records(db, [record], LIVE)
+                            add_records(db, [record], LIVE, outbox=self.outbox)
                     except Exception as exc:
                         refused.add_record(record, exc)
             setaside.store(db, aside + refused.pending)

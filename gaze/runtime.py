@@ -2,7 +2,7 @@
 
 Every timed job runs here, on one APScheduler, the same in `main.py` (with the UI) and in
 `main.py follow` (without): the monitor's tick (session expiry, saving, file retries), limit checks
-and alerts, the database check, the catalog reload and the midnight rotation. The UI adds no clock
+and alerts, the database check, the catalog reload, the midnight rotation and the uplink's shipments. The UI adds no clock
 of its own: it registers what it pushes to pages with `every()`, and hears of new alerts through
 `on_alerts()`.
 """
@@ -13,12 +13,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from gaze.limits import Alert
 from gaze.services import Services
+from gaze.uplink import FIRST_RUN_DELAY_S
 
 log = logging.getLogger(__name__)
 # APScheduler logs every run at INFO and every skipped overlap at WARNING (the tick job while a save
@@ -30,6 +31,7 @@ LIMITS_S = 1.0  # over-limit checks
 DB_CHECK_S = 10.0  # SELECT 1 on our database, for the status
 CATALOG_S = 60.0  # re-read the module catalog
 MIDNIGHT_SECOND = 1  # the rotation runs one second after local midnight
+UPLINK_STATUS_S = 30.0  # re-read the uplink's queue length
 
 AlertListener = Callable[[list[Alert]], None]
 
@@ -69,6 +71,13 @@ class Runtime:
         self.every(DB_CHECK_S, self._check_database, "database")
         self.every(CATALOG_S, self._reload_catalog, "catalog")
         self._schedule_midnight()
+        uplink = self.services.uplink
+        if uplink is not None:  # DESIGN §8: ship every interval, the first time soon after start
+            first = datetime.now(UTC) + timedelta(seconds=FIRST_RUN_DELAY_S)
+            self.scheduler.add_job(
+                self._ship, "interval", seconds=uplink.config.interval_s, next_run_time=first, id="uplink"
+            )
+            self.every(UPLINK_STATUS_S, self._uplink_status, "uplink-status")
         self.scheduler.start()
 
     async def open(self, *, follow: bool, on_ready: Callable[[], None] | None = None) -> None:
@@ -112,6 +121,17 @@ class Runtime:
 
     async def _reload_catalog(self) -> None:
         await asyncio.to_thread(self.services.catalog.reload)
+
+    async def _ship(self) -> None:
+        uplink = self.services.uplink
+        if uplink is not None and self.services.ready:
+            await asyncio.to_thread(uplink.tick)
+
+    async def _uplink_status(self) -> None:
+        """The queue length on the board between shipments."""
+        uplink = self.services.uplink
+        if uplink is not None and self.services.ready:
+            await asyncio.to_thread(uplink.refresh)
 
     def _schedule_midnight(self) -> None:
         when = datetime.fromtimestamp(next_local_midnight(time.time()), UTC)

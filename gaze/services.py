@@ -17,6 +17,7 @@ from gaze.devices import DeviceLabels
 from gaze.journal import JournalSource
 from gaze.limits import Limits
 from gaze.monitor import Monitor
+from gaze.uplink import Uplink, uplink_config
 
 log = logging.getLogger(__name__)
 CONNECT_FIRST_S = 1.0
@@ -39,6 +40,11 @@ class Services:
         self.users = Users(engine)
         self.devices = DeviceLabels(engine)
         self.ready = False  # connect() has loaded our state
+        config = uplink_config(settings)  # checked by gaze.cli.prepare already
+        if config is not None and self.demo:
+            log.warning("uplink off: demo data is never sent to the organisation")
+        # demo records are never queued (gaze.monitor) nor is anything shipped from a demo run
+        self.uplink = None if config is None or self.demo else Uplink(config, engine, self.module_name)
         self.db_ok = True
         self.db_error: str | None = None
         self.db_checked_at: float | None = None
@@ -71,6 +77,11 @@ class Services:
                 self.ready = True
                 return True
 
+    def module_name(self, slug: str) -> str | None:
+        """The catalog name of a log slug, None when the catalog does not know it."""
+        module = self.catalog.match(slug)
+        return module.name if module is not None else None
+
     def load(self) -> None:
         """Blocking start-up work: schema, checkpoint, catalog, limits, database check."""
         migrate(self.engine)
@@ -89,6 +100,8 @@ class Services:
                 FIRST_ADMIN,
             )
         self.check_database()
+        if self.uplink is not None:
+            self.uplink.refresh()
 
     @property
     def autostart(self) -> bool:

@@ -86,6 +86,14 @@ def register(services: Services) -> None:
                 "modules": len(services.catalog.modules),
             },
             "demo": services.demo,
+            "uplink": None if services.uplink is None else _uplink(services),
         }
         healthy = following and services.db_ok and monitor.write_error is None
         return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+def _uplink(services: Services) -> dict[str, object]:
+    """Last successful upload, queue, last error in words; fresh from the database (no secrets)."""
+    assert services.uplink is not None
+    services.uplink.refresh()
+    return services.uplink.status.as_dict()

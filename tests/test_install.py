@@ -131,6 +131,10 @@ def test_env_file_has_the_recommended_values(prefix: Path) -> None:
     assert values["MODULEFETCH_LOG_DIR"] == f"{prefix}/var/log/modulegaze"
     assert "DATABASE_URL" not in values
     assert re.search(r"^# DATABASE_URL=postgresql://", env.read_text(), re.MULTILINE)
+    # the uplink: off, with commented lines to fill in (README "Uplink")
+    assert not [key for key in values if key.startswith(("MODULEGAZE_UPLINK_", "AWS_"))]
+    for line in ("MODULEGAZE_UPLINK_URL=s3://", "MODULEGAZE_UPLINK_LOCATION=", "AWS_SECRET_ACCESS_KEY="):
+        assert re.search(rf"^# {line}", env.read_text(), re.MULTILINE), line
 
 
 def test_directories(prefix: Path) -> None:

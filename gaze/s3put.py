@@ -1,0 +1,204 @@
+"""A small S3 client: one AWS Signature Version 4 signed PUT over http.client, nothing else.
+
+Why not a library: the uplink only ever writes whole objects, and on a Raspberry Pi every MB of
+resident memory counts. boto3 adds ~23 MB RSS to a running app, minio's SDK ~6 MB and five
+dependencies, obstore ~7 MB of native code; this file adds nothing that the app has not already
+imported (figures in README "Uplink"). SigV4 is specified at
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html; the
+tests check it against moto's S3 server with signature checking on.
+
+Addressing: AWS (no endpoint) uses virtual-hosted style `https://BUCKET.s3.REGION.amazonaws.com/KEY`
+(path style for bucket names with dots, whose names break the TLS certificate match); an
+S3-compatible endpoint (MinIO, moto, Ceph, …) uses path style `ENDPOINT/BUCKET/KEY`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import re
+import socket
+import ssl
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
+
+SERVICE = "s3"
+ALGORITHM = "AWS4-HMAC-SHA256"
+_ERROR_FIELD = re.compile(rb"<(Code|Message)>([^<]{0,300})</\1>")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key: str
+    secret_key: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where objects go. `endpoint` None = AWS itself."""
+
+    bucket: str
+    region: str
+    credentials: Credentials
+    endpoint: str | None = None
+    timeout_s: float = 30.0
+
+    def address(self, key: str) -> tuple[str, str, int | None, str]:
+        """(scheme, host header, port, canonical path) of an object."""
+        if self.endpoint is None:
+            if "." in self.bucket:
+                return "https", f"s3.{self.region}.amazonaws.com", None, _path(f"/{self.bucket}/{key}")
+            return "https", f"{self.bucket}.s3.{self.region}.amazonaws.com", None, _path(f"/{key}")
+        parts = urlsplit(self.endpoint)
+        return parts.scheme, parts.netloc, parts.port, _path(f"/{self.bucket}/{key}")
+
+    def where(self) -> str:
+        """The store in words, without secrets: for messages."""
+        if self.endpoint is None:
+            return f"s3://{self.bucket} (AWS {self.region})"
+        return f"s3://{self.bucket} at {self.endpoint}"
+
+
+class S3Error(Exception):
+    """A PUT failed; str() says why in words (never a secret). `status` None = no HTTP answer."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, region: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.region = region  # AWS's x-amz-bucket-region: where the bucket really is
+
+
+def _path(raw: str) -> str:
+    # S3 signs the URI-encoded path with '/' kept, each other byte outside A-Z a-z 0-9 - _ . ~ escaped.
+    return quote(raw, safe="/-_.~")
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+
+
+def signing_key(secret: str, day: str, region: str) -> bytes:
+    key = _hmac(f"AWS4{secret}".encode(), day)
+    key = _hmac(key, region)
+    key = _hmac(key, SERVICE)
+    return _hmac(key, "aws4_request")
+
+
+def signed_headers(
+    method: str, host: str, path: str, body: bytes, store: Store, now: datetime, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The request headers including `Authorization` (SigV4, no query string, signed payload)."""
+    amz_date = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    day = amz_date[:8]
+    payload_hash = hashlib.sha256(body).hexdigest()
+    headers = {"host": host, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date}
+    headers.update({k.lower(): v for k, v in (extra or {}).items()})
+    if store.credentials.token:
+        headers["x-amz-security-token"] = store.credentials.token
+    names = sorted(headers)
+    canonical = "\n".join(
+        [
+            method,
+            path,
+            "",
+            "".join(f"{n}:{' '.join(headers[n].split())}\n" for n in names),
+            ";".join(names),
+            payload_hash,
+        ]
+    )
+    scope = f"{day}/{store.region}/{SERVICE}/aws4_request"
+    to_sign = "\n".join([ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
+    signature = hmac.new(
+        signing_key(store.credentials.secret_key, day, store.region), to_sign.encode("utf-8"), hashlib.sha256
+    ).hexdigest()
+    headers["authorization"] = (
+        f"{ALGORITHM} Credential={store.credentials.access_key}/{scope}, "
+        f"SignedHeaders={';'.join(names)}, Signature={signature}"
+    )
+    return headers
+
+
+def put_object(store: Store, key: str, body: bytes, content_type: str = "text/csv; charset=utf-8") -> str:
+    """PUT `body` as `key`; returns the ETag. Raises S3Error (in words) on any failure. A PUT of the
+    same key replaces the object whole, so repeating a PUT is harmless."""
+    try:
+        return _put(store, key, body, content_type)
+    except S3Error as exc:
+        region = exc.region
+        if region and region != store.region:  # AWS tells which region the bucket lives in: once more there
+            moved = Store(store.bucket, region, store.credentials, store.endpoint, store.timeout_s)
+            return _put(moved, key, body, content_type)
+        raise
+
+
+def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
+    scheme, host, port, path = store.address(key)
+    headers = signed_headers(
+        "PUT",
+        host,
+        path,
+        body,
+        store,
+        datetime.now(UTC),
+        {"content-type": content_type, "content-length": str(len(body))},
+    )
+    hostname = urlsplit(f"//{host}").hostname or host
+    conn: http.client.HTTPConnection
+    if scheme == "https":
+        conn = http.client.HTTPSConnection(
+            hostname, port, timeout=store.timeout_s, context=ssl.create_default_context()
+        )
+    else:
+        conn = http.client.HTTPConnection(hostname, port, timeout=store.timeout_s)
+    try:
+        conn.request("PUT", path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read(65_536)
+    except TimeoutError:
+        raise S3Error(f"no answer from {store.where()} within {store.timeout_s:.0f} s") from None
+    except socket.gaierror:
+        raise S3Error(f"cannot find the host of {store.where()} (no network or DNS?)") from None
+    except ConnectionRefusedError:
+        raise S3Error(f"{store.where()} refused the connection (store down or wrong endpoint)") from None
+    except ssl.SSLError as exc:
+        raise S3Error(f"TLS with {store.where()} failed ({exc.reason or exc})") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise S3Error(f"cannot reach {store.where()} ({exc.__class__.__name__}: {exc})") from None
+    finally:
+        conn.close()
+    if 200 <= response.status < 300:
+        return (response.getheader("ETag") or "").strip('"')
+    fields = {m.group(1).decode(): m.group(2).decode("utf-8", "replace") for m in _ERROR_FIELD.finditer(data)}
+    code = fields.get("Code")
+    raise S3Error(
+        _explain(store, response.status, code, fields.get("Message")),
+        status=response.status,
+        code=code,
+        region=response.getheader("x-amz-bucket-region"),
+    )
+
+
+_WORDS = {
+    "InvalidAccessKeyId": "the store does not know this access key (AWS_ACCESS_KEY_ID)",
+    "SignatureDoesNotMatch": "the secret key does not match the access key (AWS_SECRET_ACCESS_KEY)",
+    "AccessDenied": "the access key may not write to this bucket (AccessDenied)",
+    "NoSuchBucket": "the bucket does not exist",
+    "RequestTimeTooSkewed": "this machine's clock is too far off for the store (set the date)",
+    "ExpiredToken": "the session token has expired (AWS_SESSION_TOKEN)",
+    "InvalidToken": "the session token is not valid (AWS_SESSION_TOKEN)",
+    "PermanentRedirect": "the bucket is in another region (set AWS_REGION)",
+    "AuthorizationHeaderMalformed": "the bucket is in another region (set AWS_REGION)",
+}
+
+
+def _explain(store: Store, status: int, code: str | None, message: str | None) -> str:
+    words = _WORDS.get(code or "")
+    if words is None:
+        words = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+    return f"{store.where()}: {words}"

@@ -1,0 +1,93 @@
+"""`python main.py uplink [--queue-since DATE] [--once]`: the uplink from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from gaze.catalog import Catalog
+from gaze.config import Settings, SettingsError
+from gaze.history import local_midnight_ms
+from gaze.outbox import BATCH_RECORDS, queue_since
+from gaze.uplink import Uplink, ago, uplink_config
+
+EXIT_BAD_SETTING = 2
+
+
+def add_uplink_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "uplink", help="ship queued session records to the organisation's bucket (MODULEGAZE_UPLINK_URL)"
+    )
+    parser.add_argument("--once", action="store_true", help="ship everything queued now and print what was sent")
+    parser.add_argument(
+        "--queue-since",
+        metavar="DATE",
+        help="queue the records that ended on or after DATE (YYYY-MM-DD, local time) and were never queued",
+    )
+    parser.add_argument("--database-url", help="our database (default MODULEGAZE_DATABASE_URL / SQLite)")
+    parser.add_argument("--batch-records", type=int, default=BATCH_RECORDS, help=argparse.SUPPRESS)
+
+
+def catalog_names(settings: Settings) -> Callable[[str], str | None]:
+    """Module names for the CSV's Module Viewed column, from oc4d's catalog as the app reads it."""
+    catalog = Catalog(database_url=settings.oc4d_database_url, uploads_roots=settings.uploads_roots, demo=False)
+    catalog.reload()
+
+    def name(slug: str) -> str | None:
+        module = catalog.match(slug)
+        return module.name if module is not None else None
+
+    return name
+
+
+def uplink_command(
+    args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    from gaze.cli import command_database  # here: gaze.cli imports this module
+
+    since: date | None = None
+    if args.queue_since is not None:
+        try:
+            since = date.fromisoformat(args.queue_since)
+        except ValueError:
+            err.write(f"uplink: --queue-since {args.queue_since!r} is not a date like 2026-05-01\n")
+            return EXIT_BAD_SETTING
+    if args.batch_records < 1:
+        err.write("uplink: --batch-records must be at least 1\n")
+        return EXIT_BAD_SETTING
+    try:
+        config = uplink_config(settings)
+        if config is None:
+            raise SettingsError("MODULEGAZE_UPLINK_URL: not set, the uplink is off (s3://BUCKET/PREFIX turns it on)")
+        engine = command_database(args.database_url, settings)
+    except SettingsError as exc:
+        err.write(f"uplink: {exc}\n")
+        return EXIT_BAD_SETTING
+    try:
+        if since is not None:
+            added = queue_since(engine, local_midnight_ms(since))
+            out.write(f"queued {added} records that ended on or after {since.isoformat()} (local time)\n")
+        if args.once:
+            uplink = Uplink(config, engine, catalog_names(settings), batch_records=args.batch_records)
+            report = uplink.ship()
+            out.write(f"uplink to {config.describe()}\n")
+            for line in report.lines():
+                out.write(line + "\n")
+            return 1 if report.error else 0
+        uplink = Uplink(config, engine)
+        uplink.refresh()
+        status = uplink.status
+        last = "never" if status.last_success_ms is None else ago(time.time() - status.last_success_ms / 1000)
+        out.write(f"uplink to {config.describe()}\nlast upload: {last}\n{status.queued} records waiting\n")
+        return 0
+    except SQLAlchemyError as exc:
+        err.write(f"uplink: database: {str(getattr(exc, 'orig', None) or exc).strip().splitlines()[0][:200]}\n")
+        return 1
+    finally:
+        engine.dispose()

@@ -22,6 +22,7 @@ from components.hub import Hub
 from gaze.auth import LoginLimiter, session_secret
 from gaze.cli import EXIT_BAD_SETTING, dispatch, prepare
 from gaze.config import SettingsError, load_settings
+from gaze.demo import settle_demo
 from gaze.services import Services
 from pages import access, api, dashboard, devices, history, login, users
 
@@ -32,12 +33,12 @@ CATALOG_RELOAD_S = 60
 def build() -> Services:
     """Settings -> services -> pages and background work. Exits with code 2 on a bad setting."""
     try:
-        settings = load_settings()
+        settings, demo = settle_demo(load_settings())  # demo data: its own database and log folder
         engine = prepare(settings)
     except SettingsError as exc:
         sys.stderr.write(f"modulegaze: {exc}\n")
         sys.exit(EXIT_BAD_SETTING)
-    services = Services(settings, engine)
+    services = Services(settings, engine, demo=demo)
     hub = Hub(services)
     scheduler = AsyncIOScheduler()
     tasks: list[asyncio.Task[None]] = []

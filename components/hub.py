@@ -136,7 +136,7 @@ class Hub:
         state = monitor.reader_state
         status.monitoring = monitor.running
         status.reader = reader_text(state, monitor.running, now)
-        status.reader_problem = state.status in ("restarting", "missing")
+        status.reader_problem = state.status in ("restarting", "missing", "unreadable")
         status.last_line = last_line_text(state, now)
         status.catalog, status.catalog_problem = catalog_text(services)
         status.database = "database ok" if services.db_ok else f"database unreachable: {services.db_error}"

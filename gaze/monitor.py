@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint
-from gaze.demo import DEMO_DETAIL, run_demo
+from gaze.demo import DEMO_DETAIL, probe_journal, run_demo
 from gaze.history import add_records
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
 from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog, local_day
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "live"
 TICK_S = 1.0
+PROBE_RETRY_S = 30.0  # while the journal cannot be read
 
 
 def load_checkpoint(engine: Engine, name: str = CHECKPOINT) -> tuple[str | None, dict[str, object]]:
@@ -101,17 +102,32 @@ class Monitor:
         """Start following the journal — or the simulated classroom in demo mode (idempotent)."""
         if self.running:
             return
+        self._demo_stop.clear()
         if self.demo:
-            self._demo_stop.clear()
             self._task = asyncio.create_task(self._run_demo(), name="demo-source")
         else:
-            since = None if self.settings.journal_since_all else self.settings.journal_since
+            since = self.settings.journal_since_arg
             self._reader = JournalReader(
                 self.source, self._on_batch, cursor=self.cursor, since=since, state=self.reader_state
             )
-            self._task = asyncio.create_task(self._reader.run(), name="journal-reader")
+            self._task = asyncio.create_task(self._follow(self._reader), name="journal-reader")
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.create_task(self._tick_forever(), name="monitor-tick")
+
+    async def _follow(self, reader: JournalReader) -> None:
+        """Follow the journal; while journalctl cannot read it, say so (never demo) and look again."""
+        while not self._demo_stop.is_set():
+            probe = await asyncio.to_thread(probe_journal, self.source)
+            if probe.state != "unreadable":
+                break
+            log.error("%s", probe.detail)
+            self.reader_state.set("unreadable", probe.detail, time.time() + PROBE_RETRY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._demo_stop.wait(), PROBE_RETRY_S)
+        if self._demo_stop.is_set():
+            self.reader_state.set("stopped")
+            return
+        await reader.run()
 
     async def _run_demo(self) -> None:
         self.reader_state.set("following", DEMO_DETAIL)

@@ -341,7 +341,7 @@ def test_module_table_missing_columns(pg_url: str) -> None:
     cat.reload()
     assert cat.db_status.ok and cat.db_status.count == 1
     assert cat.modules == [
-        Module("cdn_algebra", "Algebra", index_html_url="/modules/cdn_algebra/index.html", source="db")
+        Module("cdn_algebra", "Algebra", index_html_url="/modules/cdn_algebra/index.html", source="db", id="m1")
     ]
 
 

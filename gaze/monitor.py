@@ -74,7 +74,7 @@ class Monitor:
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._demo_stop = asyncio.Event()
+        self._demo_stop = asyncio.Event()  # set by stop(): ends the demo source or the wait for a readable journal
         self._clock_seen: tuple[int | None, float] = (None, time.monotonic())
         self._saved_version = self.store.version  # store.version the checkpoint holds
 
@@ -120,7 +120,8 @@ class Monitor:
             probe = await asyncio.to_thread(probe_journal, self.source)
             if probe.state != "unreadable":
                 break
-            log.error("%s", probe.detail)
+            if self.reader_state.status != "unreadable":
+                log.error("%s", probe.detail)
             self.reader_state.set("unreadable", probe.detail, time.time() + PROBE_RETRY_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._demo_stop.wait(), PROBE_RETRY_S)

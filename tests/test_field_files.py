@@ -14,7 +14,7 @@ import sys
 import tarfile
 import zipfile
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from gaze.db import SessionRow, make_engine
 from gaze.importer import log_files, logged_keys, record_key
+from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog
 from tests.conftest import ROOT, foreign_environ
 
 DAY = datetime(2026, 5, 4, tzinfo=UTC)
@@ -232,3 +233,27 @@ def test_upstream_files_are_read_and_count_as_written(tmp_path: Path) -> None:
     done = run(["backfill", "--input", str(source), "--no-database"], env)
     assert field(done.stdout, "records written") == 0 and field(done.stdout, "already in files") == 1
     assert not (log_dir / "modulegaze-sessions.log").exists()
+
+
+def test_retention_prunes_upstream_archives_by_the_date_in_their_name(tmp_path: Path) -> None:
+    names = [
+        "modulegaze-sessions-2025-01-01.log.zip",
+        "modulegaze-sessions-2025-01-02-1735776000000.log.zip",  # upstream's second archive of a day
+        "mf-2025-01-03T10-00-00-000Z-abcd1234.zip",  # upstream's oldest per-session files
+        "mf-2025-01-03T11-00-00-000Z-efgh5678.tar.gz",
+        "modulegaze-access-2025-01-01-1735689600000.log.zip",
+        "modulegaze-sessions-2026-05-01-1777593600000.log.zip",  # recent: kept
+        "mf-2026-05-01T10-00-00-000Z-ijkl9012.zip",
+        "mf-no-date.zip",  # no date to judge by: kept
+        "modulegaze-sessions.log",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+
+    def today() -> date:
+        return date(2026, 5, 4)
+
+    removed = DailyLog(tmp_path, SESSIONS_STEM, retention_days=365, today=today).prune()
+    assert sorted(p.name for p in removed) == sorted(names[:4])
+    assert [p.name for p in DailyLog(tmp_path, ACCESS_STEM, retention_days=365, today=today).prune()] == [names[4]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[5:])

@@ -14,7 +14,19 @@ JOURNAL_GROUP="systemd-journal"
 DEFAULT_PORT="3002"
 APT_PACKAGES=(python3 python3-venv python3-pip)
 APP_ITEMS=(main.py gaze pages components requirements.txt)
-UPLOADS_ROOTS=(/oc4d-server/workspaces/website/uploads/modules /var/www/oc4d.cdn/uploads/modules)
+# Where oc4d keeps its module folders: our defaults, then where upstream's own unit runs oc4d.
+UPLOADS_ROOTS=(
+  /oc4d-server/workspaces/website/uploads/modules
+  /var/www/oc4d.cdn/uploads/modules
+  /home/pi/oc4d-server/workspaces/website/uploads/modules
+)
+# oc4d's env file (its DATABASE_URL gives module and user names; we only read that database).
+OC4D_ENV_FILES=(
+  /oc4d-server/.env
+  /oc4d-server/workspaces/server/.env
+  /home/pi/oc4d-server/.env
+  /home/pi/oc4d-server/workspaces/server/.env
+)
 HEALTH_WAIT_S=20
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,6 +45,8 @@ Options:
                  ownership changes, no systemctl; paths in the unit and env file point into DIR)
   --no-systemd   lay the files down but do not call systemctl
   --no-apt       do not install python3 / python3-venv / python3-pip with apt-get
+  --oc4d-env FILE  oc4d's env file to take DATABASE_URL from (default: the first that exists of
+                 /oc4d-server/.env, /home/pi/oc4d-server/.env and their workspaces/server/.env)
   --uninstall    stop, disable and remove the unit and /opt/modulegaze; keeps /var/lib/modulegaze,
                  /var/log/modulegaze, /etc/modulegaze and the modulegaze user
   -h, --help     this text
@@ -68,6 +82,11 @@ while (($#)); do
     --no-apt)
       USE_APT=0
       shift
+      ;;
+    --oc4d-env)
+      (($# >= 2)) || die "--oc4d-env needs a file"
+      OC4D_ENV_FILES=("$2")
+      shift 2
       ;;
     --uninstall)
       UNINSTALL=1
@@ -248,6 +267,32 @@ else
       break
     fi
   done
+  # oc4d's DATABASE_URL, as its env file has it (one optional pair of quotes removed). Values that
+  # a systemd EnvironmentFile would read differently (spaces, quotes, backslashes) are not copied.
+  oc4d_env=""
+  oc4d_url=""
+  for candidate in "${OC4D_ENV_FILES[@]}"; do
+    if [ -f "$candidate" ] && [ -r "$candidate" ]; then
+      oc4d_env="$candidate"
+      break
+    fi
+  done
+  if [ -n "$oc4d_env" ]; then
+    oc4d_url="$(sed -n -E 's/^[[:space:]]*(export[[:space:]]+)?DATABASE_URL[[:space:]]*=[[:space:]]*(.*)$/\2/p' "$oc4d_env" |
+      tail -n 1 | sed -E 's/[[:space:]]+$//; s/^"(.*)"$/\1/; s/^'\''(.*)'\''$/\1/')"
+    if [ -n "$oc4d_url" ] && [[ ! "$oc4d_url" =~ ^postgres(ql)?://[^[:space:]\"\'\\\$\`]+$ ]]; then
+      warn "DATABASE_URL in $oc4d_env is not a plain postgresql:// URL; not copied (set it by hand)"
+      oc4d_url=""
+    fi
+    [ -z "$oc4d_url" ] || say "taking oc4d's DATABASE_URL from $oc4d_env (read-only use)"
+  fi
+  if [ -n "$oc4d_url" ]; then
+    database_lines="# oc4d's PostgreSQL, read-only: module names and user display names (from $oc4d_env).
+DATABASE_URL=$oc4d_url"
+  else
+    database_lines="# oc4d's PostgreSQL, read-only: module names and user display names. Uncomment and fill in:
+# DATABASE_URL=postgresql://USER:PASSWORD@127.0.0.1:5432/DATABASE"
+  fi
   tmp_env="$(mktemp "$ETC_DIR/.env.XXXXXX")"
   cat >"$tmp_env" <<EOF
 # Module Gaze settings, read by $UNIT_NAME (EnvironmentFile=). All settings: README "Settings".
@@ -268,8 +313,13 @@ MODULEFETCH_LOG_DIR=$LOG_DIR
 MODULEGAZE_UPLOADS_MODULES_ROOT=$uploads_root
 # HTTP port of the dashboard.
 MODULEGAZE_PORT=$DEFAULT_PORT
-# oc4d's PostgreSQL, read-only: module names and user display names. Uncomment and fill in:
-# DATABASE_URL=postgresql://USER:PASSWORD@127.0.0.1:5432/DATABASE
+# Never simulated traffic on a centre's machine (demo data would stay under /var/lib/modulegaze/demo
+# anyway, never in the log folder the upload scripts copy).
+MODULEGAZE_DEMO=off
+$database_lines
+# Scripts and wall displays may read GET /api/live-sessions with "Authorization: Bearer <token>".
+# Make one with: head -c 24 /dev/urandom | base64
+# MODULEGAZE_READ_TOKEN=
 # Uplink: closed sessions to the organisation's S3 bucket within minutes (README "Uplink").
 # Uncomment and fill in all four lines (with the keys the organisation gives the centre):
 # MODULEGAZE_UPLINK_URL=s3://BUCKET/PREFIX

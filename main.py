@@ -30,12 +30,13 @@ def build() -> Services:
     from gaze.cli import EXIT_BAD_SETTING, prepare
     from gaze.config import SettingsError, load_settings
     from gaze.db import error_text, migrate
+    from gaze.demo import settle_demo
     from gaze.runtime import Runtime
     from gaze.services import Services
     from pages import access, api, dashboard, devices, history, login, users
 
     try:
-        settings = load_settings()
+        settings, demo = settle_demo(load_settings())  # demo data: its own database and log folder
         engine = prepare(settings)
     except SettingsError as exc:
         sys.stderr.write(f"modulegaze: {exc}\n")
@@ -46,7 +47,7 @@ def build() -> Services:
         log.warning(
             "database not ready at start-up (%s): serving the status, connecting when it answers", error_text(exc)
         )
-    services = Services(settings, engine)
+    services = Services(settings, engine, demo=demo)
     runtime = Runtime(services)
     hub = Hub(services)
     hub.attach(runtime)

@@ -134,7 +134,7 @@ class Hub:
         state = monitor.reader_state
         status.monitoring = monitor.running
         status.reader = reader_text(state, monitor.running, now)
-        status.reader_problem = state.status in ("stalled", "restarting", "missing")
+        status.reader_problem = state.status in ("stalled", "restarting", "missing", "unreadable")
         status.last_line = last_line_text(state, now)
         status.catalog, status.catalog_problem = catalog_text(services)
         if monitor.write_error is not None:

@@ -3,6 +3,11 @@
 Reads `journalctl -o json` output, short-iso text, or the journal itself, through the same Ingestor
 as live reading, so the records and their order are the ones live reading writes. Never touches the
 live checkpoint; records go to the log files and to the `session_record` table as source "backfill".
+
+A record line is written once, ever (DESIGN §4): before writing, backfill reads the records the
+session log files of the log directory already hold (plain file and archives, ours and upstream's)
+and leaves those out of the files, so running it again — with or without a database — adds no line.
+The database side skips records already stored (gaze.history.add_records).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from gaze.db import BACKFILL
 from gaze.history import add_records
+from gaze.importer import logged_keys, record_key
 from gaze.journal import JournalSource, iter_text
 from gaze.logfiles import SESSIONS_STEM, DailyLog, format_session_line, local_day
 from gaze.pipeline import MALFORMED, Ingestor
@@ -51,6 +57,7 @@ class Summary:
     hits: int
     ignored: dict[str, int]
     records: int
+    already_in_files: int
     elapsed_s: float
 
     def lines(self) -> list[str]:
@@ -60,7 +67,8 @@ class Summary:
             f"entries read:     {self.entries:,}",
             f"module hits:      {self.hits:,}",
             f"ignored lines:    {sum(self.ignored.values()):,} ({ignored})",
-            f"records written:  {self.records:,}",
+            f"records written:  {self.records - self.already_in_files:,}",
+            f"already in files: {self.already_in_files:,}",
             f"elapsed:          {self.elapsed_s:.2f} s",
             f"entries/s:        {rate:,.0f}",
         ]
@@ -98,13 +106,16 @@ class Progress:
 
 
 class _Sink:
-    """Writes records in the order the store closed them: log file by local day, database in chunks."""
+    """Writes records in the order the store closed them: log file by local day (leaving out the
+    records the files hold already), database in chunks."""
 
-    def __init__(self, log: DailyLog, engine: Engine | None, outbox: bool = False) -> None:
+    def __init__(self, log: DailyLog, engine: Engine | None, logged: set[bytes], outbox: bool = False) -> None:
         self.log = log
         self.engine = engine
+        self.logged = logged
         self.outbox = outbox
         self.count = 0
+        self.in_files = 0  # records left out of the files: they were there already
 
     def write(self, records: list[SessionRecord]) -> None:
         if not records:
@@ -113,6 +124,11 @@ class _Sink:
         day: date | None = None
         chunk: list[str] = []
         for record in records:
+            key = record_key(record.end_ms, record.user, record.ip, record.module, record.duration_s)
+            if key in self.logged:
+                self.in_files += 1
+                continue
+            self.logged.add(key)
             record_day = local_day(record.end_ms)
             if day is not None and record_day != day:
                 self.log.append("".join(chunk).encode(), day)
@@ -145,8 +161,9 @@ def run_backfill(options: BackfillOptions, engine: Engine | None, *, stderr: Tex
     started = time.monotonic()
     store = SessionStore(options.idle_timeout_s, options.max_sessions)
     ingestor = Ingestor(store, include_loopback=options.include_loopback)
+    logged = logged_keys(options.log_dir)
     sink = _Sink(
-        DailyLog(options.log_dir, SESSIONS_STEM, retention_days=options.retention_days), engine, options.outbox
+        DailyLog(options.log_dir, SESSIONS_STEM, retention_days=options.retention_days), engine, logged, options.outbox
     )
     process: subprocess.Popen[bytes] | None = None
     total: int | None = None
@@ -192,7 +209,7 @@ def run_backfill(options: BackfillOptions, engine: Engine | None, *, stderr: Tex
     malformed = counters.ignored.get(MALFORMED, 0)
     if malformed:
         ignored["malformed"] = malformed
-    return Summary(counters.entries, counters.hits, ignored, sink.count, time.monotonic() - started)
+    return Summary(counters.entries, counters.hits, ignored, sink.count, sink.in_files, time.monotonic() - started)
 
 
 def _drain(ingestor: Ingestor, sink: _Sink, progress: Progress, read: list[int]) -> None:

@@ -177,6 +177,8 @@ def reader_text(state: ReaderState, running: bool, now: float | None = None) -> 
     if state.status == "restarting":
         wait = max(0, round((state.retry_at or now) - now))
         return f"journalctl stopped ({state.detail}); restarting in {wait}s"
+    if state.status == "unreadable":
+        return state.detail
     if state.status == "missing":
         wait = max(0, round((state.retry_at or now) - now))
         return f"journalctl not found; retrying in {wait}s"

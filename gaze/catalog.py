@@ -36,6 +36,8 @@ TITLE_READ_BYTES = 64 * 1024
 MAX_WARNINGS = 50
 MODULE_TABLE = "Module"
 USER_TABLE = "User"
+CATEGORY_TABLE = "Category"
+CATEGORY_LINKS = "_CategoryToModule"
 _MODULE_COLUMNS = ("id", "name", "description", "index_html_url", "logo_url", "language", "enabled")
 _USER_NAME_COLUMNS = ("full_name", "fullName", "name")  # first non-empty wins
 # Query parameters Prisma understands but libpq does not (`schema` becomes a search_path).
@@ -43,6 +45,7 @@ _PRISMA_ONLY_PARAMS = frozenset(
     {"schema", "connection_limit", "pool_timeout", "pgbouncer", "statement_cache_size", "socket_timeout", "sslaccept"}
 )
 _SOURCE_RANK = {"db": 0, "disk": 1, "demo": 2}
+_SOURCE_ID = {"disk": "scan"}
 _KEY_SEPARATORS = re.compile(r"[_\s]+")
 _KEY_DROP = re.compile(r"[^a-z0-9-]")
 _LEADING_NUMBER = re.compile(r"^(\d+)")
@@ -61,6 +64,8 @@ class Module:
     enabled: bool = True
     source: str = "db"  # "db" | "disk" | "demo"
     build: str = ""  # build folder for disk modules (and db modules also found on disk)
+    id: str = ""  # oc4d's Module.id; empty for modules not from the database
+    categories: tuple[str, ...] = ()  # oc4d category names
 
 
 @dataclass
@@ -184,6 +189,9 @@ class Catalog:
         return {
             "modules": [
                 {
+                    "id": m.id
+                    or f"{_SOURCE_ID.get(m.source, m.source)}:{m.build}:{m.slug}",  # upstream names disk rows scan:<build>:<slug>
+                    "categories": [{"name": c} for c in m.categories],
                     "slug": m.slug,
                     "name": m.name,
                     "description": m.description,
@@ -328,6 +336,8 @@ def read_database(url: str | None, warnings: list[str]) -> tuple[list[Module], d
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                 conn.exec_driver_sql(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
             modules, status = _read_modules(conn, warnings)
+            categories = _read_categories(conn, warnings)
+            modules = [replace(m, categories=tuple(categories.get(m.id, ()))) for m in modules]
             users = _read_users(conn, warnings)
             conn.rollback()
         return modules, users, status
@@ -381,6 +391,7 @@ def _read_modules(conn: Any, warnings: list[str]) -> tuple[list[Module], SourceS
             language=_text(row.get("language")),
             enabled=True if enabled is None else bool(enabled),
             source="db",
+            id=_text(row.get("id")),
         )
         have = modules.get(slug)
         if have is None:
@@ -390,6 +401,26 @@ def _read_modules(conn: Any, warnings: list[str]) -> tuple[list[Module], SourceS
         if module.enabled and not have.enabled:
             modules[slug] = module
     return list(modules.values()), SourceStatus(ok=True, count=len(modules))
+
+
+def _read_categories(conn: Any, warnings: list[str]) -> dict[str, list[str]]:
+    """Module id -> category names, from Prisma's implicit many-to-many table (A = Category.id,
+    B = Module.id); a database without categories gives none, other problems a warning."""
+    try:
+        with conn.begin_nested():
+            if _columns(conn, CATEGORY_TABLE) is None or _columns(conn, CATEGORY_LINKS) is None:
+                return {}
+            names = {_text(r["id"]): _text(r["name"]) for r in _select(conn, CATEGORY_TABLE, ["id", "name"])}
+            links = _select(conn, CATEGORY_LINKS, ["A", "B"])
+    except Exception as exc:
+        warnings.append(f"module categories unavailable: {_db_error(exc)}")
+        return {}
+    found: dict[str, list[str]] = {}
+    for link in links:
+        name = names.get(_text(link["A"]))
+        if name:
+            found.setdefault(_text(link["B"]), []).append(name)
+    return {module: sorted(set(names_)) for module, names_ in found.items()}
 
 
 def _read_users(conn: Any, warnings: list[str]) -> dict[str, str]:

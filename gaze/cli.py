@@ -1,4 +1,4 @@
-"""Command line: `backfill`, `follow`, `import-logs`, `uplink` and `users` sub-commands, and the start-up checks they share with the UI."""
+"""Command line: `backfill`, `follow`, `import-logs`, `export`, `uplink` and `users` sub-commands, and the start-up checks they share with the UI."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import getpass
 import logging
 import signal
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -16,8 +17,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gaze.auth import ROLES, VIEWER, AuthError, Users
 from gaze.backfill import BackfillOptions, run_backfill
+from gaze.board import module_label
+from gaze.catalog import Catalog
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, error_text, make_engine, migrate
+from gaze.devices import DeviceLabels
+from gaze.export import csv_rows
+from gaze.history import Filters, custom
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
 from gaze.uplink import uplink_config
@@ -104,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("directory", type=Path, metavar="DIR", help="folder holding the .log and .log.zip files")
     imp.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
     add_uplink_parser(sub)
+    exp = sub.add_parser("export", help="write the sessions of a period as CSV (the History page's CSV)")
+    exp.add_argument("--since", required=True, metavar="DATE", help="first local day, YYYY-MM-DD")
+    exp.add_argument("--until", metavar="DATE", help="last local day, YYYY-MM-DD (default: today)")
+    exp.add_argument("--output", type=Path, metavar="FILE", help="write here instead of standard output")
+    exp.add_argument("--database-url", help="database to read (default MODULEGAZE_DATABASE_URL / SQLite)")
     users = sub.add_parser("users", help="manage who may log in to the dashboard")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a user (asks for the password)")
@@ -219,6 +230,45 @@ def import_logs_command(
     return 0
 
 
+def export_command(
+    args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    """The CSV the History page downloads for these days, sessions ending in them (local time)."""
+    try:
+        first = date.fromisoformat(args.since)
+        last = date.fromisoformat(args.until) if args.until else date.today()
+        if last < first:
+            raise ValueError(f"--until {last} is before --since {first}")
+    except ValueError as exc:
+        err.write(f"export: {exc} (dates are YYYY-MM-DD)\n")
+        return EXIT_BAD_SETTING
+    try:
+        engine = command_database(args.database_url, settings)
+    except SettingsError as exc:
+        err.write(f"export: {exc}\n")
+        return EXIT_BAD_SETTING
+    catalog = Catalog(database_url=settings.oc4d_database_url, uploads_roots=settings.uploads_roots)
+    catalog.reload()
+    devices = DeviceLabels(engine)
+    try:
+        devices.load()
+        rows = csv_rows(engine, custom(first, last), Filters(), devices.all(), lambda m: module_label(catalog, m)[0])
+        if args.output is None:
+            for chunk in rows:
+                out.write(chunk)
+        else:  # complete or not at all: a half-written file must not look like an export
+            tmp = args.output.with_name(f".{args.output.name}.tmp")
+            with tmp.open("w", encoding="utf-8", newline="") as handle:
+                handle.writelines(rows)
+            tmp.replace(args.output)
+    except (OSError, SQLAlchemyError) as exc:
+        err.write(f"export: {exc}\n")
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
 async def follow(settings: Settings, engine: Engine) -> None:
     """Run the reader and the runtime's jobs (limits, alerts, midnight rotation) until SIGTERM/SIGINT."""
     from gaze.runtime import Runtime  # the other commands need neither APScheduler nor the services
@@ -256,6 +306,8 @@ def dispatch(argv: list[str]) -> int | None:
         return manage_users(args, settings)
     if args.command == "uplink":
         return uplink_command(args, settings)
+    if args.command == "export":
+        return export_command(args, settings)
     if args.command == "follow":
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:

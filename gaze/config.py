@@ -21,6 +21,17 @@ DEFAULT_UPLOADS_ROOTS = (
     Path("/var/www/oc4d.cdn/uploads/modules"),
 )
 ENV_FILE_VARIABLE = "MODULEGAZE_ENV_FILE"
+MIN_TOKEN_LENGTH = 16
+# MODULEGAZE_JOURNAL_SINCE: our words, journalctl's words, and the --since forms journalctl accepts.
+SINCE_WORDS = frozenset({"today", "yesterday", "now", "all", "none", "disable"})
+_UNIT = r"(?:usec|us|msec|ms|seconds?|sec|s|minutes?|min|m|hours?|hr|h|days?|d|weeks?|w|months?|M|years?|y)"
+_SPAN = rf"\d+ ?{_UNIT}(?: \d+ ?{_UNIT})*"
+_SINCE_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?: [A-Za-z][A-Za-z0-9_/+-]*)?"
+    r"|\d{2}:\d{2}(?::\d{2})?"
+    rf"|[-+] ?{_SPAN}|{_SPAN} ago"
+    r"|@\d+(?:\.\d+)?"
+)
 
 
 class SettingsError(Exception):
@@ -59,13 +70,29 @@ class Settings(BaseSettings):
     aws_secret_access_key: SecretStr | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY")
     aws_session_token: SecretStr | None = Field(None, validation_alias="AWS_SESSION_TOKEN")
     aws_region: str | None = Field(None, validation_alias="AWS_REGION")
+    read_token: str | None = Field(None, validation_alias="MODULEGAZE_READ_TOKEN")
 
     @field_validator("journal_since")
     @classmethod
     def _since(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if value.lower() in SINCE_WORDS:
+            return value.lower()
+        if not _SINCE_RE.fullmatch(value):
+            raise ValueError(
+                "use today, yesterday, all, none, disable (from now on), a date 'YYYY-MM-DD [HH:MM[:SS]]',"
+                " '-2h' / '3 days ago' or '@<epoch seconds>'"
+            )
+        return value
+
+    @field_validator("read_token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
         value = value.strip()
-        if not value:
-            raise ValueError("must not be empty (use 'today', 'all' or a journalctl --since time)")
+        if len(value) < MIN_TOKEN_LENGTH or not value.isprintable() or " " in value:
+            raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters without spaces (unset = no token)")
         return value
 
     @field_validator("demo")
@@ -165,7 +192,15 @@ class Settings(BaseSettings):
 
     @property
     def journal_since_all(self) -> bool:
-        return self.journal_since.lower() in ("all", "none")
+        return self.journal_since in ("all", "none")
+
+    @property
+    def journal_since_arg(self) -> str | None:
+        """journalctl's --since on the first start: None = the whole journal; `disable` (upstream's
+        word) = only what comes from now on."""
+        if self.journal_since_all:
+            return None
+        return "now" if self.journal_since == "disable" else self.journal_since
 
     @property
     def uploads_roots(self) -> tuple[Path, ...]:

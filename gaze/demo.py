@@ -1,6 +1,8 @@
 """Demo traffic: a simulated classroom producing oc4d lines, for a machine without oc4d's journal.
 
-The lines go through the real parser and session store; only their origin is simulated.
+The lines go through the real parser and session store; only their origin is simulated. Demo data
+lives apart from real data (`demo_settings`): its own SQLite file and log folder under the data
+directory. `probe_journal` also tells the monitor when the journal cannot be read.
 """
 
 from __future__ import annotations
@@ -11,32 +13,86 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from gaze.config import Settings
 from gaze.journal import JournalEntry, JournalSource
 from gaze.traffic import Classroom
 
 DEMO_DETAIL = "demo data"
+DEMO_FOLDER = "demo"  # under the data directory: the demo's own database and log files
+UNREADABLE = "cannot read the journal: is modulegaze in group systemd-journal?"
+_DENIED = ("insufficient permissions", "permission denied", "not seeing messages from other users")
 
 
-def journal_has_entries(source: JournalSource, timeout_s: float = 5.0) -> bool:
-    """True when journalctl exists and holds at least one entry of the unit."""
+@dataclass(frozen=True, slots=True)
+class JournalProbe:
+    """What one `journalctl -u UNIT -n 1` says: `entries` | `empty` | `missing` | `unreadable` | `error`."""
+
+    state: str
+    detail: str = ""
+
+
+def probe_journal(source: JournalSource, timeout_s: float = 5.0) -> JournalProbe:
+    """Ask journalctl for the unit's newest entry; its complaints (without -q) tell an unreadable
+    journal from an empty one."""
     if shutil.which(source.journalctl) is None:
-        return False
-    args = [*source.args(follow=False), "-n", "1"]
+        return JournalProbe("missing", f"{source.journalctl} not found")
+    args = [a for a in source.args(follow=False) if a != "-q"] + ["-n", "1"]
     try:
         out = subprocess.run(args, capture_output=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return JournalProbe("error", str(exc))
+    err = out.stderr.decode("utf-8", "replace").strip()
+    if any(word in err.lower() for word in _DENIED):
+        return JournalProbe("unreadable", f"{UNREADABLE} ({err.splitlines()[-1]})")
+    if out.returncode != 0:
+        return JournalProbe("error", err.splitlines()[-1] if err else f"journalctl exit code {out.returncode}")
+    return JournalProbe("entries" if out.stdout.strip() else "empty")
+
+
+def unit_unknown(unit: str, systemctl: str = "systemctl", timeout_s: float = 5.0) -> bool:
+    """True only when systemd answers that it has no such unit (LoadState=not-found)."""
+    try:
+        out = subprocess.run(
+            [systemctl, "show", "-p", "LoadState", "--value", unit],
+            capture_output=True,
+            timeout=timeout_s,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return bool(out.stdout.strip())
+    return out.returncode == 0 and out.stdout.decode().strip() == "not-found"
 
 
-def want_demo(mode: str, source: JournalSource) -> bool:
-    """MODULEGAZE_DEMO: on / off / auto (demo only when no journal is configured and none exists)."""
+def want_demo(mode: str, source: JournalSource, systemctl: str = "systemctl") -> bool:
+    """MODULEGAZE_DEMO: on / off / auto.
+
+    `auto` gives demo data only when nothing says this is a centre's machine: no journal directory
+    or file is configured, systemd has no such unit, and journalctl runs, can read the journal and
+    finds no entry of the unit. A missing journalctl, an unreadable journal, a journal without
+    oc4d lines on a machine that has the unit, or any doubt: no demo (the status says why).
+    """
     if mode in ("on", "off"):
         return mode == "on"
     if source.directory is not None or source.file is not None:
         return False
-    return not journal_has_entries(source)
+    return probe_journal(source).state == "empty" and unit_unknown(source.unit, systemctl)
+
+
+def settle_demo(settings: Settings) -> tuple[Settings, bool]:
+    """Decide MODULEGAZE_DEMO once, before anything opens a database or a log file: the settings to
+    run with (the demo's own, when it is demo) and whether it is demo."""
+    source = JournalSource(unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file)
+    demo = want_demo(settings.demo, source)
+    return (demo_settings(settings) if demo else settings), demo
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The same settings with the demo's own database and log directory under the data directory,
+    so simulated records can never reach MODULEFETCH_LOG_DIR (the upload folder) or real history."""
+    folder = (settings.data_dir / DEMO_FOLDER).absolute()
+    return settings.model_copy(update={"log_dir": folder / "logs", "database_url": f"sqlite:///{folder / 'gaze.db'}"})
 
 
 async def run_demo(

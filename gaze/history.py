@@ -1,4 +1,4 @@
-"""History: the one insert path for session records, usage roll-ups, local-time ranges, queries, CSV.
+"""History: the one insert path for session records, usage roll-ups, local-time ranges, queries (CSV: gaze.export).
 
 Insert path
     `add_records(db, records, source)` is how every record reaches `session_record` (live monitor,
@@ -32,12 +32,10 @@ raw records.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -62,11 +60,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from gaze.db import HOURS, IMPORT, LIVE, DuplicateRow, OutboxRow, SessionRow, UsageDaily, UsageDim, UsageHourly
+from gaze.logfiles import clean_field
 from gaze.logline import GUEST
 from gaze.sessions import SessionRecord
 
 __all__ = [
-    "CSV_HEADER",
     "IMPORT",
     "IP",
     "MODULE",
@@ -78,7 +76,6 @@ __all__ = [
     "Totals",
     "activity_by_hour",
     "add_records",
-    "csv_rows",
     "custom",
     "day_number",
     "day_of_number",
@@ -88,6 +85,7 @@ __all__ = [
     "local_midnight_ms",
     "minutes_by_module",
     "rebuild_rollups",
+    "records_in",
     "sessions_page",
     "this_month",
     "this_year",
@@ -274,9 +272,12 @@ class _Item:
 
 
 def _item(r: SessionRecord | SessionRow) -> _Item:
+    """The row to store, with identities and module ids normalised as in the log files."""
     if isinstance(r, SessionRecord):
-        return _Item(r.end_ms, r.start_ms, r.user, r.ip, r.module, r.duration_s, r.reason)
-    return _Item(r.end_ms, r.start_ms, r.user_id, r.ip, r.module, r.duration_s, r.reason)
+        user, ip, module = r.user, r.ip, r.module
+    else:
+        user, ip, module = r.user_id, r.ip, r.module
+    return _Item(r.end_ms, r.start_ms, clean_field(user), clean_field(ip), clean_field(module), r.duration_s, r.reason)
 
 
 def _lock(conn: Connection) -> None:
@@ -587,6 +588,11 @@ def _raw(stmt: Select[Any], rng: Range, filters: Filters) -> Select[Any]:
     return _filtered(stmt, RECORDS, filters)
 
 
+def records_in(rng: Range, filters: Filters, *columns: Any) -> Select[Any]:
+    """SELECT `columns` of the counted records ending in `rng`, oldest end first (the CSV export)."""
+    return _raw(select(*columns), rng, filters).order_by(RECORDS.c.end_ms, RECORDS.c.id)
+
+
 def _users(column: Any) -> Any:
     return func.count(distinct(case((column != GUEST, column))))
 
@@ -791,64 +797,3 @@ def device_timeline(engine: Engine, ip: str, day: date) -> list[SessionItem]:
     stmt = _raw(select(*_ITEM_COLUMNS), rng, Filters(ip=ip)).order_by(r.start_ms, r.id)
     with engine.connect() as conn:
         return _items(conn.execute(stmt))
-
-
-# ====================================================================== CSV
-
-CSV_HEADER = (
-    "User",
-    "Access Time",
-    "IP Address",
-    "Access Date",
-    "Module Viewed",
-    "Duration Seconds",
-    "Module Name",
-    "Device",
-)
-
-
-def csv_rows(
-    engine: Engine,
-    rng: Range,
-    filters: Filters = NO_FILTERS,
-    labels: dict[str, str] | None = None,
-    names: Callable[[str], str] = str,
-) -> Iterator[str]:
-    """The sessions ending in `rng` as CSV text, oldest first: the header, then one record per item.
-
-    UTF-8 without a byte-order mark (the upload scripts read the first column as "User"); records
-    end in CRLF (RFC 4180), quoting by the csv module. Access Date/Time are the local start."""
-    labels = labels or {}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def take() -> str:
-        value = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return value
-
-    writer.writerow(CSV_HEADER)
-    yield take()
-    r = RECORDS.c
-    stmt = _raw(select(r.user_id, r.start_ms, r.ip, r.module, r.duration_s), rng, filters).order_by(r.end_ms, r.id)
-    name_cache: dict[str, str] = {}
-    with engine.connect() as conn:
-        for user, start_ms, ip, module, duration_s in conn.execution_options(yield_per=5000).execute(stmt):
-            started = datetime.fromtimestamp(start_ms / 1000)
-            name = name_cache.get(module)
-            if name is None:
-                name = name_cache[module] = names(module)
-            writer.writerow(
-                (
-                    user,
-                    started.strftime("%H:%M:%S"),
-                    ip,
-                    started.strftime("%Y-%m-%d"),
-                    module,
-                    duration_s,
-                    name,
-                    labels.get(ip, ""),
-                )
-            )
-            yield take()

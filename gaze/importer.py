@@ -2,7 +2,10 @@
 
 Reads `modulegaze-sessions.log` and the daily archives `modulegaze-sessions-YYYY-MM-DD.log.zip`
 (every member) — ours, or the old Next.js app's, which wrote the same line format (DESIGN §4):
-`<ISO end>\\tuserId=<user>|<ip>\\tmoduleId=<module>\\tdurationSeconds=<n>[\\tschemaVersion=1]`.
+`<ISO end>\\tuserId=<user>|<ip>\\tmoduleId=<module>\\tdurationSeconds=<n>[\\tschemaVersion=1]`,
+and named a second archive of one day `modulegaze-sessions-YYYY-MM-DD-<epochMs>.log.zip`. Its
+oldest versions wrote one `mf-*.zip` (or `.tar.gz`) per session holding `modulefetch.json`
+(`recordedAt`, `userId`, `moduleId`, `durationSeconds`): read as the same record.
 CRLF line ends and blank lines are accepted; other lines that do not parse are counted as malformed
 and skipped. start = end − duration. Records go through gaze.history.add_records, which skips the
 ones already stored, so importing the same files again adds nothing.
@@ -10,8 +13,11 @@ ones already stored, so importing the same files again adds nothing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import sys
+import tarfile
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -25,12 +31,14 @@ from sqlalchemy.orm import Session
 
 from gaze.db import IMPORT
 from gaze.history import add_records
-from gaze.logfiles import SESSIONS_STEM
+from gaze.logfiles import SESSIONS_STEM, clean_field
 from gaze.sessions import SessionRecord
 
 BATCH = 5000
 REASON = "import"  # why the session ended is not in the log line
-_FILE_RE = re.compile(rf"{re.escape(SESSIONS_STEM)}(?:-(\d{{4}}-\d{{2}}-\d{{2}}))?\.log(\.zip)?")
+_FILE_RE = re.compile(rf"{re.escape(SESSIONS_STEM)}(?:-(\d{{4}}-\d{{2}}-\d{{2}})(?:-(\d{{1,15}}))?)?\.log(\.zip)?")
+_MF_RE = re.compile(r"mf-[^/]*\.(?:zip|tar\.gz)")
+MF_MEMBER = "modulefetch.json"
 _DURATION_RE = re.compile(r"\d{1,12}(?:\.\d*)?")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -90,19 +98,50 @@ def parse_session_line(line: str) -> SessionRecord | None:
 
 
 def log_files(directory: Path) -> list[Path]:
-    """The session log files of `directory`: archives by date, then the plain file."""
-    found = [p for p in directory.iterdir() if _FILE_RE.fullmatch(p.name) and p.is_file()]
+    """The session log files of `directory`: upstream's `mf-*` files, archives by date, the plain file."""
+    found = [p for p in directory.iterdir() if (_FILE_RE.fullmatch(p.name) or _MF_RE.fullmatch(p.name)) and p.is_file()]
 
-    def order(path: Path) -> tuple[str, int]:
+    def order(path: Path) -> tuple[str, int, int, str]:
         match = _FILE_RE.fullmatch(path.name)
-        assert match is not None
-        return (match.group(1) or "9999-99-99", 0 if match.group(2) else 1)
+        if match is None:  # mf-<recordedAt>-<random>
+            return ("", 0, 0, path.name)
+        return (match.group(1) or "9999-99-99", int(match.group(2) or 0), 0 if match.group(3) else 1, path.name)
 
     return sorted(found, key=order)
 
 
-def _lines(path: Path) -> Iterator[bytes]:
+def _mf_line(data: bytes) -> bytes:
+    """The session line an upstream `modulefetch.json` stands for (malformed JSON gives a malformed line)."""
+    try:
+        payload = json.loads(data)
+        fields = (payload["recordedAt"], payload["userId"], payload["moduleId"], payload["durationSeconds"])
+    except (ValueError, TypeError, KeyError):
+        return b"?"
+    if not all(isinstance(f, str | int | float) for f in fields):
+        return b"?"
+    at, user, module, seconds = (str(f) for f in fields)
+    return f"{at}\tuserId={user}\tmoduleId={module}\tdurationSeconds={seconds}".encode()
+
+
+def _mf_lines(path: Path) -> Iterator[bytes]:
     if path.name.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.filename.rsplit("/", 1)[-1] == MF_MEMBER:
+                    yield _mf_line(archive.read(info))
+        return
+    with tarfile.open(path, "r:gz") as archive:
+        for member in archive.getmembers():
+            if member.isfile() and member.name.rsplit("/", 1)[-1] == MF_MEMBER:
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    yield _mf_line(handle.read())
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    if _MF_RE.fullmatch(path.name):
+        yield from _mf_lines(path)
+    elif path.name.endswith(".zip"):
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 if not info.is_dir():
@@ -149,7 +188,7 @@ def import_logs(engine: Engine, directory: Path, *, batch: int = BATCH, stderr: 
                 pending.append(record)
                 if len(pending) >= batch:
                     flush()
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
             stderr.write(f"import-logs: cannot read {path.name}: {exc}\n")
             summary.unreadable.append(path.name)
             continue
@@ -157,3 +196,26 @@ def import_logs(engine: Engine, directory: Path, *, batch: int = BATCH, stderr: 
     flush()
     summary.elapsed_s = time.monotonic() - started
     return summary
+
+
+def record_key(end_ms: int, user: str, ip: str, module: str, duration_s: int) -> bytes:
+    """A compact identity of one record (16 bytes) as its log line states it (fields normalised)."""
+    text = f"{end_ms}\t{clean_field(user)}\t{clean_field(ip)}\t{clean_field(module)}\t{int(duration_s)}"
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def logged_keys(directory: Path) -> set[bytes]:
+    """The `record_key` of every record the session log files of `directory` already hold (plain
+    file and archives, ours and upstream's): what backfill must not write again. Raises OSError when
+    one of them cannot be read (then nobody can tell what it holds)."""
+    keys: set[bytes] = set()
+    if not directory.is_dir():
+        return keys
+    summary = ImportSummary()
+    for path in log_files(directory):
+        try:
+            for r in _records(_lines(path), summary):
+                keys.add(record_key(r.end_ms, r.user, r.ip, r.module, r.duration_s))
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+            raise OSError(f"cannot read {path}: {exc}") from None
+    return keys

@@ -153,7 +153,7 @@ class JournalSource:
 class ReaderState:
     """What the UI and /healthz show about the reader; mutated only by the reader."""
 
-    status: str = "stopped"  # stopped | starting | following | stalled | restarting | missing
+    status: str = "stopped"  # stopped | starting | following | stalled | restarting | missing | unreadable
     detail: str = ""
     retry_at: float | None = None  # wall time of the next start attempt while restarting/missing
     last_line_at: float | None = None  # wall time the last line arrived

@@ -27,6 +27,7 @@ __all__ = [
     "SESSIONS_STEM",
     "DailyLog",
     "LogDirError",
+    "clean_field",
     "format_access_line",
     "format_session_line",
     "iso_utc_ms",
@@ -40,6 +41,7 @@ ACCESS_STEM = "modulegaze-access"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CONTROL_TO_SPACE = str.maketrans({"\r": " ", "\n": " ", "\t": " "})
 _CHUNK = 1024 * 1024
+_MF_RE = re.compile(r"mf-(\d{4}-\d{2}-\d{2})[^/]*\.(?:zip|tar\.gz)")
 # Enough bytes to hold the ISO timestamp at the start of a line ("2026-05-04T14:30:40.000Z").
 _HEAD_BYTES = 64
 
@@ -57,22 +59,27 @@ def iso_utc_ms(epoch_ms: int) -> str:
     )
 
 
-def _clean(value: str) -> str:
-    """Replace each CR, LF and TAB with one space so a value cannot break the line format."""
+def clean_field(value: str) -> str:
+    """Replace each CR, LF and TAB with one space so a value cannot break the line format.
+
+    The one normalisation of identities and module ids (DESIGN §4): the log writers and the
+    database insert path (gaze.history.add_records) both apply it, so a record reads the same in
+    the files and in the database.
+    """
     return value.translate(_CONTROL_TO_SPACE)
 
 
 def format_session_line(end_ms: int, user: str, ip: str, module: str, duration_s: int) -> str:
     """One line of ``modulegaze-sessions.log`` (TAB-separated, ``\\n``-terminated)."""
     return (
-        f"{iso_utc_ms(end_ms)}\tuserId={_clean(user)}|{_clean(ip)}\tmoduleId={_clean(module)}"
+        f"{iso_utc_ms(end_ms)}\tuserId={clean_field(user)}|{clean_field(ip)}\tmoduleId={clean_field(module)}"
         f"\tdurationSeconds={int(duration_s)}\tschemaVersion=1\n"
     )
 
 
 def format_access_line(now_ms: int, raw: str) -> str:
     """One line of ``modulegaze-access.log``: ``<ISO now>\\t<raw line>\\n``."""
-    return f"{iso_utc_ms(now_ms)}\t{_clean(raw)}\n"
+    return f"{iso_utc_ms(now_ms)}\t{clean_field(raw)}\n"
 
 
 class LogDirError(Exception):
@@ -164,7 +171,10 @@ class DailyLog:
         self._retention_days = retention_days
         self._today = today
         self.path = self._directory / f"{stem}.log"
-        self._archive_re = re.compile(rf"{re.escape(stem)}-(\d{{4}}-\d{{2}}-\d{{2}})\.log\.zip")
+        # Ours, and upstream's second archive of a day `<stem>-YYYY-MM-DD-<epochMs>.log.zip` (retention).
+        self._archive_re = re.compile(rf"{re.escape(stem)}-(\d{{4}}-\d{{2}}-\d{{2}})(?:-\d{{1,15}})?\.log\.zip")
+        # Upstream's oldest per-session files, `mf-<recordedAt>-<random>.zip|.tar.gz`: session records.
+        self._legacy_re = _MF_RE if stem == SESSIONS_STEM else None
         self._temp_re = re.compile(rf"\.{re.escape(stem)}-\d{{4}}-\d{{2}}-\d{{2}}\.log\.zip\.tmp")
         self._lock = threading.RLock()
         # (st_dev, st_ino, file was empty) of the plain file the cached day was computed for.
@@ -445,7 +455,8 @@ class DailyLog:
     # -------------------------------------------------------------- retention
 
     def prune(self) -> list[Path]:
-        """Remove archives of this stem dated before ``today() - retention_days``; return them."""
+        """Remove archives of this stem (ours and upstream's, by the date in their name) dated before
+        ``today() - retention_days``; return them."""
         with self._lock:
             limit = self._today() - timedelta(days=self._retention_days)
             removed: list[Path] = []
@@ -457,8 +468,8 @@ class DailyLog:
             except OSError as exc:
                 raise self._error(exc) from exc
             for name in names:
-                match = self._archive_re.fullmatch(name)
-                if match is None:
+                match = self._archive_re.fullmatch(name) or (self._legacy_re and self._legacy_re.fullmatch(name))
+                if not match:
                     continue
                 try:
                     archived = date.fromisoformat(match.group(1))

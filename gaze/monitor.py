@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gaze import setaside
 from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint, answers
-from gaze.demo import DEMO_DETAIL, run_demo
+from gaze.demo import DEMO_DETAIL, probe_journal, run_demo
 from gaze.history import add_records
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
 from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog, local_day
@@ -35,6 +35,7 @@ CHECKPOINT = "live"
 RETRY_FIRST_S = 0.5  # a batch the database refused is retried after this, doubling …
 RETRY_MAX_S = 30.0  # … up to this
 RETRY_TICK_S = 5.0  # the tick's own save retries no more often than this while the database refuses
+PROBE_RETRY_S = 30.0  # while the journal cannot be read
 
 
 def load_checkpoint(engine: Engine, name: str = CHECKPOINT) -> tuple[str | None, dict[str, object]]:
@@ -76,14 +77,15 @@ class Monitor:
         self._reader: JournalReader | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._stopping = asyncio.Event()
+        self._stopping = (
+            asyncio.Event()
+        )  # set by stop(): ends the demo source, a retry or the wait for a readable journal
         self.set_aside = SetAside()
         self.outbox = settings.uplink_url is not None and not demo  # queue closed records for the uplink
         self.restored = False  # restore() has loaded the checkpoint
         self.write_error: str | None = None  # why the last save failed, in words; None when saving works
         self._retry_at = 0.0
         self._access_staged = False
-        self._demo_stop = asyncio.Event()
         self._clock_seen: tuple[int | None, float] = (None, time.monotonic())
         self._saved_version = self.store.version  # store.version the checkpoint holds
 
@@ -117,19 +119,34 @@ class Monitor:
             return
         self._stopping.clear()
         if self.demo:
-            self._demo_stop.clear()
             self._task = asyncio.create_task(self._run_demo(), name="demo-source")
         else:
-            since = None if self.settings.journal_since_all else self.settings.journal_since
+            since = self.settings.journal_since_arg
             self._reader = JournalReader(
                 self.source, self._on_batch, cursor=self.cursor, since=since, state=self.reader_state
             )
-            self._task = asyncio.create_task(self._reader.run(), name="journal-reader")
+            self._task = asyncio.create_task(self._follow(self._reader), name="journal-reader")
+
+    async def _follow(self, reader: JournalReader) -> None:
+        """Follow the journal; while journalctl cannot read it, say so (never demo) and look again."""
+        while not self._stopping.is_set():
+            probe = await asyncio.to_thread(probe_journal, self.source)
+            if probe.state != "unreadable":
+                break
+            if self.reader_state.status != "unreadable":
+                log.error("%s", probe.detail)
+            self.reader_state.set("unreadable", probe.detail, time.time() + PROBE_RETRY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), PROBE_RETRY_S)
+        if self._stopping.is_set():
+            self.reader_state.set("stopped")
+            return
+        await reader.run()
 
     async def _run_demo(self) -> None:
         self.reader_state.set("following", DEMO_DETAIL)
         try:
-            await run_demo(self._demo_feed, self._demo_stop)
+            await run_demo(self._demo_feed, self._stopping)
         finally:
             self.reader_state.set("stopped")
 
@@ -143,7 +160,6 @@ class Monitor:
         self._stopping.set()
         if self._reader is not None:
             self._reader.stop()
-        self._demo_stop.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

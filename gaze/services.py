@@ -12,7 +12,6 @@ from gaze.auth import FIRST_ADMIN, Users
 from gaze.catalog import Catalog
 from gaze.config import Settings
 from gaze.db import error_text, migrate
-from gaze.demo import want_demo
 from gaze.devices import DeviceLabels
 from gaze.journal import JournalSource
 from gaze.limits import Limits
@@ -25,13 +24,14 @@ CONNECT_MAX_S = 30.0
 
 
 class Services:
-    def __init__(self, settings: Settings, engine: Engine, *, demo: bool | None = None) -> None:
+    def __init__(self, settings: Settings, engine: Engine, *, demo: bool = False) -> None:
+        """`demo`: decided by gaze.demo.settle_demo, which also gave the demo its own `settings`."""
         self.settings = settings
         self.engine = engine
         source = JournalSource(
             unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file
         )
-        self.demo = want_demo(settings.demo, source) if demo is None else demo
+        self.demo = demo
         self.catalog = Catalog(
             database_url=settings.oc4d_database_url, uploads_roots=settings.uploads_roots, demo=self.demo
         )

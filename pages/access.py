@@ -1,11 +1,15 @@
 """Who may see what: the login wall in front of every page and API route.
 
-Open without a session: the login page, NiceGUI's own assets, `/healthz` and the oc4d heartbeat.
-Pages redirect to `/login?redirect_to=…`; `/api/*` answers 401 (never a redirect).
+Open without a session: the login page, NiceGUI's own assets, `/healthz`, the oc4d heartbeat and
+the module catalog `/api/modules` (upload scripts read names there without credentials; error
+details of its sources only for a signed-in user). `/api/live-sessions` also admits a script that
+sends `Authorization: Bearer <MODULEGAZE_READ_TOKEN>`. Pages redirect to `/login?redirect_to=…`;
+`/api/*` answers 401 (never a redirect).
 """
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import quote
 
 from fastapi import Request
@@ -17,7 +21,8 @@ from components.actions import Actions, Identity
 from components.hub import Hub
 from gaze.services import Services
 
-OPEN_PATHS = frozenset({"/login", "/healthz", "/api/module-heartbeat", "/favicon.ico"})
+OPEN_PATHS = frozenset({"/login", "/healthz", "/api/module-heartbeat", "/api/modules", "/favicon.ico"})
+TOKEN_PATHS = frozenset({"/api/live-sessions"})  # also for a script holding the read token
 OPEN_PREFIXES = ("/_nicegui/",)
 
 
@@ -27,6 +32,14 @@ def signed_in(services: Services) -> Identity | None:
     if not isinstance(username, str) or services.users.role_of(username) is None:
         return None
     return Identity(username)
+
+
+def read_token_ok(request: Request, token: str | None) -> bool:
+    """Whether the request carries `Authorization: Bearer <token>` (constant-time compare)."""
+    if not token:
+        return False
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
 
 
 def page_actions(services: Services, hub: Hub) -> Actions | None:
@@ -45,6 +58,8 @@ def install(services: Services) -> None:
         async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
             path = request.url.path
             if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or signed_in(services) is not None:
+                return await call_next(request)
+            if path in TOKEN_PATHS and read_token_ok(request, services.settings.read_token):
                 return await call_next(request)
             if path.startswith("/api/"):
                 return JSONResponse({"error": "login required"}, status_code=401)

@@ -1,4 +1,4 @@
-"""Small JSON routes for operators (DESIGN §6): the catalog check and the health probe."""
+"""Small JSON routes for operators (DESIGN §6): the catalog check, the live sessions and the health probe."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse, Response
 from nicegui import app
 
 from gaze.heartbeat import HeartbeatError, RateLimiter, client_address, parse_heartbeat
+from gaze.liveapi import live_sessions, modules_payload
 from gaze.services import Services
+from pages.access import signed_in
 
 HEARTBEAT_RATE = RateLimiter(rate=2.0, burst=30)  # per client address
 
@@ -54,8 +56,17 @@ def register(services: Services) -> None:
         return Response(status_code=204, headers=headers)
 
     @app.get("/api/modules")
-    def api_modules() -> JSONResponse:
-        return JSONResponse(services.catalog.api_payload())
+    def api_modules() -> JSONResponse:  # open (the login wall lets it through); details when signed in
+        return JSONResponse(modules_payload(services.catalog, details=signed_in(services) is not None))
+
+    @app.get("/api/live-sessions")
+    def api_live_sessions() -> JSONResponse:  # signed in, or the read token (checked by the login wall)
+        monitor = services.monitor
+        now_ms = time.time_ns() // 1_000_000
+        rows = live_sessions(
+            monitor.store.sessions(), services.catalog, services.limits, services.devices.label, now_ms
+        )
+        return JSONResponse({"enabled": monitor.running, "demo": services.demo, "sessions": rows})
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

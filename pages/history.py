@@ -16,6 +16,7 @@ from components.frame import header
 from components.hub import Hub
 from gaze import history
 from gaze.board import device_text, format_duration, module_label, module_title
+from gaze.export import csv_rows
 from gaze.history import Filters, Range
 from gaze.logline import GUEST
 from gaze.services import Services
@@ -77,7 +78,7 @@ def register(services: Services, hub: Hub) -> None:
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         filters = Filters(module or None, ip or None, user or None)
-        rows = history.csv_rows(services.engine, rng, filters, services.devices.all(), names)
+        rows = csv_rows(services.engine, rng, filters, services.devices.all(), names)
         filename = "modulegaze-sessions-" + re.sub(r"[^A-Za-z0-9-]+", "-", rng.label).strip("-").lower() + ".csv"
         return StreamingResponse(
             rows,

@@ -143,7 +143,7 @@ def raw_client(peer: str = "127.0.0.1") -> httpx.AsyncClient:
 
 async def test_every_route_needs_a_login(user: User) -> None:
     await user.open("/login")
-    open_paths = {"/login", "/healthz", "/api/module-heartbeat", "/favicon.ico"}
+    open_paths = {"/login", "/healthz", "/api/module-heartbeat", "/api/modules", "/favicon.ico"}
     checked = []
     async with raw_client() as client:
         for route in app.routes:
@@ -161,7 +161,7 @@ async def test_every_route_needs_a_login(user: User) -> None:
                     assert response.status_code == 303, (method, route.path)
                     assert response.headers["location"].startswith("/login?redirect_to=")
     paths = {path for _, path, _ in checked}
-    assert {"/", "/users", "/api/modules", "/login", "/healthz", "/api/module-heartbeat"} <= paths
+    assert {"/", "/users", "/api/modules", "/api/live-sessions", "/login", "/healthz", "/api/module-heartbeat"} <= paths
 
 
 async def test_logged_in_session_reaches_the_api(user: User) -> None:

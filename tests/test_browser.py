@@ -358,20 +358,20 @@ def test_without_a_session_the_login_page_refuses_a_wrong_password(
         expect(page).to_have_url(f"{board.url}/login?redirect_to=%2F")
         expect(page.get_by_role("button", name="Log in", exact=True)).to_be_visible()
         expect(page.get_by_text("Live sessions", exact=True)).to_have_count(0)
-        assert page.context.request.get(f"{board.url}/api/modules").status == 401
+        assert page.context.request.get(f"{board.url}/api/live-sessions").status == 401
 
         fill_login(page, ADMIN_USER, ADMIN_PASSWORD + "x")
         expect(page.get_by_text(WRONG_LOGIN, exact=True)).to_be_visible()
         expect(page.get_by_label("Password", exact=True)).to_have_value("")
         expect(page).to_have_url(re.compile(r"/login\?redirect_to=%2F$"))
         expect(page.get_by_text("Live sessions", exact=True)).to_have_count(0)
-        assert page.context.request.get(f"{board.url}/api/modules").status == 401
+        assert page.context.request.get(f"{board.url}/api/live-sessions").status == 401
 
         fill_login(page, ADMIN_USER, ADMIN_PASSWORD)  # the right one: on to the board
         page.wait_for_url(f"{board.url}/")
         expect(page.get_by_text("Live sessions", exact=True)).to_be_visible()
         expect(page.get_by_text(WRONG_LOGIN, exact=True)).to_have_count(0)
-        assert page.context.request.get(f"{board.url}/api/modules").status == 200
+        assert page.context.request.get(f"{board.url}/api/live-sessions").status == 200
     finally:
         page.context.close()
 

@@ -227,6 +227,18 @@ def test_db_and_disk_merge(pg_url: str, tmp_path: Path) -> None:
             ('INSERT INTO "User" VALUES (%s, %s, %s, %s)', ("u3", "nobody@example.com", None, None)),
         ],
     )
+    _sql(  # Prisma's implicit many-to-many: A = Category.id, B = Module.id
+        pg_url,
+        'CREATE TABLE "Category" (id text primary key, name text unique, logo_url text)',
+        'CREATE TABLE "_CategoryToModule" ("A" text, "B" text)',
+        params=[
+            ('INSERT INTO "Category" VALUES (%s, %s, %s)', ("c1", "Science", "")),
+            ('INSERT INTO "Category" VALUES (%s, %s, %s)', ("c2", "Core", "")),
+            ('INSERT INTO "_CategoryToModule" VALUES (%s, %s)', ("c1", "m1")),
+            ('INSERT INTO "_CategoryToModule" VALUES (%s, %s)', ("c2", "m1")),
+            ('INSERT INTO "_CategoryToModule" VALUES (%s, %s)', ("c1", "m2")),
+        ],
+    )
     root = tmp_path / "modules"
     _page(root, "1763389063089_v6sji3qt1", "cdn_math", title="Disk maths")
     _page(root, "1763389063089_v6sji3qt1", "cdn_verbs", title="Verbs")
@@ -265,6 +277,8 @@ def test_db_and_disk_merge(pg_url: str, tmp_path: Path) -> None:
     assert set(payload) == {"modules", "sources", "warnings", "loadedAt"}
     first = payload["modules"][0]
     assert first == {
+        "id": "m1",  # upstream's keys: id, name, indexHtmlUrl, categories
+        "categories": [{"name": "Core"}, {"name": "Science"}],
         "slug": "cdn_math",
         "name": "Mathematics",
         "description": "Numbers",
@@ -284,6 +298,10 @@ def test_db_and_disk_merge(pg_url: str, tmp_path: Path) -> None:
     }
     assert payload["loadedAt"].endswith("Z")
     assert payload["warnings"] == cat.warnings
+    by_payload_slug = {m["slug"]: m for m in payload["modules"]}
+    assert by_payload_slug["CDN_Module"]["categories"] == [{"name": "Science"}]
+    assert by_payload_slug["My Module"]["categories"] == []
+    assert by_payload_slug["cdn_verbs"]["id"] == "scan:1763389063089_v6sji3qt1:cdn_verbs"  # upstream's disk ids
 
 
 @pytest.mark.postgres
@@ -323,7 +341,7 @@ def test_module_table_missing_columns(pg_url: str) -> None:
     cat.reload()
     assert cat.db_status.ok and cat.db_status.count == 1
     assert cat.modules == [
-        Module("cdn_algebra", "Algebra", index_html_url="/modules/cdn_algebra/index.html", source="db")
+        Module("cdn_algebra", "Algebra", index_html_url="/modules/cdn_algebra/index.html", source="db", id="m1")
     ]
 
 

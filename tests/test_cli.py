@@ -161,7 +161,15 @@ def test_backfill_summary_log_and_database(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
     s = summary(result.stdout)
-    assert list(s) == ["entries read", "module hits", "ignored lines", "records written", "elapsed", "entries/s"]
+    assert list(s) == [
+        "entries read",
+        "module hits",
+        "ignored lines",
+        "records written",
+        "already in files",
+        "elapsed",
+        "entries/s",
+    ]
     assert s["module hits"] == "5"
     assert s["records written"] == "2"
     ignored = re.fullmatch(r"(\d+) \((.*)\)", s["ignored lines"])

@@ -31,6 +31,7 @@ VALUES: list[tuple[str, str, str, object]] = [
     ("MODULEGAZE_RETENTION_DAYS", "30", "retention_days", 30),
     ("MODULEGAZE_DEMO", "off", "demo", "off"),
     ("MODULEGAZE_MAX_OPEN_SESSIONS", "500", "max_open_sessions", 500),
+    ("MODULEGAZE_READ_TOKEN", "0123456789abcdef0123", "read_token", "0123456789abcdef0123"),
 ]
 ALL_VARIABLES = [v[0] for v in VALUES]
 

@@ -35,7 +35,8 @@ from gaze.db import (
     migrate,
 )
 from gaze.devices import DeviceLabels, LabelError, recent_devices
-from gaze.history import CSV_HEADER, Filters, Range, add_records, rebuild_rollups
+from gaze.export import CSV_HEADER, csv_rows
+from gaze.history import Filters, Range, add_records, rebuild_rollups
 from gaze.monitor import Monitor
 from gaze.sessions import SessionRecord
 from tests.conftest import timezone
@@ -448,6 +449,7 @@ def test_device_timeline(engine: Engine, london: ZoneInfo) -> None:
 
 
 def test_csv_columns_and_escaping(engine: Engine, london: ZoneInfo) -> None:
+    """DESIGN §4: the first six columns are cdn-auto's (Access Date/Time = the UTC end), then ours."""
     end = at(london, 2026, 3, 29, 0, 10, 5)
     tricky = rec(end, 1200, IPS[0], 'Ama "Q", Mensah', "cdn_math")  # started 23:50:05 the day before
     plain = rec(end + MIN, 30, IPS[1], "Guest", "wassce-english")
@@ -456,33 +458,29 @@ def test_csv_columns_and_escaping(engine: Engine, london: ZoneInfo) -> None:
     labels = {IPS[0]: "Desk 1, by the door", IPS[3]: "Ñandú «tablet»"}
     names = {"cdn_math": 'Maths, "core"', "wassce-english": "English — WASSCE", "health": "Santé"}
     chunks = list(
-        history.csv_rows(
+        csv_rows(
             engine, history.today(now=datetime(2026, 3, 29, 12, tzinfo=london)), Filters(), labels, names.__getitem__
         )
     )
     data = "".join(chunks)
-    assert chunks[0] == "User,Access Time,IP Address,Access Date,Module Viewed,Duration Seconds,Module Name,Device\r\n"
+    assert chunks[0] == (
+        "User,Access Time,IP Address,Access Date,Module Viewed,Duration Seconds,Module ID,Device,Local Start,Local End\r\n"
+    )
     assert not data.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(data, newline="")))
     assert tuple(rows[0]) == CSV_HEADER
     assert rows[1:] == [
-        [
-            'Ama "Q", Mensah',
-            "23:50:05",
-            IPS[0],
-            "2026-03-28",
-            "cdn_math",
-            "1200",
-            'Maths, "core"',
-            "Desk 1, by the door",
-        ],
-        ["Guest", "00:10:35", IPS[1], "2026-03-29", "wassce-english", "30", "English — WASSCE", ""],
-        ["Kọ́fí\nBoateng", "00:11:20", IPS[3], "2026-03-29", "health", "45", "Santé", "Ñandú «tablet»"],
-    ]
+        ['Ama "Q", Mensah', "00:10:05", IPS[0], "2026-03-29", 'Maths, "core"', "1200", "cdn_math",
+         "Desk 1, by the door", "2026-03-28 23:50:05", "2026-03-29 00:10:05"],
+        ["Guest", "00:11:05", IPS[1], "2026-03-29", "English — WASSCE", "30", "wassce-english", "",
+         "2026-03-29 00:10:35", "2026-03-29 00:11:05"],
+        ["Kọ́fí Boateng", "00:12:05", IPS[3], "2026-03-29", "Santé", "45", "health", "Ñandú «tablet»",
+         "2026-03-29 00:11:20", "2026-03-29 00:12:05"],
+    ]  # fmt: skip
     assert '"Ama ""Q"", Mensah"' in data
     data.encode("utf-8")  # all of it is UTF-8 text
-    only = "".join(history.csv_rows(engine, history.Range(0, 2**62, "all"), Filters(ip=IPS[1])))
-    assert only.count("\r\n") == 2 and "wassce-english,30,wassce-english," in only  # names default: the slug
+    only = "".join(csv_rows(engine, history.Range(0, 2**62, "all"), Filters(ip=IPS[1])))
+    assert only.count("\r\n") == 2 and ",wassce-english,30,wassce-english," in only  # names default: the slug
 
 
 # ---------------------------------------------------------------- device labels

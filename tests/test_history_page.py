@@ -6,7 +6,7 @@ import asyncio
 import csv
 import io
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi import HTTPException
@@ -24,7 +24,9 @@ from tests.test_dashboard import WAIT, gaze_env, hit, login, services, until
 pytest_plugins = ["nicegui.testing.user_plugin"]
 __all__ = ["gaze_env"]  # the autouse fixture that gives main.py its temp settings
 
-CSV_HEADER_LINE = "User,Access Time,IP Address,Access Date,Module Viewed,Duration Seconds,Module Name,Device"
+CSV_HEADER_LINE = (
+    "User,Access Time,IP Address,Access Date,Module Viewed,Duration Seconds,Module ID,Device,Local Start,Local End"
+)
 ARCHIVE_NAME = "modulegaze-sessions-2026-01-02.log.zip"
 CARDS = ("total-time", "total-sessions", "total-devices", "total-users")
 
@@ -221,11 +223,12 @@ async def test_csv_export(user: User) -> None:
     assert len(rows) == 2
     first, second = rows  # oldest first
     start = noon_ms(today) - 90_000
-    assert first[0] == 'Doe, "Jay"' and first[2] == "10.0.0.8" and first[4] == "cdn_lecture"
-    assert first[5] == "90" and first[6] == "Lecture française · «Été»" and first[7] == "Tablet 07"
-    started_at = datetime.fromtimestamp(start / 1000)  # Access Date/Time: the local start
-    assert first[1] == started_at.strftime("%H:%M:%S") and first[3] == started_at.date().isoformat()
-    assert second[:1] == ["anna@example.com"] and second[6] == "Mathematics" and second[7] == ""
+    assert first[0] == 'Doe, "Jay"' and first[2] == "10.0.0.8" and first[4] == "Lecture française · «Été»"
+    assert first[5] == "90" and first[6] == "cdn_lecture" and first[7] == "Tablet 07"
+    ended_utc = datetime.fromtimestamp(noon_ms(today) / 1000, UTC)  # Access Date/Time: the UTC end
+    assert first[1] == ended_utc.strftime("%H:%M:%S") and first[3] == ended_utc.date().isoformat()
+    assert first[8] == datetime.fromtimestamp(start / 1000).strftime("%Y-%m-%d %H:%M:%S")  # local start
+    assert second[:1] == ["anna@example.com"] and second[4] == "Mathematics" and second[7] == ""
 
     filtered = await user.http_client.get("/history/export.csv", params={"range": "today", "module": "cdn_math"})
     assert [row[0] for row in csv.reader(io.StringIO(filtered.text, newline=""))][1:] == ["anna@example.com"]

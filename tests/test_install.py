@@ -6,18 +6,27 @@ its virtualenv is a real one (pip install -r requirements.txt, fast from pip's c
 
 from __future__ import annotations
 
+import contextlib
 import grp
+import json
 import os
 import pwd
 import re
 import shutil
+import signal
 import stat
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, require
+from tests import journalkit
+from tests.browserkit import free_port
+from tests.conftest import ROOT, is_our_setting, require
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +40,7 @@ RECOMMENDED = {
     "MODULEGAZE_JOURNAL_SINCE": "today",
     "MODULEGAZE_UPLOADS_MODULES_ROOT": "/oc4d-server/workspaces/website/uploads/modules",
     "MODULEGAZE_PORT": "3002",
+    "MODULEGAZE_DEMO": "off",
 }
 
 
@@ -113,8 +123,9 @@ def test_repository_unit_has_the_agreed_settings() -> None:
     assert s["StateDirectory"] == ["modulegaze"] and s["LogsDirectory"] == ["modulegaze"]
     assert s["Restart"] == ["on-failure"] and s["RestartPreventExitStatus"] == ["2"]
     assert "oc4d.service" in s["After"][0] and s["Wants"] == ["oc4d.service"] and "Requires" not in s
-    for key in ("NoNewPrivileges", "ProtectHome", "PrivateTmp"):
+    for key in ("NoNewPrivileges", "PrivateTmp"):
         assert s[key] == ["yes"], key
+    assert s["ProtectHome"] == ["read-only"]  # oc4d may live in /home/pi/oc4d-server (upstream's unit)
     assert s["ProtectSystem"] == ["strict"]
     assert "MemoryDenyWriteExecute" not in s
     families = s["RestrictAddressFamilies"][0].split()
@@ -177,6 +188,124 @@ def test_venv_runs_the_app(prefix: Path, tmp_path: Path) -> None:
     )
     assert helped.returncode == 0, helped.stderr
     assert "backfill" in helped.stdout
+
+
+def _start_staged(prefix: Path, work: Path, changes: dict[str, str | None], path: str) -> subprocess.Popen[bytes]:
+    """The staged app with the settings install.sh wrote (and the unit's Environment=), own folders."""
+    env = {k: v for k, v in os.environ.items() if not is_our_setting(k) and not k.startswith(("PYTEST_", "NICEGUI_"))}
+    env.update(env_values(prefix / "etc/modulegaze/env"))
+    env.update(MODULEGAZE_DATA_DIR=str(work / "state"), NICEGUI_STORAGE_PATH=str(work / "state/nicegui"))
+    env.update(MODULEFETCH_LOG_DIR=str(work / "logs"), MODULEGAZE_UPLOADS_MODULES_ROOT=str(work / "uploads"), PATH=path)
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    work.mkdir(parents=True)
+    app = prefix / "opt/modulegaze/app"
+    out = (work / "out.txt").open("wb")
+    return subprocess.Popen(
+        [str(prefix / "opt/modulegaze/venv/bin/python"), str(app / "main.py")],
+        cwd=app, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def _lines_in(folder: Path) -> int:
+    return sum(len(p.read_bytes().splitlines()) for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+def test_production_env_never_writes_demo_data(prefix: Path, tmp_path: Path) -> None:
+    """Issue 8: install.sh's settings, a journal without oc4d lines or no journalctl at all (also with
+    the older env files that have no MODULEGAZE_DEMO line): after 15 s the log folder has no line.
+    Demo data, when asked for, stays under the data directory."""
+    require(journalkit.available(), "systemd-journal-remote and journalctl")
+    journal = tmp_path / "other" / "system.journal"
+    stamp = int(time.time() * 1_000_000)
+    journalkit.write_journal(
+        journal, [journalkit.export_entry(f"sshd line {n}", stamp + n, unit="ssh.service") for n in range(3)]
+    )
+    venv_bin = str(prefix / "opt/modulegaze/venv/bin")  # a PATH without journalctl
+    token = "staged-read-token-0123456789"
+    runs = {
+        "no-oc4d-lines": ({"MODULEGAZE_JOURNAL_FILE": str(journal), "DATABASE_URL": "postgresql://u:pw@127.0.0.1:1/x",
+                           "MODULEGAZE_READ_TOKEN": token}, os.environ["PATH"]),
+        "no-journalctl": ({}, venv_bin),
+        "no-journalctl-auto": ({"MODULEGAZE_DEMO": None}, venv_bin),
+        "demo-on": ({"MODULEGAZE_DEMO": "on"}, venv_bin),
+    }  # fmt: skip
+    ports = {name: str(free_port()) for name in runs}
+    processes = {
+        name: _start_staged(prefix, tmp_path / name, {**changes, "MODULEGAZE_PORT": ports[name]}, path)
+        for name, (changes, path) in runs.items()
+    }
+    try:
+        deadline = time.monotonic() + 90
+        health: dict[str, dict[str, Any]] = {}
+        while len(health) < len(runs) and time.monotonic() < deadline:
+            for name in runs:
+                if name not in health:
+                    with contextlib.suppress(OSError, ValueError):
+                        health[name] = _get(f"http://127.0.0.1:{ports[name]}/healthz")[1]
+            time.sleep(0.5)
+        assert len(health) == len(runs), {n: (tmp_path / n / "out.txt").read_text() for n in runs}
+        time.sleep(15)
+        for name in ("no-oc4d-lines", "no-journalctl", "no-journalctl-auto"):
+            assert _lines_in(tmp_path / name / "logs") == 0, name
+            status, body = _get(f"http://127.0.0.1:{ports[name]}/healthz")
+            assert body["demo"] is False, name
+            assert not (tmp_path / name / "state" / "demo").exists(), name
+        assert _get(f"http://127.0.0.1:{ports['no-journalctl']}/healthz")[1]["reader"]["status"] == "missing"
+        demo = tmp_path / "demo-on"
+        assert _get(f"http://127.0.0.1:{ports['demo-on']}/healthz")[1]["demo"] is True
+        assert _lines_in(demo / "logs") == 0 and _lines_in(demo / "state" / "demo" / "logs") > 0
+        assert not (demo / "state" / "gaze.db").exists()  # the demo has its own database file
+
+        # From a plain HTTP client, no cookie: the catalog, without the database's error details.
+        base = f"http://127.0.0.1:{ports['no-oc4d-lines']}"
+        status, catalog = _get(f"{base}/api/modules")
+        assert status == 200 and {"modules", "sources", "warnings"} <= set(catalog)
+        assert catalog["sources"]["database"]["ok"] is False and "127.0.0.1" not in json.dumps(catalog)
+        assert _get(f"{base}/api/live-sessions")[0] == 401
+        assert _get(f"{base}/api/live-sessions", "not-" + token)[0] == 401
+        status, live = _get(f"{base}/api/live-sessions", token)
+        assert status == 200 and live["sessions"] == [] and live["enabled"] is True
+    finally:
+        for process in processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def test_oc4d_database_url_is_offered(tmp_path: Path) -> None:
+    oc4d_env = tmp_path / "oc4d" / ".env"
+    oc4d_env.parent.mkdir()
+    oc4d_env.write_text('PORT=3000\nexport DATABASE_URL="postgresql://oc4d:s3cret@127.0.0.1:5432/oc4d?schema=public"\n')
+    stage = tmp_path / "stage"
+    run_install("--prefix", stage, "--no-systemd", "--no-apt", "--oc4d-env", oc4d_env)
+    values = env_values(stage / "etc/modulegaze/env")
+    assert values["DATABASE_URL"] == "postgresql://oc4d:s3cret@127.0.0.1:5432/oc4d?schema=public"
+    assert values["MODULEGAZE_DEMO"] == "off"
+    assert re.search(r"^# MODULEGAZE_READ_TOKEN=", (stage / "etc/modulegaze/env").read_text(), re.MULTILINE)
+
+    odd = tmp_path / "odd.env"
+    odd.write_text("DATABASE_URL='postgresql://oc4d:with space@h/db'\n")
+    other = tmp_path / "stage2"
+    result = run_install("--prefix", other, "--no-systemd", "--no-apt", "--oc4d-env", odd)
+    assert "not copied" in result.stderr and "DATABASE_URL" not in env_values(other / "etc/modulegaze/env")
 
 
 def test_systemd_analyze_verify(prefix: Path, tmp_path: Path) -> None:

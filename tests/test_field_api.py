@@ -35,7 +35,7 @@ def raw_client(**headers: str) -> httpx.AsyncClient:
 
 async def loaded() -> None:
     for _ in range(WAIT * 2):
-        if services().catalog.loaded_at is not None:
+        if services().ready and services().catalog.loaded_at is not None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the catalog did not load")
@@ -66,6 +66,7 @@ async def test_modules_are_open_and_hide_error_details(user: User) -> None:
 
 async def test_live_sessions_for_a_user_or_the_read_token(user: User) -> None:
     await user.open("/login")
+    await loaded()
     await asyncio.to_thread(services().limits.set_limit, "cdn_math", 1)
     hit("10.0.0.7", "cdn_math", user="ama@example.com", ago_s=90)
     hit("10.0.0.7", "cdn_math", user="ama@example.com", ago_s=20, asset=True)

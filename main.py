@@ -22,17 +22,28 @@ from components.hub import Hub
 from gaze.auth import LoginLimiter, session_secret
 from gaze.cli import EXIT_BAD_SETTING, dispatch, prepare
 from gaze.config import SettingsError, load_settings
+from gaze.hardening import port_in_use, redact_logging
 from gaze.services import Services
-from pages import access, api, dashboard, devices, history, login, users
+from pages import access, api, dashboard, devices, history, login, security, users
 
 log = logging.getLogger("modulegaze")
 CATALOG_RELOAD_S = 60
+EXIT_PORT_IN_USE = 1  # not 2: the unit restarts us, and the port may be free by then
+
+
+def exit_if_port_in_use(port: int) -> None:
+    """One line and exit 1 when the web server could not listen (not under NiceGUI's test user)."""
+    busy = None if helpers.is_user_simulation() else port_in_use(port)
+    if busy is not None:
+        sys.stderr.write(f"modulegaze: MODULEGAZE_PORT: {busy}\n")
+        sys.exit(EXIT_PORT_IN_USE)
 
 
 def build() -> Services:
     """Settings -> services -> pages and background work. Exits with code 2 on a bad setting."""
     try:
         settings = load_settings()
+        exit_if_port_in_use(settings.port)  # before anything is created: the first admin above all
         engine = prepare(settings)
     except SettingsError as exc:
         sys.stderr.write(f"modulegaze: {exc}\n")
@@ -74,6 +85,7 @@ def build() -> Services:
     history.register(services, hub)
     devices.register(services, hub)
     api.register(services)
+    security.install()  # last: outside the login wall, so its 401/303 answers get the headers too
     return services
 
 
@@ -83,6 +95,7 @@ if __name__ in {"__main__", "__mp_main__"}:
     if code is not None:
         sys.exit(code)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_logging()
     services = build()
     ui.run(
         storage_secret=session_secret(services.settings.data_dir),
@@ -96,4 +109,8 @@ if __name__ in {"__main__", "__mp_main__"}:
         # reconnect_timeout=3 s anyway): ~5 messages a second, each tick carrying up to 50 rows.
         # The default of 1000 grew to tens of MB per open dashboard.
         message_history_length=30,
+        # X-Forwarded-For is believed only from MODULEGAZE_TRUSTED_PROXIES (pages/security.py):
+        # uvicorn must not rewrite the client address itself (by default it trusts 127.0.0.1).
+        proxy_headers=False,
+        log_config=None,  # uvicorn's messages go through our (redacting) root handler
     )

@@ -18,6 +18,7 @@ from gaze.auth import ROLES, VIEWER, AuthError, Users
 from gaze.backfill import BackfillOptions, run_backfill
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, make_engine, migrate
+from gaze.hardening import private_sqlite_file, redact, redact_logging
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
 from gaze.monitor import Monitor
@@ -28,21 +29,13 @@ EXIT_BAD_SETTING = 2
 def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
     """Connect and migrate our own database, or SettingsError naming the variable."""
     try:
+        private_sqlite_file(url)  # 0600 before SQLite creates it (it would use 0644)
         engine = make_engine(url)
         migrate(engine)
     except (SQLAlchemyError, OSError, ValueError, MigrationError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-        raise SettingsError(f"{variable}: cannot use database {_safe_url(url)} ({reason})") from None
+        raise SettingsError(redact(f"{variable}: cannot use database {url} ({reason})")) from None
     return engine
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return url
 
 
 def command_database(url: str | None, settings: Settings) -> Engine:
@@ -50,14 +43,14 @@ def command_database(url: str | None, settings: Settings) -> Engine:
     if url:
         return open_database(url, "--database-url")
     if settings.database_url is None:
-        ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")
+        ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR", private=True)
     return open_database(settings.own_database_url)
 
 
 def prepare(settings: Settings) -> Engine:
     """Start-up checks shared by every long-running mode: writable directories, usable database."""
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
-    ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")  # session secret, SQLite file
+    ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR", private=True)  # session secret, SQLite file
     return open_database(settings.own_database_url)
 
 
@@ -236,6 +229,7 @@ def dispatch(argv: list[str]) -> int | None:
         return manage_users(args, settings)
     if args.command == "follow":
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        redact_logging()
         try:
             engine = prepare(settings)
         except SettingsError as exc:

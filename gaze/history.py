@@ -88,6 +88,7 @@ __all__ = [
     "minutes_by_module",
     "rebuild_rollups",
     "sessions_page",
+    "spreadsheet_safe",
     "this_month",
     "this_year",
     "today",
@@ -787,6 +788,28 @@ CSV_HEADER = (
 )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection): text starting with
+    = + - @ TAB or CR gets a leading apostrophe. Numbers stay numbers. Only for CSV handed to a
+    browser, never for the session log files (those are read by the upload scripts as written)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """`csv.writer` whose rows go through `spreadsheet_safe` cell by cell."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._writer = csv.writer(buffer)
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._writer.writerow([spreadsheet_safe(cell) for cell in row])
+
+
 def csv_rows(
     engine: Engine,
     rng: Range,
@@ -800,7 +823,7 @@ def csv_rows(
     end in CRLF (RFC 4180), quoting by the csv module. Access Date/Time are the local start."""
     labels = labels or {}
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = _SafeWriter(buffer)
 
     def take() -> str:
         value = buffer.getvalue()

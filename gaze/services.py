@@ -12,6 +12,7 @@ from gaze.catalog import Catalog
 from gaze.config import Settings
 from gaze.demo import want_demo
 from gaze.devices import DeviceLabels
+from gaze.hardening import redact
 from gaze.journal import JournalSource
 from gaze.limits import Limits
 from gaze.monitor import Monitor
@@ -72,7 +73,7 @@ class Services:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:
-            message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+            message = redact(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200])
             if self.db_ok:
                 log.error("database unreachable: %s", message)
             self.db_ok, self.db_error = False, message

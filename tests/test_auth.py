@@ -72,15 +72,20 @@ def test_users_roles_and_last_admin(users: Users) -> None:
     assert users.verify("viewer1", "viewer-pass") is None and users.verify("viewer1", "new-password")
 
 
-def test_login_limiter_locks_after_five_failures() -> None:
+def test_login_limiter_counts_each_attempt_before_the_check() -> None:
     limiter = LoginLimiter(max_failures=5, lockout_s=60)
-    assert [limiter.failed("10.0.0.1", now=t) for t in range(4)] == [0.0] * 4
-    assert limiter.failed("10.0.0.1", now=4) == 60
-    assert limiter.wait_s("10.0.0.1", now=30) == 34 and limiter.wait_s("10.0.0.2", now=30) == 0
-    assert limiter.wait_s("10.0.0.1", now=65) == 0
-    limiter.failed("10.0.0.3", now=0)
-    limiter.succeeded("10.0.0.3")
-    assert [limiter.failed("10.0.0.3", now=t) for t in range(4)] == [0.0] * 4
+    assert [limiter.reserve("10.0.0.1", now=t) for t in range(4)] == [0.0] * 4
+    assert [limiter.failed("10.0.0.1", now=4) for _ in range(4)] == [0.0] * 4  # four wrong passwords
+    assert limiter.reserve("10.0.0.1", now=4) == 0  # the fifth may still be checked ...
+    assert limiter.failed("10.0.0.1", now=5) == 59  # ... and, wrong too, starts the wait
+    assert limiter.reserve("10.0.0.1", now=30) == 34 and limiter.reserve("10.0.0.2", now=30) == 0
+    assert limiter.wait_s("10.0.0.1", now=65) == 0 and limiter.reserve("10.0.0.1", now=65) == 0
+    # a burst: tries sent together are counted as they start, so only five are checked
+    burst = [limiter.reserve("10.0.0.3", now=100) for _ in range(20)]
+    assert burst.count(0.0) == 5 and all(wait == 60 for wait in burst[5:])
+    limiter.reserve("10.0.0.4", now=0)
+    limiter.succeeded("10.0.0.4")  # the right password takes its attempt back
+    assert [limiter.reserve("10.0.0.4", now=t) for t in range(5)] == [0.0] * 5
 
 
 @pytest.mark.parametrize(

@@ -293,3 +293,22 @@ async def test_healthz_codes(user: User) -> None:
         following = await client.get("/healthz")
         assert following.status_code == 200 and following.json()["database"]["ok"] is True
         assert set(following.json()) >= {"reader", "secondsSinceLastLine", "database", "catalog"}
+
+
+async def test_healthz_reports_the_log_writers_and_never_a_password(user: User) -> None:
+    await user.open("/login")
+    monitor = services().monitor
+    monitor.reader_state.set("following")
+    async with raw_client() as client:
+        healthy = await client.get("/healthz")
+        assert healthy.status_code == 200
+        assert healthy.json()["logs"] == {
+            "sessions": {"ok": True, "error": None, "waiting": 0},
+            "access": {"ok": True, "error": None, "waiting": 0},
+        }
+        monitor.access_log.status.ok, monitor.access_log.status.detail = False, "log directory /x is not writable"
+        monitor.reader_state.set("following", "write failed: postgresql://gaze:hunter2@db/gaze (refused)")
+        broken = await client.get("/healthz")
+    assert broken.status_code == 503
+    assert broken.json()["logs"]["access"] == {"ok": False, "error": "log directory /x is not writable", "waiting": 0}
+    assert "hunter2" not in broken.text and "postgresql://gaze:***@db/gaze" in broken.json()["reader"]["detail"]

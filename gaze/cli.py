@@ -144,7 +144,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         ensure_writable_dir(log_dir, "--log-dir" if args.log_dir else "MODULEFETCH_LOG_DIR")
         engine = None if args.no_database else command_database(args.database_url, settings)
     except SettingsError as exc:
-        err.write(f"backfill: {exc}\n")
+        err.write(redact(f"backfill: {exc}\n"))
         return EXIT_BAD_SETTING
     options = BackfillOptions(
         log_dir=log_dir,
@@ -165,7 +165,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
     try:
         summary = run_backfill(options, engine, stderr=err)
     except (OSError, RuntimeError) as exc:
-        err.write(f"backfill: {exc}\n")
+        err.write(redact(f"backfill: {exc}\n"))
         return 1
     for line in summary.lines():
         out.write(line + "\n")
@@ -181,12 +181,12 @@ def import_logs_command(
     try:
         engine = command_database(args.database_url, settings)
     except SettingsError as exc:
-        err.write(f"import-logs: {exc}\n")
+        err.write(redact(f"import-logs: {exc}\n"))
         return EXIT_BAD_SETTING
     try:
         summary = import_logs(engine, args.directory, stderr=err)
     except (OSError, SQLAlchemyError) as exc:
-        err.write(f"import-logs: {exc}\n")
+        err.write(redact(f"import-logs: {exc}\n"))
         return 1
     finally:
         engine.dispose()

@@ -58,7 +58,11 @@ def redact_logging() -> None:
 
 
 def _tighten(path: Path, mode: int) -> None:
-    current = stat.S_IMODE(path.stat().st_mode)
+    info = path.stat()
+    current = stat.S_IMODE(info.st_mode)
+    if current & stat.S_ISVTX or info.st_uid != os.geteuid():  # a shared folder such as /tmp: leave it
+        log.warning("%s is shared (mode %o, owner uid %d): not made private", path, current, info.st_uid)
+        return
     if current & ~mode:
         try:
             path.chmod(current & mode)

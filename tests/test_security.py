@@ -216,3 +216,11 @@ def test_unsupported_database_url_exits_2(tmp_path: Path, url: str) -> None:
 def test_supported_database_urls(monkeypatch: pytest.MonkeyPatch, url: str, kept: str) -> None:
     monkeypatch.setenv("MODULEGAZE_DATABASE_URL", url)
     assert load_settings().database_url == kept
+
+
+def test_a_shared_folder_is_never_tightened(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: a data directory there must not lock everybody else out
+    private_dir(shared)
+    assert mode(shared) == 0o1777

@@ -191,16 +191,23 @@ def test_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
     assert port_in_use(port) is None
 
 
-@pytest.mark.parametrize(
-    "url", [f"mysql://root:{SECRET}@127.0.0.1/gaze", "foo", "sqlite://", "oracle+cx://u@h/d", "postgresql"]
-)
-def test_unsupported_database_url_exits_2(tmp_path: Path, url: str) -> None:
-    result = _run_main([], {"MODULEGAZE_DATABASE_URL": url}, tmp_path)
+def test_unsupported_database_url_exits_2(tmp_path: Path) -> None:
+    result = _run_main([], {"MODULEGAZE_DATABASE_URL": f"mysql://root:{SECRET}@127.0.0.1/gaze"}, tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("modulegaze: MODULEGAZE_DATABASE_URL: "), result.stderr
+    assert "unsupported database URL" in lines[0] and "mysql://root:***@127.0.0.1/gaze" in lines[0]
     assert SECRET not in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("url", ["foo", "sqlite://", "sqlite:///:memory:", "oracle+cx://u@h/d", "postgresql", "mysql:"])
+def test_unsupported_database_urls_are_bad_settings(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("MODULEGAZE_DATABASE_URL", url)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value).startswith("MODULEGAZE_DATABASE_URL: ") and "\n" not in str(info.value)
 
 
 @pytest.mark.usefixtures("clean_env")

@@ -15,6 +15,7 @@ from nicegui import Event, binding, run
 
 from gaze import history
 from gaze.board import LiveOrder, last_line_text, reader_text, stats
+from gaze.hardening import redact
 from gaze.limits import Alert
 from gaze.services import Services
 from gaze.sessions import Key, OpenSession
@@ -135,14 +136,14 @@ class Hub:
         monitor = services.monitor
         state = monitor.reader_state
         status.monitoring = monitor.running
-        status.reader = reader_text(state, monitor.running, now)
+        status.reader = redact(reader_text(state, monitor.running, now))  # details quote exception texts
         status.reader_problem = state.status in ("restarting", "missing")
         status.last_line = last_line_text(state, now)
         status.catalog, status.catalog_problem = catalog_text(services)
         status.database = "database ok" if services.db_ok else f"database unreachable: {services.db_error}"
         status.database_problem = not services.db_ok
         problems = [w.status.detail for w in (monitor.sessions_log, monitor.access_log) if not w.status.ok]
-        status.writer = "; ".join(problems)
+        status.writer = redact("; ".join(problems))
         status.writer_problem = bool(problems)
         numbers = stats(monitor.store, services.limits, int(now * 1000))
         status.live_users = numbers.live_users

@@ -312,3 +312,11 @@ async def test_healthz_reports_the_log_writers_and_never_a_password(user: User) 
     assert broken.status_code == 503
     assert broken.json()["logs"]["access"] == {"ok": False, "error": "log directory /x is not writable", "waiting": 0}
     assert "hunter2" not in broken.text and "postgresql://gaze:***@db/gaze" in broken.json()["reader"]["detail"]
+
+
+async def test_status_strip_never_shows_a_password(user: User) -> None:
+    await user.open("/login")
+    services().monitor.reader_state.set("restarting", "database: postgresql://gaze:hunter2@db/gaze refused", 0)
+    hub = app.state.hub
+    hub.refresh_status()
+    assert "hunter2" not in hub.status.reader and "postgresql://gaze:***@db/gaze" in hub.status.reader

@@ -222,7 +222,7 @@ make_dir() { # make_dir MODE OWNER DIR  (OWNER ignored for a staging install)
   fi
 }
 make_dir 0755 root "$OPT_DIR"
-make_dir 0750 "$SERVICE_USER" "$STATE_DIR"
+make_dir 0700 "$SERVICE_USER" "$STATE_DIR"
 make_dir 0755 "$SERVICE_USER" "$LOG_DIR"
 make_dir 0755 root "$ETC_DIR"
 make_dir 0755 root "$UNIT_DIR"

@@ -19,6 +19,19 @@ if TYPE_CHECKING:
     from gaze.services import Services
 
 log = logging.getLogger("modulegaze")
+EXIT_PORT_IN_USE = 1  # not 2: the unit restarts us, and the port may be free by then
+
+
+def exit_if_port_in_use(port: int) -> None:
+    """One line and exit 1 when the web server could not listen (not under NiceGUI's test user)."""
+    from nicegui import helpers
+
+    from gaze.hardening import port_in_use
+
+    busy = None if helpers.is_user_simulation() else port_in_use(port)
+    if busy is not None:
+        sys.stderr.write(f"modulegaze: MODULEGAZE_PORT: {busy}\n")
+        sys.exit(EXIT_PORT_IN_USE)
 
 
 def build() -> Services:
@@ -33,10 +46,12 @@ def build() -> Services:
     from gaze.demo import settle_demo
     from gaze.runtime import Runtime
     from gaze.services import Services
-    from pages import access, api, dashboard, devices, history, login, users
+    from pages import access, api, dashboard, devices, history, login, security, users
 
     try:
-        settings, demo = settle_demo(load_settings())  # demo data: its own database and log folder
+        settings = load_settings()
+        exit_if_port_in_use(settings.port)  # before anything is created: the first admin above all
+        settings, demo = settle_demo(settings)  # demo data: its own database and log folder
         engine = prepare(settings)
     except SettingsError as exc:
         sys.stderr.write(f"modulegaze: {exc}\n")
@@ -67,6 +82,7 @@ def build() -> Services:
     history.register(services, hub)
     devices.register(services, hub)
     api.register(services)
+    security.install()  # last: outside the login wall, so its 401/303 answers get the headers too
     return services
 
 
@@ -75,8 +91,11 @@ def serve() -> None:
     from nicegui import ui
 
     from gaze.auth import session_secret
+    from gaze.hardening import redact_logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_logging()
+    redact_logging()
     services = build()
     ui.run(
         storage_secret=session_secret(services.settings.data_dir),
@@ -90,6 +109,10 @@ def serve() -> None:
         # reconnect_timeout=3 s anyway): ~5 messages a second, each tick carrying up to 50 rows.
         # The default of 1000 grew to tens of MB per open dashboard.
         message_history_length=30,
+        # X-Forwarded-For is believed only from MODULEGAZE_TRUSTED_PROXIES (pages/security.py):
+        # uvicorn must not rewrite the client address itself (by default it trusts 127.0.0.1).
+        proxy_headers=False,
+        log_config=None,  # uvicorn's messages go through our (redacting) root handler
     )
 
 

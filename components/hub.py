@@ -15,6 +15,7 @@ from nicegui import Event, binding, run
 
 from gaze import history, uplink
 from gaze.board import LiveOrder, last_line_text, reader_text, stats
+from gaze.hardening import redact
 from gaze.limits import Alert
 from gaze.runtime import Runtime
 from gaze.services import Services
@@ -133,7 +134,7 @@ class Hub:
         monitor = services.monitor
         state = monitor.reader_state
         status.monitoring = monitor.running
-        status.reader = reader_text(state, monitor.running, now)
+        status.reader = redact(reader_text(state, monitor.running, now))  # details quote exception texts
         status.reader_problem = state.status in ("stalled", "restarting", "missing", "unreadable")
         status.last_line = last_line_text(state, now)
         status.catalog, status.catalog_problem = catalog_text(services)
@@ -145,7 +146,7 @@ class Hub:
         problems = [w.status.detail for w in (monitor.sessions_log, monitor.access_log) if not w.status.ok]
         if monitor.set_aside.count:
             problems.append(f"{monitor.set_aside.count} set aside (table set_aside): {monitor.set_aside.last_error}")
-        status.writer = "; ".join(problems)
+        status.writer = redact("; ".join(problems))
         status.writer_problem = bool(problems)
         if services.uplink is not None:
             status.uplink, status.uplink_problem = uplink.status_text(services.uplink.status, now)

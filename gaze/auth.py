@@ -174,32 +174,53 @@ def _now_ms() -> int:
 
 
 class LoginLimiter:
-    """After `max_failures` failed logins from one address, that address waits `lockout_s`."""
+    """After `max_failures` failed logins from one address, that address waits `lockout_s`.
+
+    An attempt is counted when it starts (`reserve`, before the slow password hash), not when it
+    has failed: many tries sent at once from one address get at most `max_failures` checks. A
+    right password (`succeeded`) takes its attempt and the earlier failures back."""
+
+    MAX_ADDRESSES = 10_000  # addresses remembered at once (the oldest are forgotten first)
 
     def __init__(self, max_failures: int = 5, lockout_s: float = 60.0) -> None:
         self.max_failures = max_failures
         self.lockout_s = lockout_s
-        self._failures: dict[str, list[float]] = {}
+        self._attempts: dict[str, list[float]] = {}
         self._locked_until: dict[str, float] = {}
 
     def wait_s(self, address: str, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now
         return max(0.0, self._locked_until.get(address, 0.0) - now)
 
-    def failed(self, address: str, now: float | None = None) -> float:
-        """Count a failure; returns the wait it starts (0 while under the limit)."""
+    def reserve(self, address: str, now: float | None = None) -> float:
+        """Before checking a password: 0 means go ahead (the attempt now counts as a failure until
+        `succeeded`); otherwise the seconds this address must still wait, and no check is made."""
         now = time.monotonic() if now is None else now
-        recent = [t for t in self._failures.get(address, []) if now - t < self.lockout_s] + [now]
+        wait = self.wait_s(address, now)
+        if wait > 0:
+            return wait
+        recent = [t for t in self._attempts.pop(address, []) if now - t < self.lockout_s]
+        if len(recent) >= self.max_failures:  # earlier attempts still being checked
+            self._attempts[address] = recent
+            return self.lockout_s
+        recent.append(now)
+        self._attempts[address] = recent  # re-inserted: the dict stays in least-recent-first order
         if len(recent) >= self.max_failures:
             self._locked_until[address] = now + self.lockout_s
-            self._failures.pop(address, None)
-            log.warning("login locked for %s for %.0f s after %d failures", address, self.lockout_s, len(recent))
-            return self.lockout_s
-        self._failures[address] = recent
+            log.warning("login locked for %s for %.0f s after %d attempts", address, self.lockout_s, len(recent))
+        while len(self._attempts) > self.MAX_ADDRESSES:
+            oldest = next(iter(self._attempts))
+            del self._attempts[oldest]
+            self._locked_until.pop(oldest, None)
         return 0.0
 
+    def failed(self, address: str, now: float | None = None) -> float:
+        """After a wrong password (its attempt was reserved): the wait this address now has."""
+        return self.wait_s(address, now)
+
     def succeeded(self, address: str) -> None:
-        self._failures.pop(address, None)
+        self._attempts.pop(address, None)
+        self._locked_until.pop(address, None)
 
 
 def session_secret(data_dir: Path) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from gaze.hardening import redact
 from gaze.logline import BUILD_ID, module_from_path
 from gaze.traffic import DEMO_CATALOG
 
@@ -580,7 +581,7 @@ def _text(value: object) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = _SPACES.sub(" ", str(exc)).strip() or type(exc).__name__
+    text = _SPACES.sub(" ", redact(str(exc))).strip() or type(exc).__name__
     return text[:300]
 
 

@@ -23,6 +23,7 @@ from gaze.config import Settings, SettingsError, ensure_writable_dir, load_setti
 from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.devices import DeviceLabels
 from gaze.export import csv_rows
+from gaze.hardening import private_sqlite_file, redact, redact_logging
 from gaze.history import Filters, custom
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
@@ -33,11 +34,13 @@ EXIT_BAD_SETTING = 2
 
 
 def database_engine(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
-    """An engine for `url` (no connection yet), or SettingsError naming the variable."""
+    """An engine for `url` (no connection yet; a SQLite file is created 0600), or SettingsError
+    naming the variable."""
     try:
+        private_sqlite_file(url)  # 0600 before SQLite creates it (it would use 0644)
         return make_engine(url)
     except (SQLAlchemyError, OSError, ValueError) as exc:
-        raise SettingsError(f"{variable}: cannot use database {_safe_url(url)} ({error_text(exc)})") from None
+        raise SettingsError(redact(f"{variable}: cannot use database {url} ({error_text(exc)})")) from None
 
 
 def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
@@ -46,17 +49,8 @@ def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine
     try:
         migrate(engine)
     except (SQLAlchemyError, OSError, ValueError, MigrationError) as exc:
-        raise SettingsError(f"{variable}: cannot use database {_safe_url(url)} ({error_text(exc)})") from None
+        raise SettingsError(redact(f"{variable}: cannot use database {url} ({error_text(exc)})")) from None
     return engine
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return url
 
 
 def command_database(url: str | None, settings: Settings) -> Engine:
@@ -64,7 +58,7 @@ def command_database(url: str | None, settings: Settings) -> Engine:
     if url:
         return open_database(url, "--database-url")
     if settings.database_url is None:
-        ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")
+        ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR", private=True)
     return open_database(settings.own_database_url)
 
 
@@ -72,7 +66,7 @@ def prepare(settings: Settings) -> Engine:
     """Start-up checks shared by every long-running mode: writable directories, a database URL we
     can use. The database itself may still be down: the service connects when it answers."""
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
-    ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR")  # session secret, SQLite file
+    ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR", private=True)  # session secret, SQLite file
     uplink_config(settings)  # a bad uplink setting stops start-up like any other
     engine = database_engine(settings.own_database_url)
     if settings.journal_file is not None and not settings.journal_file.is_file():
@@ -178,7 +172,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         ensure_writable_dir(log_dir, "--log-dir" if args.log_dir else "MODULEFETCH_LOG_DIR")
         engine = None if args.no_database else command_database(args.database_url, settings)
     except SettingsError as exc:
-        err.write(f"backfill: {exc}\n")
+        err.write(redact(f"backfill: {exc}\n"))
         return EXIT_BAD_SETTING
     options = BackfillOptions(
         log_dir=log_dir,
@@ -200,7 +194,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
     try:
         summary = run_backfill(options, engine, stderr=err)
     except (OSError, RuntimeError) as exc:
-        err.write(f"backfill: {exc}\n")
+        err.write(redact(f"backfill: {exc}\n"))
         return 1
     for line in summary.lines():
         out.write(line + "\n")
@@ -216,12 +210,12 @@ def import_logs_command(
     try:
         engine = command_database(args.database_url, settings)
     except SettingsError as exc:
-        err.write(f"import-logs: {exc}\n")
+        err.write(redact(f"import-logs: {exc}\n"))
         return EXIT_BAD_SETTING
     try:
         summary = import_logs(engine, args.directory, stderr=err)
     except (OSError, SQLAlchemyError) as exc:
-        err.write(f"import-logs: {exc}\n")
+        err.write(redact(f"import-logs: {exc}\n"))
         return 1
     finally:
         engine.dispose()
@@ -310,6 +304,7 @@ def dispatch(argv: list[str]) -> int | None:
         return export_command(args, settings)
     if args.command == "follow":
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        redact_logging()
         try:
             engine = prepare(settings)
         except SettingsError as exc:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gaze.hardening import private_dir, redact, sqlite_path
+
 DEFAULT_UPLOADS_ROOTS = (
     Path("/oc4d-server/workspaces/website/uploads/modules"),
     Path("/var/www/oc4d.cdn/uploads/modules"),
@@ -32,6 +34,7 @@ _SINCE_RE = re.compile(
     rf"|[-+] ?{_SPAN}|{_SPAN} ago"
     r"|@\d+(?:\.\d+)?"
 )
+SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 
 
 class SettingsError(Exception):
@@ -123,6 +126,21 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme == "postgres":  # the short form many tools print
+            value, scheme = "postgresql" + value[len(scheme) :], "postgresql"
+        if scheme not in SUPPORTED_DATABASES:
+            raise ValueError("unsupported database URL: use sqlite:///<file> or postgresql://user@host/db")
+        if scheme.startswith("sqlite") and sqlite_path(value) is None:
+            raise ValueError("a SQLite URL needs a file: sqlite:///<file>")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -242,15 +260,20 @@ def describe(exc: ValidationError) -> str:
         field = str(error["loc"][0]) if error["loc"] else "?"
         variable = VARIABLES.get(field, field)
         got = None if variable in {VARIABLES[f] for f in _QUIET} else error.get("input")
+        got = redact(got) if isinstance(got, str) else got
         message = error["msg"].replace("\n", " ")
         parts.append(f"{variable}: {message} (got {got!r})" if isinstance(got, str | int) else f"{variable}: {message}")
     return "; ".join(parts)
 
 
-def ensure_writable_dir(path: Path, variable: str) -> Path:
-    """Create `path` if needed and prove we can write a file there, else SettingsError naming `variable`."""
+def ensure_writable_dir(path: Path, variable: str, *, private: bool = False) -> Path:
+    """Create `path` if needed and prove we can write a file there, else SettingsError naming `variable`.
+    `private`: the directory is the owner's only (0700; tightened when looser)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if private:
+            private_dir(path)
+        else:
+            path.mkdir(parents=True, exist_ok=True)
         probe = path / f".modulegaze-write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()

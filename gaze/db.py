@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from gaze.hardening import redact
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATE_URL_VARIABLE = "_MODULEGAZE_MIGRATE_URL"
 LIVE = "live"
@@ -303,9 +305,9 @@ def migrate(engine: Engine) -> None:
 
 
 def error_text(exc: BaseException) -> str:
-    """A database exception as one line of words: the driver's message, not SQLAlchemy's wrapper."""
+    """A database exception as one line of words (no password): the driver's message, not SQLAlchemy's wrapper."""
     text = str(getattr(exc, "orig", None) or exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+    return redact(text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 def answers(engine: Engine) -> bool:

@@ -17,20 +17,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 
+from gaze.csvrow import HEADER, cdn_row, spreadsheet_safe
 from gaze.history import NO_FILTERS, RECORDS, Filters, Range, records_in
-from gaze.logfiles import clean_field
 
 CSV_HEADER = (
-    "User",
-    "Access Time",
-    "IP Address",
-    "Access Date",
-    "Module Viewed",
-    "Duration Seconds",
+    *HEADER,
     "Module ID",
     "Device",
     "Local Start",
@@ -41,20 +36,12 @@ _LOCAL = "%Y-%m-%d %H:%M:%S"
 
 def csv_row(
     user: str, ip: str, module: str, end_ms: int, duration_s: int, module_name: str, device: str
-) -> tuple[str | int, ...]:
-    """One CSV record of a session (see the module doc for what each column means)."""
-    end = datetime.fromtimestamp(end_ms // 1000, UTC)
-    identity = f"{clean_field(user)}|{clean_field(ip)}"  # the line's userId, split as cdn-auto splits it
-    who, _, address = identity.rpartition("|")
+) -> tuple[str, ...]:
+    """One CSV record of a session: DESIGN §4's six columns (gaze.csvrow), then ours."""
     start_local = datetime.fromtimestamp((end_ms - duration_s * 1000) / 1000)
     end_local = datetime.fromtimestamp(end_ms / 1000)
     return (
-        who,
-        end.strftime("%H:%M:%S"),
-        address,
-        end.strftime("%Y-%m-%d"),
-        module_name or module,
-        int(duration_s),
+        *cdn_row(end_ms, user, ip, module, duration_s, module_name),
         module,
         device,
         start_local.strftime(_LOCAL),
@@ -76,8 +63,8 @@ def csv_rows(
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
-    def take(row: Sequence[str | int]) -> str:
-        writer.writerow(row)
+    def take(row: Sequence[str]) -> str:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])  # a person's spreadsheet opens it
         value = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

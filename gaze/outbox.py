@@ -21,34 +21,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, exists, func, insert, select, text, update
 
+from gaze.csvrow import HEADER, cdn_row
 from gaze.db import DuplicateRow, OutboxRow, SessionRow, UplinkBatchRow
 
-HEADER = ("User", "Access Time", "IP Address", "Access Date", "Module Viewed", "Duration Seconds")
 BATCH_RECORDS = 5000  # records per object: ~0.5 MB of CSV, held in memory one at a time
 _PG_LOCK_KEY = 0x67617A66  # serialises batch forming between processes on PostgreSQL
-_CONTROL_TO_SPACE = str.maketrans({"\r": " ", "\n": " ", "\t": " "})
 
 OUTBOX = OutboxRow.__table__
 BATCHES = UplinkBatchRow.__table__
 RECORDS = SessionRow.__table__
 DUPLICATES = DuplicateRow.__table__
-
-
-def csv_row(end_ms: int, user: str, ip: str, module: str, duration_s: int, name: str | None = None) -> tuple[str, ...]:
-    """One record as the organisation ingests it (DESIGN §4, cdn-auto's processor): User, Access Time,
-    IP Address, Access Date, Module Viewed, Duration Seconds. Date and time are the record's UTC end
-    (whole seconds); User and IP are userId split at its last `|`, i.e. our user and ip; Module Viewed
-    is the catalog name, the raw module id when there is none. Values are cleaned like the log line's
-    (CR, LF, TAB → space), so the same record reads the same whichever way it travels."""
-    end = datetime.fromtimestamp(end_ms // 1000, UTC)
-    return (
-        user.translate(_CONTROL_TO_SPACE),
-        end.strftime("%H:%M:%S"),
-        ip.translate(_CONTROL_TO_SPACE),
-        end.strftime("%Y-%m-%d"),
-        (name or module).translate(_CONTROL_TO_SPACE),
-        str(int(duration_s)),
-    )
 
 
 def csv_bytes(rows: Iterable[Sequence[str]]) -> bytes:
@@ -136,7 +118,7 @@ def next_batch(
                 cache[module] = names(module)
             return cache[module]
 
-        body = csv_bytes(csv_row(p.end_ms, p.user_id, p.ip, p.module, p.duration_s, name(p.module)) for p in picked)
+        body = csv_bytes(cdn_row(p.end_ms, p.user_id, p.ip, p.module, p.duration_s, name(p.module)) for p in picked)
         first, last = min(p.end_ms for p in picked), max(p.end_ms for p in picked)
         extra = 0
         key = object_key(prefix, location, first, last)

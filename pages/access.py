@@ -20,6 +20,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from components.actions import Actions, Identity
 from components.hub import Hub
 from gaze.services import Services
+from pages.security import has_browser_session
 
 OPEN_PATHS = frozenset({"/login", "/healthz", "/api/module-heartbeat", "/api/modules", "/favicon.ico"})
 TOKEN_PATHS = frozenset({"/api/live-sessions"})  # also for a script holding the read token
@@ -57,7 +58,10 @@ def install(services: Services) -> None:
     class LoginWall(BaseHTTPMiddleware):
         async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
             path = request.url.path
-            if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or signed_in(services) is not None:
+            if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+                return await call_next(request)
+            # A cookieless request to a JSON route has no browser storage (pages/security.py).
+            if has_browser_session(request) and signed_in(services) is not None:
                 return await call_next(request)
             if path in TOKEN_PATHS and read_token_ok(request, services.settings.read_token):
                 return await call_next(request)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import time
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from nicegui import app
 
-from gaze.heartbeat import HeartbeatError, RateLimiter, client_address, parse_heartbeat
+from gaze.hardening import redact
+from gaze.heartbeat import HeartbeatError, RateLimiter, parse_heartbeat
 from gaze.liveapi import live_sessions, modules_payload
 from gaze.services import Services
 from pages.access import signed_in
+from pages.security import request_address
 
 HEARTBEAT_RATE = RateLimiter(rate=2.0, burst=30)  # per client address
 
@@ -40,9 +43,8 @@ def register(services: Services) -> None:
         request: Request, slug: str | None = None, user: str | None = None, event: str | None = None
     ) -> Response:
         headers = _cors(request, services)
-        peer = request.client.host if request.client else ""
         settings = services.settings
-        address = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxy_networks)
+        address = request_address(request, settings)
         if address is None:
             return JSONResponse({"error": "unknown client address"}, status_code=400, headers=headers)
         if not HEARTBEAT_RATE.allow(address):
@@ -69,7 +71,7 @@ def register(services: Services) -> None:
         return JSONResponse({"enabled": monitor.running, "demo": services.demo, "sessions": rows})
 
     @app.get("/healthz")
-    def healthz() -> JSONResponse:
+    def healthz() -> Response:
         monitor = services.monitor
         state = monitor.reader_state
         age = None if state.last_line_at is None else round(time.time() - state.last_line_at, 1)
@@ -96,11 +98,24 @@ def register(services: Services) -> None:
                 "scan": {"ok": services.catalog.scan_status.ok, "error": services.catalog.scan_status.error},
                 "modules": len(services.catalog.modules),
             },
+            "logs": {
+                name: {"ok": writer.status.ok, "error": writer.status.detail or None, "waiting": writer.status.waiting}
+                for name, writer in (
+                    ("sessions", services.monitor.sessions_log),
+                    ("access", services.monitor.access_log),
+                )
+            },
             "demo": services.demo,
             "uplink": None if services.uplink is None else _uplink(services),
         }
-        healthy = following and services.db_ok and monitor.write_error is None
-        return JSONResponse(body, status_code=200 if healthy else 503)
+        healthy = (
+            following
+            and services.db_ok
+            and monitor.write_error is None
+            and all(part["ok"] for part in body["logs"].values())
+        )
+        # Details quote exception texts: never a password from a database URL (gaze/hardening.py).
+        return Response(redact(json.dumps(body)), status_code=200 if healthy else 503, media_type="application/json")
 
 
 def _uplink(services: Services) -> dict[str, object]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 from fastapi.responses import RedirectResponse
 from nicegui import app, run, ui
 
 from gaze.auth import LoginLimiter, safe_redirect
-from gaze.heartbeat import client_address
 from gaze.services import Services
 from pages.access import signed_in
+from pages.security import request_address
+
+log = logging.getLogger(__name__)
 
 
 def register(services: Services, limiter: LoginLimiter) -> None:
@@ -20,17 +23,17 @@ def register(services: Services, limiter: LoginLimiter) -> None:
         if signed_in(services) is not None:
             return RedirectResponse(target, status_code=303)
         request = ui.context.client.request
-        peer = request.client.host if request.client else ""
-        address = client_address(peer, request.headers.get("x-forwarded-for"), services.settings.trusted_proxy_networks)
-        address = address or peer
+        address = request_address(request, services.settings) or (request.client.host if request.client else "")
 
         async def attempt() -> None:
-            wait = limiter.wait_s(address)
+            wait = limiter.reserve(address)  # counted before the slow hash: a burst gets no extra tries
             if wait > 0:
                 error.set_text(f"Too many failed logins. Try again in {math.ceil(wait)} s.")
                 return
-            user = await run.io_bound(services.users.verify, username.value.strip(), password.value)
+            name = username.value.strip()
+            user = await run.io_bound(services.users.verify, name, password.value)
             if user is None:
+                log.info("login failed from %s", address)  # not the name: it may be a mistyped password
                 wait = limiter.failed(address)
                 error.set_text(
                     f"Too many failed logins. Try again in {math.ceil(wait)} s."

@@ -72,15 +72,20 @@ def test_users_roles_and_last_admin(users: Users) -> None:
     assert users.verify("viewer1", "viewer-pass") is None and users.verify("viewer1", "new-password")
 
 
-def test_login_limiter_locks_after_five_failures() -> None:
+def test_login_limiter_counts_each_attempt_before_the_check() -> None:
     limiter = LoginLimiter(max_failures=5, lockout_s=60)
-    assert [limiter.failed("10.0.0.1", now=t) for t in range(4)] == [0.0] * 4
-    assert limiter.failed("10.0.0.1", now=4) == 60
-    assert limiter.wait_s("10.0.0.1", now=30) == 34 and limiter.wait_s("10.0.0.2", now=30) == 0
-    assert limiter.wait_s("10.0.0.1", now=65) == 0
-    limiter.failed("10.0.0.3", now=0)
-    limiter.succeeded("10.0.0.3")
-    assert [limiter.failed("10.0.0.3", now=t) for t in range(4)] == [0.0] * 4
+    assert [limiter.reserve("10.0.0.1", now=t) for t in range(4)] == [0.0] * 4
+    assert [limiter.failed("10.0.0.1", now=4) for _ in range(4)] == [0.0] * 4  # four wrong passwords
+    assert limiter.reserve("10.0.0.1", now=4) == 0  # the fifth may still be checked ...
+    assert limiter.failed("10.0.0.1", now=5) == 59  # ... and, wrong too, starts the wait
+    assert limiter.reserve("10.0.0.1", now=30) == 34 and limiter.reserve("10.0.0.2", now=30) == 0
+    assert limiter.wait_s("10.0.0.1", now=65) == 0 and limiter.reserve("10.0.0.1", now=65) == 0
+    # a burst: tries sent together are counted as they start, so only five are checked
+    burst = [limiter.reserve("10.0.0.3", now=100) for _ in range(20)]
+    assert burst.count(0.0) == 5 and all(wait == 60 for wait in burst[5:])
+    limiter.reserve("10.0.0.4", now=0)
+    limiter.succeeded("10.0.0.4")  # the right password takes its attempt back
+    assert [limiter.reserve("10.0.0.4", now=t) for t in range(5)] == [0.0] * 5
 
 
 @pytest.mark.parametrize(
@@ -288,3 +293,30 @@ async def test_healthz_codes(user: User) -> None:
         following = await client.get("/healthz")
         assert following.status_code == 200 and following.json()["database"]["ok"] is True
         assert set(following.json()) >= {"reader", "secondsSinceLastLine", "database", "catalog"}
+
+
+async def test_healthz_reports_the_log_writers_and_never_a_password(user: User) -> None:
+    await user.open("/login")
+    monitor = services().monitor
+    monitor.reader_state.set("following")
+    async with raw_client() as client:
+        healthy = await client.get("/healthz")
+        assert healthy.status_code == 200
+        assert healthy.json()["logs"] == {
+            "sessions": {"ok": True, "error": None, "waiting": 0},
+            "access": {"ok": True, "error": None, "waiting": 0},
+        }
+        monitor.access_log.status.ok, monitor.access_log.status.detail = False, "log directory /x is not writable"
+        monitor.reader_state.set("following", "write failed: postgresql://gaze:hunter2@db/gaze (refused)")
+        broken = await client.get("/healthz")
+    assert broken.status_code == 503
+    assert broken.json()["logs"]["access"] == {"ok": False, "error": "log directory /x is not writable", "waiting": 0}
+    assert "hunter2" not in broken.text and "postgresql://gaze:***@db/gaze" in broken.json()["reader"]["detail"]
+
+
+async def test_status_strip_never_shows_a_password(user: User) -> None:
+    await user.open("/login")
+    services().monitor.reader_state.set("restarting", "database: postgresql://gaze:hunter2@db/gaze refused", 0)
+    hub = app.state.hub
+    hub.refresh_status()
+    assert "hunter2" not in hub.status.reader and "postgresql://gaze:***@db/gaze" in hub.status.reader

@@ -149,7 +149,7 @@ def test_env_file_has_the_recommended_values(prefix: Path) -> None:
 
 
 def test_directories(prefix: Path) -> None:
-    modes = {"var/lib/modulegaze": 0o750, "var/log/modulegaze": 0o755, "opt/modulegaze": 0o755}
+    modes = {"var/lib/modulegaze": 0o700, "var/log/modulegaze": 0o755, "opt/modulegaze": 0o755}
     for rel, mode in modes.items():
         assert stat.S_IMODE((prefix / rel).stat().st_mode) == mode, rel
     assert (prefix / "etc/modulegaze").is_dir()

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from gaze.csvrow import cdn_row as csv_row
 from gaze.db import LIVE, UplinkBatchRow, make_engine, migrate
 from gaze.history import add_records
-from gaze.outbox import counts, csv_row
+from gaze.outbox import counts
 from tests import journalkit, livekit
 from tests.browserkit import App, access_line, append, entry_path, free_port, make_catalog
 from tests.conftest import ROOT, foreign_environ, require

@@ -35,6 +35,11 @@ def signed_in(services: Services) -> Identity | None:
     return Identity(username)
 
 
+def request_identity(request: Request, services: Services) -> Identity | None:
+    """`signed_in` for a route that also answers cookieless clients (they have no browser storage)."""
+    return signed_in(services) if has_browser_session(request) else None
+
+
 def read_token_ok(request: Request, token: str | None) -> bool:
     """Whether the request carries `Authorization: Bearer <token>` (constant-time compare)."""
     if not token:
@@ -61,7 +66,7 @@ def install(services: Services) -> None:
             if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
                 return await call_next(request)
             # A cookieless request to a JSON route has no browser storage (pages/security.py).
-            if has_browser_session(request) and signed_in(services) is not None:
+            if request_identity(request, services) is not None:
                 return await call_next(request)
             if path in TOKEN_PATHS and read_token_ok(request, services.settings.read_token):
                 return await call_next(request)

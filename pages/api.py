@@ -14,7 +14,7 @@ from gaze.hardening import redact
 from gaze.heartbeat import HeartbeatError, RateLimiter, parse_heartbeat
 from gaze.liveapi import live_sessions, modules_payload
 from gaze.services import Services
-from pages.access import signed_in
+from pages.access import request_identity
 from pages.security import request_address
 
 HEARTBEAT_RATE = RateLimiter(rate=2.0, burst=30)  # per client address
@@ -58,8 +58,9 @@ def register(services: Services) -> None:
         return Response(status_code=204, headers=headers)
 
     @app.get("/api/modules")
-    def api_modules() -> JSONResponse:  # open (the login wall lets it through); details when signed in
-        return JSONResponse(modules_payload(services.catalog, details=signed_in(services) is not None))
+    def api_modules(request: Request) -> JSONResponse:  # open (the login wall lets it through); details signed in
+        details = request_identity(request, services) is not None
+        return JSONResponse(modules_payload(services.catalog, details=details))
 
     @app.get("/api/live-sessions")
     def api_live_sessions() -> JSONResponse:  # signed in, or the read token (checked by the login wall)

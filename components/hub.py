@@ -111,10 +111,14 @@ class Hub:
         services = self.services
         now_ms = int(now * 1000)
         sessions = services.monitor.store.sessions()
-        if services.limits.limits:
-            new = await run.io_bound(services.limits.check, sessions, now_ms)
+        limits = services.limits
+        if limits.limits or limits.open:
+            new, ended = await run.io_bound(
+                lambda: (limits.check(sessions, now_ms), limits.resolve_ended(sessions, now_ms))
+            )
             if new:
                 self.alert_raised.emit(new)
+            if new or ended:
                 self.alerts_changed.emit()
         if now - self._db_checked >= DB_CHECK_EVERY_S:
             self._db_checked = now

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from components.actions import Actions
 from components.alerts import AlertBanner, AlertHistory
-from components.frame import header
+from components.frame import header, icon_button
 from components.hub import Hub
 from components.limits_panel import LimitsPanel
 from components.monitoring import monitoring_control
@@ -17,22 +18,39 @@ from gaze.services import Services
 from pages.access import page_actions, to_login
 
 
+def limits_dialog(actions: Actions) -> ui.dialog:
+    """Time limits in a dialog the header opens: reachable at once, also on a phone."""
+    with ui.dialog() as dialog, ui.card().classes("w-full max-w-2xl").mark("limits-dialog"):
+        with ui.row().classes("w-full items-center flex-nowrap"):
+            ui.label("Time limits").classes("text-lg font-semibold")
+            ui.space()
+            icon_button("close", "Close time limits", dialog.close)
+        LimitsPanel(actions)
+    return dialog
+
+
 def register(services: Services, hub: Hub) -> None:
     @ui.page("/", title="Module Gaze")
     def dashboard() -> RedirectResponse | None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-        header(actions)
-        with ui.column().classes("w-full max-w-6xl mx-auto gap-4 p-2 sm:p-4"):
+        dialog = limits_dialog(actions)
+
+        def tools() -> None:
+            ui.button("Limits", icon="timer", on_click=dialog.open).props("flat dense no-caps color=white").mark(
+                "open-limits"
+            )
+
+        header(actions, tools=tools)
+        with ui.column().classes("w-full max-w-6xl mx-auto gap-3 sm:gap-4 p-2 sm:p-4"):
             AlertBanner(actions)
+            stat_cards(hub.status, on_limits=dialog.open)
             status_strip(hub.status, demo=services.demo)
-            stat_cards(hub.status)
             monitoring_control(actions)
             with ui.card().classes("w-full p-0 sm:p-2"):
                 ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
                 SessionList(services, hub)
             TodayChart(services, hub)
-            LimitsPanel(actions)
             AlertHistory(services, hub)
         return None

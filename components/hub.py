@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 
 from nicegui import Event, binding, run
 
@@ -43,6 +44,8 @@ class BoardStatus:
     active_modules: int = 0
     active_limits: int = 0
     over_limit: int = 0
+    frozen: bool = True  # monitoring stopped: the board shows the moment it stopped, nothing ticks
+    frozen_text: str = ""
 
 
 def catalog_text(services: Services) -> tuple[str, bool]:
@@ -72,6 +75,20 @@ def today_so_far(services: Services, sessions: list[OpenSession], now_ms: int) -
     return sorted(minutes.items(), key=lambda item: (-item[1], item[0]))[:TODAY_TOP]
 
 
+def _clock(moment: float) -> str:
+    return datetime.fromtimestamp(moment).strftime("%H:%M:%S")
+
+
+def frozen_text(stopped_at: float | None, last_line_at: float | None) -> str:
+    """What a stopped board says about itself, in plain words."""
+    since = f" since {_clock(stopped_at)}" if stopped_at is not None else ""
+    last = f" Last oc4d line seen at {_clock(last_line_at)}." if last_line_at is not None else ""
+    return (
+        f"Monitoring is stopped{since}. This board is frozen at that moment: times do not tick and no "
+        f"new sessions appear.{last}"
+    )
+
+
 class Hub:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -89,6 +106,12 @@ class Hub:
         self._today_at = 0.0
         self._catalog_version = -1
         self._db_checked = 0.0
+        self.stopped_at: float | None = time.time()  # None while monitoring runs
+
+    def now_ms(self) -> int:
+        """The board's clock: wall time while monitoring runs, else the moment it stopped."""
+        moment = self.stopped_at if self.stopped_at is not None else time.time()
+        return int(moment * 1000)
 
     async def run(self) -> None:
         """Forever: push session changes every 0.25 s; counters, limits and status every second."""
@@ -109,7 +132,8 @@ class Hub:
 
     async def _each_second(self, now: float) -> None:
         services = self.services
-        now_ms = int(now * 1000)
+        self.refresh_status(now)
+        now_ms = self.now_ms()
         sessions = services.monitor.store.sessions()
         limits = services.limits
         if limits.limits or limits.open:
@@ -131,7 +155,8 @@ class Hub:
             self._catalog_version = services.catalog.version
             self.catalog_changed.emit()
         self.refresh_status(now)
-        self.second.emit(now_ms)
+        if self.stopped_at is None:
+            self.second.emit(now_ms)
 
     def refresh_status(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -139,6 +164,12 @@ class Hub:
         monitor = services.monitor
         state = monitor.reader_state
         status.monitoring = monitor.running
+        if monitor.running:
+            self.stopped_at = None
+        elif self.stopped_at is None:
+            self.stopped_at = now
+        status.frozen = self.stopped_at is not None
+        status.frozen_text = frozen_text(self.stopped_at, state.last_line_at) if status.frozen else ""
         status.reader = reader_text(state, monitor.running, now)
         status.reader_problem = state.status in ("restarting", "missing")
         status.last_line = last_line_text(state, now)
@@ -148,7 +179,7 @@ class Hub:
         problems = [w.status.detail for w in (monitor.sessions_log, monitor.access_log) if not w.status.ok]
         status.writer = "; ".join(problems)
         status.writer_problem = bool(problems)
-        numbers = stats(monitor.store, services.limits, int(now * 1000))
+        numbers = stats(monitor.store, services.limits, self.now_ms())
         status.live_users = numbers.live_users
         status.active_modules = numbers.active_modules
         status.active_limits = numbers.active_limits

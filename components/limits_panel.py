@@ -9,7 +9,6 @@ picks the single match.
 from __future__ import annotations
 
 import contextlib
-import time
 
 from nicegui import ui
 
@@ -139,7 +138,7 @@ class LimitsPanel:
 
     def _describe(self, module: str, minutes: int) -> str:
         store = self.services.monitor.store
-        preview = self.services.limits.preview(module, minutes, store.sessions(), time.time_ns() // 1_000_000)
+        preview = self.services.limits.preview(module, minutes, store.sessions(), self.actions.hub.now_ms())
         current = self.services.limits.limits.get(module)
         return preview_text(self._name(module), minutes, current if current != minutes else None, preview)
 

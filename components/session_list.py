@@ -6,12 +6,12 @@ per-second tick only rewrites the time texts that changed. On a phone the rows w
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from html import escape
 
 from nicegui import ui
 
+from components.bind import bind_classes
 from components.hub import Hub
 from gaze.board import IDLE_SHOWN_AFTER_S, RowView, format_duration, row_view
 from gaze.services import Services
@@ -25,6 +25,7 @@ ROW_CLASSES = (
 BADGE_BASE = "inline-block rounded text-sm px-2 py-1 text-white whitespace-nowrap"
 BADGE_OK = "bg-primary"
 BADGE_OVER = "bg-red-600 animate-pulse"
+FROZEN_CLASSES = "opacity-50 grayscale"
 
 
 class SessionRow:
@@ -75,9 +76,10 @@ class SessionList:
     def __init__(self, services: Services, hub: Hub) -> None:
         self.services = services
         self.order = hub.order
+        self.hub = hub
         self._rows: dict[Key, SessionRow] = {}
         self.max_rows = PAGE_ROWS
-        with ui.element("div").classes("w-full") as self.root:
+        with ui.element("div").classes("w-full transition-opacity") as self.root:
             with ui.row().classes(
                 "max-md:hidden w-full gap-x-4 px-3 py-1 text-xs uppercase tracking-wide text-gray-500 flex-nowrap"
             ):
@@ -91,6 +93,7 @@ class SessionList:
             with ui.row().classes("items-center gap-2 p-2") as self.more_row:
                 self.more = ui.label("").classes("text-sm text-gray-500").mark("sessions-more")
                 ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
+        bind_classes(self.root, hub.status, "frozen", FROZEN_CLASSES)
         self._render()
         hub.sessions_changed.subscribe(self._render)
         hub.second.subscribe(self.tick)
@@ -109,7 +112,7 @@ class SessionList:
         wanted = {s.key for s in visible}
         for key in [k for k in self._rows if k not in wanted]:
             self.body.remove(self._rows.pop(key).element)
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = self.hub.now_ms()
         for index, session in enumerate(visible):
             row = self._rows.get(session.key)
             if row is not None and (row.view.start_ms, row.view.module) != (session.start_ms, session.module):
@@ -141,7 +144,7 @@ class SessionList:
             row.tick(now_ms)
 
     def refresh_limits(self) -> None:
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = self.hub.now_ms()
         for row in self._rows.values():
             row.set_limit(self.services.limits.limit_for(row.view.module), now_ms)
 

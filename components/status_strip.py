@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nicegui import binding, ui
+from nicegui import ui
 
+from components.bind import bind_classes
 from components.hub import BoardStatus
 
 
@@ -57,13 +58,4 @@ def stat_cards(status: BoardStatus, on_limits: Callable[[], None] | None = None)
             limits.on("keydown.enter", on_limits)
         over = _card(status, "Over limit now", "over_limit", "card-over-limit", "alarm")
 
-    red = [False]
-
-    def paint(count: int) -> int:  # runs only when the number changes; a class change only when it crosses 0
-        if bool(count) != red[0]:
-            red[0] = bool(count)
-            over.classes(add=OVER_CLASSES) if count else over.classes(remove=OVER_CLASSES)
-        return count
-
-    over.over_count = 0  # type: ignore[attr-defined]
-    binding.bind_from(over, "over_count", status, "over_limit", backward=paint)
+    bind_classes(over, status, "over_limit", OVER_CLASSES)

@@ -10,7 +10,7 @@ from components.alerts import AlertBanner, AlertHistory
 from components.frame import header, icon_button
 from components.hub import Hub
 from components.limits_panel import LimitsPanel
-from components.monitoring import monitoring_control
+from components.monitoring import monitoring_control, stopped_banner
 from components.session_list import SessionList
 from components.status_strip import stat_cards, status_strip
 from components.today_chart import TodayChart
@@ -44,6 +44,7 @@ def register(services: Services, hub: Hub) -> None:
 
         header(actions, tools=tools)
         with ui.column().classes("w-full max-w-6xl mx-auto gap-3 sm:gap-4 p-2 sm:p-4"):
+            stopped_banner(hub.status)
             AlertBanner(actions)
             stat_cards(hub.status, on_limits=dialog.open)
             status_strip(hub.status, demo=services.demo)

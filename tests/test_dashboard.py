@@ -200,4 +200,6 @@ async def test_start_monitoring_without_journal_shows_a_status_not_a_traceback(u
     await until(lambda: services().monitor.reader_state.status in ("restarting", "missing"))
     await user.should_see("restarting in", retries=WAIT)
     user.find(marker="stop-monitoring").click()
+    await user.should_see("Stop monitoring?", retries=WAIT)
+    user.find(marker="confirm-yes").click()
     await user.should_see(marker="start-monitoring", retries=WAIT)

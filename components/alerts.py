@@ -107,8 +107,10 @@ class AlertBanner:
         with (
             ui.row()
             .classes("w-full items-center gap-x-3 gap-y-1 rounded bg-red-600 text-white px-3 py-2 flex-nowrap")
-            .mark("alert-banner-item")
+            .mark("alert-banner-item") as item
         ):
+            item.props["role"] = "region"
+            item.props["aria-label"] = f"Over the limit: {name}"
             ui.icon("alarm").classes("text-2xl max-sm:hidden")
             with ui.column().classes("gap-0 flex-grow min-w-0"):
                 ui.label(group_text(name, group)).classes("font-semibold").mark("alert-group-title")
@@ -176,7 +178,7 @@ class AlertHistory:
             for alert in limits.recent:
                 with (
                     ui.row()
-                    .classes("w-full items-center gap-x-2 gap-y-0 border-b py-1 text-sm")
+                    .classes("w-full items-center gap-x-2 gap-y-0 border-b border-gray-200 py-1 text-sm")
                     .mark("alert-history-row")
                 ):
                     ui.label(_when(alert.raised_ms)).classes("text-gray-500 w-16")

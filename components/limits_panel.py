@@ -190,7 +190,11 @@ class LimitsPanel:
                 ui.label("No limits set. Choose a module and a number of minutes.").classes("text-gray-500 text-sm")
             for module, minutes in limits:
                 name, slug = module_label(self.services.catalog, module)
-                with ui.row().classes("w-full items-center gap-2 border-b py-1 flex-nowrap").mark("limit-row"):
+                with (
+                    ui.row()
+                    .classes("w-full items-center gap-2 border-b border-gray-200 py-1 flex-nowrap")
+                    .mark("limit-row")
+                ):
                     ui.icon("timer", color="primary")
                     with ui.column().classes("gap-0 min-w-0"):
                         ui.label(name).classes("font-medium truncate max-w-full")

@@ -47,11 +47,14 @@ def register(services: Services, hub: Hub) -> None:
             stopped_banner(hub.status)
             AlertBanner(actions)
             stat_cards(hub.status, on_limits=dialog.open)
-            status_strip(hub.status, demo=services.demo)
-            monitoring_control(actions)
+            # On a phone the summary and the sessions (over-limit first) come first, then the rest.
+            with ui.column().classes("w-full gap-2 max-md:order-1"):
+                status_strip(hub.status, demo=services.demo)
+                monitoring_control(actions)
             with ui.card().classes("w-full p-0 sm:p-2"):
                 ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
                 SessionList(services, hub)
-            TodayChart(services, hub)
-            AlertHistory(services, hub)
+            with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1"):
+                TodayChart(services, hub)
+                AlertHistory(services, hub)
         return None

@@ -115,7 +115,12 @@ class HistoryView:
         with ui.column().classes("w-full max-w-6xl mx-auto gap-4 p-2 sm:p-4"):
             with ui.card().classes("w-full"):
                 with ui.row().classes("w-full items-center gap-3 flex-wrap"):
-                    self.toggle = ui.toggle(RANGES, value="today", on_change=self._range_changed).mark("range")
+                    self.toggle = (
+                        ui.toggle(RANGES, value="today", on_change=self._range_changed)
+                        .props("no-caps dense")
+                        .classes("flex-wrap max-w-full")
+                        .mark("range")
+                    )
                     self.date_from = ui.input("From", on_change=self.refresh).props("type=date dense").mark("from")
                     self.date_to = ui.input("To", on_change=self.refresh).props("type=date dense").mark("to")
                 with ui.row().classes("w-full items-center gap-3 flex-wrap"):

@@ -99,7 +99,11 @@ class UsersPanel:
         with self.list:
             for user in self.actions.services.users.list():
                 name = user.username
-                with ui.row().classes("w-full items-center gap-3 border-b py-2 flex-wrap").mark("user-row"):
+                with (
+                    ui.row()
+                    .classes("w-full items-center gap-3 border-b border-gray-200 py-2 flex-wrap")
+                    .mark("user-row")
+                ):
                     ui.label(name).classes("font-medium min-w-[120px]")
                     role = ui.select(
                         list(ROLES), value=user.role, on_change=lambda e, u=name: self.change_role(u, e.value)

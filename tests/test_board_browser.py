@@ -135,7 +135,7 @@ def choose(page: Page, search: str) -> None:
 
 
 def banners(page: Page) -> Locator:
-    return page.locator("div.bg-red-600")
+    return page.get_by_role("region", name=re.compile("^Over the limit: "))
 
 
 def test_refused_minutes_save_nothing(page: Page, classroom: App) -> None:

@@ -6,6 +6,7 @@ per-second tick only rewrites the time texts that changed. On a phone the rows w
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from html import escape
 
@@ -30,6 +31,7 @@ BADGE_BASE = "justify-self-start rounded text-sm px-2 py-1 text-white whitespace
 BADGE_OK = "bg-primary"
 BADGE_OVER = "bg-red-600 font-semibold ring-2 ring-red-300"  # no fading: readable at a glance
 FROZEN_CLASSES = "opacity-50 grayscale"
+Opener = Callable[[RowView], Awaitable[None]]
 
 
 def idle_text(idle_s: float) -> str:
@@ -45,7 +47,7 @@ class SessionRow:
     (DOMPurify), so a name like `<img src=x onerror=…>` is shown as text.
     """
 
-    def __init__(self, view: RowView, limit: int | None) -> None:
+    def __init__(self, view: RowView, limit: int | None, on_open: Opener | None = None) -> None:
         self.view = view
         self.limit = limit
         self.over = False
@@ -63,6 +65,11 @@ class SessionRow:
                 self.badge.props('role=status aria-label="time on module"')
                 self.time = ui.label()
             self.extra = ui.label().classes("text-xs text-gray-600 max-md:text-right")
+        if on_open is not None:  # the device's day; a keyboard reaches it too
+            self.element.classes("cursor-pointer hover:bg-gray-50").props("tabindex=0 role=button")
+            self.element.props["aria-label"] = f"{view.name} on {view.device}: open the device's day"
+            self.element.on("click", lambda: on_open(self.view))
+            self.element.on("keydown.enter", lambda: on_open(self.view))
 
     def tick(self, now_ms: int) -> None:
         on_module = self.view.on_module_s(now_ms)
@@ -95,8 +102,9 @@ class SessionRow:
 class SessionList:
     """The open sessions, longest on module first: the first `max_rows` of the hub's shared order."""
 
-    def __init__(self, services: Services, hub: Hub) -> None:
+    def __init__(self, services: Services, hub: Hub, on_open: Opener | None = None) -> None:
         self.services = services
+        self.on_open = on_open
         self.order = hub.order
         self.hub = hub
         self._rows: dict[Key, SessionRow] = {}
@@ -142,6 +150,7 @@ class SessionList:
                     row = SessionRow(
                         row_view(session, self.services.catalog, self.services.devices.label),
                         self.services.limits.limit_for(session.module),
+                        self.on_open,
                     )
                 row.element.move(self.body, target_index=index)
                 row.tick(now_ms)

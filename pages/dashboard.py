@@ -7,6 +7,7 @@ from nicegui import ui
 
 from components.actions import Actions
 from components.alerts import AlertBanner, AlertHistory
+from components.device_day import DeviceDay
 from components.frame import header, icon_button
 from components.hub import Hub
 from components.limits_panel import LimitsPanel
@@ -53,7 +54,7 @@ def register(services: Services, hub: Hub) -> None:
                 monitoring_control(actions)
             with ui.card().classes("w-full p-0 sm:p-2"):
                 ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
-                SessionList(services, hub)
+                SessionList(services, hub, on_open=DeviceDay(actions).show)
             with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1"):
                 TodayChart(services, hub)
                 AlertHistory(services, hub)

@@ -322,3 +322,23 @@ def test_stopped_board_says_so_and_freezes(browser: Browser, tmp_path: Path) -> 
         page.context.close()
     finally:
         app.stop()
+
+
+def test_a_live_row_opens_the_devices_day(page: Page, classroom: App) -> None:
+    from playwright.sync_api import expect
+
+    row = page.locator("div.border-gray-200").filter(has=page.get_by_text(ANNA_IP, exact=True))
+    row.click()
+    day = page.get_by_role("dialog")
+    expect(day.get_by_text(f"{ANNA_IP}: today", exact=True)).to_be_visible()
+    expect(
+        day.get_by_text(re.compile(r"^0 ended sessions today \(0s\), and the open one on Mathematics"))
+    ).to_be_visible()
+    expect(day.get_by_text("anna@example.com: minutes per module", exact=True)).to_be_visible()
+    page.wait_for_timeout(300)
+    shot(page, "device-day-1280")
+    day.get_by_label("Device name").fill("Tablet 07")
+    day.get_by_label("Device name").press("Enter")
+    expect(day.get_by_text(f"Tablet 07 · {ANNA_IP}: today", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Close the device's day").click()
+    expect(page.get_by_text(f"Tablet 07 · {ANNA_IP}", exact=True)).to_be_visible()  # the row's device, renamed

@@ -64,15 +64,21 @@ def catalog_text(services: Services) -> tuple[str, bool]:
     return " · ".join(parts), problem
 
 
-def today_so_far(services: Services, sessions: list[OpenSession], now_ms: int) -> list[tuple[str, float]]:
-    """Minutes per module today: closed sessions from the roll-ups plus the open ones' time so far."""
+TodayPoint = tuple[str, float, float]  # module slug, minutes of ended sessions, minutes of open ones so far
+
+
+def today_so_far(services: Services, sessions: list[OpenSession], now_ms: int) -> list[TodayPoint]:
+    """Minutes per module today, in two parts: ended sessions exactly as /history's "Today" counts
+    them (the roll-ups, by end time), and the open sessions' time since midnight so far."""
     rng = history.today()
-    minutes: dict[str, float] = dict(history.minutes_by_module(services.engine, rng, top=1000))
+    ended: dict[str, float] = dict(history.minutes_by_module(services.engine, rng, top=1000))
+    running: dict[str, float] = {}
     for session in sessions:
         start = max(session.start_ms, rng.start_ms)
         if now_ms > start:
-            minutes[session.module] = minutes.get(session.module, 0.0) + (now_ms - start) / 60_000
-    return sorted(minutes.items(), key=lambda item: (-item[1], item[0]))[:TODAY_TOP]
+            running[session.module] = running.get(session.module, 0.0) + (now_ms - start) / 60_000
+    points = [(m, ended.get(m, 0.0), running.get(m, 0.0)) for m in set(ended) | set(running)]
+    return sorted(points, key=lambda p: (-(p[1] + p[2]), p[0]))[:TODAY_TOP]
 
 
 def _clock(moment: float) -> str:
@@ -101,8 +107,8 @@ class Hub:
         self.alert_raised: Event[list[Alert]] = Event()
         self.catalog_changed: Event[[]] = Event()
         self.labels_changed: Event[[]] = Event()
-        self.today_changed: Event[list[tuple[str, float]]] = Event()
-        self.today: list[tuple[str, float]] = []  # minutes per module today, most first
+        self.today_changed: Event[list[TodayPoint]] = Event()
+        self.today: list[TodayPoint] = []  # minutes per module today, most first
         self._today_at = 0.0
         self._catalog_version = -1
         self._db_checked = 0.0

@@ -138,6 +138,10 @@ class HistoryView:
                     ui.space()
                     ui.button("Download CSV", icon="download", on_click=self.download).mark("download-csv")
                 self.error = ui.label("").classes("text-sm text-red-700").mark("range-error")
+                ui.label(
+                    "Counts sessions that have ended (by their end time); the board's Today so far "
+                    "adds the open sessions' time so far."
+                ).classes("text-xs text-gray-600").mark("history-definition")
             with ui.element("div").classes("w-full grid grid-cols-2 md:grid-cols-4 gap-3"):
                 self.total_time = self._card("Learning time", "total-time")
                 self.total_sessions = self._card("Sessions", "total-sessions")

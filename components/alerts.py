@@ -65,9 +65,10 @@ def summary_text(services: Services, alerts: list[Alert]) -> str:
 class AlertBanner:
     """Pending alerts (neither acknowledged nor ended), one banner per module, shown to everyone."""
 
-    def __init__(self, actions: Actions) -> None:
+    def __init__(self, actions: Actions, *, controls: bool = True) -> None:
         self.actions = actions
         self.services = actions.services
+        self.controls = controls and actions.is_admin  # the wall display has none
         hub = actions.hub
         self.root = ui.column().classes("w-full gap-2").mark("alert-banner")
         self._shown: list[tuple[str, tuple[int, ...]]] | None = None
@@ -91,7 +92,7 @@ class AlertBanner:
         ui.page_title(f"({len(pending)}) {TITLE}" if pending else TITLE)
         self.root.clear()
         with self.root:
-            if len(groups) > 1 and self.actions.is_admin:
+            if len(groups) > 1 and self.controls:
                 with ui.row().classes("w-full items-center justify-end"):
                     ui.button(f"Acknowledge all {len(pending)}", on_click=lambda: self.acknowledge(pending)).props(
                         "dense color=red-8 no-caps"
@@ -116,7 +117,7 @@ class AlertBanner:
                 ui.label(group_text(name, group)).classes("font-semibold").mark("alert-group-title")
                 ui.label(names).classes("text-sm opacity-90 truncate max-w-full").tooltip(", ".join(who))
             ui.label(f"since {_when(min(a.raised_ms for a in group))}").classes("text-xs opacity-80 max-sm:hidden")
-            if self.actions.is_admin:
+            if self.controls:
                 text = "Acknowledge all" if len(group) > 1 else "Acknowledge"
                 button = ui.button(text, on_click=lambda g=group: self.acknowledge(g))
                 button.props("flat dense no-caps color=white").mark("alert-ack")

@@ -32,6 +32,9 @@ def header(actions: Actions, title: str = "Live module sessions", tools: Callabl
             ui.link("Board", "/").classes("text-white text-sm").mark("nav-board")
             ui.link("History", "/history").classes("text-white text-sm").mark("nav-history")
             ui.link("Devices", "/devices").classes("text-white text-sm").mark("nav-devices")
+            ui.link("Wall", "/wall").classes("text-white text-sm max-sm:hidden").mark("nav-wall").tooltip(
+                "The board for a screen in the centre: large type, no controls"
+            )
             if actions.is_admin:
                 ui.link("Users", "/users").classes("text-white text-sm").mark("nav-users")
             ui.label(f"{actions.identity.username} · {actions.role}").classes("text-white text-sm max-sm:hidden").mark(

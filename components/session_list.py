@@ -102,7 +102,7 @@ class SessionRow:
 class SessionList:
     """The open sessions, longest on module first: the first `max_rows` of the hub's shared order."""
 
-    def __init__(self, services: Services, hub: Hub, on_open: Opener | None = None) -> None:
+    def __init__(self, services: Services, hub: Hub, on_open: Opener | None = None, *, controls: bool = True) -> None:
         self.services = services
         self.on_open = on_open
         self.order = hub.order
@@ -119,7 +119,8 @@ class SessionList:
             self.empty = ui.label(self._empty_text()).classes("text-gray-500 p-4").mark("sessions-empty")
             with ui.row().classes("items-center gap-2 p-2") as self.more_row:
                 self.more = ui.label("").classes("text-sm text-gray-500").mark("sessions-more")
-                ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
+                if controls:
+                    ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
         bind_classes(self.root, hub.status, "frozen", FROZEN_CLASSES)
         self._render()
         hub.sessions_changed.subscribe(self._render)

@@ -18,6 +18,8 @@ from components.today_chart import TodayChart
 from gaze.services import Services
 from pages.access import page_actions, to_login
 
+WALL_FONT_PX = 24
+
 
 def limits_dialog(actions: Actions) -> ui.dialog:
     """Time limits in a dialog the header opens: reachable at once, also on a phone."""
@@ -58,4 +60,25 @@ def register(services: Services, hub: Hub) -> None:
             with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1"):
                 TodayChart(services, hub)
                 AlertHistory(services, hub)
+        return None
+
+    @ui.page("/wall", title="Module Gaze")
+    def wall() -> RedirectResponse | None:
+        """The board for a screen in the centre: large type, no controls, for any signed-in user."""
+        actions = page_actions(services, hub)
+        if actions is None:
+            return to_login()
+        ui.colors(primary="#1f6f8b")
+        for element in ("html", "body"):  # every rem-sized thing grows, and what inherits body's size
+            ui.query(element).style(f"font-size: {WALL_FONT_PX}px")
+        with ui.column().classes("w-full gap-4 p-4").mark("wall"):
+            with ui.row().classes("w-full items-center gap-x-6 gap-y-1 flex-wrap"):
+                ui.label("Module Gaze").classes("text-2xl font-semibold text-primary")
+                ui.label().bind_text_from(hub.status, "reader").classes("text-gray-600")
+                ui.label().bind_text_from(hub.status, "last_line").classes("text-gray-600")
+            stopped_banner(hub.status)
+            AlertBanner(actions, controls=False)
+            stat_cards(hub.status)
+            with ui.card().classes("w-full p-0 sm:p-2"):
+                SessionList(services, hub, controls=False)
         return None

@@ -342,3 +342,21 @@ def test_a_live_row_opens_the_devices_day(page: Page, classroom: App) -> None:
     expect(day.get_by_text(f"Tablet 07 · {ANNA_IP}: today", exact=True)).to_be_visible()
     page.get_by_role("button", name="Close the device's day").click()
     expect(page.get_by_text(f"Tablet 07 · {ANNA_IP}", exact=True)).to_be_visible()  # the row's device, renamed
+
+
+def test_wall_display_is_large_and_has_no_controls(browser: Browser, classroom: App) -> None:
+    from playwright.sync_api import expect
+
+    page = board(browser, classroom, path="/wall")
+    try:
+        expect(page.get_by_role("status", name="time on module")).to_have_count(10)
+        expect(page.get_by_text("Live users", exact=True)).to_be_visible()
+        assert page.get_by_role("button").count() == 0
+        assert page.get_by_role("textbox").count() == 0 and page.get_by_role("combobox").count() == 0
+        size = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+        assert size >= 24
+        page.wait_for_timeout(500)
+        assert overflow(page) <= 0
+        shot(page, "wall-1280")
+    finally:
+        page.context.close()

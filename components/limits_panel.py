@@ -187,7 +187,8 @@ class LimitsPanel:
         self.list.clear()
         with self.list:
             if not limits:
-                ui.label("No limits set. Choose a module and a number of minutes.").classes("text-gray-500 text-sm")
+                hint = " Choose a module and a number of minutes." if self.admin else ""
+                ui.label(f"No limits set.{hint}").classes("text-gray-500 text-sm")
             for module, minutes in limits:
                 name, slug = module_label(self.services.catalog, module)
                 with (

@@ -264,6 +264,13 @@ def test_no_page_scrolls_sideways(browser: Browser, classroom: App, size: tuple[
             assert overflow(page) <= 0, f"{path} scrolls sideways at {size[0]} px"
             shot(page, f"{path.strip('/') or 'board'}-{size[0]}")
         page.goto(classroom.url + "/")
+        if size == DESK:  # the live table's columns line up with their titles
+            titles = page.locator("div.uppercase").first
+            row = page.locator("div.border-gray-200").filter(has=page.get_by_text(ANNA_IP, exact=True))
+            for title, cell in (("Device", ANNA_IP), ("Module", "Mathematics · cdn_math")):
+                head = titles.get_by_text(title, exact=True).bounding_box()
+                body = row.get_by_text(cell, exact=True).bounding_box()
+                assert head is not None and body is not None and abs(head["x"] - body["x"]) < 1, (title, head, body)
         open_limits(page)
         select = page.get_by_role("combobox", name="Module")
         select.click()

@@ -138,7 +138,7 @@ class Hub:
 
     async def _each_second(self, now: float) -> None:
         services = self.services
-        self.refresh_status(now)
+        self._follow_monitoring(now)
         now_ms = self.now_ms()
         sessions = services.monitor.store.sessions()
         limits = services.limits
@@ -164,16 +164,20 @@ class Hub:
         if self.stopped_at is None:
             self.second.emit(now_ms)
 
+    def _follow_monitoring(self, now: float) -> None:
+        """Remember when monitoring stopped (the moment a stopped board shows), forget it when it runs."""
+        if self.services.monitor.running:
+            self.stopped_at = None
+        elif self.stopped_at is None:
+            self.stopped_at = now
+
     def refresh_status(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
         services, status = self.services, self.status
         monitor = services.monitor
         state = monitor.reader_state
         status.monitoring = monitor.running
-        if monitor.running:
-            self.stopped_at = None
-        elif self.stopped_at is None:
-            self.stopped_at = now
+        self._follow_monitoring(now)
         status.frozen = self.stopped_at is not None
         status.frozen_text = frozen_text(self.stopped_at, state.last_line_at) if status.frozen else ""
         status.reader = reader_text(state, monitor.running, now)

@@ -66,8 +66,8 @@ class SessionRow:
                 self.time = ui.label()
             self.extra = ui.label().classes("text-xs text-gray-600 max-md:text-right")
         if on_open is not None:  # the device's day; a keyboard reaches it too
-            self.element.classes("cursor-pointer hover:bg-gray-50").props("tabindex=0 role=button")
-            self.element.props["aria-label"] = f"{view.name} on {view.device}: open the device's day"
+            self.element.classes("cursor-pointer hover:bg-gray-50").props("tabindex=0")
+            self.element.props["title"] = "Open this device's day"
             self.element.on("click", lambda: on_open(self.view))
             self.element.on("keydown.enter", lambda: on_open(self.view))
 

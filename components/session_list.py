@@ -40,8 +40,9 @@ def idle_text(idle_s: float) -> str:
 
 
 class SessionRow:
-    """One open session: a grid row whose names are drawn once; each second only the text of the
-    time element is sent (about 40 bytes), the idle text once a minute, classes when over flips.
+    """One open session: four elements (a board holds up to 50 rows, each element costs memory).
+    Each second only the text of the time element is sent (about 40 bytes); the names with the
+    idle/limit text at most once a minute; classes when the row crosses its limit.
 
     Every value that comes from a log line is escaped here, and the browser sanitizes the HTML again
     (DOMPurify), so a name like `<img src=x onerror=…>` is shown as text.
@@ -51,25 +52,29 @@ class SessionRow:
         self.view = view
         self.limit = limit
         self.over = False
-        self._time = self._extra = ""
+        self._time, self._extra = "", ""
         name_classes = "font-medium truncate" + (" italic text-gray-600" if view.is_guest else "")
         module = view.module_name + (f" · {view.module_slug}" if view.module_slug else "")
-        head = (
+        self._head = (
             f'<div class="{name_classes}">{escape(view.name)}</div>'
             f'<div class="text-sm text-gray-600 truncate max-md:text-right">{escape(view.device)}</div>'
             f'<div class="truncate max-md:col-span-2">{escape(module)}</div>'
         )
         with ui.element("div").classes(ROW_CLASSES).mark("session-row") as self.element:
-            ui.html(head, sanitize=True).classes("contents")
+            # Names and the idle/limit text in one element ("contents": its cells sit in the row's grid;
+            # the idle/limit cell is placed after the time by CSS order) — resent once a minute at most.
+            self.cells = ui.html(self._cells(""), sanitize=True).classes("contents")
             with ui.element("div").classes(f"{BADGE_BASE} {BADGE_OK}") as self.badge:
                 self.badge.props('role=status aria-label="time on module"')
                 self.time = ui.label()
-            self.extra = ui.label().classes("text-xs text-gray-600 max-md:text-right")
         if on_open is not None:  # the device's day; a keyboard reaches it too
             self.element.classes("cursor-pointer hover:bg-gray-50").props("tabindex=0")
             self.element.props["title"] = "Open this device's day"
             self.element.on("click", lambda: on_open(self.view))
             self.element.on("keydown.enter", lambda: on_open(self.view))
+
+    def _cells(self, extra: str) -> str:
+        return self._head + f'<div class="order-1 text-xs text-gray-600 max-md:text-right">{escape(extra)}</div>'
 
     def tick(self, now_ms: int) -> None:
         on_module = self.view.on_module_s(now_ms)
@@ -92,7 +97,7 @@ class SessionRow:
         extra = " · ".join(p for p in parts if p)
         if extra != self._extra:
             self._extra = extra
-            self.extra.set_text(extra)
+            self.cells.set_content(self._cells(extra))
 
     def set_limit(self, limit: int | None, now_ms: int) -> None:
         self.limit = limit

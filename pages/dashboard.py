@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
@@ -15,10 +18,12 @@ from components.monitoring import monitoring_control, stopped_banner
 from components.session_list import SessionList
 from components.status_strip import stat_cards, status_strip
 from components.today_chart import TodayChart
+from gaze.board import RowView
 from gaze.services import Services
 from pages.access import page_actions, to_login
 
 WALL_FONT_PX = 24
+T = TypeVar("T")
 
 
 def limits_dialog(actions: Actions) -> ui.dialog:
@@ -32,16 +37,39 @@ def limits_dialog(actions: Actions) -> ui.dialog:
     return dialog
 
 
+class Lazy:
+    """A dialog built the first time it is opened: most boards never open it, and every element a
+    board holds costs memory for as long as it is open."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._anchor = ui.element("div").classes("hidden")
+        self._made: T | None = None
+
+    def get(self) -> T:
+        if self._made is None:
+            with self._anchor:
+                self._made = self._build()
+        return self._made
+
+
 def register(services: Services, hub: Hub) -> None:
     @ui.page("/", title="Module Gaze")
     def dashboard() -> RedirectResponse | None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-        dialog = limits_dialog(actions)
+        limits = Lazy(lambda: limits_dialog(actions))
+        device_day = Lazy(lambda: DeviceDay(actions))
+
+        def open_limits() -> None:
+            limits.get().open()
+
+        async def open_day(view: RowView) -> None:
+            await device_day.get().show(view)
 
         def tools() -> None:
-            ui.button("Limits", icon="timer", on_click=dialog.open).props("flat dense no-caps color=white").mark(
+            ui.button("Limits", icon="timer", on_click=open_limits).props("flat dense no-caps color=white").mark(
                 "open-limits"
             )
 
@@ -49,14 +77,14 @@ def register(services: Services, hub: Hub) -> None:
         with ui.column().classes("w-full max-w-6xl mx-auto gap-3 sm:gap-4 p-2 sm:p-4"):
             stopped_banner(hub.status)
             AlertBanner(actions)
-            stat_cards(hub.status, on_limits=dialog.open)
+            stat_cards(hub.status, on_limits=open_limits)
             # On a phone the summary and the sessions (over-limit first) come first, then the rest.
             with ui.column().classes("w-full gap-2 max-md:order-1"):
                 status_strip(hub.status, demo=services.demo)
                 monitoring_control(actions)
             with ui.card().classes("w-full p-0 sm:p-2"):
                 ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
-                SessionList(services, hub, on_open=DeviceDay(actions).show)
+                SessionList(services, hub, on_open=open_day)
             with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1"):
                 TodayChart(services, hub)
                 AlertHistory(services, hub)

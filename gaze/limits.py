@@ -195,6 +195,10 @@ class Limits:
         """Raise one alert per open session that has crossed its module's limit."""
         if not self.limits:
             return []
+        with self._write:  # the in-memory lists change with acknowledgements from pages too
+            return self._check(sessions, now_ms)
+
+    def _check(self, sessions: Iterable[OpenSession], now_ms: int) -> list[Alert]:
         due = [
             s
             for s in sessions
@@ -234,6 +238,10 @@ class Limits:
         """End the open alerts whose session closed or whose limit was removed or raised past it."""
         if not self.open:
             return []
+        with self._write:  # an admin may acknowledge some of them at the same moment
+            return self._resolve_ended(sessions, now_ms)
+
+    def _resolve_ended(self, sessions: Iterable[OpenSession], now_ms: int) -> list[Alert]:
         live = {(s.ip, s.user, s.module, s.start_ms) for s in sessions}
         endings: dict[str, list[int]] = {}
         for alert in self.open.values():
@@ -269,23 +277,24 @@ class Limits:
         if not ids:
             return 0
         now = int(time.time() * 1000)
-        with self._write, Session(self.engine) as db, db.begin():
-            done = list(
-                db.scalars(
-                    update(AlertRow)
-                    .where(AlertRow.id.in_(ids), AlertRow.acknowledged_ms.is_(None))
-                    .values(acknowledged_ms=now, acknowledged_by=by)
-                    .returning(AlertRow.id)
+        with self._write:
+            with Session(self.engine) as db, db.begin():
+                done = list(
+                    db.scalars(
+                        update(AlertRow)
+                        .where(AlertRow.id.in_(ids), AlertRow.acknowledged_ms.is_(None))
+                        .values(acknowledged_ms=now, acknowledged_by=by)
+                        .returning(AlertRow.id)
+                    )
                 )
-            )
-        changed = {}
-        for alert_id in done:
-            alert = self.open.get(alert_id) or next((a for a in self.recent if a.id == alert_id), None)
-            if alert is not None:
-                changed[alert_id] = replace(alert, acknowledged_ms=now, acknowledged_by=by)
-                if alert_id in self.open:
-                    self.open[alert_id] = changed[alert_id]
-        self._replace_recent(changed)
+            changed: dict[int, Alert] = {}
+            for alert_id in done:
+                alert = self.open.get(alert_id) or next((a for a in self.recent if a.id == alert_id), None)
+                if alert is not None:
+                    changed[alert_id] = replace(alert, acknowledged_ms=now, acknowledged_by=by)
+                    if alert_id in self.open:
+                        self.open[alert_id] = changed[alert_id]
+            self._replace_recent(changed)
         return len(done)
 
     def _replace_recent(self, changed: dict[int, Alert]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
+from html import escape
 
 from nicegui import ui
 
@@ -143,15 +144,15 @@ class AlertBanner:
 
 
 def ending_text(alert: Alert) -> list[tuple[str, str]]:
-    """Badges (text, colour) for how an alert went: acknowledged by whom, ended how, or open."""
+    """Badges (text, background class) for how an alert went: acknowledged by whom, ended how, or open."""
     badges: list[tuple[str, str]] = []
     if alert.acknowledged_ms is not None:
         who = f" by {alert.acknowledged_by}" if alert.acknowledged_by else ""
-        badges.append((f"acknowledged{who} {_when(alert.acknowledged_ms)}", "grey-7"))
+        badges.append((f"acknowledged{who} {_when(alert.acknowledged_ms)}", "bg-gray-600"))
     if alert.resolved_ms is not None:
-        badges.append((f"{alert.resolution or 'ended'} {_when(alert.resolved_ms)}", "green-8"))
+        badges.append((f"{alert.resolution or 'ended'} {_when(alert.resolved_ms)}", "bg-green-700"))
     if not badges:
-        badges.append(("open", "red"))
+        badges.append(("open", "bg-red-600"))
     return badges
 
 
@@ -176,13 +177,17 @@ class AlertHistory:
         with self.list:
             if not limits.recent:
                 ui.label("No alerts yet.").classes("text-gray-500 text-sm")
-            for alert in limits.recent:
-                with (
-                    ui.row()
-                    .classes("w-full items-center gap-x-2 gap-y-0 border-b border-gray-200 py-1 text-sm")
-                    .mark("alert-history-row")
-                ):
-                    ui.label(_when(alert.raised_ms)).classes("text-gray-500 w-16")
-                    ui.label(_describe(self.services, alert)).classes("flex-grow min-w-0")
-                    for text, color in ending_text(alert):
-                        ui.badge(text, color=color).mark("alert-ending")
+            for alert in limits.recent:  # one element per alert: a board keeps up to 50 of them
+                ui.html(self._row(alert), sanitize=True).classes(
+                    "w-full flex flex-wrap items-center gap-x-2 gap-y-0 border-b border-gray-200 py-1 text-sm"
+                ).mark("alert-history-row")
+
+    def _row(self, alert: Alert) -> str:
+        badges = "".join(
+            f'<span class="rounded px-1 text-xs text-white {background}">{escape(text)}</span>'
+            for text, background in ending_text(alert)
+        )
+        return (
+            f'<span class="text-gray-500 w-16">{_when(alert.raised_ms)}</span>'
+            f'<span class="flex-grow min-w-0">{escape(_describe(self.services, alert))}</span>{badges}'
+        )

@@ -222,6 +222,7 @@ def test_users_remove_asks_first_and_refused_role_reverts(browser: Browser, clas
         dialog = page.get_by_role("dialog")
         expect(dialog).to_contain_text("Remove helper?")
         dialog.get_by_role("button", name="Cancel").click()
+        expect(dialog).to_have_count(0)
         expect(rows).to_have_count(2)
 
         role = page.get_by_role("combobox", name=f"Role of {ADMIN_USER}")
@@ -313,8 +314,11 @@ def test_stopped_board_says_so_and_freezes(browser: Browser, tmp_path: Path) -> 
         dialog = page.get_by_role("dialog")
         expect(dialog).to_contain_text("Stop monitoring?")
         dialog.get_by_role("button", name="Cancel").click()
+        expect(dialog).to_have_count(0)
         expect(page.get_by_role("button", name="Stop monitoring")).to_be_visible()
         expect(stopped).not_to_be_visible()
+        page.wait_for_timeout(1_500)
+        expect(stopped).not_to_be_visible()  # Cancel stopped nothing
 
         page.get_by_role("button", name="Stop monitoring").click()
         page.get_by_role("dialog").get_by_role("button", name="Stop monitoring").click()

@@ -286,6 +286,12 @@ def test_no_page_scrolls_sideways(browser: Browser, classroom: App, size: tuple[
             page.goto(classroom.url + "/history")
             expect(page.get_by_text("Last 7 days", exact=True)).to_be_visible()
             assert overflow(page) <= 0
+            page.get_by_role("combobox", name="Module").click()  # its menu stays inside the screen
+            menu = page.get_by_role("listbox")
+            expect(menu).to_be_visible()
+            box = menu.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= size[0] + 0.5, box
+            assert overflow(page) <= 0
     finally:
         page.context.close()
 

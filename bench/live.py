@@ -31,6 +31,10 @@ every dashboard (its own browser context) logs in through the login page before 
     The app's journalctl child is shown separately (not part of the targets), and so is how busy the
     whole machine was (the 10 headless Chromium pages run on the same cores as the app).
 
+(c) The wire: one board, ``--wire-rows`` open sessions (default 25) idle for 90 s, no new lines.
+    Bytes of the websocket frames the real browser receives (Playwright ``framereceived``, the
+    payload as the page gets it) over ``--wire-seconds`` s, after the page settled. Target: <= 2 KB/s.
+
 It is a report, not a test: it prints the figures and PASS/MISS and exits 0 (1 on a setup failure:
 no Chromium, no Playwright, no journal tools, or the app not starting).
 """
@@ -70,11 +74,12 @@ from tests.browserkit import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, WebSocket
 
 TARGET_P95_MS = 300.0
 TARGET_RSS_MB = 120.0
 TARGET_CPU_PCT = 10.0
+TARGET_WIRE_KBS = 2.0
 IDLE_WINDOW_S = 10.0
 ROWS_DRAWN = 50  # rows a dashboard draws before "Show more" (components/session_list.py PAGE_ROWS)
 BATCHES_PER_S = 5
@@ -216,6 +221,59 @@ def bench_latency(browser: Browser, work: Path, appends: int) -> list[Row]:
     ]
 
 
+# ---------------------------------------------------------------- (c) the wire
+
+
+def bench_wire(browser: Browser, work: Path, rows: int, seconds: float) -> list[Row]:
+    """Websocket bytes per second to one idle board with ``rows`` ticking rows (no new lines)."""
+    journal = work / "oc4d.journal"
+    make_catalog(work / "uploads", CATALOG)
+    stamp = now_ms() - 90_000  # idle for more than a minute: the idle time shows too
+    append(
+        journal,
+        [(stamp, access_line(ip_of(n), entry_path(MODULES[n % len(MODULES)]), stamp)) for n in range(rows)],
+    )
+    app = App(journal, work).start()
+    try:
+        wait_lines(app, rows)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.set_default_timeout(20_000)
+        received: list[tuple[float, int]] = []
+        sent: list[tuple[float, int]] = []
+
+        def frames(socket: WebSocket) -> None:
+            def size(payload: str | bytes) -> int:
+                return len(payload.encode()) if isinstance(payload, str) else len(payload)
+
+            socket.on("framereceived", lambda payload: received.append((time.perf_counter(), size(payload))))
+            socket.on("framesent", lambda payload: sent.append((time.perf_counter(), size(payload))))
+
+        page.on("websocket", frames)
+        log_in(page, app)
+        page.get_by_role("status", name="time on module").nth(rows - 1).wait_for()
+        page.wait_for_timeout(3_000)  # the first pushes after load are not the idle rate
+        # Playwright delivers frame events only while it has control: wait with it, not time.sleep.
+        first_in, first_out, t0 = len(received), len(sent), time.perf_counter()
+        page.wait_for_timeout(seconds * 1000)
+        t1 = time.perf_counter()
+        down = sum(n for _, n in received[first_in:])
+        up = sum(n for _, n in sent[first_out:])
+        page.context.close()
+    finally:
+        app.stop()
+    rate = down / (t1 - t0)
+    return [
+        Row(
+            f"(c) websocket to an idle board, {rows} ticking rows",
+            f"{rate / 1024:.2f} KB/s",
+            f"<= {TARGET_WIRE_KBS:.0f} KB/s",
+            verdict(rate / 1024 <= TARGET_WIRE_KBS),
+        ),
+        Row("(c) websocket from that board (info)", f"{up / (t1 - t0) / 1024:.2f} KB/s"),
+        Row("(c) per open board per day at that rate (info)", f"{rate * 86400 / 1e6:.0f} MB"),
+    ]
+
+
 # ---------------------------------------------------------------- (b) load
 
 
@@ -334,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dashboards", type=int, default=10)
     parser.add_argument("--rate", type=int, default=50, help="lines per second during the load window")
     parser.add_argument("--seconds", type=int, default=30, help="length of the load window")
+    parser.add_argument("--wire-rows", type=int, default=25, help="open sessions on the idle board of (c)")
+    parser.add_argument("--wire-seconds", type=float, default=20.0, help="length of the (c) window")
+    parser.add_argument("--only", choices=["latency", "load", "wire"], help="run one part")
     args = parser.parse_args(argv)
 
     missing = [
@@ -362,8 +423,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"(a) {args.appends} appends; (b) {args.sessions} sessions, {args.dashboards} dashboards, "
                 f"{args.rate} lines/s for {args.seconds} s\n"
             )
-            rows = bench_latency(browser, Path(tmp) / "latency", args.appends)
-            rows += bench_load(browser, Path(tmp) / "load", args.sessions, args.dashboards, args.rate, args.seconds)
+            rows: list[Row] = []
+            if args.only in (None, "latency"):
+                rows += bench_latency(browser, Path(tmp) / "latency", args.appends)
+            if args.only in (None, "load"):
+                rows += bench_load(browser, Path(tmp) / "load", args.sessions, args.dashboards, args.rate, args.seconds)
+            if args.only in (None, "wire"):
+                rows += bench_wire(browser, Path(tmp) / "wire", args.wire_rows, args.wire_seconds)
             browser.close()
     except Exception as exc:
         print(f"live benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)

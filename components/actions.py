@@ -64,9 +64,10 @@ class Actions:
         self.hub.refresh_status()
         return removed
 
-    async def acknowledge(self, alert_id: int) -> bool:
+    async def acknowledge(self, alert_ids: list[int]) -> int:
+        """Acknowledge these alerts (one, or all of a module's); how many were still open."""
         self._require_admin("acknowledge alerts")
-        done = await run.io_bound(self.services.limits.acknowledge, alert_id, self.identity.username)
+        done = await run.io_bound(self.services.limits.acknowledge, alert_ids, self.identity.username)
         self.hub.alerts_changed.emit()
         return done
 

@@ -1,9 +1,11 @@
-"""Over-limit alerts: a banner on every open dashboard, notifications, and the last 50."""
+"""Over-limit alerts: one banner per module, one summary notification, the count in the tab title,
+and the last 50 alerts with how each ended and who acknowledged it."""
 
 from __future__ import annotations
 
 import contextlib
 from datetime import datetime
+from html import escape
 
 from nicegui import ui
 
@@ -14,6 +16,9 @@ from gaze.limits import Alert
 from gaze.logline import GUEST
 from gaze.services import Services
 
+NAMES_SHOWN = 3
+TITLE = "Module Gaze"
+
 
 def _when(ms: int | None) -> str:
     return "" if ms is None else datetime.fromtimestamp(ms / 1000).strftime("%H:%M:%S")
@@ -21,76 +26,168 @@ def _when(ms: int | None) -> str:
 
 def _who(services: Services, alert: Alert) -> str:
     if alert.user == GUEST:
-        return f"Guest at {alert.ip}"
-    name = services.catalog.display_name(alert.user) or alert.user
-    return f"{name} ({alert.ip})"
+        label = services.devices.label(alert.ip)
+        return f"Guest on {label}" if label else f"Guest at {alert.ip}"
+    return services.catalog.display_name(alert.user) or alert.user
+
+
+def _module_name(services: Services, alert: Alert) -> str:
+    return module_label(services.catalog, alert.module)[0]
 
 
 def _describe(services: Services, alert: Alert) -> str:
-    name, _ = module_label(services.catalog, alert.module)
-    return f"{_who(services, alert)} has been on {name} for more than {alert.limit_minutes} min"
+    return (
+        f"{_who(services, alert)} has been on {_module_name(services, alert)} for more than {alert.limit_minutes} min"
+    )
+
+
+def group_by_module(services: Services, alerts: list[Alert]) -> list[tuple[str, list[Alert]]]:
+    """(module name, its alerts) — the module with most alerts first, then by name."""
+    groups: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        groups.setdefault(_module_name(services, alert), []).append(alert)
+    return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0].lower()))
+
+
+def group_text(name: str, alerts: list[Alert]) -> str:
+    """`Algebra Basics: 7 over 20 min`."""
+    minutes = sorted({a.limit_minutes for a in alerts})
+    limit = f"{minutes[0]} min" if len(minutes) == 1 else f"{minutes[0]}–{minutes[-1]} min"
+    return f"{name}: {len(alerts)} over {limit}"
+
+
+def summary_text(services: Services, alerts: list[Alert]) -> str:
+    if len(alerts) == 1:
+        return _describe(services, alerts[0])
+    parts = ", ".join(f"{name} ({len(group)})" for name, group in group_by_module(services, alerts))
+    return f"{len(alerts)} learners went over a time limit: {parts}"
 
 
 class AlertBanner:
-    """Unacknowledged alerts, shown to everyone until an admin acknowledges them."""
+    """Pending alerts (neither acknowledged nor ended), one banner per module, shown to everyone."""
 
-    def __init__(self, actions: Actions) -> None:
+    def __init__(self, actions: Actions, *, controls: bool = True) -> None:
         self.actions = actions
         self.services = actions.services
+        self.controls = controls and actions.is_admin  # the wall display has none
         hub = actions.hub
         self.root = ui.column().classes("w-full gap-2").mark("alert-banner")
+        self._shown: list[tuple[str, tuple[int, ...]]] | None = None
         self._draw()
         hub.alerts_changed.subscribe(self._draw)
         hub.alert_raised.subscribe(self._notify)
+        hub.labels_changed.subscribe(self._redraw)
+        hub.catalog_changed.subscribe(self._redraw)
+
+    def _redraw(self) -> None:
+        self._shown = None
+        self._draw()
 
     def _draw(self) -> None:
+        pending = self.services.limits.pending
+        groups = group_by_module(self.services, pending)
+        shown = [(name, tuple(a.id for a in group)) for name, group in groups]
+        if shown == self._shown:
+            return
+        self._shown = shown
+        ui.page_title(f"({len(pending)}) {TITLE}" if pending else TITLE)
         self.root.clear()
         with self.root:
-            for alert in self.services.limits.unacknowledged:
-                with (
-                    ui.row()
-                    .classes("w-full items-center gap-3 rounded bg-red-600 text-white px-4 py-2 flex-nowrap")
-                    .mark("alert-banner-item")
-                ):
-                    ui.icon("alarm").classes("text-2xl")
-                    ui.label(_describe(self.services, alert)).classes("flex-grow")
-                    ui.label(_when(alert.raised_ms)).classes("text-sm opacity-80")
-                    if self.actions.is_admin:
-                        ui.button("Acknowledge", on_click=lambda a=alert: self.acknowledge(a)).props(
-                            "flat dense color=white"
-                        ).mark("alert-ack")
-        self.root.set_visibility(bool(self.services.limits.unacknowledged))
+            if len(groups) > 1 and self.controls:
+                with ui.row().classes("w-full items-center justify-end"):
+                    ui.button(f"Acknowledge all {len(pending)}", on_click=lambda: self.acknowledge(pending)).props(
+                        "dense color=red-8 no-caps"
+                    ).mark("alert-ack-everything")
+            for name, group in groups:
+                self._group(name, group)
+        self.root.set_visibility(bool(pending))
 
-    async def acknowledge(self, alert: Alert) -> None:
-        with contextlib.suppress(NotAllowed):
-            await self.actions.acknowledge(alert.id)
+    def _group(self, name: str, group: list[Alert]) -> None:
+        who = [_who(self.services, a) for a in group]
+        more = len(who) - NAMES_SHOWN
+        names = ", ".join(who[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        with (
+            ui.row()
+            .classes("w-full items-center gap-x-3 gap-y-1 rounded bg-red-600 text-white px-3 py-2 flex-nowrap")
+            .mark("alert-banner-item") as item
+        ):
+            item.props["role"] = "region"
+            item.props["aria-label"] = f"Over the limit: {name}"
+            ui.icon("alarm").classes("text-2xl max-sm:hidden")
+            with ui.column().classes("gap-0 flex-grow min-w-0"):
+                ui.label(group_text(name, group)).classes("font-semibold").mark("alert-group-title")
+                ui.label(names).classes("text-sm opacity-90 truncate max-w-full").tooltip(", ".join(who))
+            ui.label(f"since {_when(min(a.raised_ms for a in group))}").classes("text-xs opacity-80 max-sm:hidden")
+            if self.controls:
+                text = "Acknowledge all" if len(group) > 1 else "Acknowledge"
+                button = ui.button(text, on_click=lambda g=group: self.acknowledge(g))
+                button.props("flat dense no-caps color=white").mark("alert-ack")
+                button.props["aria-label"] = f"{text}: {group_text(name, group)}"
+
+    async def acknowledge(self, alerts: list[Alert]) -> None:
+        with contextlib.suppress(NotAllowed), self.root:
+            done = await self.actions.acknowledge([a.id for a in alerts])
+            if done:
+                ui.notify(f"{done} alert{'s' if done != 1 else ''} acknowledged")
 
     def _notify(self, alerts: list[Alert]) -> None:
-        for alert in alerts:
-            ui.notify(_describe(self.services, alert), type="negative", position="top", timeout=10_000)
+        """One notification per check, however many learners crossed at once."""
+        with self.root:
+            ui.notify(
+                summary_text(self.services, alerts),
+                type="negative",
+                position="bottom-right",
+                timeout=8_000,
+                multi_line=True,
+                close_button="OK",
+            )
+
+
+def ending_text(alert: Alert) -> list[tuple[str, str]]:
+    """Badges (text, background class) for how an alert went: acknowledged by whom, ended how, or open."""
+    badges: list[tuple[str, str]] = []
+    if alert.acknowledged_ms is not None:
+        who = f" by {alert.acknowledged_by}" if alert.acknowledged_by else ""
+        badges.append((f"acknowledged{who} {_when(alert.acknowledged_ms)}", "bg-gray-600"))
+    if alert.resolved_ms is not None:
+        badges.append((f"{alert.resolution or 'ended'} {_when(alert.resolved_ms)}", "bg-green-700"))
+    if not badges:
+        badges.append(("open", "bg-red-600"))
+    return badges
 
 
 class AlertHistory:
-    """The last 50 alerts and their state."""
+    """The last 50 alerts: when, who, and how each ended."""
 
     def __init__(self, services: Services, hub: Hub) -> None:
         self.services = services
         with ui.card().classes("w-full"):
             ui.label("Recent alerts").classes("text-lg font-semibold")
             self.list = ui.column().classes("w-full gap-0").mark("alert-history")
+        self._version = -1
         self._draw()
         hub.alerts_changed.subscribe(self._draw)
 
     def _draw(self) -> None:
+        limits = self.services.limits
+        if limits.version == self._version:
+            return
+        self._version = limits.version
         self.list.clear()
         with self.list:
-            if not self.services.limits.recent:
+            if not limits.recent:
                 ui.label("No alerts yet.").classes("text-gray-500 text-sm")
-            for alert in self.services.limits.recent:
-                with ui.row().classes("w-full items-center gap-2 border-b py-1 text-sm").mark("alert-history-row"):
-                    ui.label(_when(alert.raised_ms)).classes("text-gray-500 w-16")
-                    ui.label(_describe(self.services, alert)).classes("flex-grow")
-                    if alert.acknowledged_ms is None:
-                        ui.badge("open", color="red")
-                    else:
-                        ui.badge(f"acknowledged {_when(alert.acknowledged_ms)}", color="grey")
+            for alert in limits.recent:  # one element per alert: a board keeps up to 50 of them
+                ui.html(self._row(alert), sanitize=True).classes(
+                    "w-full flex flex-wrap items-center gap-x-2 gap-y-0 border-b border-gray-200 py-1 text-sm"
+                ).mark("alert-history-row")
+
+    def _row(self, alert: Alert) -> str:
+        badges = "".join(
+            f'<span class="rounded px-1 text-xs text-white {background}">{escape(text)}</span>'
+            for text, background in ending_text(alert)
+        )
+        return (
+            f'<span class="text-gray-500 w-16">{_when(alert.raised_ms)}</span>'
+            f'<span class="flex-grow min-w-0">{escape(_describe(self.services, alert))}</span>{badges}'
+        )

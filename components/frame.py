@@ -2,29 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nicegui import app, ui
 
 from components.actions import Actions
 
 
-def header(actions: Actions, title: str = "Live module sessions") -> None:
+def icon_button(
+    icon: str, label: str, on_click: Callable[..., object], *, props: str = "flat round dense"
+) -> ui.button:
+    """An icon-only button with an accessible name (aria-label) and the same words as a tooltip."""
+    button = ui.button(icon=icon, on_click=on_click).props(props)
+    button.props["aria-label"] = label
+    button.tooltip(label)
+    return button
+
+
+def header(actions: Actions, title: str = "Live module sessions", tools: Callable[[], None] | None = None) -> None:
+    """`tools` draws page-specific buttons at the start of the right-hand group (e.g. the board's Limits)."""
     ui.colors(primary="#1f6f8b")
-    with ui.header().classes("items-center justify-between bg-[#1f6f8b] px-4 py-2 gap-2"):
+    with ui.header().classes("items-center justify-between bg-[#1f6f8b] px-2 sm:px-4 py-2 gap-x-2 gap-y-1 flex-wrap"):
         with ui.row().classes("items-center gap-4"):
             ui.link("Module Gaze", "/").classes("text-xl font-semibold text-white no-underline")
-            ui.label(title).classes("text-sm text-white opacity-80 max-sm:hidden")
-        with ui.row().classes("items-center gap-2"):
+            ui.label(title).classes("text-sm text-white opacity-80 max-md:hidden")
+        with ui.row().classes("items-center gap-x-3 gap-y-1 flex-wrap"):
+            if tools is not None:
+                tools()
             ui.link("Board", "/").classes("text-white text-sm").mark("nav-board")
             ui.link("History", "/history").classes("text-white text-sm").mark("nav-history")
             ui.link("Devices", "/devices").classes("text-white text-sm").mark("nav-devices")
+            ui.link("Wall", "/wall").classes("text-white text-sm max-sm:hidden").mark("nav-wall").tooltip(
+                "The board for a screen in the centre: large type, no controls"
+            )
             if actions.is_admin:
                 ui.link("Users", "/users").classes("text-white text-sm").mark("nav-users")
-            ui.label(f"{actions.identity.username} · {actions.role}").classes("text-white text-sm").mark("whoami")
+            ui.label(f"{actions.identity.username} · {actions.role}").classes("text-white text-sm max-sm:hidden").mark(
+                "whoami"
+            )
 
             def log_out() -> None:
                 app.storage.user.clear()
                 ui.navigate.to("/login")
 
-            ui.button(icon="logout", on_click=log_out).props("flat round dense color=white aria-label='Log out'").mark(
-                "logout"
-            )
+            icon_button(
+                "logout", f"Log out {actions.identity.username}", log_out, props="flat round dense color=white"
+            ).mark("logout")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from nicegui import Event, binding, run
 
@@ -46,6 +47,8 @@ class BoardStatus:
     active_modules: int = 0
     active_limits: int = 0
     over_limit: int = 0
+    frozen: bool = True  # monitoring stopped: the board shows the moment it stopped, nothing ticks
+    frozen_text: str = ""
 
 
 def catalog_text(services: Services) -> tuple[str, bool]:
@@ -64,15 +67,35 @@ def catalog_text(services: Services) -> tuple[str, bool]:
     return " · ".join(parts), problem
 
 
-def today_so_far(services: Services, sessions: list[OpenSession], now_ms: int) -> list[tuple[str, float]]:
-    """Minutes per module today: closed sessions from the roll-ups plus the open ones' time so far."""
+TodayPoint = tuple[str, float, float]  # module slug, minutes of ended sessions, minutes of open ones so far
+
+
+def today_so_far(services: Services, sessions: list[OpenSession], now_ms: int) -> list[TodayPoint]:
+    """Minutes per module today, in two parts: ended sessions exactly as /history's "Today" counts
+    them (the roll-ups, by end time), and the open sessions' time since midnight so far."""
     rng = history.today()
-    minutes: dict[str, float] = dict(history.minutes_by_module(services.engine, rng, top=1000))
+    ended: dict[str, float] = dict(history.minutes_by_module(services.engine, rng, top=1000))
+    running: dict[str, float] = {}
     for session in sessions:
         start = max(session.start_ms, rng.start_ms)
         if now_ms > start:
-            minutes[session.module] = minutes.get(session.module, 0.0) + (now_ms - start) / 60_000
-    return sorted(minutes.items(), key=lambda item: (-item[1], item[0]))[:TODAY_TOP]
+            running[session.module] = running.get(session.module, 0.0) + (now_ms - start) / 60_000
+    points = [(m, ended.get(m, 0.0), running.get(m, 0.0)) for m in set(ended) | set(running)]
+    return sorted(points, key=lambda p: (-(p[1] + p[2]), p[0]))[:TODAY_TOP]
+
+
+def _clock(moment: float) -> str:
+    return datetime.fromtimestamp(moment).strftime("%H:%M:%S")
+
+
+def frozen_text(stopped_at: float | None, last_line_at: float | None) -> str:
+    """What a stopped board says about itself, in plain words."""
+    since = f" since {_clock(stopped_at)}" if stopped_at is not None else ""
+    last = f" Last oc4d line seen at {_clock(last_line_at)}." if last_line_at is not None else ""
+    return (
+        f"Monitoring is stopped{since}. This board is frozen at that moment: times do not tick and no "
+        f"new sessions appear.{last}"
+    )
 
 
 class Hub:
@@ -87,16 +110,22 @@ class Hub:
         self.alert_raised: Event[list[Alert]] = Event()
         self.catalog_changed: Event[[]] = Event()
         self.labels_changed: Event[[]] = Event()
-        self.today_changed: Event[list[tuple[str, float]]] = Event()
-        self.today: list[tuple[str, float]] = []  # minutes per module today, most first
+        self.today_changed: Event[list[TodayPoint]] = Event()
+        self.today: list[TodayPoint] = []  # minutes per module today, most first
         self._catalog_version = -1
+        self.stopped_at: float | None = time.time()  # None while monitoring runs
+
+    def now_ms(self) -> int:
+        """The board's clock: wall time while monitoring runs, else the moment it stopped."""
+        moment = self.stopped_at if self.stopped_at is not None else time.time()
+        return int(moment * 1000)
 
     def attach(self, runtime: Runtime) -> None:
         """Put the hub's pushes on the runtime's one clock and hear of the alerts it raises."""
         runtime.every(PUSH_INTERVAL_S, self.push_sessions, "push-sessions")
         runtime.every(1.0, self.push_second, "push-second")
         runtime.every(TODAY_EVERY_S, self.refresh_today, "push-today")
-        runtime.on_alerts(self._alerts_raised)
+        runtime.on_alerts(self._alerts_changed)
 
     def push_sessions(self) -> None:
         """Session changes since the last push, to every page (at most 4 times a second)."""
@@ -113,20 +142,30 @@ class Hub:
             self._catalog_version = services.catalog.version
             self.catalog_changed.emit()
         self.refresh_status(now)
-        self.second.emit(int(now * 1000))
+        if self.stopped_at is None:
+            self.second.emit(self.now_ms())
+
+    def _follow_monitoring(self, now: float) -> None:
+        """Remember when monitoring stopped (the moment a stopped board shows), forget it when it runs."""
+        if self.services.monitor.running:
+            self.stopped_at = None
+        elif self.stopped_at is None:
+            self.stopped_at = now
 
     async def refresh_today(self) -> None:
-        """Minutes per module today (closed sessions from the roll-ups plus the open ones)."""
+        """Minutes per module today: ended sessions as /history counts them, plus the open ones so far."""
         services = self.services
         if not (services.ready and services.db_ok):
             return
         sessions = services.monitor.store.sessions()
-        self.today = await run.io_bound(today_so_far, services, sessions, time.time_ns() // 1_000_000)
+        self.today = await run.io_bound(today_so_far, services, sessions, self.now_ms())
         self.today_changed.emit(self.today)
 
-    def _alerts_raised(self, alerts: list[Alert]) -> None:
-        self.alert_raised.emit(alerts)
-        self.alerts_changed.emit()
+    def _alerts_changed(self, new: list[Alert], ended: int) -> None:
+        if new:
+            self.alert_raised.emit(new)
+        if new or ended:
+            self.alerts_changed.emit()
 
     def refresh_status(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -134,6 +173,9 @@ class Hub:
         monitor = services.monitor
         state = monitor.reader_state
         status.monitoring = monitor.running
+        self._follow_monitoring(now)
+        status.frozen = self.stopped_at is not None
+        status.frozen_text = frozen_text(self.stopped_at, state.last_line_at) if status.frozen else ""
         status.reader = redact(reader_text(state, monitor.running, now))  # details quote exception texts
         status.reader_problem = state.status in ("stalled", "restarting", "missing", "unreadable")
         status.last_line = last_line_text(state, now)
@@ -150,7 +192,7 @@ class Hub:
         status.writer_problem = bool(problems)
         if services.uplink is not None:
             status.uplink, status.uplink_problem = uplink.status_text(services.uplink.status, now)
-        numbers = stats(monitor.store, services.limits, int(now * 1000))
+        numbers = stats(monitor.store, services.limits, self.now_ms())
         status.live_users = numbers.live_users
         status.active_modules = numbers.active_modules
         status.active_limits = numbers.active_limits

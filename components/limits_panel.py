@@ -1,4 +1,10 @@
-"""Set, update and remove per-module time limits (shared live between all dashboards)."""
+"""Set, update and remove per-module time limits (shared live between all dashboards).
+
+The minutes field is plain text: the server refuses anything but a whole number 1–1440 and saves
+nothing then (no rounding, no clamping in the widget). Before saving, the form says what the limit
+would do now ("puts 7 learners over the limit now"); Enter submits; Enter in the module search
+picks the single match.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from gaze.board import module_label, module_title
-from gaze.limits import MAX_MINUTES, MIN_MINUTES, LimitError, validate_minutes
+from gaze.limits import LimitError, Preview, validate_minutes
 from gaze.services import Services
 from gaze.sessions import Key, OpenSession
 
@@ -16,10 +22,15 @@ DESCRIPTION_CHARS = 70
 
 
 def module_options(services: Services) -> dict[str, str]:
-    """slug -> searchable label (name, slug, description) for every module we know of."""
+    """slug -> searchable label (name, slug, its limit, description) for every module we know of."""
+    limits = services.limits.limits
     options: dict[str, str] = {}
+
+    def with_limit(slug: str, label: str) -> str:
+        return f"{label} · limit {limits[slug]} min" if slug in limits else label
+
     for module in services.catalog.modules:
-        label = module_title(module)
+        label = with_limit(module.slug, module_title(module))
         if module.description:
             description = module.description.strip().replace("\n", " ")
             if len(description) > DESCRIPTION_CHARS:
@@ -27,20 +38,26 @@ def module_options(services: Services) -> dict[str, str]:
             label += f" — {description}"
         options[module.slug] = label
     seen = set(options)
-    for slug in sorted({s.module for s in services.monitor.store.sessions()} | set(services.limits.limits)):
+    for slug in sorted({s.module for s in services.monitor.store.sessions()} | set(limits)):
         resolved = services.resolve_module(slug)
         if resolved not in seen:
-            options[resolved] = resolved
+            options[resolved] = with_limit(resolved, resolved)
             seen.add(resolved)
     return options
 
 
-def _minutes_error(value: object) -> str | None:
-    try:
-        validate_minutes(value)
-    except LimitError as exc:
-        return str(exc)
-    return None
+def learners(n: int) -> str:
+    return f"{n} learner{'s' if n != 1 else ''}"
+
+
+def preview_text(name: str, minutes: int, current: int | None, preview: Preview) -> str:
+    """What saving would do, in one sentence."""
+    change = f"Changes {name} from {current} to {minutes} min" if current else f"Limits {name} to {minutes} min"
+    if preview.over:
+        return f"{change}: puts {learners(preview.over)} over the limit now (of {preview.on_module} on it)."
+    if preview.on_module:
+        return f"{change}: no one over it now ({learners(preview.on_module)} on it)."
+    return f"{change}: no one is on it now."
 
 
 class LimitsPanel:
@@ -49,65 +66,108 @@ class LimitsPanel:
         self.services = services = actions.services
         hub = actions.hub
         self.admin = actions.is_admin
-        with ui.card().classes("w-full"):
-            ui.label("Time limits").classes("text-lg font-semibold")
+        self._search = ""
+        with ui.column().classes("w-full gap-2") as self.root:
             with ui.row().classes("w-full items-start gap-3 flex-wrap") as form:
                 self.select = (
-                    ui.select(
-                        module_options(services),
-                        label="Module",
-                        with_input=True,
-                        on_change=self._selected,
-                    )
-                    .props("clearable use-input input-debounce=0 options-dense")
-                    .classes("min-w-[260px] flex-grow")
+                    ui.select(module_options(services), label="Module", with_input=True, on_change=self._selected)
+                    .props("clearable use-input input-debounce=0 options-dense popup-content-style='max-width:95vw'")
+                    .classes("min-w-[200px] w-full sm:w-auto flex-grow")
                     .mark("limit-module")
                 )
+                self.select.on("input-value", self._searched)
+                self.select.on("keydown.enter", self._pick_single)
                 self.minutes = (
-                    ui.number(
-                        "Minutes",
-                        min=MIN_MINUTES,
-                        max=MAX_MINUTES,
-                        step=1,
-                        precision=0,
-                        validation=_minutes_error,
-                    )
-                    .classes("w-32")
+                    ui.input("Minutes", on_change=self._update_preview)
+                    .props("inputmode=numeric autocomplete=off")
+                    .classes("w-28")
                     .mark("limit-minutes")
                 )
+                self.minutes.on("keydown.enter", self.submit)
                 self.button = ui.button("Set limit", icon="timer", on_click=self.submit).mark("limit-set")
             form.set_visibility(self.admin)
+            self.preview = ui.label("").classes("text-sm text-gray-700").mark("limit-preview")
             self.error = ui.label("").classes("text-sm text-red-700").mark("limit-error")
+            self.error.props('role="alert"')
             self.list = ui.column().classes("w-full gap-1")
         self._draw_list()
-        hub.limits_changed.subscribe(self._draw_list)
+        hub.limits_changed.subscribe(self._limits_changed)
         hub.catalog_changed.subscribe(self._catalog_changed)
         hub.sessions_changed.subscribe(self._sessions_changed)
+
+    # ------------------------------------------------------------------ form
+
+    def _name(self, module: str) -> str:
+        return module_label(self.services.catalog, module)[0]
+
+    def _searched(self, event: object) -> None:
+        args = getattr(event, "args", "")
+        self._search = args if isinstance(args, str) else ""
+
+    def _pick_single(self) -> None:
+        """Enter in the module search: the one option that matches what was typed."""
+        needle = self._search.strip().lower()
+        if not needle:
+            return
+        matches = [slug for slug, label in self.select.options.items() if needle in label.lower()]
+        if len(matches) == 1:
+            self.select.set_value(matches[0])
+            self.select.run_method("blur")
+            self.minutes.run_method("focus")
 
     def _selected(self) -> None:
         current = self.services.limits.limits.get(self.select.value or "")
         self.button.set_text("Update limit" if current else "Set limit")
         if current:
-            self.minutes.set_value(current)
+            self.minutes.set_value(str(current))
         self.error.set_text("")
+        self._update_preview()
+
+    def _update_preview(self) -> None:
+        module = self.select.value
+        raw = self.minutes.value
+        if not module or raw in (None, ""):
+            self.preview.set_text("")
+            return
+        try:
+            minutes = validate_minutes(raw)
+        except LimitError as exc:
+            self.preview.set_text(str(exc).replace(" Nothing was saved.", ""))
+            return
+        self.preview.set_text(self._describe(module, minutes))
+
+    def _describe(self, module: str, minutes: int) -> str:
+        store = self.services.monitor.store
+        preview = self.services.limits.preview(module, minutes, store.sessions(), self.actions.hub.now_ms())
+        current = self.services.limits.limits.get(module)
+        return preview_text(self._name(module), minutes, current if current != minutes else None, preview)
 
     async def submit(self) -> None:
-        module = self.select.value
+        module = self.select.value or ""
+        raw = self.minutes.value
         try:
-            minutes = await self.actions.set_limit(module or "", self.minutes.value)
+            if not module:
+                raise LimitError("Choose a module first. Nothing was saved.")
+            effect = self._describe(module, validate_minutes(raw))  # the action checks again on the server
+            minutes = await self.actions.set_limit(module, raw)
         except LimitError as exc:
             self.error.set_text(str(exc))
             return
         except NotAllowed:
             return
         self.error.set_text("")
+        self.preview.set_text("")
         self.button.set_text("Update limit")
-        ui.notify(f"Limit for {module}: {minutes} min", type="positive")
+        with self.root:
+            ui.notify(effect or f"{self._name(module)}: limit {minutes} min", type="positive")
 
     async def remove(self, module: str) -> None:
-        with contextlib.suppress(NotAllowed):
-            await self.actions.remove_limit(module)
-            ui.notify(f"Limit removed for {module}")
+        name = self._name(module)
+        with contextlib.suppress(NotAllowed), self.root:
+            if await self.actions.remove_limit(module):
+                ui.notify(f"Limit removed for {name}")
+
+    # ------------------------------------------------------------------ shared state
 
     def _sessions_changed(self, changes: dict[Key, OpenSession | None]) -> None:
         """A module seen for the first time (not in the catalog) becomes choosable at once."""
@@ -115,25 +175,36 @@ class LimitsPanel:
         if any(s is not None and self.services.resolve_module(s.module) not in options for s in changes.values()):
             self.select.set_options(module_options(self.services), value=self.select.value)
 
-    def _catalog_changed(self) -> None:
+    def _limits_changed(self) -> None:
         self.select.set_options(module_options(self.services), value=self.select.value)
         self._draw_list()
 
+    def _catalog_changed(self) -> None:
+        self._limits_changed()
+
     def _draw_list(self) -> None:
-        limits = sorted(self.services.limits.limits.items(), key=lambda item: item[0].lower())
+        limits = sorted(self.services.limits.limits.items(), key=lambda item: self._name(item[0]).lower())
         self.list.clear()
         with self.list:
             if not limits:
-                ui.label("No limits set. Choose a module and a number of minutes.").classes("text-gray-500 text-sm")
+                hint = " Choose a module and a number of minutes." if self.admin else ""
+                ui.label(f"No limits set.{hint}").classes("text-gray-500 text-sm")
             for module, minutes in limits:
                 name, slug = module_label(self.services.catalog, module)
-                with ui.row().classes("w-full items-center gap-2 border-b py-1").mark("limit-row"):
+                with (
+                    ui.row()
+                    .classes("w-full items-center gap-2 border-b border-gray-200 py-1 flex-nowrap")
+                    .mark("limit-row")
+                ):
                     ui.icon("timer", color="primary")
-                    ui.label(name).classes("font-medium")
-                    if slug:
-                        ui.label(slug).classes("text-xs text-gray-500")
-                    ui.label(f"{minutes} min").classes("ml-auto").mark("limit-row-minutes")
+                    with ui.column().classes("gap-0 min-w-0"):
+                        ui.label(name).classes("font-medium truncate max-w-full")
+                        if slug:
+                            ui.label(slug).classes("text-xs text-gray-500 truncate max-w-full")
+                    ui.label(f"{minutes} min").classes("ml-auto whitespace-nowrap").mark("limit-row-minutes")
                     if self.admin:
+                        label = f"Remove limit for {name}"
                         remove = ui.button(icon="delete", color="grey-7", on_click=lambda m=module: self.remove(m))
                         remove.props("flat round dense").mark("limit-remove")
-                        remove.props["aria-label"] = f"Remove limit for {name}"
+                        remove.props["aria-label"] = label
+                        remove.tooltip(label)

@@ -7,6 +7,20 @@ import contextlib
 from nicegui import ui
 
 from components.actions import Actions, NotAllowed
+from components.confirm import confirm
+from components.hub import BoardStatus
+
+
+def stopped_banner(status: BoardStatus) -> None:
+    """Said plainly at the top of the board while monitoring is stopped."""
+    with (
+        ui.row()
+        .classes("w-full items-center gap-3 rounded bg-amber-100 text-amber-900 px-3 py-2 flex-nowrap")
+        .mark("stopped-banner") as banner
+    ):
+        ui.icon("pause_circle").classes("text-2xl")
+        ui.label().bind_text_from(status, "frozen_text").classes("text-sm").props('role="status"')
+    banner.bind_visibility_from(status, "frozen")
 
 
 def monitoring_control(actions: Actions) -> None:
@@ -31,9 +45,16 @@ def monitoring_control(actions: Actions) -> None:
                 ui.notify("Monitoring started")
 
         async def stop() -> None:
-            with contextlib.suppress(NotAllowed):
-                await actions.stop_monitoring()
-                ui.notify("Monitoring stopped; it resumes from the same place when started again")
+            sure = await confirm(
+                "Stop monitoring?",
+                "No new sessions are recorded and this board freezes until monitoring is started again; "
+                "it then resumes from the same place in the journal.",
+                "Stop monitoring",
+            )
+            if sure:
+                with contextlib.suppress(NotAllowed):
+                    await actions.stop_monitoring()
+                    ui.notify("Monitoring stopped; it resumes from the same place when started again")
 
         ui.button("Start monitoring", icon="play_arrow", on_click=start).bind_visibility_from(
             hub.status, "monitoring", backward=lambda on: not on

@@ -6,63 +6,98 @@ per-second tick only rewrites the time texts that changed. On a phone the rows w
 
 from __future__ import annotations
 
-import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from html import escape
 
 from nicegui import ui
 
+from components.bind import bind_classes
 from components.hub import Hub
 from gaze.board import IDLE_SHOWN_AFTER_S, RowView, format_duration, row_view
 from gaze.services import Services
 from gaze.sessions import Key
 
 PAGE_ROWS = 50  # rows drawn per dashboard at first (longest first); "Show more" adds as many
-ROW_CLASSES = (
-    "w-full items-center gap-x-4 gap-y-1 px-3 py-2 flex flex-wrap md:flex-nowrap border border-gray-200 rounded "
-    "md:border-0 md:border-b md:rounded-none"
+# One grid for the column titles and every row, so they line up: on a phone a row is a small card
+# (learner and device, module, time and idle), from md up five columns.
+GRID = (
+    "grid gap-x-4 gap-y-1 items-center grid-cols-[minmax(0,1fr)_auto] "
+    "md:grid-cols-[minmax(0,3fr)_minmax(0,2fr)_minmax(0,3fr)_minmax(0,1.3fr)_minmax(0,1.5fr)]"
 )
-BADGE_BASE = "inline-block rounded text-sm px-2 py-1 text-white whitespace-nowrap"
+ROW_CLASSES = f"w-full {GRID} px-3 py-2 border border-gray-200 rounded md:border-0 md:border-b md:rounded-none"
+OVER_ROW = "bg-red-50 order-first"  # over-limit sessions come first (CSS order: the DOM keeps its order)
+BADGE_BASE = "justify-self-start rounded text-sm px-2 py-1 text-white whitespace-nowrap tabular-nums"
 BADGE_OK = "bg-primary"
-BADGE_OVER = "bg-red-600 animate-pulse"
+BADGE_OVER = "bg-red-600 font-semibold ring-2 ring-red-300"  # no fading: readable at a glance
+FROZEN_CLASSES = "opacity-50 grayscale"
+Opener = Callable[[RowView], Awaitable[None]]
+
+
+def idle_text(idle_s: float) -> str:
+    """Idle time to the minute: it changes once a minute, not every second (the wire matters)."""
+    return f"idle {int(idle_s // 60)} min" if idle_s > IDLE_SHOWN_AFTER_S else ""
 
 
 class SessionRow:
-    """One row = one element (memory per open dashboard matters: a NiceGUI element costs ~4 KB).
+    """One open session: four elements (a board holds up to 50 rows, each element costs memory).
+    Each second only the text of the time element is sent (about 40 bytes); the names with the
+    idle/limit text at most once a minute; classes when the row crosses its limit.
 
     Every value that comes from a log line is escaped here, and the browser sanitizes the HTML again
     (DOMPurify), so a name like `<img src=x onerror=…>` is shown as text.
     """
 
-    def __init__(self, view: RowView, limit: int | None) -> None:
+    def __init__(self, view: RowView, limit: int | None, on_open: Opener | None = None) -> None:
         self.view = view
         self.limit = limit
         self.over = False
-        name_classes = "font-medium truncate w-full md:w-1/4" + (" italic text-gray-600" if view.is_guest else "")
+        self._time, self._extra = "", ""
+        name_classes = "font-medium truncate" + (" italic text-gray-600" if view.is_guest else "")
         module = view.module_name + (f" · {view.module_slug}" if view.module_slug else "")
         self._head = (
             f'<div class="{name_classes}">{escape(view.name)}</div>'
-            f'<div class="text-sm text-gray-600 truncate md:w-1/6">{escape(view.device)}</div>'
-            f'<div class="truncate w-full md:w-1/4">{escape(module)}</div>'
+            f'<div class="text-sm text-gray-600 truncate max-md:text-right">{escape(view.device)}</div>'
+            f'<div class="truncate max-md:col-span-2">{escape(module)}</div>'
         )
-        self.element = ui.html("", sanitize=True).classes(ROW_CLASSES).mark("session-row")
+        with ui.element("div").classes(ROW_CLASSES).mark("session-row") as self.element:
+            # Names and the idle/limit text in one element ("contents": its cells sit in the row's grid;
+            # the idle/limit cell is placed after the time by CSS order) — resent once a minute at most.
+            self.cells = ui.html(self._cells(""), sanitize=True).classes("contents")
+            with ui.element("div").classes(f"{BADGE_BASE} {BADGE_OK}") as self.badge:
+                self.badge.props('role=status aria-label="time on module"')
+                self.time = ui.label()
+        if on_open is not None:  # the device's day; a keyboard reaches it too
+            self.element.classes("cursor-pointer hover:bg-gray-50").props("tabindex=0")
+            self.element.props["title"] = "Open this device's day"
+            self.element.on("click", lambda: on_open(self.view))
+            self.element.on("keydown.enter", lambda: on_open(self.view))
+
+    def _cells(self, extra: str) -> str:
+        return self._head + f'<div class="order-1 text-xs text-gray-600 max-md:text-right">{escape(extra)}</div>'
 
     def tick(self, now_ms: int) -> None:
         on_module = self.view.on_module_s(now_ms)
-        idle = self.view.idle_s(now_ms)
-        extra = [f"idle {format_duration(idle)}"] if idle > IDLE_SHOWN_AFTER_S else []
-        if self.limit:
-            extra.append(f"limit {self.limit} min")
         over = self.limit is not None and on_module >= self.limit * 60
         if over != self.over:
             self.over = over
-            self.element.classes(add="bg-red-50") if over else self.element.classes(remove="bg-red-50")
-        self.element.set_content(
-            self._head
-            + f'<span role="status" aria-label="time on module" class="{BADGE_BASE} {BADGE_OVER if over else BADGE_OK}">'
-            f"{format_duration(on_module)}</span>"
-            f'<div class="text-xs text-gray-600 md:w-1/6">{escape(" · ".join(extra))}</div>'
-        )
+            if over:
+                self.element.classes(add=OVER_ROW)
+                self.badge.classes(add=BADGE_OVER, remove=BADGE_OK)
+            else:
+                self.element.classes(remove=OVER_ROW)
+                self.badge.classes(add=BADGE_OK, remove=BADGE_OVER)
+        text = format_duration(on_module)
+        if text != self._time:
+            self._time = text
+            self.time.set_text(text)
+        parts = [idle_text(self.view.idle_s(now_ms))]
+        if self.limit:
+            parts.append(f"limit {self.limit} min")
+        extra = " · ".join(p for p in parts if p)
+        if extra != self._extra:
+            self._extra = extra
+            self.cells.set_content(self._cells(extra))
 
     def set_limit(self, limit: int | None, now_ms: int) -> None:
         self.limit = limit
@@ -72,25 +107,26 @@ class SessionRow:
 class SessionList:
     """The open sessions, longest on module first: the first `max_rows` of the hub's shared order."""
 
-    def __init__(self, services: Services, hub: Hub) -> None:
+    def __init__(self, services: Services, hub: Hub, on_open: Opener | None = None, *, controls: bool = True) -> None:
         self.services = services
+        self.on_open = on_open
         self.order = hub.order
+        self.hub = hub
         self._rows: dict[Key, SessionRow] = {}
         self.max_rows = PAGE_ROWS
         with ui.element("div").classes("w-full") as self.root:
-            with ui.row().classes(
-                "max-md:hidden w-full gap-x-4 px-3 py-1 text-xs uppercase tracking-wide text-gray-500 flex-nowrap"
+            with ui.element("div").classes(
+                f"max-md:hidden w-full {GRID} px-3 py-1 text-xs uppercase tracking-wide text-gray-500"
             ):
-                ui.label("Learner").classes("w-1/4")
-                ui.label("Device IP").classes("w-1/6")
-                ui.label("Module").classes("w-1/4")
-                ui.label("Time on module").classes("w-1/6")
-                ui.label("Idle · limit").classes("w-1/6")
+                for title in ("Learner", "Device", "Module", "Time on module", "Idle · limit"):
+                    ui.label(title).classes("truncate")
             self.body = ui.column().classes("w-full gap-2 md:gap-0")
             self.empty = ui.label(self._empty_text()).classes("text-gray-500 p-4").mark("sessions-empty")
             with ui.row().classes("items-center gap-2 p-2") as self.more_row:
                 self.more = ui.label("").classes("text-sm text-gray-500").mark("sessions-more")
-                ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
+                if controls:
+                    ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
+        bind_classes(self.root, hub.status, "frozen", FROZEN_CLASSES)
         self._render()
         hub.sessions_changed.subscribe(self._render)
         hub.second.subscribe(self.tick)
@@ -109,7 +145,7 @@ class SessionList:
         wanted = {s.key for s in visible}
         for key in [k for k in self._rows if k not in wanted]:
             self.body.remove(self._rows.pop(key).element)
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = self.hub.now_ms()
         for index, session in enumerate(visible):
             row = self._rows.get(session.key)
             if row is not None and (row.view.start_ms, row.view.module) != (session.start_ms, session.module):
@@ -120,6 +156,7 @@ class SessionList:
                     row = SessionRow(
                         row_view(session, self.services.catalog, self.services.devices.label),
                         self.services.limits.limit_for(session.module),
+                        self.on_open,
                     )
                 row.element.move(self.body, target_index=index)
                 row.tick(now_ms)
@@ -141,7 +178,7 @@ class SessionList:
             row.tick(now_ms)
 
     def refresh_limits(self) -> None:
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = self.hub.now_ms()
         for row in self._rows.values():
             row.set_limit(self.services.limits.limit_for(row.view.module), now_ms)
 

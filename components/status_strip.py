@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nicegui import ui
 
+from components.bind import bind_classes
 from components.hub import BoardStatus
 
 
@@ -36,17 +39,28 @@ def status_strip(status: BoardStatus, *, demo: bool) -> None:
         uplink.bind_visibility_from(status, "uplink", backward=bool)
 
 
-def _card(status: BoardStatus, title: str, field: str, marker: str, icon: str) -> None:
-    with ui.card().classes("w-full").mark(marker):
-        with ui.row().classes("items-center gap-2 text-gray-600"):
+def _card(status: BoardStatus, title: str, field: str, marker: str, icon: str) -> ui.card:
+    with ui.card().classes("w-full p-3 sm:p-4").mark(marker) as card:
+        with ui.row().classes("items-center gap-2 opacity-80 flex-nowrap"):
             ui.icon(icon)
             ui.label(title).classes("text-sm")
         ui.label().classes("text-3xl font-semibold").bind_text_from(status, field, backward=str).mark(f"{marker}-value")
+    return card
 
 
-def stat_cards(status: BoardStatus) -> None:
-    with ui.element("div").classes("w-full grid grid-cols-2 md:grid-cols-4 gap-3 sm:gap-4"):
+OVER_CLASSES = "bg-red-700 text-white"
+
+
+def stat_cards(status: BoardStatus, on_limits: Callable[[], None] | None = None) -> None:
+    """Four cards; "Over limit now" turns red while it is not 0, "Active limits" opens the limits."""
+    with ui.element("div").classes("w-full grid grid-cols-2 md:grid-cols-4 gap-2 sm:gap-4"):
         _card(status, "Live users", "live_users", "card-live-users", "person")
         _card(status, "Active modules", "active_modules", "card-active-modules", "menu_book")
-        _card(status, "Active limits", "active_limits", "card-active-limits", "timer")
-        _card(status, "Over limit now", "over_limit", "card-over-limit", "alarm")
+        limits = _card(status, "Active limits", "active_limits", "card-active-limits", "timer")
+        if on_limits is not None:
+            limits.classes("cursor-pointer").on("click", on_limits)
+            limits.props('role=button tabindex=0 aria-label="Active limits: open time limits"')
+            limits.on("keydown.enter", on_limits)
+        over = _card(status, "Over limit now", "over_limit", "card-over-limit", "alarm")
+
+    bind_classes(over, status, "over_limit", OVER_CLASSES)

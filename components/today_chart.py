@@ -1,4 +1,8 @@
-"""The board's "today so far" mini-chart: minutes per module today, pushed by the hub."""
+"""The board's "today so far" chart: minutes per module today, pushed by the hub.
+
+One definition with /history: the blue part is the ended sessions exactly as History › Today counts
+them; the amber part is what the open sessions add so far (History counts them when they end).
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,43 @@ from typing import Any
 
 from nicegui import ui
 
-from components.hub import Hub
+from components.hub import Hub, TodayPoint
 from gaze.board import module_label
 from gaze.services import Services
 
+ENDED, OPEN = "Ended (as History › Today)", "Open now, so far"
 
-def _options(services: Services, points: list[tuple[str, float]]) -> dict[str, Any]:
-    names = [module_label(services.catalog, slug)[0] for slug, _ in points]
+
+def _options(services: Services, points: list[TodayPoint]) -> dict[str, Any]:
+    names = [module_label(services.catalog, slug)[0] for slug, _, _ in points]
     return {
         "animation": False,
-        "grid": {"left": 150, "right": 20, "top": 10, "bottom": 25},
+        "grid": {"left": 110, "right": 20, "top": 30, "bottom": 25},
+        "legend": {"top": 0, "left": 0, "textStyle": {"fontSize": 11}},
         "tooltip": {"trigger": "axis"},
         "xAxis": {"type": "value", "name": "min"},
         "yAxis": {
             "type": "category",
             "inverse": True,
             "data": names,
-            "axisLabel": {"width": 140, "overflow": "truncate"},
+            "axisLabel": {"width": 100, "overflow": "truncate"},
         },
-        "series": [{"type": "bar", "data": [round(m, 1) for _, m in points], "itemStyle": {"color": "#1f6f8b"}}],
+        "series": [
+            {
+                "name": ENDED,
+                "type": "bar",
+                "stack": "today",
+                "data": [round(e, 1) for _, e, _ in points],
+                "itemStyle": {"color": "#1f6f8b"},
+            },
+            {
+                "name": OPEN,
+                "type": "bar",
+                "stack": "today",
+                "data": [round(o, 1) for _, _, o in points],
+                "itemStyle": {"color": "#d97706"},
+            },
+        ],
     }
 
 
@@ -32,11 +54,15 @@ class TodayChart:
     def __init__(self, services: Services, hub: Hub) -> None:
         self.services = services
         with ui.card().classes("w-full"):
-            ui.label("Today so far (minutes per module)").classes("text-lg font-semibold")
-            self.chart = ui.echart(_options(services, hub.today)).classes("w-full h-56").mark("today-chart")
+            ui.label("Today so far: minutes per module").classes("text-lg font-semibold")
+            ui.label(
+                "Blue: sessions that ended today, the same figure as History › Today. "
+                "Amber: what the open sessions add so far; History counts them when they end."
+            ).classes("text-xs text-gray-600").mark("today-definition")
+            self.chart = ui.echart(_options(services, hub.today)).classes("w-full h-64").mark("today-chart")
         hub.today_changed.subscribe(self.update)
 
-    def update(self, points: list[tuple[str, float]]) -> None:
+    def update(self, points: list[TodayPoint]) -> None:
         self.chart.options.clear()
         self.chart.options.update(_options(self.services, points))
         self.chart.update()

@@ -105,6 +105,8 @@ class AlertRow(Base):
     session_start_ms: Mapped[int] = mapped_column(BigInteger)
     acknowledged_ms: Mapped[int | None] = mapped_column(BigInteger)
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_ms: Mapped[int | None] = mapped_column(BigInteger)  # ended by itself (migration 0008)
+    resolution: Mapped[str | None] = mapped_column(String(64))
 
 
 class UserRow(Base):

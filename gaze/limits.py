@@ -7,12 +7,13 @@ first, then bumps `version` so observers know to redraw.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from gaze.db import AlertRow, LimitRow
@@ -21,7 +22,10 @@ from gaze.sessions import OpenSession
 log = logging.getLogger(__name__)
 
 MIN_MINUTES, MAX_MINUTES = 1, 1440
+WHOLE = re.compile(r"^\s*[-+]?\d{1,9}\s*$")
 RECENT_ALERTS = 50
+OPEN_ALERTS_LOADED = 5000  # unresolved alerts read at start-up (they resolve on the first check)
+SESSION_ENDED, LIMIT_REMOVED = "session ended", "limit removed"
 ALERT_MEMORY_MS = 2 * 24 * 3600 * 1000  # how far back alerts block a duplicate after a restart
 
 
@@ -40,6 +44,13 @@ class Alert:
     session_start_ms: int
     acknowledged_ms: int | None = None
     acknowledged_by: str | None = None
+    resolved_ms: int | None = None
+    resolution: str | None = None  # how it ended by itself: "session ended", "limit removed", …
+
+    @property
+    def pending(self) -> bool:
+        """Still needs an admin's eye: neither acknowledged nor ended by itself."""
+        return self.acknowledged_ms is None and self.resolved_ms is None
 
     @property
     def session_key(self) -> tuple[str, str, str, int]:
@@ -57,23 +68,39 @@ def _alert(row: AlertRow) -> Alert:
         row.session_start_ms,
         row.acknowledged_ms,
         row.acknowledged_by,
+        row.resolved_ms,
+        row.resolution,
     )
 
 
 def validate_minutes(value: object) -> int:
-    """Whole minutes 1–1440, or LimitError with a message for the admin."""
-    if isinstance(value, bool) or value is None or value == "":
-        raise LimitError("Enter the limit in whole minutes (1–1440).")
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise LimitError("The limit must be a whole number of minutes.") from None
-    if number != int(number):
-        raise LimitError("The limit must be a whole number of minutes.")
-    minutes = int(number)
+    """Whole minutes 1–1440, or LimitError with a message for the admin — never a guess.
+
+    Accepted: an int, an integral float (what a number field sends) or a string of digits. `0`,
+    `-3`, `99999`, `2.5`, `1e3` or `20 min` are refused, not rounded or clamped.
+    """
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
+        raise LimitError(f"Enter the limit in whole minutes, from {MIN_MINUTES} to {MAX_MINUTES}.")
+    if isinstance(value, int):
+        minutes = value
+    elif (isinstance(value, float) and value.is_integer()) or (isinstance(value, str) and WHOLE.match(value)):
+        minutes = int(value)
+    else:
+        shown = str(value).strip()[:20]
+        raise LimitError(
+            f"“{shown}” is not a whole number of minutes: enter {MIN_MINUTES} to {MAX_MINUTES}. Nothing was saved."
+        )
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
-        raise LimitError(f"The limit must be between {MIN_MINUTES} and {MAX_MINUTES} minutes.")
+        raise LimitError(f"{minutes} minutes is outside {MIN_MINUTES}–{MAX_MINUTES} (24 hours). Nothing was saved.")
     return minutes
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a limit would do right now: learners on the module, and how many it puts over."""
+
+    on_module: int
+    over: int
 
 
 class Limits:
@@ -81,6 +108,10 @@ class Limits:
 
     `resolve(log_slug)` maps a session's module to the key limits are stored under (the catalog
     slug it matches, DESIGN §7); without a catalog it is the identity.
+
+    An alert is open until it ends by itself (the session ended, the limit was removed or raised
+    past the session's time); an admin may acknowledge it before that. Both are kept in the
+    database, so the history says how each alert ended and who acknowledged it.
     """
 
     def __init__(self, engine: Engine, resolve: Callable[[str], str] = lambda slug: slug) -> None:
@@ -88,17 +119,25 @@ class Limits:
         self.resolve = resolve
         self.limits: dict[str, int] = {}
         self.recent: list[Alert] = []  # newest first, at most RECENT_ALERTS
+        self.open: dict[int, Alert] = {}  # not resolved yet, by id
         self.version = 0
         self._alerted: set[tuple[str, str, str, int]] = set()
         self._write = threading.Lock()  # admins on several dashboards may click at once
 
     def load(self) -> None:
-        """Read limits and recent alerts (blocking)."""
+        """Read limits, recent and open alerts (blocking)."""
         since = int(time.time() * 1000) - ALERT_MEMORY_MS
         with Session(self.engine) as db:
             self.limits = {row.module: row.minutes for row in db.scalars(select(LimitRow))}
             recent = db.scalars(select(AlertRow).order_by(AlertRow.id.desc()).limit(RECENT_ALERTS)).all()
             self.recent = [_alert(r) for r in recent]
+            unresolved = db.scalars(
+                select(AlertRow)
+                .where(AlertRow.resolved_ms.is_(None))
+                .order_by(AlertRow.id.desc())
+                .limit(OPEN_ALERTS_LOADED)
+            ).all()
+            self.open = {r.id: _alert(r) for r in unresolved}
             keys = db.execute(
                 select(AlertRow.ip, AlertRow.user_id, AlertRow.module, AlertRow.session_start_ms).where(
                     AlertRow.raised_ms >= since
@@ -112,7 +151,7 @@ class Limits:
     def set_limit(self, module: str, minutes: object) -> int:
         module = (module or "").strip()
         if not module:
-            raise LimitError("Choose a module first.")
+            raise LimitError("Choose a module first. Nothing was saved.")
         value = validate_minutes(minutes)
         with self._write, Session(self.engine) as db, db.begin():
             row = db.get(LimitRow, module)
@@ -145,10 +184,21 @@ class Limits:
         minutes = self.limit_for(session.module)
         return minutes is not None and now_ms - session.start_ms >= minutes * 60_000
 
+    def preview(self, module: str, minutes: int, sessions: Iterable[OpenSession], now_ms: int) -> Preview:
+        """What a limit of `minutes` on `module` (a limit key) would do to the open sessions now."""
+        on = [s for s in sessions if s.module == module or self.resolve(s.module) == module]
+        return Preview(len(on), sum(1 for s in on if now_ms - s.start_ms >= minutes * 60_000))
+
     # ------------------------------------------------------------------ alerts
 
     def check(self, sessions: Iterable[OpenSession], now_ms: int) -> list[Alert]:
         """Raise one alert per open session that has crossed its module's limit."""
+        if not self.limits:
+            return []
+        with self._write:  # the in-memory lists change with acknowledgements from pages too
+            return self._check(sessions, now_ms)
+
+    def _check(self, sessions: Iterable[OpenSession], now_ms: int) -> list[Alert]:
         due = [
             s
             for s in sessions
@@ -172,6 +222,7 @@ class Limits:
         alerts = [_alert(r) for r in rows]
         for alert in alerts:
             self._alerted.add(alert.session_key)
+            self.open[alert.id] = alert
             log.warning(
                 "over limit: %s at %s on %s for more than %d min",
                 alert.user,
@@ -183,19 +234,79 @@ class Limits:
         self.version += 1
         return alerts
 
-    def acknowledge(self, alert_id: int, by: str | None = None) -> bool:
-        now = int(time.time() * 1000)
+    def resolve_ended(self, sessions: Iterable[OpenSession], now_ms: int) -> list[Alert]:
+        """End the open alerts whose session closed or whose limit was removed or raised past it."""
+        if not self.open:
+            return []
+        with self._write:  # an admin may acknowledge some of them at the same moment
+            return self._resolve_ended(sessions, now_ms)
+
+    def _resolve_ended(self, sessions: Iterable[OpenSession], now_ms: int) -> list[Alert]:
+        live = {(s.ip, s.user, s.module, s.start_ms) for s in sessions}
+        endings: dict[str, list[int]] = {}
+        for alert in self.open.values():
+            minutes = self.limit_for(alert.module)
+            if alert.session_key not in live:
+                how = SESSION_ENDED
+            elif minutes is None:
+                how = LIMIT_REMOVED
+            elif now_ms - alert.session_start_ms < minutes * 60_000:
+                how = f"limit raised to {minutes} min"
+            else:
+                continue
+            endings.setdefault(how, []).append(alert.id)
+        if not endings:
+            return []
         with Session(self.engine) as db, db.begin():
-            row = db.get(AlertRow, alert_id)
-            if row is None or row.acknowledged_ms is not None:
-                return False
-            row.acknowledged_ms, row.acknowledged_by = now, by
-        self.recent = [
-            replace(a, acknowledged_ms=now, acknowledged_by=by) if a.id == alert_id else a for a in self.recent
-        ]
-        self.version += 1
-        return True
+            for how, ids in endings.items():
+                db.execute(update(AlertRow).where(AlertRow.id.in_(ids)).values(resolved_ms=now_ms, resolution=how))
+        ended: list[Alert] = []
+        for how, ids in endings.items():
+            for alert_id in ids:
+                alert = replace(self.open.pop(alert_id), resolved_ms=now_ms, resolution=how)
+                ended.append(alert)
+                if how != SESSION_ENDED:  # the same session may be alerted again if the limit is lowered
+                    self._alerted.discard(alert.session_key)
+        self._replace_recent({a.id: a for a in ended})
+        log.info("%d alert(s) ended by themselves", len(ended))
+        return ended
+
+    def acknowledge(self, alert_ids: Iterable[int], by: str | None = None) -> int:
+        """Acknowledge the given alerts that are still unacknowledged; how many were."""
+        ids = sorted(set(alert_ids))
+        if not ids:
+            return 0
+        now = int(time.time() * 1000)
+        with self._write:
+            with Session(self.engine) as db, db.begin():
+                done = list(
+                    db.scalars(
+                        update(AlertRow)
+                        .where(AlertRow.id.in_(ids), AlertRow.acknowledged_ms.is_(None))
+                        .values(acknowledged_ms=now, acknowledged_by=by)
+                        .returning(AlertRow.id)
+                    )
+                )
+            changed: dict[int, Alert] = {}
+            for alert_id in done:
+                alert = self.open.get(alert_id) or next((a for a in self.recent if a.id == alert_id), None)
+                if alert is not None:
+                    changed[alert_id] = replace(alert, acknowledged_ms=now, acknowledged_by=by)
+                    if alert_id in self.open:
+                        self.open[alert_id] = changed[alert_id]
+            self._replace_recent(changed)
+        return len(done)
+
+    def _replace_recent(self, changed: dict[int, Alert]) -> None:
+        if changed:
+            self.recent = [changed.get(a.id, a) for a in self.recent]
+            self.version += 1
+
+    @property
+    def pending(self) -> list[Alert]:
+        """Alerts that still need an admin's eye, newest first."""
+        return sorted((a for a in self.open.values() if a.pending), key=lambda a: -a.id)
 
     @property
     def unacknowledged(self) -> list[Alert]:
-        return [a for a in self.recent if a.acknowledged_ms is None]
+        return self.pending

@@ -33,7 +33,7 @@ CATALOG_S = 60.0  # re-read the module catalog
 MIDNIGHT_SECOND = 1  # the rotation runs one second after local midnight
 UPLINK_STATUS_S = 30.0  # re-read the uplink's queue length
 
-AlertListener = Callable[[list[Alert]], None]
+AlertListener = Callable[[list[Alert], int], None]  # (new alerts, how many ended)
 
 
 def next_local_midnight(now: float) -> float:
@@ -61,7 +61,7 @@ class Runtime:
         self.scheduler.add_job(job, "interval", seconds=seconds, id=name, name=name)
 
     def on_alerts(self, listener: AlertListener) -> None:
-        """`listener(alerts)` hears of every batch of new over-limit alerts (stored already)."""
+        """`listener(new, ended)` hears of new over-limit alerts and of alerts that ended (stored already)."""
         self._alert_listeners.append(listener)
 
     def start(self) -> None:
@@ -103,17 +103,26 @@ class Runtime:
             await self.services.monitor.tick()
 
     async def check_limits(self) -> list[Alert]:
-        """Store an alert for every open session that crossed its module's limit; tell listeners."""
+        """Store an alert for every open session that crossed its module's limit, end the alerts whose
+        session ended or whose limit went away or up; tell listeners. No new alert is raised while
+        monitoring is stopped (the board is frozen at that moment)."""
         services = self.services
-        if not services.ready or not services.limits.limits:
+        limits = services.limits
+        if not services.ready or not (limits.limits or limits.open):
             return []
+        running = services.monitor.running
         sessions = services.monitor.store.sessions()
         now_ms = time.time_ns() // 1_000_000
-        alerts = await asyncio.to_thread(services.limits.check, sessions, now_ms)
-        if alerts:
+
+        def check() -> tuple[list[Alert], int]:
+            new = limits.check(sessions, now_ms) if running else []
+            return new, len(limits.resolve_ended(sessions, now_ms))
+
+        new, ended = await asyncio.to_thread(check)
+        if new or ended:
             for listener in self._alert_listeners:
-                listener(alerts)
-        return alerts
+                listener(new, ended)
+        return new
 
     async def _check_database(self) -> None:
         if self.services.ready:

@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from components.actions import Actions
 from components.alerts import AlertBanner, AlertHistory
-from components.frame import header
+from components.device_day import DeviceDay
+from components.frame import header, icon_button
 from components.hub import Hub
 from components.limits_panel import LimitsPanel
-from components.monitoring import monitoring_control
+from components.monitoring import monitoring_control, stopped_banner
 from components.session_list import SessionList
 from components.status_strip import stat_cards, status_strip
 from components.today_chart import TodayChart
+from gaze.board import RowView
 from gaze.services import Services
 from pages.access import page_actions, to_login
+
+WALL_FONT_PX = 24
+T = TypeVar("T")
+
+
+def limits_dialog(actions: Actions) -> ui.dialog:
+    """Time limits in a dialog the header opens: reachable at once, also on a phone."""
+    with ui.dialog() as dialog, ui.card().classes("w-full max-w-2xl").mark("limits-dialog"):
+        with ui.row().classes("w-full items-center flex-nowrap"):
+            ui.label("Time limits").classes("text-lg font-semibold")
+            ui.space()
+            icon_button("close", "Close time limits", dialog.close)
+        LimitsPanel(actions)
+    return dialog
+
+
+class Lazy:
+    """A dialog built the first time it is opened: most boards never open it, and every element a
+    board holds costs memory for as long as it is open."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._anchor = ui.element("div").classes("hidden")
+        self._made: T | None = None
+
+    def get(self) -> T:
+        if self._made is None:
+            with self._anchor:
+                self._made = self._build()
+        return self._made
 
 
 def register(services: Services, hub: Hub) -> None:
@@ -23,16 +59,54 @@ def register(services: Services, hub: Hub) -> None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-        header(actions)
-        with ui.column().classes("w-full max-w-6xl mx-auto gap-4 p-2 sm:p-4"):
+        limits = Lazy(lambda: limits_dialog(actions))
+        device_day = Lazy(lambda: DeviceDay(actions))
+
+        def open_limits() -> None:
+            limits.get().open()
+
+        async def open_day(view: RowView) -> None:
+            await device_day.get().show(view)
+
+        def tools() -> None:
+            ui.button("Limits", icon="timer", on_click=open_limits).props("flat dense no-caps color=white").mark(
+                "open-limits"
+            )
+
+        header(actions, tools=tools)
+        with ui.column().classes("w-full max-w-6xl mx-auto gap-3 sm:gap-4 p-2 sm:p-4"):
+            stopped_banner(hub.status)
             AlertBanner(actions)
-            status_strip(hub.status, demo=services.demo)
-            stat_cards(hub.status)
-            monitoring_control(actions)
+            stat_cards(hub.status, on_limits=open_limits)
+            # On a phone the summary and the sessions (over-limit first) come first, then the rest.
+            with ui.column().classes("w-full gap-2 max-md:order-1"):
+                status_strip(hub.status, demo=services.demo)
+                monitoring_control(actions)
             with ui.card().classes("w-full p-0 sm:p-2"):
                 ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
-                SessionList(services, hub)
-            TodayChart(services, hub)
-            LimitsPanel(actions)
-            AlertHistory(services, hub)
+                SessionList(services, hub, on_open=open_day)
+            with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1"):
+                TodayChart(services, hub)
+                AlertHistory(services, hub)
+        return None
+
+    @ui.page("/wall", title="Module Gaze")
+    def wall() -> RedirectResponse | None:
+        """The board for a screen in the centre: large type, no controls, for any signed-in user."""
+        actions = page_actions(services, hub)
+        if actions is None:
+            return to_login()
+        ui.colors(primary="#1f6f8b")
+        for element in ("html", "body"):  # every rem-sized thing grows, and what inherits body's size
+            ui.query(element).style(f"font-size: {WALL_FONT_PX}px")
+        with ui.column().classes("w-full gap-4 p-4").mark("wall"):
+            with ui.row().classes("w-full items-center gap-x-6 gap-y-1 flex-wrap"):
+                ui.label("Module Gaze").classes("text-2xl font-semibold text-primary")
+                ui.label().bind_text_from(hub.status, "reader").classes("text-gray-600")
+                ui.label().bind_text_from(hub.status, "last_line").classes("text-gray-600")
+            stopped_banner(hub.status)
+            AlertBanner(actions, controls=False)
+            stat_cards(hub.status)
+            with ui.card().classes("w-full p-0 sm:p-2"):
+                SessionList(services, hub, controls=False)
         return None

@@ -116,7 +116,12 @@ class HistoryView:
         with ui.column().classes("w-full max-w-6xl mx-auto gap-4 p-2 sm:p-4"):
             with ui.card().classes("w-full"):
                 with ui.row().classes("w-full items-center gap-3 flex-wrap"):
-                    self.toggle = ui.toggle(RANGES, value="today", on_change=self._range_changed).mark("range")
+                    self.toggle = (
+                        ui.toggle(RANGES, value="today", on_change=self._range_changed)
+                        .props("no-caps dense")
+                        .classes("flex-wrap max-w-full")
+                        .mark("range")
+                    )
                     self.date_from = ui.input("From", on_change=self.refresh).props("type=date dense").mark("from")
                     self.date_to = ui.input("To", on_change=self.refresh).props("type=date dense").mark("to")
                 with ui.row().classes("w-full items-center gap-3 flex-wrap"):
@@ -134,6 +139,10 @@ class HistoryView:
                     ui.space()
                     ui.button("Download CSV", icon="download", on_click=self.download).mark("download-csv")
                 self.error = ui.label("").classes("text-sm text-red-700").mark("range-error")
+                ui.label(
+                    "Counts sessions that have ended (by their end time); the board's Today so far "
+                    "adds the open sessions' time so far."
+                ).classes("text-xs text-gray-600").mark("history-definition")
             with ui.element("div").classes("w-full grid grid-cols-2 md:grid-cols-4 gap-3"):
                 self.total_time = self._card("Learning time", "total-time")
                 self.total_sessions = self._card("Sessions", "total-sessions")

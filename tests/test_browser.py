@@ -163,14 +163,34 @@ def limit_rows(page: Page) -> Locator:
     return page.locator("div.border-b").filter(has=page.get_by_role("button", name=re.compile(r"^Remove limit for")))
 
 
-def set_limit(page: Page, search: str, option: str, minutes: int) -> None:
-    """Type part of a module's name into the searchable select, pick it, type minutes, submit."""
+def open_limits(page: Page) -> Locator:
+    """The header's Limits button opens the time-limits dialog (the dialog's card is returned)."""
+    dialog = page.get_by_role("dialog")
+    if not dialog.is_visible():
+        page.get_by_role("button", name="Limits", exact=True).click()
+    dialog.get_by_text("Time limits", exact=True).wait_for()
+    return dialog
+
+
+def close_limits(page: Page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Close time limits").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def set_limit(page: Page, search: str, option: str, minutes: int | str, *, close: bool = True) -> None:
+    """In the limits dialog: type part of a module's name, pick it, type minutes, press Enter."""
+    open_limits(page)
     select = page.get_by_role("combobox", name="Module")
     select.click()
     select.press_sequentially(search)
     page.get_by_role("option").filter(has_text=option).first.click()
     page.get_by_label("Minutes").fill(str(minutes))
-    page.get_by_role("button", name=re.compile(r"(set|update) limit", re.IGNORECASE)).click()
+    page.get_by_label("Minutes").press("Enter")
+    if close:
+        page.get_by_role("button", name=re.compile(r"^Update limit$|^Set limit$")).wait_for()
+        close_limits(page)
 
 
 def alert_items(page: Page) -> Locator:
@@ -220,10 +240,11 @@ def test_html_in_log_fields_is_shown_as_text(page: Page, board: App, browser: Br
 def test_set_limit_through_searchable_select(page: Page) -> None:
     from playwright.sync_api import expect
 
-    set_limit(page, "Mathem", "Mathematics (CDN)", 30)
+    set_limit(page, "Mathem", "Mathematics (CDN)", 30, close=False)
     row = limit_rows(page).filter(has=page.get_by_text("Mathematics (CDN)", exact=True))
     expect(row).to_have_count(1)
     expect(row.get_by_text("30 min", exact=True)).to_be_visible()
+    close_limits(page)
     expect(session_row(page, ANNA_IP).get_by_text(re.compile(r"limit 30 min$"))).to_be_visible()
 
 
@@ -241,21 +262,25 @@ def test_over_limit_turns_red_and_alert_is_acknowledged(page: Page, board: App) 
     expect(badge).to_have_class(re.compile(r"\bbg-red-600\b"))
     banner = alert_items(page)
     expect(banner).to_have_count(1)
-    expect(banner).to_contain_text("Geography of West Africa for more than 1 min")
+    expect(banner).to_contain_text("Geography of West Africa: 1 over 1 min")
+    expect(page).to_have_title("(1) Module Gaze")
 
     banner.get_by_role("button", name=re.compile("acknowledge", re.I)).click()
     expect(alert_items(page)).to_have_count(0)
-    expect(page.get_by_text(re.compile(r"^acknowledged \d\d:\d\d:\d\d$"))).to_have_count(1)
+    expect(page.get_by_text(re.compile(rf"^acknowledged by {ADMIN_USER} \d\d:\d\d:\d\d$"))).to_have_count(1)
+    expect(page).to_have_title("Module Gaze")
     expect(badge).to_have_class(re.compile(r"\bbg-red-600\b"))  # still over the limit, only acknowledged
 
 
 def expect_limits(page: Page) -> None:
     from playwright.sync_api import expect
 
+    open_limits(page)
     rows = limit_rows(page)
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="Mathematics (CDN)").get_by_text("30 min", exact=True)).to_be_visible()
     expect(rows.filter(has_text="Geography of West Africa").get_by_text("1 min", exact=True)).to_be_visible()
+    close_limits(page)
 
 
 def test_limits_persist_across_reload_and_restart(page: Page, board: App, browser: Browser, recorder: Recorder) -> None:
@@ -291,18 +316,20 @@ def test_viewer_sees_the_board_but_changes_nothing(browser: Browser, recorder: R
         expect(row.get_by_text("Mathematics (CDN) · cdn_math", exact=True)).to_be_visible()
         expect(row.get_by_role("status", name="time on module")).to_be_visible()
         expect(session_row(viewer, VERBS_IP).get_by_text("English Verbs · cdn_verbs", exact=True)).to_be_visible()
+        open_limits(viewer)
         limits = viewer.locator("div.border-b")
         expect(limits.filter(has_text="Mathematics (CDN)").get_by_text("30 min", exact=True)).to_be_visible()
         expect(limits.filter(has_text="Geography of West Africa").get_by_text("1 min", exact=True)).to_be_visible()
-        expect(viewer.get_by_role("button", name=re.compile(r"(set|update) limit", re.I))).to_have_count(0)
+        expect(viewer.get_by_role("button", name=re.compile(r"(set|update) limit", re.I))).not_to_be_visible()
         expect(viewer.get_by_role("button", name=re.compile(r"^Remove limit for"))).to_have_count(0)
-        expect(viewer.get_by_role("combobox", name="Module")).to_have_count(0)
+        expect(viewer.get_by_role("combobox", name="Module")).not_to_be_visible()
+        close_limits(viewer)
         expect(viewer.get_by_role("button", name=re.compile(r"(start|stop) monitoring", re.I))).to_have_count(0)
         expect(viewer.get_by_role("link", name="Users")).to_have_count(0)
 
         # An alert the viewer sees without an Acknowledge button; the admin's acknowledgement clears it.
         set_limit(admin, "Verbs", "English Verbs", 1)
-        text = "English Verbs for more than 1 min"
+        text = "English Verbs: 1 over 1 min"
         banner = viewer.locator("div.bg-red-600").filter(has_text=text)
         expect(banner).to_have_count(1)
         expect(banner).to_be_visible()
@@ -312,7 +339,10 @@ def test_viewer_sees_the_board_but_changes_nothing(browser: Browser, recorder: R
         expect(admin_banner).to_have_count(1)
         admin_banner.get_by_role("button", name=re.compile("acknowledge", re.I)).click()
         expect(banner).to_have_count(0)
+        open_limits(admin)
         admin.get_by_role("button", name="Remove limit for English Verbs").click()
+        expect(admin.get_by_text("Limit removed for English Verbs")).to_be_visible()
+        close_limits(admin)
         expect_limits(admin)
 
         viewer.goto(f"{board.url}/users")
@@ -396,7 +426,7 @@ def test_phone_width_does_not_scroll_sideways(browser: Browser, recorder: Record
     page = open_board(browser, recorder, board, width=390, height=844)
     try:
         expect(session_row(page, EVIL_IP)).to_be_visible()
-        expect(limit_rows(page)).to_have_count(2)
+        expect_limits(page)
         page.wait_for_timeout(300)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"page is {width}px wide at a 390px viewport"

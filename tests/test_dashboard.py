@@ -101,41 +101,43 @@ async def test_rows_and_cards_follow_the_store(user: User) -> None:
     live_users = user.find(marker="card-live-users-value").elements.pop()
     await until(lambda: live_users.text == "2")
     rows = rows_in_order(user)
-    assert len(rows) == 2 and all(re.search(r'aria-label="time on module"[^>]*>\d+s<', r) for r in rows)
+    assert len(rows) == 2 and all(re.search(r"\|\d+s$", r) for r in rows)
     assert "anna@example.com" in rows[0] and "Guest" in rows[1]  # longest on module first
 
 
 async def test_set_update_and_remove_limits(user: User) -> None:
     await login(user)
+    user.find(marker="open-limits").click()  # the limits dialog is built when first opened
     select = user.find(marker="limit-module").elements.pop()
     minutes = user.find(marker="limit-minutes").elements.pop()
-    assert isinstance(select, ui.select) and isinstance(minutes, ui.number)
+    assert isinstance(select, ui.select) and isinstance(minutes, ui.input)
     await until(lambda: "cdn_math" in select.options)  # the catalog loads in the background at start-up
     assert "cdn_math" in select.options and "Mathematics" in select.options["cdn_math"]
 
     user.find("Set limit").click()
     await user.should_see("Choose a module first.")
     select.set_value("cdn_math")
-    minutes.set_value(0)
+    minutes.set_value("0")
     user.find("Set limit").click()
-    await user.should_see("The limit must be between 1 and 1440 minutes.")
-    minutes.set_value(2.5)
+    await user.should_see("0 minutes is outside 1–1440 (24 hours). Nothing was saved.")
+    minutes.set_value("2.5")
     user.find("Set limit").click()
-    await user.should_see("The limit must be a whole number of minutes.")
+    await user.should_see("“2.5” is not a whole number of minutes: enter 1 to 1440. Nothing was saved.")
+    assert services().limits.limits == {}
 
-    minutes.set_value(30)
+    minutes.set_value("30")
     user.find("Set limit").click()
-    await user.should_see("30 min", retries=WAIT)
-    assert services().limits.limits == {"cdn_math": 30}
+    await user.should_see("Limits Mathematics to 30 min: no one is on it now.", retries=WAIT)
+    await until(lambda: services().limits.limits == {"cdn_math": 30})
     select.set_value("cdn_geo")
-    minutes.set_value(45)
+    minutes.set_value("45")
     user.find("Set limit").click()
-    await user.should_see("45 min", retries=WAIT)
+    await until(lambda: services().limits.limits.get("cdn_geo") == 45)
     select.set_value("cdn_math")
     await user.should_see("Update limit")
-    minutes.set_value(20)
+    minutes.set_value("20")
     user.find("Update limit").click()
-    await user.should_see("20 min", retries=WAIT)
+    await until(lambda: services().limits.limits.get("cdn_math") == 20)
     assert services().limits.limits == {"cdn_math": 20, "cdn_geo": 45}
 
     rows = sorted(user.find(marker="limit-row").elements, key=lambda e: e.id)
@@ -150,13 +152,14 @@ async def test_set_update_and_remove_limits(user: User) -> None:
 
 async def test_over_limit_alert_banner_and_acknowledge(user: User) -> None:
     await login(user)
+    services().monitor.start()  # alerts are raised while monitoring runs (a stopped board is frozen)
     services().limits.set_limit("cdn_geo", 1)
     hub().limits_changed.emit()
     hit("10.0.0.9", "cdn_geo", user="bob", ago_s=90)
     hit("10.0.0.9", "cdn_geo", user="bob", asset=True)
     await user.should_see(marker="alert-banner-item", retries=WAIT)
     await user.should_see("for more than 1 min")
-    await until(lambda: "bg-red-600 animate-pulse" in rows_in_order(user)[0])  # the time badge turned red
+    await until(lambda: "bg-red-600 font-semibold" in rows_in_order(user)[0])  # the time badge turned red
     assert len(services().limits.unacknowledged) == 1
     user.find("Acknowledge").click()
     await user.should_not_see(marker="alert-banner-item", retries=WAIT)
@@ -167,12 +170,18 @@ async def test_over_limit_alert_banner_and_acknowledge(user: User) -> None:
 
 
 def rows_in_order(user: User) -> list[str]:
-    """The session rows' HTML, top to bottom."""
+    """The session rows top to bottom, each as `<names and idle/limit html>|<time badge classes>|<time>`."""
     elements = user.find(marker="session-row").elements
     if not elements:
         return []
     siblings = next(iter(elements)).parent_slot.children  # type: ignore[union-attr]
-    return [e.content for e in siblings if e in elements]  # type: ignore[attr-defined]
+    return [row_text(e) for e in siblings if e in elements]
+
+
+def row_text(row: ui.element) -> str:
+    cells, badge = row.default_slot.children
+    [time_label] = badge.default_slot.children
+    return "|".join([cells.content, " ".join(badge.classes), time_label.text])  # type: ignore[attr-defined]
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
@@ -190,7 +199,8 @@ async def test_identities_and_module_names_are_text_not_html(user: User) -> None
     assert "&lt;img src=x onerror=alert(1)&gt;" in row and "&lt;b&gt;x&lt;/b&gt;" in row  # escaped here…
     assert "<img" not in row and "<b>" not in row
     [element] = user.find(marker="session-row").elements
-    assert isinstance(element, ui.html) and element.props["sanitize"] is True  # …and sanitized there (DOMPurify)
+    names = element.default_slot.children[0]
+    assert isinstance(names, ui.html) and names.props["sanitize"] is True  # …and sanitized there (DOMPurify)
 
 
 async def test_start_monitoring_without_journal_shows_a_status_not_a_traceback(user: User) -> None:
@@ -201,4 +211,24 @@ async def test_start_monitoring_without_journal_shows_a_status_not_a_traceback(u
     await until(lambda: services().monitor.reader_state.status in ("restarting", "missing"))
     await user.should_see("restarting in", retries=WAIT)
     user.find(marker="stop-monitoring").click()
+    await user.should_see("Stop monitoring?", retries=WAIT)
+    user.find(marker="confirm-yes").click()
     await user.should_see(marker="start-monitoring", retries=WAIT)
+
+
+async def test_today_so_far_keeps_ended_and_open_apart(user: User) -> None:
+    """Ended minutes are History's Today (the roll-ups); open sessions are a separate part."""
+    from components.hub import today_so_far
+    from gaze import history
+
+    await login(user)
+    hit("10.0.0.5", "cdn_math", ago_s=120)
+    hit("10.0.0.5", "cdn_geo", ago_s=60)  # closes cdn_math after 60 s: an ended session
+    await services().monitor.persist()  # the record and its roll-ups, as the next tick would
+    now_ms = int(time.time() * 1000)
+    points = {slug: (ended, running) for slug, ended, running in today_so_far(services(), [], now_ms)}
+    ended_math = dict(history.minutes_by_module(services().engine, history.today())).get("cdn_math", 0.0)
+    sessions = services().monitor.store.sessions()
+    with_open = {slug: (e, r) for slug, e, r in today_so_far(services(), sessions, now_ms)}
+    assert 0.9 < ended_math < 1.1 and points["cdn_math"] == (ended_math, 0.0)
+    assert with_open["cdn_geo"][0] == 0.0 and 0.9 < with_open["cdn_geo"][1] < 1.2  # open for about a minute

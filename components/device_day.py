@@ -1,0 +1,152 @@
+"""A device's day, opened from a live row: its sessions today on a timeline (the open one too), its
+name editable in place, and — for a signed-in learner — time per module over a chosen range."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date
+from typing import Any
+
+from nicegui import run, ui
+
+from components.actions import Actions, NotAllowed
+from components.frame import icon_button
+from gaze import history
+from gaze.board import RowView, device_text, format_duration, module_label
+from gaze.devices import LabelError
+from gaze.history import Filters
+
+USER_RANGES = {"today": "Today", "7d": "Last 7 days", "month": "This month"}
+RANGE_OF = {"today": history.today, "7d": lambda: history.last_days(7), "month": history.this_month}
+
+
+def timeline_options(segments: list[tuple[str, int, int, bool]]) -> dict[str, Any]:
+    """One thick line per session (module, start, end, still open), one row per module."""
+    modules = sorted({module for module, *_ in segments})
+    return {
+        "animation": False,
+        "grid": {"left": 110, "right": 12, "top": 10, "bottom": 30},
+        "tooltip": {"trigger": "item"},
+        "xAxis": {"type": "time"},
+        "yAxis": {"type": "category", "data": modules, "axisLabel": {"width": 100, "overflow": "truncate"}},
+        "series": [
+            {
+                "type": "line",
+                "name": f"{module} (open)" if is_open else module,
+                "data": [[start, module], [end, module]],
+                "lineStyle": {"width": 12},
+                "symbol": "none",
+                "itemStyle": {"color": "#d97706" if is_open else "#1f6f8b"},
+            }
+            for module, start, end, is_open in segments
+        ],
+    }
+
+
+def bars_options(points: list[tuple[str, float]]) -> dict[str, Any]:
+    return {
+        "animation": False,
+        "grid": {"left": 110, "right": 12, "top": 10, "bottom": 25},
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "value", "name": "min"},
+        "yAxis": {
+            "type": "category",
+            "inverse": True,
+            "data": [name for name, _ in points],
+            "axisLabel": {"width": 100, "overflow": "truncate"},
+        },
+        "series": [{"type": "bar", "data": [round(m, 1) for _, m in points], "itemStyle": {"color": "#1f6f8b"}}],
+    }
+
+
+class DeviceDay:
+    """One dialog per page, filled for the row that was clicked."""
+
+    def __init__(self, actions: Actions) -> None:
+        self.actions = actions
+        self.services = actions.services
+        self.view: RowView | None = None
+        with ui.dialog() as self.dialog, ui.card().classes("w-full max-w-3xl").mark("device-day"):
+            with ui.row().classes("w-full items-center flex-nowrap"):
+                self.title = ui.label("").classes("text-lg font-semibold truncate min-w-0")
+                ui.space()
+                icon_button("close", "Close the device's day", self.dialog.close)
+            with ui.row().classes("w-full items-center gap-2 flex-nowrap") as self.rename:
+                self.name = ui.input("Device name", placeholder="e.g. Tablet 07").props("dense").classes("flex-grow")
+                self.name.on("keydown.enter", self.save_name)
+                ui.button("Save name", on_click=self.save_name).props("flat dense").mark("device-day-save")
+            self.rename.set_visibility(actions.is_admin)
+            self.summary = ui.label("").classes("text-sm text-gray-700").mark("device-day-summary")
+            self.timeline = ui.echart(timeline_options([])).classes("w-full h-56").mark("device-day-timeline")
+            with ui.column().classes("w-full gap-1") as self.learner:
+                with ui.row().classes("w-full items-center gap-2 flex-wrap"):
+                    self.learner_title = ui.label("").classes("font-semibold")
+                    self.range = (
+                        ui.toggle(USER_RANGES, value="today", on_change=self._load_learner)
+                        .props("dense no-caps")
+                        .classes("flex-wrap")
+                    )
+                self.learner_empty = ui.label("No ended sessions of this learner in this range yet.").classes(
+                    "text-sm text-gray-500"
+                )
+                self.learner_chart = ui.echart(bars_options([])).classes("w-full h-48").mark("device-day-learner")
+
+    async def show(self, view: RowView) -> None:
+        self.view = view
+        self.title.set_text(f"{view.device}: today")
+        self.name.set_value(self.services.devices.label(view.ip) or "")
+        self.learner.set_visibility(not view.is_guest)
+        self.learner_title.set_text(f"{view.name}: minutes per module")
+        self.dialog.open()
+        await self._load_day()
+        if not view.is_guest:
+            await self._load_learner()
+
+    async def _load_day(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        items = await run.io_bound(history.device_timeline, self.services.engine, view.ip, date.today())
+        names = self._name
+        segments = [(names(i.module), i.start_ms, i.end_ms, False) for i in items]
+        now_ms = self.actions.hub.now_ms()
+        session = self.actions.hub.order.get(view.key)
+        if session is not None:
+            segments.append((names(session.module), session.start_ms, now_ms, True))
+        closed = sum(i.duration_s for i in items)
+        open_s = (now_ms - session.start_ms) / 1000 if session is not None else 0
+        self.summary.set_text(
+            f"{len(items)} ended session{'s' if len(items) != 1 else ''} today ({format_duration(closed)})"
+            + (f", and the open one on {names(session.module)} ({format_duration(open_s)} so far)" if session else "")
+        )
+        self.timeline.options.clear()
+        self.timeline.options.update(timeline_options(segments))
+        self.timeline.update()
+
+    async def _load_learner(self) -> None:
+        view = self.view
+        if view is None or view.is_guest:
+            return
+        rng = RANGE_OF[self.range.value or "today"]()
+        points = await run.io_bound(history.minutes_by_module, self.services.engine, rng, Filters(user=view.key[1]), 15)
+        self.learner_empty.set_visibility(not points)
+        self.learner_chart.set_visibility(bool(points))
+        self.learner_chart.options.clear()
+        self.learner_chart.options.update(bars_options([(self._name(slug), m) for slug, m in points]))
+        self.learner_chart.update()
+
+    def _name(self, slug: str) -> str:
+        return module_label(self.services.catalog, slug)[0]
+
+    async def save_name(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        with contextlib.suppress(NotAllowed), self.dialog:
+            try:
+                stored = await self.actions.set_device_label(view.ip, self.name.value or "")
+            except LabelError as exc:
+                ui.notify(f"Name not saved: {exc}", type="negative")
+                return
+            self.title.set_text(f"{device_text(view.ip, self.services.devices.label)}: today")
+            ui.notify(f"{view.ip} is now called {stored}" if stored else f"Name of {view.ip} removed")

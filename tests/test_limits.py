@@ -1,0 +1,108 @@
+"""Time limits refuse what they cannot take (nothing is saved), preview what they would do, and
+alerts end by themselves — on SQLite and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from gaze.db import AlertRow, LimitRow
+from gaze.limits import LIMIT_REMOVED, SESSION_ENDED, LimitError, Limits, validate_minutes
+from gaze.sessions import OpenSession
+
+MIN = 60_000
+
+
+@pytest.mark.parametrize("value", [0, -3, 99999, 2.5, "2.5", "0", "-3", "99999", "1e3", "20 min", "", " ", None, True])
+def test_refused_values_save_nothing(engine: Engine, value: object) -> None:
+    limits = Limits(engine)
+    limits.load()
+    with pytest.raises(LimitError) as refused:
+        limits.set_limit("cdn_math", value)
+    assert "Nothing was saved" in str(refused.value) or "Enter the limit" in str(refused.value)
+    assert limits.limits == {}
+    with Session(engine) as db:
+        assert db.scalars(select(LimitRow)).all() == []
+
+
+def test_whole_numbers_are_taken_as_they_are() -> None:
+    assert [validate_minutes(v) for v in (1, "20", " 45 ", 1440, 30.0, "+7")] == [1, 20, 45, 1440, 30, 7]
+    with pytest.raises(LimitError, match=r"2\.5"):
+        validate_minutes("2.5")
+    with pytest.raises(LimitError, match="99999 minutes is outside 1–1440"):
+        validate_minutes("99999")
+
+
+def test_preview_counts_learners_a_limit_puts_over(engine: Engine) -> None:
+    limits = Limits(engine, resolve=lambda slug: {"cdn_algebra_v2": "cdn_algebra"}.get(slug, slug))
+    now = 100 * MIN
+    sessions = [
+        OpenSession("10.0.0.1", "Guest", "cdn_algebra", now - 30 * MIN, now),
+        OpenSession("10.0.0.2", "Guest", "cdn_algebra_v2", now - 25 * MIN, now),
+        OpenSession("10.0.0.3", "Guest", "cdn_algebra", now - 5 * MIN, now),
+        OpenSession("10.0.0.4", "Guest", "cdn_geo", now - 50 * MIN, now),
+    ]
+    preview = limits.preview("cdn_algebra", 20, sessions, now)
+    assert (preview.on_module, preview.over) == (3, 2)
+    assert limits.preview("cdn_algebra", 60, sessions, now).over == 0
+    assert limits.preview("cdn_none", 1, sessions, now).on_module == 0
+
+
+def alert_rows(engine: Engine) -> list[AlertRow]:
+    with Session(engine) as db:
+        return list(db.scalars(select(AlertRow).order_by(AlertRow.id)))
+
+
+def test_alerts_end_by_themselves_and_keep_how(engine: Engine) -> None:
+    limits = Limits(engine)
+    limits.load()
+    now = 100 * MIN
+    a = OpenSession("10.0.0.1", "Guest", "cdn_math", now - 30 * MIN, now)
+    b = OpenSession("10.0.0.2", "anna", "cdn_math", now - 25 * MIN, now)
+    c = OpenSession("10.0.0.3", "Guest", "cdn_geo", now - 40 * MIN, now)
+    limits.set_limit("cdn_math", 20)
+    limits.set_limit("cdn_geo", 20)
+    raised = limits.check([a, b, c], now)
+    assert len(raised) == 3 and len(limits.pending) == 3
+    assert limits.check([a, b, c], now + 1000) == []  # one alert per session
+
+    assert limits.acknowledge([raised[0].id], by="tester") == 1
+    assert limits.acknowledge([raised[0].id], by="other") == 0  # not twice
+    assert len(limits.pending) == 2
+
+    limits.set_limit("cdn_math", 28)  # b (25 min) is no longer over; a (30 min) still is
+    ended = limits.resolve_ended([a, b, c], now + 2000)
+    assert [(e.ip, e.resolution) for e in ended] == [("10.0.0.2", "limit raised to 28 min")]
+    limits.remove_limit("cdn_geo")
+    ended = limits.resolve_ended([a, b], now + 3000)  # c's session ended too, but it counts first
+    assert [(e.ip, e.resolution) for e in ended] == [("10.0.0.3", SESSION_ENDED)]
+    ended = limits.resolve_ended([], now + 4000)
+    assert [(e.ip, e.resolution) for e in ended] == [("10.0.0.1", SESSION_ENDED)]
+    assert limits.open == {} and limits.pending == []
+
+    rows = {r.ip: r for r in alert_rows(engine)}
+    assert rows["10.0.0.1"].acknowledged_by == "tester" and rows["10.0.0.1"].resolution == SESSION_ENDED
+    assert rows["10.0.0.2"].resolution == "limit raised to 28 min" and rows["10.0.0.2"].acknowledged_ms is None
+    assert rows["10.0.0.3"].resolved_ms == now + 3000
+
+    again = Limits(engine)  # after a restart: the history is the same, nothing is open
+    again.load()
+    assert again.open == {} and {a.resolution for a in again.recent} == {SESSION_ENDED, "limit raised to 28 min"}
+
+
+def test_removed_limit_ends_its_alerts_and_a_restart_resolves_what_closed_meanwhile(engine: Engine) -> None:
+    limits = Limits(engine)
+    limits.load()
+    now = 100 * MIN
+    a = OpenSession("10.0.0.1", "Guest", "cdn_math", now - 30 * MIN, now)
+    b = OpenSession("10.0.0.2", "Guest", "cdn_verbs", now - 30 * MIN, now)
+    limits.set_limit("cdn_math", 20)
+    limits.set_limit("cdn_verbs", 20)
+    limits.check([a, b], now)
+    limits.remove_limit("cdn_math")
+    assert [e.resolution for e in limits.resolve_ended([a, b], now + 1000)] == [LIMIT_REMOVED]
+    restarted = Limits(engine)
+    restarted.load()
+    assert [x.ip for x in restarted.pending] == ["10.0.0.2"]
+    assert [e.resolution for e in restarted.resolve_ended([], now + 5000)] == [SESSION_ENDED]

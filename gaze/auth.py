@@ -6,6 +6,7 @@ No UI here: pages call `Users.verify`, the CLI calls `add/set_password/remove`.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -151,7 +152,7 @@ class Users:
         """The user when the password is right, else None (same work either way)."""
         with Session(self.engine) as db:
             row = db.get(UserRow, username or "")
-            stored = row.password_hash if row is not None else _DUMMY_HASH
+            stored = row.password_hash if row is not None else _dummy_hash()
             role = row.role if row is not None else None
         ok = verify_password(password or "", stored)
         return User(username, role) if ok and role is not None else None
@@ -166,7 +167,11 @@ class Users:
         return password
 
 
-_DUMMY_HASH = hash_password(secrets.token_hex(8))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check a password against when the user does not exist (the same time either way).
+    Made on first use, not at import: scrypt costs ~0.3 s, which every command line would pay."""
+    return hash_password(secrets.token_hex(8))
 
 
 def _now_ms() -> int:

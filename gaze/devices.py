@@ -16,8 +16,9 @@ from datetime import timedelta
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from gaze.db import DeviceLabelRow, SessionRow, UsageDim
-from gaze.history import IP, day_number, day_of_number, local_date, local_midnight_ms
+from gaze.db import DeviceLabelRow, RecordRow, UsageDim
+from gaze.localtime import day_number, day_of_number, local_day, local_midnight_ms
+from gaze.records import IP
 
 MAX_LABEL = 40
 
@@ -52,13 +53,13 @@ def recent_devices(engine: Engine, since_ms: int) -> list[tuple[str, int]]:
 
     usage_dim says on which local day each device was last seen; the records of those few days then
     give the exact time (one query per distinct day, on the end_ms index)."""
-    r = SessionRow.__table__.c
+    r = RecordRow.__table__.c
     dims = UsageDim.__table__.c
     found: dict[str, int] = {}
     with engine.connect() as conn:
         last_days = conn.execute(
             select(dims.value, func.max(dims.day))
-            .where(dims.dim == IP, dims.day >= day_number(local_date(since_ms)))
+            .where(dims.dim == IP, dims.day >= day_number(local_day(since_ms)))
             .group_by(dims.value)
         ).all()
         by_day: dict[int, list[str]] = {}

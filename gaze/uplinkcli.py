@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gaze.catalog import Catalog
 from gaze.config import Settings, SettingsError
-from gaze.history import local_midnight_ms
+from gaze.localtime import local_midnight_ms
 from gaze.outbox import BATCH_RECORDS, queue_since
 from gaze.uplink import Uplink, ago, uplink_config
 

@@ -7,7 +7,6 @@ tell that something changed.
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gaze.db import DeviceLabelRow, RecordRow, UsageDim
 from gaze.localtime import day_number, day_of_number, local_day, local_midnight_ms
+from gaze.logline import parse_address
 from gaze.records import IP
 
 MAX_LABEL = 40
@@ -29,13 +29,10 @@ class LabelError(ValueError):
 
 def canonical_ip(value: str) -> str:
     """The address as session records store it (gaze.logline): canonical text, no ::ffff: prefix."""
-    raw = value.strip().strip("[]")
-    if raw[:7].lower() == "::ffff:":
-        raw = raw[7:]
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        raise LabelError(f"not an IP address: {value.strip()[:64]!r}") from None
+    address = parse_address(value)
+    if address is None:
+        raise LabelError(f"not an IP address: {value.strip()[:64]!r}")
+    return str(address)
 
 
 def clean_label(value: str) -> str:

@@ -89,9 +89,10 @@ def _columns(conn: Any, table_name: str) -> list[str] | None:
 
 
 def _select(conn: Any, table_name: str, names: Sequence[str]) -> list[dict[str, Any]]:
-    from sqlalchemy import column, select, table
+    from sqlalchemy import ColumnClause, column, select, table
 
-    stmt = select(*(column(n) for n in names)).select_from(table(table_name))
+    columns: list[ColumnClause[Any]] = [column(n) for n in names]
+    stmt = select(*columns).select_from(table(table_name))
     return [dict(row._mapping) for row in conn.execute(stmt)]
 
 

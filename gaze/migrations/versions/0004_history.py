@@ -154,11 +154,15 @@ def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str], adds: list[st
     """Insert the rows, or add their counts to the rows already there."""
     if not rows:
         return
+    stmt: Any
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table)
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in adds})
     for i in range(0, len(rows), 5000):
         conn.execute(stmt, rows[i : i + 5000])

@@ -43,7 +43,7 @@ if str(REPO) not in sys.path:
 from gaze import logline  # noqa: E402
 from gaze.backfill import BackfillOptions, Summary, run_backfill  # noqa: E402
 from gaze.journal import JournalEntry, JournalSource  # noqa: E402
-from gaze.logfiles import SESSIONS_STEM  # noqa: E402
+from gaze.logformat import SESSIONS_STEM  # noqa: E402
 from gaze.logline import classify  # noqa: E402
 from gaze.pipeline import Ingestor  # noqa: E402
 from gaze.sessions import SessionStore  # noqa: E402

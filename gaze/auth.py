@@ -84,6 +84,14 @@ class User:
     role: str
 
 
+def _existing(db: Session, username: str) -> UserRow:
+    """The stored row of `username`; AuthError when there is no such user."""
+    row = db.get(UserRow, username)
+    if row is None:
+        raise AuthError(f"No user {username}.")
+    return row
+
+
 class Users:
     """The user table, with roles kept in memory so every request can re-check them cheaply."""
 
@@ -117,18 +125,14 @@ class Users:
     def set_password(self, username: str, password: str) -> None:
         check_password(password)
         with self._lock, Session(self.engine) as db, db.begin():
-            row = db.get(UserRow, username)
-            if row is None:
-                raise AuthError(f"No user {username}.")
+            row = _existing(db, username)
             row.password_hash = hash_password(password)
         log.info("password changed: %s", username)
 
     def set_role(self, username: str, role: str) -> None:
         check_role(role)
         with self._lock, Session(self.engine) as db, db.begin():
-            row = db.get(UserRow, username)
-            if row is None:
-                raise AuthError(f"No user {username}.")
+            row = _existing(db, username)
             if row.role == ADMIN and role != ADMIN and self._admins(db) == 1:
                 raise AuthError("The last admin cannot lose the admin role.")
             row.role = role
@@ -136,9 +140,7 @@ class Users:
 
     def remove(self, username: str) -> None:
         with self._lock, Session(self.engine) as db, db.begin():
-            row = db.get(UserRow, username)
-            if row is None:
-                raise AuthError(f"No user {username}.")
+            row = _existing(db, username)
             if row.role == ADMIN and self._admins(db) == 1:
                 raise AuthError("The last admin cannot be removed.")
             db.execute(delete(UserRow).where(UserRow.username == username))

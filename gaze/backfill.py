@@ -7,7 +7,7 @@ live checkpoint; records go to the log files and to the `session_record` table a
 A record line is written once, ever (DESIGN §4): before writing, backfill reads the records the
 session log files of the log directory already hold (plain file and archives, ours and upstream's)
 and leaves those out of the files, so running it again — with or without a database — adds no line.
-The database side skips records already stored (gaze.history.add_records).
+The database side skips records already stored (gaze.records.add_records).
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gaze.db import BACKFILL
-from gaze.history import add_records
 from gaze.importer import logged_keys, record_key
 from gaze.journal import JournalSource, iter_text
-from gaze.logfiles import SESSIONS_STEM, DailyLog, format_session_line, local_day
+from gaze.localtime import local_day
+from gaze.logfiles import DailyLog
+from gaze.logformat import SESSIONS_STEM, format_session_line
 from gaze.pipeline import MALFORMED, Ingestor
+from gaze.records import add_records
 from gaze.sessions import SessionRecord, SessionStore
 
 CHUNK = 1 << 20

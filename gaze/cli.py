@@ -24,9 +24,10 @@ from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.devices import DeviceLabels
 from gaze.export import csv_rows
 from gaze.hardening import private_sqlite_file, redact, redact_logging
-from gaze.history import Filters, custom
+from gaze.history import Filters
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
+from gaze.localtime import custom
 from gaze.uplink import uplink_config
 from gaze.uplinkcli import add_uplink_parser, uplink_command
 

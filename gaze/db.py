@@ -51,7 +51,7 @@ class Checkpoint(Base):
     updated_ms: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class SessionRow(Base):
+class RecordRow(Base):
     """One closed session (the same record as a modulegaze-sessions.log line)."""
 
     __tablename__ = "session_record"
@@ -127,7 +127,7 @@ class UsageDaily(Base):
 
     `seconds` and `sessions` add up the records; h00…h23 hold the milliseconds of those sessions that
     fell in each local hour of the day (a session is split at local hour boundaries). Maintained by
-    gaze.history.add_records in the transaction that inserts the records.
+    gaze.records.add_records in the transaction that inserts the records.
     """
 
     __tablename__ = "usage_daily"

@@ -22,11 +22,13 @@ from gaze import setaside
 from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint, answers
 from gaze.demo import DEMO_DETAIL, probe_journal, run_demo
-from gaze.history import add_records
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
-from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog, local_day
+from gaze.localtime import local_day
+from gaze.logfiles import DailyLog
+from gaze.logformat import ACCESS_STEM, SESSIONS_STEM
 from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
 from gaze.pipeline import Ingestor
+from gaze.records import add_records
 from gaze.sessions import SessionRecord, SessionStore
 from gaze.setaside import SetAside, error_line
 

@@ -18,6 +18,7 @@ from gaze import history
 from gaze.board import device_text, format_duration, module_label, module_title
 from gaze.export import csv_rows
 from gaze.history import Filters, Range
+from gaze.logformat import ARCHIVE_NAME as ARCHIVE
 from gaze.logline import GUEST
 from gaze.services import Services
 from pages.access import page_actions, to_login
@@ -31,7 +32,6 @@ RANGES = {
     "custom": "Custom",
 }
 PAGE_SIZE = 25
-ARCHIVE = re.compile(r"^modulegaze-(sessions|access)-\d{4}-\d{2}-\d{2}\.log\.zip$")
 
 
 def resolve_range(key: str, date_from: str | None = None, date_to: str | None = None) -> Range:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from gaze.config import SettingsError, load_settings
 from gaze.csvrow import cdn_row as csv_row
 from gaze.db import BACKFILL, LIVE, OutboxRow, UplinkBatchRow
-from gaze.history import add_records
 from gaze.outbox import counts, csv_bytes, next_batch, object_key, queue_since
+from gaze.records import add_records
 from gaze.s3put import Credentials, Store, signed_headers
 from gaze.sessions import SessionRecord
 from gaze.uplink import Uplink, UplinkConfig, status_text, uplink_config

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import SupportsFloat
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
@@ -64,8 +65,10 @@ def validate_minutes(value: object) -> int:
     """Whole minutes 1–1440, or LimitError with a message for the admin."""
     if isinstance(value, bool) or value is None or value == "":
         raise LimitError("Enter the limit in whole minutes (1–1440).")
+    if not isinstance(value, str | SupportsFloat):
+        raise LimitError("The limit must be a whole number of minutes.")
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
     except (TypeError, ValueError):
         raise LimitError("The limit must be a whole number of minutes.") from None
     if number != int(number):
@@ -127,7 +130,8 @@ class Limits:
 
     def remove_limit(self, module: str) -> bool:
         with self._write, Session(self.engine) as db, db.begin():
-            removed = db.execute(delete(LimitRow).where(LimitRow.module == module)).rowcount
+            # on the session's Connection: its result (a CursorResult) is the one with a rowcount
+            removed = db.connection().execute(delete(LimitRow).where(LimitRow.module == module)).rowcount
         existed = self.limits.pop(module, None) is not None
         if removed or existed:
             self.version += 1

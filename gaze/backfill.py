@@ -18,8 +18,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from io import BufferedIOBase
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import IO, TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -142,7 +143,14 @@ class _Sink:
                 add_records(db, records, BACKFILL, outbox=self.outbox)
 
 
-def _chunks(stream: BinaryIO, progress: Progress, counter: list[int]) -> Iterator[bytes]:
+def _buffered(stream: IO[bytes], what: str) -> BufferedIOBase:
+    """`stream` as the buffered reader it is (its read1 returns what is there now, without waiting)."""
+    if not isinstance(stream, BufferedIOBase):
+        raise TypeError(f"{what} is not a buffered byte stream ({type(stream).__name__})")
+    return stream
+
+
+def _chunks(stream: BufferedIOBase, progress: Progress, counter: list[int]) -> Iterator[bytes]:
     """Complete lines of a byte stream, read in large chunks."""
     rest = b""
     while True:
@@ -168,7 +176,7 @@ def run_backfill(options: BackfillOptions, engine: Engine | None, *, stderr: Tex
     process: subprocess.Popen[bytes] | None = None
     total: int | None = None
     if options.input == "-":
-        stream: BinaryIO = sys.stdin.buffer
+        stream = _buffered(sys.stdin.buffer, "standard input")
     elif options.input is not None:
         path = Path(options.input)
         total = path.stat().st_size
@@ -176,8 +184,8 @@ def run_backfill(options: BackfillOptions, engine: Engine | None, *, stderr: Tex
     else:
         args = options.source.args(follow=False, since=options.since, until=options.until)
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        assert process.stdout is not None
-        stream = process.stdout
+        assert process.stdout is not None  # stdout=PIPE
+        stream = _buffered(process.stdout, "journalctl's output")
     progress = Progress(stderr, total)
     read = [0]
     try:
@@ -197,7 +205,7 @@ def run_backfill(options: BackfillOptions, engine: Engine | None, *, stderr: Tex
         progress.update(read[0], ingestor.counters.entries, force=True)
         progress.done()
         if process is not None:
-            process.stdout.close()  # type: ignore[union-attr]
+            stream.close()  # journalctl's stdout
             process.wait()
         elif options.input not in (None, "-"):
             stream.close()

@@ -13,7 +13,7 @@ only what is missing. A failed write (unwritable directory) keeps everything for
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -174,7 +174,7 @@ class SessionLogWriter(ExactlyOnceLog):
         return local_day(end_ms)
 
 
-def _same_day_prefix(rows: list[SessionRow], day: date) -> list[SessionRow]:
+def _same_day_prefix(rows: Sequence[SessionRow], day: date) -> list[SessionRow]:
     out = []
     for r in rows:
         if local_day(r.end_ms) != day:

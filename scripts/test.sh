@@ -19,4 +19,5 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy --strict gaze/
 exec .venv/bin/python -m pytest "$@"

@@ -19,6 +19,30 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("MODULEGAZE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+# The fast loop (`bash scripts/test.sh -m "not slow and not browser"`) leaves out what starts our own
+# processes. Whole files that are end-to-end runs of `main.py` (the app, `follow`, `backfill`, the
+# installer) and tests on the S3 server process are marked here; a single test elsewhere that runs
+# `main.py` carries `@pytest.mark.slow` itself.
+SLOW_FILES = frozenset(
+    {
+        "test_cli.py",
+        "test_faults.py",
+        "test_install.py",
+        "test_live_journal.py",
+        "test_runtime.py",
+        "test_security_app.py",
+        "test_uplink_live.py",
+    }
+)
+SLOW_FIXTURES = frozenset({"moto"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_FILES or SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def is_our_setting(name: str) -> bool:
     """An environment variable that configures Module Gaze (DESIGN §5)."""
     return name.startswith(("MODULEGAZE_", "MODULEFETCH_")) or name == "DATABASE_URL"

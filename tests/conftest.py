@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -122,9 +123,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db' / 'gaze.db'}"
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per run: `engine` starts each SQLite test from a copy of it."""
+    path = tmp_path_factory.mktemp("migrated") / "gaze.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """`db_url` migrated to the newest schema."""
+def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """`db_url` migrated to the newest schema (on SQLite: a copy of a file migrated once, so that
+    `migrate` finds it current; the migrations themselves are tested in tests/test_db.py)."""
+    if db_url.startswith("sqlite:///"):
+        target = Path(db_url.removeprefix("sqlite:///"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), target)
     engine = make_engine(db_url)
     migrate(engine)
     try:

@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from io import BufferedIOBase
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import IO, TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -151,7 +152,14 @@ class _Sink:
                 add_records(db, records, BACKFILL, outbox=self.outbox)
 
 
-def _chunks(stream: BinaryIO, progress: Progress, counter: list[int]) -> Iterator[bytes]:
+def _buffered(stream: IO[bytes], what: str) -> BufferedIOBase:
+    """`stream` as the buffered reader it is (its read1 returns what is there now, without waiting)."""
+    if not isinstance(stream, BufferedIOBase):
+        raise TypeError(f"{what} is not a buffered byte stream ({type(stream).__name__})")
+    return stream
+
+
+def _chunks(stream: BufferedIOBase, progress: Progress, counter: list[int]) -> Iterator[bytes]:
     """Complete lines of a byte stream, read in large chunks."""
     rest = b""
     while True:
@@ -169,19 +177,19 @@ def _chunks(stream: BinaryIO, progress: Progress, counter: list[int]) -> Iterato
 Database = Engine | Callable[[], Engine] | None  # an engine, a way to open one, or no database
 
 
-def _open_input(options: BackfillOptions) -> tuple[BinaryIO, subprocess.Popen[bytes] | None, int | None]:
+def _open_input(options: BackfillOptions) -> tuple[BufferedIOBase, subprocess.Popen[bytes] | None, int | None]:
     """The input stream (and journalctl, started now, and the input's size when known)."""
     if options.input == "-":
-        return sys.stdin.buffer, None, None
+        return _buffered(sys.stdin.buffer, "standard input"), None, None
     if options.input is not None:
         path = Path(options.input)
         return path.open("rb"), None, path.stat().st_size
     args = options.source.args(follow=False, since=options.since, until=options.until)
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    assert process.stdout is not None
+    assert process.stdout is not None  # stdout=PIPE
     with contextlib.suppress(OSError, AttributeError):  # journalctl runs ahead while we get ready
         fcntl.fcntl(process.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    return process.stdout, process, None
+    return _buffered(process.stdout, "journalctl's output"), process, None
 
 
 def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO = sys.stderr) -> Summary:
@@ -231,7 +239,7 @@ def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO
                 progress.done()
         finally:
             if process is not None:
-                process.stdout.close()  # type: ignore[union-attr]
+                stream.close()  # journalctl's stdout
                 process.wait()
             elif options.input not in (None, "-"):
                 stream.close()

@@ -18,8 +18,11 @@ IDLE_SHOWN_AFTER_S = 60
 
 
 class ModuleLike(Protocol):
-    slug: str
-    name: str
+    # read-only: the catalog's Module is a frozen dataclass
+    @property
+    def slug(self) -> str: ...
+    @property
+    def name(self) -> str: ...
 
 
 class CatalogLike(Protocol):

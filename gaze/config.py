@@ -248,7 +248,10 @@ def load_settings(env_file: str | os.PathLike[str] | None = None, **overrides: A
     if env_file is not None and not Path(env_file).is_file():
         raise SettingsError(f"{ENV_FILE_VARIABLE}: env file {env_file} does not exist")
     try:
-        return Settings(_env_file=env_file, **{VARIABLES.get(k, k): v for k, v in overrides.items()})
+        return Settings(
+            _env_file=None if env_file is None else Path(env_file),
+            **{VARIABLES.get(k, k): v for k, v in overrides.items()},
+        )
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
 

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     create_engine,
     event,
@@ -38,7 +39,10 @@ IMPORT = "import"
 
 
 class Base(DeclarativeBase):
-    pass
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (SQLAlchemy types `__table__` as any FromClause,
+        # which insert()/update()/delete() do not accept).
+        __table__: ClassVar[Table]
 
 
 class Checkpoint(Base):

@@ -128,7 +128,8 @@ class DeviceLabels:
         address = canonical_ip(ip)
         with self._lock:
             with Session(self.engine) as db, db.begin():
-                gone = db.execute(delete(DeviceLabelRow).where(DeviceLabelRow.ip == address)).rowcount
+                # on the session's Connection: its result (a CursorResult) is the one with a rowcount
+                gone = db.connection().execute(delete(DeviceLabelRow).where(DeviceLabelRow.ip == address)).rowcount
             if address not in self._labels and not gone:
                 return False
             self._labels = {k: v for k, v in self._labels.items() if k != address}

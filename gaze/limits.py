@@ -166,7 +166,8 @@ class Limits:
 
     def remove_limit(self, module: str) -> bool:
         with self._write, Session(self.engine) as db, db.begin():
-            removed = db.execute(delete(LimitRow).where(LimitRow.module == module)).rowcount
+            # on the session's Connection: its result (a CursorResult) is the one with a rowcount
+            removed = db.connection().execute(delete(LimitRow).where(LimitRow.module == module)).rowcount
         existed = self.limits.pop(module, None) is not None
         if removed or existed:
             self.version += 1

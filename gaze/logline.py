@@ -105,7 +105,10 @@ def _classify(message: str, include_loopback: bool) -> Hit | str:
     req = message.find('"GET ', start)
     if req < 0:
         return NOT_ACCESS
-    target_end = _TARGET.match(message, req + 5).end()  # type: ignore[union-attr]  # always matches
+    found = _TARGET.match(message, req + 5)
+    if found is None:  # never: the pattern matches the empty string
+        return NOT_ACCESS
+    target_end = found.end()
     target = message[req + 5 : target_end]
     if not target:
         return NOT_ACCESS

@@ -13,7 +13,7 @@ only what is missing. A failed write (unwritable directory) keeps everything for
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -176,7 +176,7 @@ class SessionLogWriter(ExactlyOnceLog):
         return local_day(end_ms)
 
 
-def _same_day_prefix(rows: list[RecordRow], day: date) -> list[RecordRow]:
+def _same_day_prefix(rows: Sequence[RecordRow], day: date) -> list[RecordRow]:
     out = []
     for r in rows:
         if local_day(r.end_ms) != day:

@@ -65,10 +65,10 @@ class Ingestor:
         if self.tee_access and "/modules/" in message:
             self.pending_access.append(format_access_line(self.now_ms(), message))
         result = classify(message, self.include_loopback)
-        if result.__class__ is str:
-            counters.ignored[result] += 1  # type: ignore[index]
+        if isinstance(result, str):
+            counters.ignored[result] += 1
             return
-        hit: Hit = result  # type: ignore[assignment]
+        hit: Hit = result
         realtime_us = entry.realtime_us
         if hit.time_ms is None and realtime_us is None:
             counters.ignored[NO_TIME] += 1

@@ -30,9 +30,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, delete, exists, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gaze.db import HOURS, LIVE, DuplicateRow, OutboxRow, RecordRow, UsageDaily, UsageDim, UsageHourly
@@ -60,12 +60,12 @@ __all__ = [
 _LOOKUP_CHUNK = 500  # end_ms values per duplicate lookup
 _PG_LOCK_KEY = 0x67617A65  # "gaze": serialises add_records between processes on PostgreSQL
 
-RECORDS = cast(Table, RecordRow.__table__)
-DAILY = cast(Table, UsageDaily.__table__)
-DIMS = cast(Table, UsageDim.__table__)
-HOURLY = cast(Table, UsageHourly.__table__)
-DUPLICATES = cast(Table, DuplicateRow.__table__)
-OUTBOX = cast(Table, OutboxRow.__table__)
+RECORDS = RecordRow.__table__
+DAILY = UsageDaily.__table__
+DIMS = UsageDim.__table__
+HOURLY = UsageHourly.__table__
+DUPLICATES = DuplicateRow.__table__
+OUTBOX = OutboxRow.__table__
 
 MODULE, IP, USER = "module", "ip", "user"  # usage_dim.dim
 RecordKey = tuple[int, str, str, str, int]  # a record's identity: end_ms, user_id, ip, module, duration_s

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -56,8 +56,9 @@ class Runtime:
 
     # ------------------------------------------------------------------ wiring
 
-    def every(self, seconds: float, job: Callable[[], Awaitable[None] | None], name: str) -> None:
-        """Run `job` every `seconds` on the one clock (the UI's pushes use this)."""
+    def every(self, seconds: float, job: Callable[[], object], name: str) -> None:
+        """Run `job` every `seconds` on the one clock (the UI's pushes use this). A coroutine function
+        is awaited; what the job returns is not used."""
         self.scheduler.add_job(job, "interval", seconds=seconds, id=name, name=name)
 
     def on_alerts(self, listener: AlertListener) -> None:

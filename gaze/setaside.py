@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -44,7 +45,7 @@ class SetAside:
         }
         self._add(RECORD, data, exc)
 
-    def _add(self, kind: str, data: dict[str, object], exc: BaseException) -> None:
+    def _add(self, kind: str, data: Mapping[str, object], exc: BaseException) -> None:
         error = error_line(exc)
         self.count += 1
         self.last_error = f"{kind}: {error}"

@@ -27,7 +27,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -40,9 +40,10 @@ from gaze.traffic_data import (
     NEXT_NOISE,
     SUBPAGES,
     USER_AGENTS,
+    CatalogEntry,
 )
 
-__all__ = ["DEFAULT_START_MS", "DEFAULT_USERS", "DEMO_CATALOG", "Classroom", "Line"]
+__all__ = ["DEFAULT_START_MS", "DEFAULT_USERS", "DEMO_CATALOG", "CatalogEntry", "Classroom", "Line"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,10 @@ DEFAULT_START_MS = 1_777_879_800_000
 
 # Device actions (_RESUME_ENTRY: reload the current module's entry page, e.g. after signing in).
 _ARRIVE, _OPEN, _READ, _RESUME, _RESUME_ENTRY = range(5)
-# Heap item kinds: (time_ms, seq, kind, payload).
-_EMIT, _DEVICE, _HEALTH = range(3)
+# Heap items: (time_ms, seq, what). What happens then: a message to emit (str), a device's action
+# ((device index, action)), or the loopback health check (None).
+_Event = str | tuple[int, int] | None
+_HEALTH = None
 
 _HOST = "http://oc4d.cdn"
 
@@ -85,9 +88,9 @@ class _Device:
     dwell_end: int = 0
 
 
-def _module_urls(index: int, entry: dict) -> _Module:
-    slug = str(entry["slug"])
-    build = str(entry.get("build") or "")
+def _module_urls(index: int, entry: CatalogEntry) -> _Module:
+    slug = entry["slug"]
+    build = entry.get("build") or ""
     enc = quote(slug, safe="")
     if (slug.startswith("cdn_") and index % 3 != 2) or not build:
         root = f"/modules/{enc}/content/"  # classic CDN layout
@@ -111,7 +114,7 @@ class Classroom:
         self,
         seed: int = 0,
         devices: int = 25,
-        catalog: list[dict] = DEMO_CATALOG,
+        catalog: Sequence[CatalogEntry] = DEMO_CATALOG,
         start_ms: int = DEFAULT_START_MS,
         users: list[str] | None = None,
     ) -> None:
@@ -122,7 +125,7 @@ class Classroom:
         self._rng = random.Random(seed)
         self._modules = [_module_urls(i, m) for i, m in enumerate(catalog)]
         self._users = list(users) if users else list(DEFAULT_USERS)
-        self._heap: list[tuple[int, int, int, object]] = []
+        self._heap: list[tuple[int, int, _Event]] = []
         self._seq = 0
         self._iso_sec = -1
         self._iso_prefix = ""
@@ -147,11 +150,11 @@ class Classroom:
             )
             self._devices.append(dev)
         # Start-up lines, then devices arrive over the first minutes of the lesson.
-        self._push(start_ms, _EMIT, "info: Server listening on port 80")
-        self._push(start_ms + 40, _EMIT, "info: Database connection established")
+        self._push(start_ms, "info: Server listening on port 80")
+        self._push(start_ms + 40, "info: Database connection established")
         for i in range(devices):
-            self._push(start_ms + 500 + int(rng.uniform(0, 480_000)), _DEVICE, (i, _ARRIVE))
-        self._push(start_ms + 5_000, _HEALTH, None)
+            self._push(start_ms + 500 + int(rng.uniform(0, 480_000)), (i, _ARRIVE))
+        self._push(start_ms + 5_000, _HEALTH)
 
     # ------------------------------------------------------------------ public API
 
@@ -176,16 +179,16 @@ class Classroom:
 
     # ------------------------------------------------------------------ machinery
 
-    def _push(self, t: int, kind: int, payload: object) -> None:
+    def _push(self, t: int, event: _Event) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (t, self._seq, kind, payload))
+        heapq.heappush(self._heap, (t, self._seq, event))
 
     def _step(self) -> Line | None:
-        t, _seq, kind, payload = heapq.heappop(self._heap)
-        if kind == _EMIT:
-            return Line(t, payload)  # type: ignore[arg-type]
-        if kind == _DEVICE:
-            index, action = payload  # type: ignore[misc]
+        t, _seq, event = heapq.heappop(self._heap)
+        if isinstance(event, str):
+            return Line(t, event)
+        if event is not None:
+            index, action = event
             self._act(index, action, t)
         else:
             self._health(t)
@@ -219,7 +222,7 @@ class Classroom:
             msg = f'info: ::ffff:{dev.ip} - [{iso}] "{method} {target} HTTP/1.1" {status}'
             if dev.email is not None:
                 msg += f' {{"email":"{dev.email}"}}'
-        self._push(t, _EMIT, msg)
+        self._push(t, msg)
 
     def _asset_target(self, mod: _Module) -> str:
         return mod.root + quote(self._rng.choice(ASSETS))
@@ -236,12 +239,12 @@ class Classroom:
             dev.module = -1
             if rng.random() < 0.35:
                 t = self._portal(dev, t, fan_out=True)
-                self._push(t + rng.randrange(3_000, 25_000), _DEVICE, (index, _OPEN))
+                self._push(t + rng.randrange(3_000, 25_000), (index, _OPEN))
             else:  # bookmark / direct link
-                self._push(t, _DEVICE, (index, _OPEN))
+                self._push(t, (index, _OPEN))
         elif action == _OPEN:
             self._open(dev, t, self._pick_module(dev))
-            self._push(t + self._gap(), _DEVICE, (index, _READ))
+            self._push(t + self._gap(), (index, _READ))
         elif action in (_RESUME, _RESUME_ENTRY):
             mod = self._modules[dev.module]
             if action == _RESUME and rng.random() < 0.6:
@@ -249,10 +252,10 @@ class Classroom:
             else:
                 self._access(dev, t, mod.entry, self._status())
             dev.dwell_end = t + self._dwell()
-            self._push(t + self._gap(), _DEVICE, (index, _READ))
+            self._push(t + self._gap(), (index, _READ))
         elif t < dev.dwell_end:
             self._read(dev, t)
-            self._push(t + self._gap(), _DEVICE, (index, _READ))
+            self._push(t + self._gap(), (index, _READ))
         else:
             self._decide(index, dev, t)
 
@@ -343,14 +346,14 @@ class Classroom:
         if dev.wants_signin and dev.email is None and r < 0.35:
             self._sign_in(dev, t)
             # NextAuth's callbackUrl brings the reader straight back to the module.
-            self._push(t + rng.randrange(4_000, 20_000), _DEVICE, (index, _RESUME_ENTRY))
+            self._push(t + rng.randrange(4_000, 20_000), (index, _RESUME_ENTRY))
         elif r < 0.55:
             end = self._portal(dev, t, fan_out=True)
-            self._push(end + rng.randrange(2_000, 20_000), _DEVICE, (index, _OPEN))
+            self._push(end + rng.randrange(2_000, 20_000), (index, _OPEN))
         elif r < 0.78:
-            self._push(t + rng.randrange(301_000, 1_800_000), _DEVICE, (index, _RESUME))
+            self._push(t + rng.randrange(301_000, 1_800_000), (index, _RESUME))
         else:
-            self._push(t + rng.randrange(600_000, 3_600_000), _DEVICE, (index, _ARRIVE))
+            self._push(t + rng.randrange(600_000, 3_600_000), (index, _ARRIVE))
 
     def _sign_in(self, dev: _Device, t: int) -> None:
         rng = self._rng
@@ -370,13 +373,13 @@ class Classroom:
         rng = self._rng
         iso = self._iso(t)
         addr = "::ffff:127.0.0.1" if rng.random() < 0.5 else "127.0.0.1"
-        self._push(t, _EMIT, f'info: {addr} - [{iso}] "GET /api/health-check/prisma HTTP/1.1" 200')
+        self._push(t, f'info: {addr} - [{iso}] "GET /api/health-check/prisma HTTP/1.1" 200')
         r = rng.random()
         if r < 0.03:  # a warm-up script on the Pi itself
             mod = rng.choice(self._modules)
-            self._push(t + 3, _EMIT, f'info: 127.0.0.1 - [{self._iso(t + 3)}] "GET {mod.entry} HTTP/1.1" 200')
+            self._push(t + 3, f'info: 127.0.0.1 - [{self._iso(t + 3)}] "GET {mod.entry} HTTP/1.1" 200')
         elif r < 0.04:
-            self._push(t + 7, _EMIT, rng.choice(GARBAGE))
+            self._push(t + 7, rng.choice(GARBAGE))
         elif r < 0.041:
-            self._push(t + 9, _EMIT, "info: Server listening on port 80")
-        self._push(t + rng.randrange(25_000, 35_000), _HEALTH, None)
+            self._push(t + 9, "info: Server listening on port 80")
+        self._push(t + rng.randrange(25_000, 35_000), _HEALTH)

@@ -5,7 +5,19 @@ Data only, for `gaze.traffic.Classroom` (and the demo catalog of `gaze.catalog`)
 
 from __future__ import annotations
 
-DEMO_CATALOG: list[dict] = [
+from typing import TypedDict
+
+
+class CatalogEntry(TypedDict):
+    """One module of a synthetic catalog (`build`: the upload id of the module's files, may be empty)."""
+
+    slug: str
+    name: str
+    description: str
+    build: str
+
+
+DEMO_CATALOG: list[CatalogEntry] = [
     {
         "slug": "cdn_math",
         "name": "Mathematics (CDN)",

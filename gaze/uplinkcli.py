@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TextIO
+from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,7 +21,7 @@ from gaze.uplink import Uplink, ago, uplink_config
 EXIT_BAD_SETTING = 2
 
 
-def add_uplink_parser(sub: Any) -> None:
+def add_uplink_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "uplink", help="ship queued session records to the organisation's bucket (MODULEGAZE_UPLINK_URL)"
     )

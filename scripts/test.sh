@@ -18,4 +18,5 @@ fi
 bash scripts/venv.sh requirements-dev.txt
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy --strict gaze/
 exec .venv/bin/python -m pytest "$@"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,30 @@ from gaze.db import make_engine, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("MODULEGAZE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# The fast loop (`bash scripts/test.sh -m "not slow and not browser"`) leaves out what starts our own
+# processes. Whole files that are end-to-end runs of `main.py` (the app, `follow`, `backfill`, the
+# installer) and tests on the S3 server process are marked here; a single test elsewhere that runs
+# `main.py` carries `@pytest.mark.slow` itself.
+SLOW_FILES = frozenset(
+    {
+        "test_cli.py",
+        "test_faults.py",
+        "test_install.py",
+        "test_live_journal.py",
+        "test_runtime.py",
+        "test_security_app.py",
+        "test_uplink_live.py",
+    }
+)
+SLOW_FIXTURES = frozenset({"moto"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_FILES or SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def is_our_setting(name: str) -> bool:
@@ -98,9 +123,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db' / 'gaze.db'}"
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per run: `engine` starts each SQLite test from a copy of it."""
+    path = tmp_path_factory.mktemp("migrated") / "gaze.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """`db_url` migrated to the newest schema."""
+def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """`db_url` migrated to the newest schema (on SQLite: a copy of a file migrated once, so that
+    `migrate` finds it current; the migrations themselves are tested in tests/test_db.py)."""
+    if db_url.startswith("sqlite:///"):
+        target = Path(db_url.removeprefix("sqlite:///"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), target)
     engine = make_engine(db_url)
     migrate(engine)
     try:

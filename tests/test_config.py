@@ -250,6 +250,7 @@ def _assert_one_line_naming(result: subprocess.CompletedProcess[str], variable: 
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("variable", "raw"),
     [
@@ -263,6 +264,7 @@ def test_follow_with_bad_value_exits_2(tmp_path: Path, variable: str, raw: str) 
     _assert_one_line_naming(_run_main(["follow"], {variable: raw}, tmp_path), variable)
 
 
+@pytest.mark.slow
 def test_follow_with_bad_value_in_env_file_exits_2(tmp_path: Path) -> None:
     env_file = tmp_path / "gaze.env"
     env_file.write_text("MODULEGAZE_PORT=70000\n")
@@ -270,6 +272,7 @@ def test_follow_with_bad_value_in_env_file_exits_2(tmp_path: Path) -> None:
     _assert_one_line_naming(result, "MODULEGAZE_PORT")
 
 
+@pytest.mark.slow
 def test_follow_with_unwritable_log_dir_exits_2(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a regular file\n")
@@ -278,6 +281,7 @@ def test_follow_with_unwritable_log_dir_exits_2(tmp_path: Path) -> None:
     assert blocker.read_text() == "a regular file\n"
 
 
+@pytest.mark.slow
 def test_follow_with_unwritable_data_dir_exits_2(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
@@ -285,6 +289,7 @@ def test_follow_with_unwritable_data_dir_exits_2(tmp_path: Path) -> None:
     _assert_one_line_naming(result, "MODULEGAZE_DATA_DIR")
 
 
+@pytest.mark.slow
 def test_follow_with_unusable_database_exits_2(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
@@ -292,6 +297,7 @@ def test_follow_with_unusable_database_exits_2(tmp_path: Path) -> None:
     _assert_one_line_naming(result, "MODULEGAZE_DATABASE_URL")
 
 
+@pytest.mark.slow
 def test_backfill_with_bad_value_exits_2(tmp_path: Path) -> None:
     _assert_one_line_naming(
         _run_main(["backfill", "--input", "-"], {"MODULEGAZE_IDLE_TIMEOUT_SECONDS": "abc"}, tmp_path),
@@ -299,6 +305,7 @@ def test_backfill_with_bad_value_exits_2(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("variable", "kind"), [("MODULEGAZE_JOURNAL_FILE", "file"), ("MODULEGAZE_JOURNAL_DIRECTORY", "directory")]
 )

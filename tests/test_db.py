@@ -139,6 +139,7 @@ async def test_live_run_resumed_matches_uninterrupted(engine: Engine, db_url: st
     ref_engine.dispose()
 
 
+@pytest.mark.slow
 def test_backfill_inserts_records(engine: Engine, tmp_path: Path) -> None:
     entries = classroom(seed=2, n=1200)
     source = tmp_path / "journal.json"
@@ -161,6 +162,7 @@ def test_backfill_inserts_records(engine: Engine, tmp_path: Path) -> None:
     ) == all_sessions(tmp_path / "logs")
 
 
+@pytest.mark.slow
 async def test_backfill_records_stay_out_of_the_live_log(engine: Engine, db_url: str, tmp_path: Path) -> None:
     """Backfill rows never reach the live log writer: a monitor on the same database writes only its own."""
     source = tmp_path / "journal.json"

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -126,6 +127,7 @@ def design_rule(line: str, names: dict[str, str]) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_backfill_thrice_and_import_write_each_record_once(tmp_path: Path) -> None:
     env = environment(tmp_path)
     source = tmp_path / "journal.json"
@@ -165,6 +167,7 @@ def test_backfill_thrice_and_import_write_each_record_once(tmp_path: Path) -> No
     assert field(run(["import-logs", str(log_dir), "--database-url", fresh], env).stdout, "records added") == 0
 
 
+@pytest.mark.slow
 def test_export_is_the_design_rule_row_for_row(tmp_path: Path) -> None:
     env = environment(tmp_path)
     source = tmp_path / "journal.json"
@@ -206,6 +209,7 @@ def _mf(path: Path, payload: dict[str, object]) -> None:
         archive.addfile(info, io.BytesIO(data))
 
 
+@pytest.mark.slow
 def test_upstream_files_are_read_and_count_as_written(tmp_path: Path) -> None:
     """Upstream's second archive of a day and its mf-* files: import-logs reads them, and backfill
     does not write their records again."""

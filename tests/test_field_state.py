@@ -127,6 +127,7 @@ def test_journal_since_values(clean_env: None, monkeypatch: pytest.MonkeyPatch, 
     assert settings.journal_since == stored and settings.journal_since_arg == since
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("variable", "raw"), [
     ("MODULEGAZE_JOURNAL_SINCE", "sometime"), ("MODULEGAZE_JOURNAL_SINCE", "2026-05-01T08:00:00"),
     ("MODULEGAZE_JOURNAL_SINCE", "disabled"), ("MODULEGAZE_READ_TOKEN", "short"),

@@ -10,6 +10,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -147,6 +148,7 @@ def cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli(tmp_path: Path, db_url: str) -> None:
     logs = log_dir(tmp_path)
     result = cli([str(logs), "--database-url", db_url], tmp_path)
@@ -164,6 +166,7 @@ def test_cli(tmp_path: Path, db_url: str) -> None:
     assert bad_db.returncode == 2 and "--database-url" in bad_db.stderr
 
 
+@pytest.mark.slow
 def test_cli_default_database(tmp_path: Path) -> None:
     """Without --database-url: MODULEGAZE_DATA_DIR's SQLite file, as every other command."""
     logs = log_dir(tmp_path)

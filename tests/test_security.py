@@ -128,6 +128,7 @@ def test_looser_modes_are_tightened(tmp_path: Path) -> None:
     assert {p.name: mode(p) for p in data.glob("gaze.db*")} == {p.name: 0o600 for p in data.glob("gaze.db*")}
 
 
+@pytest.mark.slow
 def test_users_command_makes_the_readme_layout_private(tmp_path: Path) -> None:
     """The README's run keeps everything under ./data: a real `main.py` start-up check."""
     data = tmp_path / "data"
@@ -176,6 +177,7 @@ def test_csv_export_neutralises_formulas_the_log_line_does_not(engine: Engine) -
 # ---------------------------------------------------------------- start-up refusals
 
 
+@pytest.mark.slow
 def test_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("0.0.0.0", 0))
@@ -191,6 +193,7 @@ def test_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
     assert port_in_use(port) is None
 
 
+@pytest.mark.slow
 def test_unsupported_database_url_exits_2(tmp_path: Path) -> None:
     result = _run_main([], {"MODULEGAZE_DATABASE_URL": f"mysql://root:{SECRET}@127.0.0.1/gaze"}, tmp_path)
     assert result.returncode == 2, result.stderr

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from nicegui import run, ui
+from nicegui import ui
 
 from components.hub import Hub
+from components.io import io_bound
 from gaze.auth import ADMIN, User
 from gaze.services import Services
 
@@ -52,14 +53,14 @@ class Actions:
 
     async def set_limit(self, module: str, minutes: object) -> int:
         self._require_admin("set time limits")
-        value = await run.io_bound(self.services.limits.set_limit, module, minutes)
+        value = await io_bound(self.services.limits.set_limit, module, minutes)
         self.hub.limits_changed.emit()
         self.hub.refresh_status()
         return value
 
     async def remove_limit(self, module: str) -> bool:
         self._require_admin("remove time limits")
-        removed = await run.io_bound(self.services.limits.remove_limit, module)
+        removed = await io_bound(self.services.limits.remove_limit, module)
         self.hub.limits_changed.emit()
         self.hub.refresh_status()
         return removed
@@ -67,7 +68,7 @@ class Actions:
     async def acknowledge(self, alert_ids: list[int]) -> int:
         """Acknowledge these alerts (one, or all of a module's); how many were still open."""
         self._require_admin("acknowledge alerts")
-        done = await run.io_bound(self.services.limits.acknowledge, alert_ids, self.identity.username)
+        done = await io_bound(self.services.limits.acknowledge, alert_ids, self.identity.username)
         self.hub.alerts_changed.emit()
         return done
 
@@ -87,7 +88,7 @@ class Actions:
 
     async def set_device_label(self, ip: str, label: str) -> str | None:
         self._require_admin("name devices")
-        stored = await run.io_bound(self.services.devices.set, ip, label)
+        stored = await io_bound(self.services.devices.set, ip, label)
         self.hub.labels_changed.emit()
         return stored
 
@@ -95,19 +96,19 @@ class Actions:
 
     async def add_user(self, username: str, password: str, role: str) -> User:
         self._require_admin("manage users")
-        return await run.io_bound(self.services.users.add, username, password, role)
+        return await io_bound(self.services.users.add, username, password, role)
 
     async def set_password(self, username: str, password: str) -> None:
         self._require_admin("manage users")
-        await run.io_bound(self.services.users.set_password, username, password)
+        await io_bound(self.services.users.set_password, username, password)
 
     async def set_role(self, username: str, role: str) -> None:
         self._require_admin("manage users")
-        await run.io_bound(self.services.users.set_role, username, role)
+        await io_bound(self.services.users.set_role, username, role)
 
     async def remove_user(self, username: str) -> None:
         self._require_admin("manage users")
-        await run.io_bound(self.services.users.remove, username)
+        await io_bound(self.services.users.remove, username)
 
 
 MUTATING = tuple(

@@ -7,10 +7,11 @@ import contextlib
 from datetime import date
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.frame import icon_button
+from components.io import io_bound
 from gaze import history
 from gaze.board import RowView, device_text, format_duration, module_label
 from gaze.devices import LabelError
@@ -106,7 +107,7 @@ class DeviceDay:
         view = self.view
         if view is None:
             return
-        items = await run.io_bound(history.device_timeline, self.services.engine, view.ip, date.today())
+        items = await io_bound(history.device_timeline, self.services.engine, view.ip, date.today())
         names = self._name
         segments = [(names(i.module), i.start_ms, i.end_ms, False) for i in items]
         now_ms = self.actions.hub.now_ms()
@@ -128,7 +129,7 @@ class DeviceDay:
         if view is None or view.is_guest:
             return
         rng = RANGE_OF[self.range.value or "today"]()
-        points = await run.io_bound(history.minutes_by_module, self.services.engine, rng, Filters(user=view.key[1]), 15)
+        points = await io_bound(history.minutes_by_module, self.services.engine, rng, Filters(user=view.key[1]), 15)
         self.learner_empty.set_visibility(not points)
         self.learner_chart.set_visibility(bool(points))
         self.learner_chart.options.clear()

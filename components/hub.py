@@ -12,8 +12,9 @@ import logging
 import time
 from datetime import datetime
 
-from nicegui import Event, binding, run
+from nicegui import Event, binding
 
+from components.io import io_bound
 from gaze import history, uplink
 from gaze.board import LiveOrder, last_line_text, reader_text, stats
 from gaze.hardening import redact
@@ -158,7 +159,7 @@ class Hub:
         if not (services.ready and services.db_ok):
             return
         sessions = services.monitor.store.sessions()
-        self.today = await run.io_bound(today_so_far, services, sessions, self.now_ms())
+        self.today = await io_bound(today_so_far, services, sessions, self.now_ms())
         self.today_changed.emit(self.today)
 
     def _alerts_changed(self, new: list[Alert], ended: int) -> None:

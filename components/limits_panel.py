@@ -109,7 +109,9 @@ class LimitsPanel:
         needle = self._search.strip().lower()
         if not needle:
             return
-        matches = [slug for slug, label in self.select.options.items() if needle in label.lower()]
+        options = self.select.options  # a dict here: slug -> label
+        assert isinstance(options, dict)
+        matches = [slug for slug, label in options.items() if needle in str(label).lower()]
         if len(matches) == 1:
             self.select.set_value(matches[0])
             self.select.run_method("blur")

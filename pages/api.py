@@ -77,6 +77,11 @@ def register(services: Services) -> None:
         state = monitor.reader_state
         age = None if state.last_line_at is None else round(time.time() - state.last_line_at, 1)
         following = state.status == "following"
+        writers = (("sessions", monitor.sessions_log), ("access", monitor.access_log))
+        logs = {
+            name: {"ok": writer.status.ok, "error": writer.status.detail or None, "waiting": writer.status.waiting}
+            for name, writer in writers
+        }
         body = {
             "reader": {
                 "status": state.status,
@@ -99,13 +104,7 @@ def register(services: Services) -> None:
                 "scan": {"ok": services.catalog.scan_status.ok, "error": services.catalog.scan_status.error},
                 "modules": len(services.catalog.modules),
             },
-            "logs": {
-                name: {"ok": writer.status.ok, "error": writer.status.detail or None, "waiting": writer.status.waiting}
-                for name, writer in (
-                    ("sessions", services.monitor.sessions_log),
-                    ("access", services.monitor.access_log),
-                )
-            },
+            "logs": logs,
             "demo": services.demo,
             "uplink": None if services.uplink is None else _uplink(services),
         }
@@ -113,7 +112,7 @@ def register(services: Services) -> None:
             following
             and services.db_ok
             and monitor.write_error is None
-            and all(part["ok"] for part in body["logs"].values())
+            and all(writer.status.ok for _, writer in writers)
         )
         # Details quote exception texts: never a password from a database URL (gaze/hardening.py).
         return Response(redact(json.dumps(body)), status_code=200 if healthy else 503, media_type="application/json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from fastapi.responses import RedirectResponse
 from nicegui import ui
@@ -37,7 +37,7 @@ def limits_dialog(actions: Actions) -> ui.dialog:
     return dialog
 
 
-class Lazy:
+class Lazy(Generic[T]):
     """A dialog built the first time it is opened: most boards never open it, and every element a
     board holds costs memory for as long as it is open."""
 

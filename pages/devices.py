@@ -8,11 +8,12 @@ import time
 from datetime import datetime
 
 from fastapi.responses import RedirectResponse
-from nicegui import run, ui
+from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.frame import header
 from components.hub import Hub
+from components.io import io_bound
 from gaze.devices import LabelError, recent_devices
 from gaze.services import Services
 from pages.access import page_actions, to_login
@@ -71,7 +72,7 @@ class DevicesPanel:
 
     async def draw(self) -> None:
         since = int(time.time() * 1000) - RECENT_DAYS * 86_400_000
-        seen = dict(await run.io_bound(recent_devices, self.services.engine, since))
+        seen = dict(await io_bound(recent_devices, self.services.engine, since))
         now_on = {s.ip for s in self.services.monitor.store.sessions()}
         labels = self.services.devices.all()
         ips = sorted(set(seen) | now_on | set(labels), key=_ip_sort_key)

@@ -6,8 +6,9 @@ import logging
 import math
 
 from fastapi.responses import RedirectResponse
-from nicegui import app, run, ui
+from nicegui import app, ui
 
+from components.io import io_bound
 from gaze.auth import LoginLimiter, safe_redirect
 from gaze.services import Services
 from pages.access import signed_in
@@ -31,7 +32,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
                 error.set_text(f"Too many failed logins. Try again in {math.ceil(wait)} s.")
                 return
             name = username.value.strip()
-            user = await run.io_bound(services.users.verify, name, password.value)
+            user = await io_bound(services.users.verify, name, password.value)
             if user is None:
                 log.info("login failed from %s", address)  # not the name: it may be a mistyped password
                 wait = limiter.failed(address)

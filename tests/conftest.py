@@ -142,7 +142,7 @@ def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(request.getfixturevalue("migrated_sqlite"), target)
     engine = make_engine(db_url)
-    migrate(engine)
+    migrate(engine, in_process=True)  # as the one-shot commands do: no second Python per test
     try:
         yield engine
     finally:

@@ -105,7 +105,7 @@ class HistoryQuery:
             if value and _SLUG.match(value):
                 q = replace(q, device=value)
         page = params.get("page", "1")
-        if page.isdigit() and 1 <= int(page) <= 1_000_000:
+        if re.fullmatch(r"[0-9]{1,7}", page) and 1 <= int(page) <= 1_000_000:
             q = replace(q, page=int(page))
         else:
             notes.append(f"page {_shown(page)} ignored: showing page 1")

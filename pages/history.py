@@ -133,7 +133,7 @@ class HistoryView:
                 self.device_note = ui.label("").classes("text-sm text-amber-800 empty:hidden").mark("device-note")
                 self.url_notes = (
                     ui.label("Ignored in the link: " + "; ".join(notes) + "." if notes else "")
-                    .classes("text-sm text-amber-800 break-words")
+                    .classes("text-sm text-amber-800 break-words empty:hidden")
                     .mark("url-notes")
                 )
                 ui.label(

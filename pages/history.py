@@ -205,6 +205,7 @@ class HistoryView:
 
     async def _changed(self) -> None:
         self._read_controls()
+        self.url_notes.set_text("")  # they were about the link; the page now shows what was chosen
         await self.refresh()
 
     async def _range_changed(self) -> None:

@@ -249,5 +249,12 @@ def test_history_fits_the_screen(browser: Browser, centre: App, size: tuple[int,
         if SHOTS:
             Path(SHOTS).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(Path(SHOTS) / f"history-{size[0]}.png"), full_page=True)
+            page.screenshot(path=str(Path(SHOTS) / f"history-{size[0]}-screen.png"))
+        page.goto(centre.url + "/history?range=a-very-long-range-name-" + "x" * 80 + "&device=Projector&page=z")
+        expect(page.get_by_text("Ignored in the link:")).to_be_visible()
+        expect(page.get_by_text("no device is named", exact=False)).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+        if SHOTS:
+            page.screenshot(path=str(Path(SHOTS) / f"history-{size[0]}-notes.png"))
     finally:
         page.context.close()

@@ -232,6 +232,9 @@ async def test_csv_export(user: User) -> None:
 
     filtered = await user.http_client.get("/history/export.csv", params={"range": "today", "module": "cdn_math"})
     assert [row[0] for row in csv.reader(io.StringIO(filtered.text, newline=""))][1:] == ["anna@example.com"]
+    for device in ({"device": "tablet 07"}, {"ip": "10.0.0.8"}):  # what /history's URL says; the older name
+        by_device = await user.http_client.get("/history/export.csv", params={"range": "today", **device})
+        assert [row[0] for row in csv.reader(io.StringIO(by_device.text, newline=""))][1:] == ['Doe, "Jay"']
 
     for bad in (
         {"range": "forever"},
@@ -386,3 +389,6 @@ async def test_history_reads_its_state_from_the_url(user: User) -> None:
     assert "module filter" in notes and "page '0'" in notes and "sort '-colour'" in notes
     assert cards(user) == ("17m 00s", "3", "2", "2")  # today, unfiltered, newest first
     assert [r["user"] for r in table(user).rows] == ["bob", "Guest", "anna@example.com"]
+    element(user, "filter-user").set_value("bob")  # type: ignore[attr-defined]
+    await until(lambda: element(user, "url-notes").text == "")  # type: ignore[attr-defined]
+    await until(lambda: [r["user"] for r in table(user).rows] == ["bob"])

@@ -8,7 +8,7 @@ Run from the repository root::
    ~40 modules (a few much more popular), six lesson periods a day, 70 % Guest and ~400 pupils.
 2. Loads them into a SQLite file in a temporary directory and, when 127.0.0.1:5432 answers, into a
    temporary PostgreSQL schema (dropped afterwards): schema by `migrate()`, rows by one executemany
-   (SQLite) or COPY (PostgreSQL), roll-ups by `gaze.history.Rollup` — the accumulator `add_records`
+   (SQLite) or COPY (PostgreSQL), roll-ups by `gaze.records.Rollup` — the accumulator `add_records`
    uses — written with its upsert. PostgreSQL gets ANALYZE (autovacuum's job in service).
    Also measured: `add_records` itself, batches of 100 live records into the loaded database.
 3. Times the History page's queries — totals, minutes_by_module, activity_by_hour, the first
@@ -41,7 +41,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from gaze import history  # noqa: E402
 from gaze.db import BACKFILL, LIVE, make_engine, migrate  # noqa: E402
-from gaze.history import Filters, Range, Rollup, add_records  # noqa: E402
+from gaze.history import Filters, Range  # noqa: E402
+from gaze.records import Rollup, add_records  # noqa: E402
 from gaze.sessions import SessionRecord  # noqa: E402
 
 TARGET_MS = 200.0

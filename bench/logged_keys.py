@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gaze.importer import logged_keys
-from gaze.logfiles import format_session_line
+from gaze.logformat import format_session_line
 
 T0 = 1_777_905_040_000  # 2026-05-04T14:30:40Z
 DAY_MS = 86_400_000

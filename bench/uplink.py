@@ -86,14 +86,14 @@ def child(mode: str, db_url: str, endpoint: str, key: str, secret: str, bucket: 
         import boto3
         from sqlalchemy import select
 
-        from gaze.db import SessionRow
+        from gaze.db import RecordRow
         from gaze.outbox import csv_bytes, csv_row
 
         client = boto3.client(
             "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret
         )
         out["import_s"], out["import_kib"] = time.perf_counter() - t0, _rss_kib()
-        r = SessionRow.__table__.c
+        r = RecordRow.__table__.c
         with engine.connect() as conn:  # type: ignore[attr-defined]
             rows = conn.execute(select(r.end_ms, r.user_id, r.ip, r.module, r.duration_s).order_by(r.end_ms)).all()
         put_s, sent = 0.0, 0
@@ -116,7 +116,7 @@ def running_apps(tmp: Path, moto: object, recs: list[object]) -> tuple[int, int,
     from sqlalchemy.orm import Session
 
     from gaze.db import LIVE, make_engine, migrate
-    from gaze.history import add_records
+    from gaze.records import add_records
     from tests import journalkit
     from tests.browserkit import App, access_line, append, entry_path
 
@@ -171,8 +171,8 @@ def main() -> int:
     from sqlalchemy.orm import Session
 
     from gaze.db import LIVE, make_engine, migrate
-    from gaze.history import add_records
     from gaze.outbox import csv_row
+    from gaze.records import add_records
     from gaze.sessions import SessionRecord
     from tests.s3kit import Moto
 

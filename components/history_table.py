@@ -101,7 +101,8 @@ class SessionTable:
 
     async def _requested(self, event: Any) -> None:
         args = event.args if isinstance(event.args, dict) else {}
-        wanted = args.get("pagination") if isinstance(args.get("pagination"), dict) else {}
+        found = args.get("pagination")
+        wanted: dict[str, Any] = found if isinstance(found, dict) else {}
         column = wanted.get("sortBy")
         if column in SORTS:
             await self.on_sort(column, bool(wanted.get("descending")))

@@ -6,6 +6,7 @@ No UI here: pages call `Users.verify`, the CLI calls `add/set_password/remove`.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -83,6 +84,14 @@ class User:
     role: str
 
 
+def _existing(db: Session, username: str) -> UserRow:
+    """The stored row of `username`; AuthError when there is no such user."""
+    row = db.get(UserRow, username)
+    if row is None:
+        raise AuthError(f"No user {username}.")
+    return row
+
+
 class Users:
     """The user table, with roles kept in memory so every request can re-check them cheaply."""
 
@@ -116,18 +125,14 @@ class Users:
     def set_password(self, username: str, password: str) -> None:
         check_password(password)
         with self._lock, Session(self.engine) as db, db.begin():
-            row = db.get(UserRow, username)
-            if row is None:
-                raise AuthError(f"No user {username}.")
+            row = _existing(db, username)
             row.password_hash = hash_password(password)
         log.info("password changed: %s", username)
 
     def set_role(self, username: str, role: str) -> None:
         check_role(role)
         with self._lock, Session(self.engine) as db, db.begin():
-            row = db.get(UserRow, username)
-            if row is None:
-                raise AuthError(f"No user {username}.")
+            row = _existing(db, username)
             if row.role == ADMIN and role != ADMIN and self._admins(db) == 1:
                 raise AuthError("The last admin cannot lose the admin role.")
             row.role = role
@@ -135,9 +140,7 @@ class Users:
 
     def remove(self, username: str) -> None:
         with self._lock, Session(self.engine) as db, db.begin():
-            row = db.get(UserRow, username)
-            if row is None:
-                raise AuthError(f"No user {username}.")
+            row = _existing(db, username)
             if row.role == ADMIN and self._admins(db) == 1:
                 raise AuthError("The last admin cannot be removed.")
             db.execute(delete(UserRow).where(UserRow.username == username))
@@ -151,7 +154,7 @@ class Users:
         """The user when the password is right, else None (same work either way)."""
         with Session(self.engine) as db:
             row = db.get(UserRow, username or "")
-            stored = row.password_hash if row is not None else _DUMMY_HASH
+            stored = row.password_hash if row is not None else _dummy_hash()
             role = row.role if row is not None else None
         ok = verify_password(password or "", stored)
         return User(username, role) if ok and role is not None else None
@@ -166,7 +169,11 @@ class Users:
         return password
 
 
-_DUMMY_HASH = hash_password(secrets.token_hex(8))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check a password against when the user does not exist (the same time either way).
+    Made on first use, not at import: scrypt costs ~0.3 s, which every command line would pay."""
+    return hash_password(secrets.token_hex(8))
 
 
 def _now_ms() -> int:

@@ -7,15 +7,18 @@ live checkpoint; records go to the log files and to the `session_record` table a
 A record line is written once, ever (DESIGN §4): before writing, backfill reads the records the
 session log files of the log directory already hold (plain file and archives, ours and upstream's)
 and leaves those out of the files, so running it again — with or without a database — adds no line.
-The database side skips records already stored (gaze.history.add_records).
+The database side skips records already stored (gaze.records.add_records).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,14 +28,17 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gaze.db import BACKFILL
-from gaze.history import add_records
 from gaze.importer import logged_keys, record_key
 from gaze.journal import JournalSource, iter_text
-from gaze.logfiles import SESSIONS_STEM, DailyLog, format_session_line, local_day
+from gaze.localtime import local_day
+from gaze.logfiles import DailyLog
+from gaze.logformat import SESSIONS_STEM, format_session_line
 from gaze.pipeline import MALFORMED, Ingestor
+from gaze.records import add_records
 from gaze.sessions import SessionRecord, SessionStore
 
 CHUNK = 1 << 20
+PIPE_BYTES = 1 << 20  # journalctl's pipe (Linux default 64 KiB; 1 MiB is the unprivileged maximum)
 FLUSH_EVERY = 5000  # records per write/commit
 
 
@@ -109,9 +115,11 @@ class _Sink:
     """Writes records in the order the store closed them: log file by local day (leaving out the
     records the files hold already), database in chunks."""
 
-    def __init__(self, log: DailyLog, engine: Engine | None, logged: set[bytes], outbox: bool = False) -> None:
+    def __init__(
+        self, log: DailyLog, engine: Callable[[], Engine | None], logged: set[bytes], outbox: bool = False
+    ) -> None:
         self.log = log
-        self.engine = engine
+        self.engine = engine  # waits for the database being opened
         self.logged = logged
         self.outbox = outbox
         self.count = 0
@@ -120,6 +128,7 @@ class _Sink:
     def write(self, records: list[SessionRecord]) -> None:
         if not records:
             return
+        engine = self.engine()  # ready before anything is written
         self.count += len(records)
         day: date | None = None
         chunk: list[str] = []
@@ -137,8 +146,8 @@ class _Sink:
             chunk.append(format_session_line(record.end_ms, record.user, record.ip, record.module, record.duration_s))
         if chunk and day is not None:
             self.log.append("".join(chunk).encode(), day)
-        if self.engine is not None:
-            with Session(self.engine) as db, db.begin():
+        if engine is not None:
+            with Session(engine) as db, db.begin():
                 add_records(db, records, BACKFILL, outbox=self.outbox)
 
 
@@ -157,50 +166,75 @@ def _chunks(stream: BinaryIO, progress: Progress, counter: list[int]) -> Iterato
         yield rest
 
 
-def run_backfill(options: BackfillOptions, engine: Engine | None, *, stderr: TextIO = sys.stderr) -> Summary:
-    started = time.monotonic()
-    store = SessionStore(options.idle_timeout_s, options.max_sessions)
-    ingestor = Ingestor(store, include_loopback=options.include_loopback)
-    logged = logged_keys(options.log_dir)
-    sink = _Sink(
-        DailyLog(options.log_dir, SESSIONS_STEM, retention_days=options.retention_days), engine, logged, options.outbox
-    )
-    process: subprocess.Popen[bytes] | None = None
-    total: int | None = None
+Database = Engine | Callable[[], Engine] | None  # an engine, a way to open one, or no database
+
+
+def _open_input(options: BackfillOptions) -> tuple[BinaryIO, subprocess.Popen[bytes] | None, int | None]:
+    """The input stream (and journalctl, started now, and the input's size when known)."""
     if options.input == "-":
-        stream: BinaryIO = sys.stdin.buffer
-    elif options.input is not None:
+        return sys.stdin.buffer, None, None
+    if options.input is not None:
         path = Path(options.input)
-        total = path.stat().st_size
-        stream = path.open("rb")
-    else:
-        args = options.source.args(follow=False, since=options.since, until=options.until)
-        process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        assert process.stdout is not None
-        stream = process.stdout
-    progress = Progress(stderr, total)
-    read = [0]
-    try:
-        lines = _chunks(stream, progress, read)
-        if options.format == "text" and options.input is not None:
-            errors: list[str] = []
-            for entry in iter_text(lines, errors):
-                ingestor.add(entry)
-                _drain(ingestor, sink, progress, read)
-        else:
-            for line in lines:
-                ingestor.add_json_line(line)
-                _drain(ingestor, sink, progress, read)
-        store.close_all()
-        sink.write(ingestor.take()[0])
-    finally:
-        progress.update(read[0], ingestor.counters.entries, force=True)
-        progress.done()
-        if process is not None:
-            process.stdout.close()  # type: ignore[union-attr]
-            process.wait()
-        elif options.input not in (None, "-"):
-            stream.close()
+        return path.open("rb"), None, path.stat().st_size
+    args = options.source.args(follow=False, since=options.since, until=options.until)
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert process.stdout is not None
+    with contextlib.suppress(OSError, AttributeError):  # journalctl runs ahead while we get ready
+        fcntl.fcntl(process.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    return process.stdout, process, None
+
+
+def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO = sys.stderr) -> Summary:
+    """Read the input through the live pipeline and write what it closes (see the module doc).
+
+    journalctl starts first; a database given as a callable is opened (and migrated) in a thread
+    meanwhile, and is ready before the first record is written anywhere — an error opening it
+    (SettingsError) leaves the files untouched.
+    """
+    started = time.monotonic()
+    stream, process, total = _open_input(options)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill-db") as pool:
+        opening = pool.submit(database) if callable(database) else None
+        try:
+            store = SessionStore(options.idle_timeout_s, options.max_sessions)
+            ingestor = Ingestor(store, include_loopback=options.include_loopback)
+
+            def engine() -> Engine | None:
+                if opening is not None:
+                    return opening.result()
+                return database if isinstance(database, Engine) else None
+
+            sink = _Sink(
+                DailyLog(options.log_dir, SESSIONS_STEM, retention_days=options.retention_days),
+                engine,
+                logged_keys(options.log_dir),
+                options.outbox,
+            )
+            progress = Progress(stderr, total)
+            read = [0]
+            try:
+                lines = _chunks(stream, progress, read)
+                if options.format == "text" and options.input is not None:
+                    errors: list[str] = []
+                    for entry in iter_text(lines, errors):
+                        ingestor.add(entry)
+                        _drain(ingestor, sink, progress, read)
+                else:
+                    for line in lines:
+                        ingestor.add_json_line(line)
+                        _drain(ingestor, sink, progress, read)
+                store.close_all()
+                sink.write(ingestor.take()[0])
+                sink.engine()  # a database that cannot be opened is an error even with no record
+            finally:
+                progress.update(read[0], ingestor.counters.entries, force=True)
+                progress.done()
+        finally:
+            if process is not None:
+                process.stdout.close()  # type: ignore[union-attr]
+                process.wait()
+            elif options.input not in (None, "-"):
+                stream.close()
     if process is not None and process.returncode not in (0, None):
         raise RuntimeError(f"journalctl exited with code {process.returncode}")
     counters = ingestor.counters

@@ -24,9 +24,10 @@ from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.devices import DeviceLabels
 from gaze.export import csv_rows
 from gaze.hardening import private_sqlite_file, redact, redact_logging
-from gaze.history import Filters, custom
+from gaze.history import Filters
 from gaze.importer import import_logs
 from gaze.journal import JournalSource
+from gaze.localtime import custom
 from gaze.uplink import uplink_config
 from gaze.uplinkcli import add_uplink_parser, uplink_command
 
@@ -47,7 +48,7 @@ def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine
     """Connect and migrate our own database now (one-shot commands), or SettingsError naming the variable."""
     engine = database_engine(url, variable)
     try:
-        migrate(engine)
+        migrate(engine, in_process=True)
     except (SQLAlchemyError, OSError, ValueError, MigrationError) as exc:
         raise SettingsError(redact(f"{variable}: cannot use database {url} ({error_text(exc)})")) from None
     return engine
@@ -170,7 +171,6 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
     log_dir = args.log_dir or settings.log_dir
     try:
         ensure_writable_dir(log_dir, "--log-dir" if args.log_dir else "MODULEFETCH_LOG_DIR")
-        engine = None if args.no_database else command_database(args.database_url, settings)
     except SettingsError as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return EXIT_BAD_SETTING
@@ -191,8 +191,15 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         retention_days=settings.retention_days,
         outbox=settings.uplink_url is not None,
     )
+
+    def database() -> Engine:  # opened while journalctl already reads
+        return command_database(args.database_url, settings)
+
     try:
-        summary = run_backfill(options, engine, stderr=err)
+        summary = run_backfill(options, None if args.no_database else database, stderr=err)
+    except SettingsError as exc:
+        err.write(redact(f"backfill: {exc}\n"))
+        return EXIT_BAD_SETTING
     except (OSError, RuntimeError) as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return 1

@@ -51,7 +51,7 @@ class Checkpoint(Base):
     updated_ms: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class SessionRow(Base):
+class RecordRow(Base):
     """One closed session (the same record as a modulegaze-sessions.log line)."""
 
     __tablename__ = "session_record"
@@ -127,7 +127,7 @@ class UsageDaily(Base):
 
     `seconds` and `sessions` add up the records; h00…h23 hold the milliseconds of those sessions that
     fell in each local hour of the day (a session is split at local hour boundaries). Maintained by
-    gaze.history.add_records in the transaction that inserts the records.
+    gaze.records.add_records in the transaction that inserts the records.
     """
 
     __tablename__ = "usage_daily"
@@ -284,15 +284,22 @@ def current_revision(engine: Engine) -> str | None:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, *, in_process: bool = False) -> None:
     """Bring the schema to the newest Alembic revision.
 
-    Alembic runs in a short-lived child process only when an upgrade is due, so the long-running
-    service does not keep it (about 11 MB) in memory.
+    For the long-running service Alembic runs in a short-lived child process, only when an upgrade
+    is due, so the service does not keep it (about 11 MB) in memory. A one-shot command, which
+    exits anyway, runs it `in_process` and saves starting a second Python (about 0.5 s).
     """
     if current_revision(engine) == head_revision():
         return
     url = engine.url.render_as_string(hide_password=False)
+    if in_process:
+        try:
+            _upgrade(url)
+        except Exception as exc:
+            raise MigrationError(error_text(exc)) from exc
+        return
     result = subprocess.run(  # the URL goes by environment: a password must not show in `ps`
         [sys.executable, "-m", "gaze.db"],
         env={**os.environ, MIGRATE_URL_VARIABLE: url},
@@ -333,9 +340,12 @@ def _upgrade(url: str) -> None:
     engine = make_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

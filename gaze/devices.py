@@ -7,7 +7,6 @@ tell that something changed.
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
 from collections.abc import Callable
@@ -16,8 +15,10 @@ from datetime import timedelta
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from gaze.db import DeviceLabelRow, SessionRow, UsageDim
-from gaze.history import IP, day_number, day_of_number, local_date, local_midnight_ms
+from gaze.db import DeviceLabelRow, RecordRow, UsageDim
+from gaze.localtime import day_number, day_of_number, local_day, local_midnight_ms
+from gaze.logline import parse_address
+from gaze.records import IP
 
 MAX_LABEL = 40
 
@@ -28,13 +29,10 @@ class LabelError(ValueError):
 
 def canonical_ip(value: str) -> str:
     """The address as session records store it (gaze.logline): canonical text, no ::ffff: prefix."""
-    raw = value.strip().strip("[]")
-    if raw[:7].lower() == "::ffff:":
-        raw = raw[7:]
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        raise LabelError(f"not an IP address: {value.strip()[:64]!r}") from None
+    address = parse_address(value)
+    if address is None:
+        raise LabelError(f"not an IP address: {value.strip()[:64]!r}")
+    return str(address)
 
 
 def clean_label(value: str) -> str:
@@ -52,13 +50,13 @@ def recent_devices(engine: Engine, since_ms: int) -> list[tuple[str, int]]:
 
     usage_dim says on which local day each device was last seen; the records of those few days then
     give the exact time (one query per distinct day, on the end_ms index)."""
-    r = SessionRow.__table__.c
+    r = RecordRow.__table__.c
     dims = UsageDim.__table__.c
     found: dict[str, int] = {}
     with engine.connect() as conn:
         last_days = conn.execute(
             select(dims.value, func.max(dims.day))
-            .where(dims.dim == IP, dims.day >= day_number(local_date(since_ms)))
+            .where(dims.dim == IP, dims.day >= day_number(local_day(since_ms)))
             .group_by(dims.value)
         ).all()
         by_day: dict[int, list[str]] = {}

@@ -22,7 +22,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from gaze.csvrow import HEADER, cdn_row, spreadsheet_safe
-from gaze.history import NO_FILTERS, RECORDS, Filters, Range, records_in
+from gaze.history import NO_FILTERS, Filters, records_in
+from gaze.localtime import Range
+from gaze.records import RECORDS
 
 CSV_HEADER = (
     *HEADER,

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gaze.logline import GUEST, normalize_user
+from gaze.logline import GUEST, normalize_user, parse_address
 
 EVENTS = ("ping", "close")
 MAX_SLUG = 512
@@ -39,25 +39,15 @@ def parse_heartbeat(slug: str | None, user: str | None, event: str | None) -> He
     return Heartbeat(slug, normalize_user((user or "")[:512]) or GUEST, event)
 
 
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    text = text.strip().strip("[]")
-    if text[:7].lower() == "::ffff:":
-        text = text[7:]
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
 def client_address(peer: str, forwarded_for: str | None, trusted: Sequence[Network]) -> str | None:
     """The client's address: the TCP peer, or — only when the peer is a trusted proxy — the nearest
     untrusted address in X-Forwarded-For (read from the right, as each proxy appends)."""
-    address = _address(peer)
+    address = parse_address(peer)
     if address is None:
         return None
     if forwarded_for and any(address in net for net in trusted):
         for hop in reversed(forwarded_for.split(",")):
-            hop_address = _address(hop)
+            hop_address = parse_address(hop)
             if hop_address is None:
                 break
             address = hop_address

@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, case, func
 
 from gaze import history
 from gaze.devices import LabelError, canonical_ip
-from gaze.history import RECORDS, Range
+from gaze.history import Range
+from gaze.records import RECORDS
 
 RANGES = {
     "today": "Today",
@@ -92,14 +93,16 @@ class HistoryQuery:
                 q = replace(q, range="today")
             else:
                 q = replace(q, date_from=date_from, date_to=date_to)
+        texts: dict[str, str] = {}
         for name in ("module", "device", "user"):
             value = params.get(name, "").strip()
             if not value:
                 continue
             if _SLUG.match(value):
-                q = replace(q, **{name: value})
+                texts[name] = value
             else:
                 notes.append(f"{name} filter {_shown(value)} ignored (too long or control characters)")
+        q = replace(q, module=texts.get("module", ""), device=texts.get("device", ""), user=texts.get("user", ""))
         if "ip" in params and not q.device:  # the CSV export's name for the device filter
             value = params["ip"].strip()
             if value and _SLUG.match(value):

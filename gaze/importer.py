@@ -7,7 +7,7 @@ and named a second archive of one day `modulegaze-sessions-YYYY-MM-DD-<epochMs>.
 oldest versions wrote one `mf-*.zip` (or `.tar.gz`) per session holding `modulefetch.json`
 (`recordedAt`, `userId`, `moduleId`, `durationSeconds`): read as the same record.
 CRLF line ends and blank lines are accepted; other lines that do not parse are counted as malformed
-and skipped. start = end − duration. Records go through gaze.history.add_records, which skips the
+and skipped. start = end − duration. Records go through gaze.records.add_records, which skips the
 ones already stored, so importing the same files again adds nothing.
 """
 
@@ -30,14 +30,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gaze.db import IMPORT
-from gaze.history import add_records
-from gaze.logfiles import SESSIONS_STEM, clean_field
+from gaze.logformat import MF_FILE, SESSION_LOG_FILE, clean_field
+from gaze.records import add_records
 from gaze.sessions import SessionRecord
 
 BATCH = 5000
 REASON = "import"  # why the session ended is not in the log line
-_FILE_RE = re.compile(rf"{re.escape(SESSIONS_STEM)}(?:-(\d{{4}}-\d{{2}}-\d{{2}})(?:-(\d{{1,15}}))?)?\.log(\.zip)?")
-_MF_RE = re.compile(r"mf-[^/]*\.(?:zip|tar\.gz)")
 MF_MEMBER = "modulefetch.json"
 _DURATION_RE = re.compile(r"\d{1,12}(?:\.\d*)?")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -99,10 +97,14 @@ def parse_session_line(line: str) -> SessionRecord | None:
 
 def log_files(directory: Path) -> list[Path]:
     """The session log files of `directory`: upstream's `mf-*` files, archives by date, the plain file."""
-    found = [p for p in directory.iterdir() if (_FILE_RE.fullmatch(p.name) or _MF_RE.fullmatch(p.name)) and p.is_file()]
+    found = [
+        p
+        for p in directory.iterdir()
+        if (SESSION_LOG_FILE.fullmatch(p.name) or MF_FILE.fullmatch(p.name)) and p.is_file()
+    ]
 
     def order(path: Path) -> tuple[str, int, int, str]:
-        match = _FILE_RE.fullmatch(path.name)
+        match = SESSION_LOG_FILE.fullmatch(path.name)
         if match is None:  # mf-<recordedAt>-<random>
             return ("", 0, 0, path.name)
         return (match.group(1) or "9999-99-99", int(match.group(2) or 0), 0 if match.group(3) else 1, path.name)
@@ -139,7 +141,7 @@ def _mf_lines(path: Path) -> Iterator[bytes]:
 
 
 def _lines(path: Path) -> Iterator[bytes]:
-    if _MF_RE.fullmatch(path.name):
+    if MF_FILE.fullmatch(path.name):
         yield from _mf_lines(path)
     elif path.name.endswith(".zip"):
         with zipfile.ZipFile(path) as archive:

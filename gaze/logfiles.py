@@ -1,9 +1,10 @@
-"""Session and access log files with crash-safe daily zip archives (DESIGN.md section 4).
+"""The session and access log files: the plain file of the day and its rotation — DESIGN §4.
 
 A :class:`DailyLog` owns one plain file ``<dir>/<stem>.log`` and its daily archives
 ``<dir>/<stem>-YYYY-MM-DD.log.zip`` (one member ``<stem>-YYYY-MM-DD.log``).  Writes are appended,
-flushed and fsynced.  Archiving ("rotation") writes the zip under a temporary name, fsyncs it,
-renames it into place and only then removes the plain file, so a crash at any point loses nothing.
+flushed and fsynced.  Archiving ("rotation", gaze.archives) writes the zip under a temporary name,
+fsyncs it, renames it into place and only then is the plain file removed, so a crash at any point
+loses nothing.  Archives older than the retention are pruned.  Names and line formats: gaze.logformat.
 """
 
 from __future__ import annotations
@@ -12,74 +13,22 @@ import contextlib
 import logging
 import os
 import re
-import shutil
 import threading
-import time
-import zipfile
-import zlib
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
-from typing import BinaryIO
 
-__all__ = [
-    "ACCESS_STEM",
-    "SESSIONS_STEM",
-    "DailyLog",
-    "LogDirError",
-    "clean_field",
-    "format_access_line",
-    "format_session_line",
-    "iso_utc_ms",
-]
+from gaze.archives import fsync_dir, write_archive
+from gaze.localtime import local_day
+from gaze.logformat import MF_FILE, SESSIONS_STEM, archive_re, line_day, member_name
+
+__all__ = ["DailyLog", "LogDirError"]
 
 log = logging.getLogger(__name__)
 
-SESSIONS_STEM = "modulegaze-sessions"
-ACCESS_STEM = "modulegaze-access"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CONTROL_TO_SPACE = str.maketrans({"\r": " ", "\n": " ", "\t": " "})
 _CHUNK = 1024 * 1024
-_MF_RE = re.compile(r"mf-(\d{4}-\d{2}-\d{2})[^/]*\.(?:zip|tar\.gz)")
 # Enough bytes to hold the ISO timestamp at the start of a line ("2026-05-04T14:30:40.000Z").
 _HEAD_BYTES = 64
-
-
-def iso_utc_ms(epoch_ms: int) -> str:
-    """Format epoch milliseconds as ISO 8601 UTC with milliseconds and ``Z``.
-
-    >>> iso_utc_ms(1777905040000)
-    '2026-05-04T14:30:40.000Z'
-    """
-    dt = _EPOCH + timedelta(milliseconds=epoch_ms)
-    return (
-        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
-        f".{dt.microsecond // 1000:03d}Z"
-    )
-
-
-def clean_field(value: str) -> str:
-    """Replace each CR, LF and TAB with one space so a value cannot break the line format.
-
-    The one normalisation of identities and module ids (DESIGN §4): the log writers and the
-    database insert path (gaze.history.add_records) both apply it, so a record reads the same in
-    the files and in the database.
-    """
-    return value.translate(_CONTROL_TO_SPACE)
-
-
-def format_session_line(end_ms: int, user: str, ip: str, module: str, duration_s: int) -> str:
-    """One line of ``modulegaze-sessions.log`` (TAB-separated, ``\\n``-terminated)."""
-    return (
-        f"{iso_utc_ms(end_ms)}\tuserId={clean_field(user)}|{clean_field(ip)}\tmoduleId={clean_field(module)}"
-        f"\tdurationSeconds={int(duration_s)}\tschemaVersion=1\n"
-    )
-
-
-def format_access_line(now_ms: int, raw: str) -> str:
-    """One line of ``modulegaze-access.log``: ``<ISO now>\\t<raw line>\\n``."""
-    return f"{iso_utc_ms(now_ms)}\t{clean_field(raw)}\n"
 
 
 class LogDirError(Exception):
@@ -93,66 +42,11 @@ def _one_line(exc: OSError) -> str:
     return " ".join(str(text).split())
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def local_day(epoch_ms: int | None) -> date:
-    """The local calendar day of an epoch-ms time (None: now)."""
-    return _local_date(time.time() if epoch_ms is None else epoch_ms / 1000)
-
-
-def _local_date(timestamp: float) -> date:
-    return datetime.fromtimestamp(timestamp).date()
-
-
-def _parse_line_day(head: bytes) -> date | None:
-    """Local date of the ISO UTC timestamp at the start of ``head``, or None if unparseable."""
-    first = head.split(b"\n", 1)[0].split(b"\t", 1)[0].strip()
-    try:
-        dt = datetime.fromisoformat(first.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        return _local_date(dt.timestamp())
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _iter_members(zf: zipfile.ZipFile) -> Iterator[bytes]:
-    """The concatenated content of all members of ``zf`` (normally exactly one), in chunks."""
-    for info in zf.infolist():
-        if info.is_dir():
-            continue
-        with zf.open(info) as member:
-            while chunk := member.read(_CHUNK):
-                yield chunk
-
-
-def _tail_equals(chunks: Iterator[bytes], skip: int, plain: BinaryIO) -> bool:
-    """Whether the bytes of ``chunks`` after the first ``skip`` bytes equal the rest of ``plain``."""
-    for chunk in chunks:
-        if skip >= len(chunk):
-            skip -= len(chunk)
-            continue
-        piece = chunk[skip:]
-        skip = 0
-        if plain.read(len(piece)) != piece:
-            return False
-    return plain.read(1) == b""
 
 
 class DailyLog:
@@ -172,9 +66,9 @@ class DailyLog:
         self._today = today
         self.path = self._directory / f"{stem}.log"
         # Ours, and upstream's second archive of a day `<stem>-YYYY-MM-DD-<epochMs>.log.zip` (retention).
-        self._archive_re = re.compile(rf"{re.escape(stem)}-(\d{{4}}-\d{{2}}-\d{{2}})(?:-\d{{1,15}})?\.log\.zip")
+        self._archive_re = archive_re(stem, upstream=True)
         # Upstream's oldest per-session files, `mf-<recordedAt>-<random>.zip|.tar.gz`: session records.
-        self._legacy_re = _MF_RE if stem == SESSIONS_STEM else None
+        self._legacy_re = MF_FILE if stem == SESSIONS_STEM else None
         self._temp_re = re.compile(rf"\.{re.escape(stem)}-\d{{4}}-\d{{2}}-\d{{2}}\.log\.zip\.tmp")
         self._lock = threading.RLock()
         # (st_dev, st_ino, file was empty) of the plain file the cached day was computed for.
@@ -188,7 +82,7 @@ class DailyLog:
         return self._directory / f"{self._member_name(day)}.zip"
 
     def _member_name(self, day: date) -> str:
-        return f"{self._stem}-{day.isoformat()}.log"
+        return member_name(self._stem, day)
 
     def _error(self, exc: OSError, what: str = "") -> LogDirError:
         detail = f"{what}: {_one_line(exc)}" if what else _one_line(exc)
@@ -219,12 +113,12 @@ class DailyLog:
             if st.st_size:
                 try:
                     with open(self.path, "rb") as f:
-                        day = _parse_line_day(f.read(_HEAD_BYTES))
+                        day = line_day(f.read(_HEAD_BYTES))
                 except (FileNotFoundError, NotADirectoryError):
                     self._invalidate()
                     return None
             if day is None:
-                day = _local_date(st.st_mtime)
+                day = local_day(st.st_mtime_ns // 1_000_000)
             self._day_key, self._day = key, day
             return day
 
@@ -251,7 +145,7 @@ class DailyLog:
         finally:
             os.close(fd)
         if created:
-            _fsync_dir(self._directory)
+            fsync_dir(self._directory)
         if offset == 0:
             self._invalidate()
         return offset
@@ -368,83 +262,21 @@ class DailyLog:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(entry.path)
 
-    def _quarantine(self, zip_path: Path, reason: object) -> None:
-        """Move an unreadable archive aside (never delete it) so a fresh one can take its name."""
-        aside = zip_path.with_name(f"{zip_path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}")
-        n = 1
-        while aside.exists():
-            n += 1
-            aside = aside.with_name(f"{zip_path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}-{n}")
-        log.error("archive %s is unreadable (%s); keeping it as %s", zip_path, reason, aside.name)
-        os.rename(zip_path, aside)
-
-    def _open_old_archive(self, zip_path: Path, stack: contextlib.ExitStack) -> zipfile.ZipFile | None:
-        """The existing, verified archive of that day, or None (an unreadable one is moved aside)."""
-        try:
-            zf = stack.enter_context(zipfile.ZipFile(zip_path))
-        except FileNotFoundError:
-            return None
-        except (zipfile.BadZipFile, EOFError) as exc:
-            self._quarantine(zip_path, exc)
-            return None
-        try:
-            bad = zf.testzip()
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-            bad = str(exc)
-        if bad is not None:
-            zf.close()
-            self._quarantine(zip_path, f"bad member {bad}")
-            return None
-        return zf
-
     def _rotate(self, day: date) -> Path:
         """Archive the plain file as ``day``; crash-safe, never loses data; prunes afterwards."""
         zip_path = self._archive_path(day)
-        member = self._member_name(day)
-        tmp_path = self._directory / f".{zip_path.name}.tmp"
         self._remove_stale_temps()
-        with contextlib.ExitStack() as stack:
-            try:
-                plain = stack.enter_context(open(self.path, "rb"))
-            except FileNotFoundError:
-                self._invalidate()
-                return zip_path
-            plain_size = os.fstat(plain.fileno()).st_size
-            old = self._open_old_archive(zip_path, stack)
-            old_size = 0
-            if old is not None:
-                old_size = sum(i.file_size for i in old.infolist() if not i.is_dir())
-                # A rotation that crashed after renaming the zip into place but before removing the
-                # plain file: the archive already ends with exactly this content.
-                if old_size >= plain_size and _tail_equals(_iter_members(old), old_size - plain_size, plain):
-                    log.info("%s already holds %s; removing the plain file", zip_path.name, self.path.name)
-                    self._finish(zip_path)
-                    return zip_path
-                plain.seek(0)
-                log.info("merging %s into the existing %s", self.path.name, zip_path.name)
-            with open(tmp_path, "wb") as raw:
-                with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as out:
-                    info = zipfile.ZipInfo(member, date_time=time.localtime()[:6])
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o644 << 16
-                    big = old_size + plain_size >= zipfile.ZIP64_LIMIT
-                    with out.open(info, "w", force_zip64=big) as dst:
-                        if old is not None:
-                            for chunk in _iter_members(old):
-                                dst.write(chunk)
-                        shutil.copyfileobj(plain, dst, _CHUNK)
-                raw.flush()
-                os.fsync(raw.fileno())
-        os.replace(tmp_path, zip_path)
-        _fsync_dir(self._directory)
-        self._finish(zip_path)
+        if write_archive(self.path, zip_path, self._member_name(day)):
+            self._finish(zip_path)
+        else:
+            self._invalidate()
         return zip_path
 
     def _finish(self, zip_path: Path) -> None:
         """The archive is complete and durable: remove the plain file, then prune old archives."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        _fsync_dir(self._directory)
+        fsync_dir(self._directory)
         self._invalidate()
         log.info("archived %s as %s", self.path.name, zip_path.name)
         try:
@@ -470,6 +302,8 @@ class DailyLog:
             for name in names:
                 match = self._archive_re.fullmatch(name) or (self._legacy_re and self._legacy_re.fullmatch(name))
                 if not match:
+                    continue
+                if match.group(1) is None:  # an `mf-*` name that does not start with a date
                     continue
                 try:
                     archived = date.fromisoformat(match.group(1))

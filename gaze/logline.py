@@ -201,15 +201,24 @@ def module_from_path(raw_path: str) -> str | None:
 # ---------------------------------------------------------------- address
 
 
-@lru_cache(maxsize=4096)
-def _address(token: str) -> tuple[str, bool] | None:
-    """(canonical address, is loopback/unspecified) or None when the token is not an address."""
-    raw = token.strip("[]")
+def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """DESIGN §2 step 5, the one reading of a client address (log lines, heartbeats, device names):
+    blanks and `[ ]` stripped, a `::ffff:` prefix (any case) dropped; None when it is not an address.
+    `str()` of the result is the canonical form session records store."""
+    raw = text.strip().strip("[]")
     if raw[:7].lower() == "::ffff:":
         raw = raw[7:]
     try:
-        addr = ipaddress.ip_address(raw)
+        return ipaddress.ip_address(raw)
     except ValueError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _address(token: str) -> tuple[str, bool] | None:
+    """(canonical address, is loopback/unspecified) or None when the token is not an address."""
+    addr = parse_address(token)
+    if addr is None:
         return None
     return str(addr), addr.is_loopback or addr.is_unspecified
 

@@ -20,8 +20,10 @@ from datetime import date
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from gaze.db import LIVE, LogWriterRow, SessionRow
-from gaze.logfiles import DailyLog, LogDirError, format_session_line, local_day
+from gaze.db import LIVE, LogWriterRow, RecordRow
+from gaze.localtime import local_day
+from gaze.logfiles import DailyLog, LogDirError
+from gaze.logformat import format_session_line
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ class WriterStatus:
     waiting: int = 0  # session records not yet in the file
 
 
-def session_bytes(rows: Iterable[SessionRow]) -> bytes:
+def session_bytes(rows: Iterable[RecordRow]) -> bytes:
     return "".join(format_session_line(r.end_ms, r.user_id, r.ip, r.module, r.duration_s) for r in rows).encode()
 
 
@@ -143,9 +145,9 @@ class SessionLogWriter(ExactlyOnceLog):
                         return False
                     continue
                 rows = db.scalars(
-                    select(SessionRow)
-                    .where(SessionRow.source == LIVE, SessionRow.id > row.written_upto)
-                    .order_by(SessionRow.id)
+                    select(RecordRow)
+                    .where(RecordRow.source == LIVE, RecordRow.id > row.written_upto)
+                    .order_by(RecordRow.id)
                     .limit(5000)
                 ).all()
                 self.status.waiting = len(rows)
@@ -170,11 +172,11 @@ class SessionLogWriter(ExactlyOnceLog):
 
     def _day_of(self, record_id: int) -> date:
         with Session(self.engine) as db:
-            end_ms = db.scalar(select(SessionRow.end_ms).where(SessionRow.id == record_id))
+            end_ms = db.scalar(select(RecordRow.end_ms).where(RecordRow.id == record_id))
         return local_day(end_ms)
 
 
-def _same_day_prefix(rows: list[SessionRow], day: date) -> list[SessionRow]:
+def _same_day_prefix(rows: list[RecordRow], day: date) -> list[RecordRow]:
     out = []
     for r in rows:
         if local_day(r.end_ms) != day:

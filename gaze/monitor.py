@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -21,11 +22,13 @@ from gaze import setaside
 from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint, answers
 from gaze.demo import DEMO_DETAIL, probe_journal, run_demo
-from gaze.history import add_records
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
-from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog, local_day
+from gaze.localtime import local_day
+from gaze.logfiles import DailyLog
+from gaze.logformat import ACCESS_STEM, SESSIONS_STEM
 from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
 from gaze.pipeline import Ingestor
+from gaze.records import add_records
 from gaze.sessions import SessionRecord, SessionStore
 from gaze.setaside import SetAside, error_line
 
@@ -36,6 +39,18 @@ RETRY_FIRST_S = 0.5  # a batch the database refused is retried after this, doubl
 RETRY_MAX_S = 30.0  # … up to this
 RETRY_TICK_S = 5.0  # the tick's own save retries no more often than this while the database refuses
 PROBE_RETRY_S = 30.0  # while the journal cannot be read
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What one save commits together: the cursor, the open sessions (state), the records and
+    access lines gathered so far, and what was set aside."""
+
+    cursor: str | None
+    state: dict[str, object]
+    records: list[SessionRecord]
+    access: list[str]
+    aside: list[tuple[str, str, str]]
 
 
 def load_checkpoint(engine: Engine, name: str = CHECKPOINT) -> tuple[str | None, dict[str, object]]:
@@ -220,27 +235,30 @@ class Monitor:
             return False
         async with self._lock:
             ingestor = self.ingestor
-            records = list(ingestor.pending_records)
-            access = list(ingestor.pending_access)
-            aside = list(self.set_aside.pending)
-            state = {**self.store.to_state(), "last_line_at": self.reader_state.last_line_at}
+            snap = Snapshot(
+                self.cursor,
+                {**self.store.to_state(), "last_line_at": self.reader_state.last_line_at},
+                list(ingestor.pending_records),
+                list(ingestor.pending_access),
+                list(self.set_aside.pending),
+            )
             version, clock = self.store.version, self.store.clock_ms
             try:
-                await asyncio.to_thread(self._commit, self.cursor, state, records, access, aside)
+                await asyncio.to_thread(self._commit, snap)
             except Exception as exc:
                 self._write_failed(exc)
                 return False
             # only what was stored leaves memory; what arrived meanwhile stays pending
-            del ingestor.pending_records[: len(records)]
-            del ingestor.pending_access[: len(access)]
-            del self.set_aside.pending[: len(aside)]
+            del ingestor.pending_records[: len(snap.records)]
+            del ingestor.pending_access[: len(snap.access)]
+            del self.set_aside.pending[: len(snap.aside)]
             self._saved_version = version
             if clock != self._clock_seen[0]:
                 self._clock_seen = (clock, time.monotonic())
             if self.write_error is not None:
                 log.info("saving to the database again")
                 self.write_error, self._retry_at = None, 0.0
-            await asyncio.to_thread(self._write_files, bool(records))
+            await asyncio.to_thread(self._write_files, bool(snap.records))
             return True
 
     def _write_failed(self, exc: Exception) -> None:
@@ -250,58 +268,42 @@ class Monitor:
         self.write_error = message
         self._retry_at = time.monotonic() + RETRY_FIRST_S
 
-    def _commit(
-        self,
-        cursor: str | None,
-        state: dict[str, object],
-        records: list[SessionRecord],
-        access: list[str],
-        aside: list[tuple[str, str, str]],
-    ) -> None:
+    def _commit(self, snap: Snapshot) -> None:
         """One transaction: records (+ roll-ups), set-aside items, checkpoint, access-log intent.
 
         If it fails while the database answers, a record may be what it refuses: the same
         transaction is tried again with each record in a savepoint, and a refused one is set aside.
         """
         try:
-            self._commit_once(cursor, state, records, access, aside, isolate=False)
+            self._commit_once(snap, isolate=False)
         except Exception:
-            if not records or not answers(self.engine):
+            if not snap.records or not answers(self.engine):
                 raise
-            self._commit_once(cursor, state, records, access, aside, isolate=True)
+            self._commit_once(snap, isolate=True)
 
-    def _commit_once(
-        self,
-        cursor: str | None,
-        state: dict[str, object],
-        records: list[SessionRecord],
-        access: list[str],
-        aside: list[tuple[str, str, str]],
-        *,
-        isolate: bool,
-    ) -> None:
+    def _commit_once(self, snap: Snapshot, *, isolate: bool) -> None:
         today = local_day(None)
         refused = SetAside()
         with Session(self.engine) as db, db.begin():
             if not isolate:
-                add_records(db, records, LIVE, outbox=self.outbox)
+                add_records(db, snap.records, LIVE, outbox=self.outbox)
             else:
-                for record in records:
+                for record in snap.records:
                     try:
                         with db.begin_nested():
                             add_records(db, [record], LIVE, outbox=self.outbox)
                     except Exception as exc:
                         refused.add_record(record, exc)
-            setaside.store(db, aside + refused.pending)
+            setaside.store(db, snap.aside + refused.pending)
             row = db.get(Checkpoint, CHECKPOINT)
             if row is None:
                 row = Checkpoint(name=CHECKPOINT)
                 db.add(row)
-            row.cursor = cursor
-            row.state = json.dumps(state, separators=(",", ":"))
+            row.cursor = snap.cursor
+            row.state = json.dumps(snap.state, separators=(",", ":"))
             row.updated_ms = self.wall_ms()
-            data = "".join(access).encode("utf-8", errors="replace")
-            self._access_staged = bool(access) and self.access_log.stage(db, data, today)
+            data = "".join(snap.access).encode("utf-8", errors="replace")
+            self._access_staged = bool(snap.access) and self.access_log.stage(db, data, today)
         if refused.count:
             log.error("set aside %d record(s) the database refused: %s", refused.count, refused.last_error)
             self.set_aside.count += refused.count

@@ -1,6 +1,6 @@
 """The uplink's outbox in our database (DESIGN §8): queued records, and the batches formed from them.
 
-`gaze.history.add_records(..., outbox=True)` queues newly counted records in the transaction that
+`gaze.records.add_records(..., outbox=True)` queues newly counted records in the transaction that
 inserts them. A batch is formed in ONE transaction: its object key and CSV bytes are stored and its
 records leave the queue together. Only then is it sent; a batch stays "unsent" until the store has
 acknowledged it, and an unsent batch is always sent again with the same key and bytes before a new
@@ -22,14 +22,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, exists, func, insert, select, text, update
 
 from gaze.csvrow import HEADER, cdn_row
-from gaze.db import DuplicateRow, OutboxRow, SessionRow, UplinkBatchRow
+from gaze.db import DuplicateRow, OutboxRow, RecordRow, UplinkBatchRow
 
 BATCH_RECORDS = 5000  # records per object: ~0.5 MB of CSV, held in memory one at a time
 _PG_LOCK_KEY = 0x67617A66  # serialises batch forming between processes on PostgreSQL
 
 OUTBOX = OutboxRow.__table__
 BATCHES = UplinkBatchRow.__table__
-RECORDS = SessionRow.__table__
+RECORDS = RecordRow.__table__
 DUPLICATES = DuplicateRow.__table__
 
 

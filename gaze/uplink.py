@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gaze import outbox
 from gaze.config import Settings, SettingsError
+from gaze.db import error_text
 from gaze.s3put import Credentials, S3Error, Store, put_object
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ class Uplink:
         try:
             counts = outbox.counts(self.engine)
         except SQLAlchemyError as exc:
-            self.status.last_error = f"database: {_first_line(exc)}"
+            self.status.last_error = f"database: {error_text(exc)}"
             return
         self.status.queued = counts.waiting
         self.status.last_success_ms = counts.last_sent_ms
@@ -265,7 +266,7 @@ class Uplink:
             except S3Error as exc:
                 report.error = str(exc)
             except SQLAlchemyError as exc:
-                report.error = f"database: {_first_line(exc)}"
+                report.error = f"database: {error_text(exc)}"
             self._account(report)
         return report
 
@@ -290,7 +291,3 @@ class Uplink:
             log.info(
                 "uplink: sent %d records in %d objects (%d waiting)", report.records, report.objects, status.queued
             )
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]

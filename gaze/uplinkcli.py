@@ -13,7 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gaze.catalog import Catalog
 from gaze.config import Settings, SettingsError
-from gaze.history import local_midnight_ms
+from gaze.db import error_text
+from gaze.localtime import local_midnight_ms
 from gaze.outbox import BATCH_RECORDS, queue_since
 from gaze.uplink import Uplink, ago, uplink_config
 
@@ -87,7 +88,7 @@ def uplink_command(
         out.write(f"uplink to {config.describe()}\nlast upload: {last}\n{status.queued} records waiting\n")
         return 0
     except SQLAlchemyError as exc:
-        err.write(f"uplink: database: {str(getattr(exc, 'orig', None) or exc).strip().splitlines()[0][:200]}\n")
+        err.write(f"uplink: database: {error_text(exc)}\n")
         return 1
     finally:
         engine.dispose()

@@ -21,12 +21,12 @@ from gaze.board import device_text, format_duration, module_label, module_title
 from gaze.export import csv_rows
 from gaze.history import Filters, Range, Totals
 from gaze.history_query import RANGES, HistoryQuery, device_ip, order_by, resolve_range
+from gaze.logformat import ARCHIVE_NAME as ARCHIVE
 from gaze.logline import GUEST
 from gaze.services import Services
 from pages.access import page_actions, to_login
 
 __all__ = ["RANGES", "register", "resolve_range"]
-ARCHIVE = re.compile(r"^modulegaze-(sessions|access)-\d{4}-\d{2}-\d{2}\.log\.zip$")
 
 
 def register(services: Services, hub: Hub) -> None:

@@ -1,4 +1,5 @@
-"""gaze.catalog: oc4d database + uploads scan, DESIGN §7 matching, /api/modules payload."""
+"""gaze.catalog and its sources: oc4d database (gaze.oc4d_db) + uploads scan (gaze.uploads), DESIGN §7 matching
+(gaze.modulenames), /api/modules payload."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from gaze import catalog as catalog_module
-from gaze.catalog import Catalog, Module, SourceStatus, engine_url, module_key
+from gaze.catalog import Catalog
+from gaze.modulenames import Module, SourceStatus, merge, module_key
+from gaze.oc4d_db import engine_url
 from gaze.traffic import DEMO_CATALOG
 
 MODULE_DDL = (
@@ -57,7 +60,7 @@ def _catalog(modules: list[Module]) -> Catalog:
     """A catalog holding exactly `modules` (no database, no scan)."""
     cat = Catalog(database_url=None, uploads_roots=[])
     cat._snap = catalog_module._snapshot(
-        catalog_module.merge(modules), {}, SourceStatus(ok=False), SourceStatus(ok=False), [], time.time()
+        merge(modules), {}, SourceStatus(ok=False), SourceStatus(ok=False), [], time.time()
     )
     return cat
 

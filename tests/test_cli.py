@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from gaze.db import BACKFILL, Checkpoint, SessionRow, make_engine, migrate
-from gaze.logfiles import format_session_line
+from gaze.db import BACKFILL, Checkpoint, RecordRow, make_engine, migrate
+from gaze.logformat import format_session_line
 from tests.conftest import ROOT, foreign_environ
 
 T0 = int(datetime(2026, 5, 4, 14, 30, tzinfo=UTC).timestamp() * 1000)
@@ -106,7 +106,7 @@ def db_rows(url: str) -> list[tuple[int, int, str, str, str, int, str]]:
         with Session(engine) as db:
             return [
                 (r.start_ms, r.end_ms, r.user_id, r.ip, r.module, r.duration_s, r.source)
-                for r in db.scalars(select(SessionRow).order_by(SessionRow.id))
+                for r in db.scalars(select(RecordRow).order_by(RecordRow.id))
             ]
     finally:
         engine.dispose()
@@ -255,7 +255,7 @@ def test_backfill_never_touches_the_checkpoint(tmp_path: Path) -> None:
     try:
         with Session(engine) as db:
             assert db.scalars(select(Checkpoint)).all() == []
-            assert db.scalar(select(SessionRow.id).where(SessionRow.source != BACKFILL)) is None
+            assert db.scalar(select(RecordRow.id).where(RecordRow.source != BACKFILL)) is None
 
         # an existing live checkpoint stays exactly as it was
         with Session(engine) as db, db.begin():
@@ -266,7 +266,7 @@ def test_backfill_never_touches_the_checkpoint(tmp_path: Path) -> None:
         assert rows == [("live", "s=abc;i=42", '{"clock":1,"open":[]}', 7)]
     finally:
         engine.dispose()
-    # run twice: the records are stored once (gaze.history.add_records skips stored records)
+    # run twice: the records are stored once (gaze.records.add_records skips stored records)
     assert len(db_rows(url)) == 2
 
 

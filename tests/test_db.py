@@ -3,6 +3,7 @@ cycle and backfill records (DESIGN §1: SQLite by default, PostgreSQL when confi
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from gaze.backfill import BackfillOptions, run_backfill
-from gaze.db import BACKFILL, LIVE, Checkpoint, LogWriterRow, SessionRow, make_engine, migrate
+from gaze.db import BACKFILL, LIVE, MIGRATIONS, Checkpoint, LogWriterRow, RecordRow, make_engine, migrate
 from gaze.monitor import CHECKPOINT, Monitor
 from tests.test_monitor import (
     SCENE,
@@ -55,12 +56,26 @@ def test_migrate_creates_the_schema_and_is_repeatable(db_url: str) -> None:
         engine.dispose()
 
 
+def test_migrations_run_only_their_own_frozen_code() -> None:
+    """A migration must not change when the application's code does: no revision imports gaze."""
+    revisions = sorted((MIGRATIONS / "versions").glob("0*.py"))
+    assert len(revisions) >= 7
+    for path in revisions:
+        imported: list[str] = []
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                imported.append(node.module or "")
+        assert not [name for name in imported if name.split(".")[0] == "gaze"], path.name
+
+
 def test_large_values_round_trip(engine: Engine) -> None:
     """Epoch-ms BIGINTs, long module names, binary intents."""
     big = 4_102_444_800_000  # 2100-01-01
     with Session(engine) as db, db.begin():
         db.add(
-            SessionRow(
+            RecordRow(
                 end_ms=big,
                 start_ms=big - 1,
                 user_id="ü" * 200,
@@ -72,7 +87,7 @@ def test_large_values_round_trip(engine: Engine) -> None:
         )
         db.add(LogWriterRow(stem="x", written_upto=big, intent_data=bytes(range(256)) * 10, intent_offset=big))
     with Session(engine) as db:
-        row = db.scalars(select(SessionRow)).one()
+        row = db.scalars(select(RecordRow)).one()
         assert (row.end_ms, row.user_id, len(row.module), row.source) == (big, "ü" * 200, 1000, LIVE)
         writer = db.get(LogWriterRow, "x")
         assert writer is not None and writer.intent_data == bytes(range(256)) * 10 and writer.intent_offset == big
@@ -137,7 +152,7 @@ def test_backfill_inserts_records(engine: Engine, tmp_path: Path) -> None:
     summary = run_backfill(options, engine, stderr=io.StringIO())
     assert summary.entries == len(entries)
     with Session(engine) as db:
-        rows = db.scalars(select(SessionRow).order_by(SessionRow.id)).all()
+        rows = db.scalars(select(RecordRow).order_by(RecordRow.id)).all()
         assert db.scalars(select(Checkpoint)).all() == []
     assert len(rows) == summary.records > 10
     assert {r.source for r in rows} == {BACKFILL}
@@ -164,5 +179,5 @@ async def test_backfill_records_stay_out_of_the_live_log(engine: Engine, db_url:
     await monitor._on_batch(SCENE)
     assert (settings.log_dir / SESSIONS_LOG).read_text() == expected_log(SCENE_ROWS)
     with Session(engine) as db:
-        sources = [r.source for r in db.scalars(select(SessionRow).order_by(SessionRow.id))]
+        sources = [r.source for r in db.scalars(select(RecordRow).order_by(RecordRow.id))]
     assert sources == [BACKFILL] * 3 + [LIVE] * 3

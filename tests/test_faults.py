@@ -132,7 +132,11 @@ def test_database_down_at_boot_serves_a_status_and_connects_later(pg_url: str, t
         assert app.process is not None and app.process.poll() is None
         proxy.restore()
         app.wait_healthy(60)
+        deadline = time.monotonic() + 30  # "following" comes as journalctl starts, the line just after
         status, body = app.health()
+        while time.monotonic() < deadline and body["sessions"]["open"] != 1:
+            time.sleep(0.2)
+            status, body = app.health()
         assert status == 200 and body["sessions"]["open"] == 1
     finally:
         app.stop()

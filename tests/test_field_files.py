@@ -21,9 +21,10 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gaze.db import SessionRow, make_engine
+from gaze.db import RecordRow, make_engine
 from gaze.importer import log_files, logged_keys, record_key
-from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, DailyLog
+from gaze.logfiles import DailyLog
+from gaze.logformat import ACCESS_STEM, SESSIONS_STEM
 from tests.conftest import ROOT, foreign_environ
 
 DAY = datetime(2026, 5, 4, tzinfo=UTC)
@@ -147,13 +148,13 @@ def test_backfill_thrice_and_import_write_each_record_once(tmp_path: Path) -> No
     engine = make_engine(env["MODULEGAZE_DATABASE_URL"])
     try:
         with Session(engine) as db:
-            stored = db.scalars(select(SessionRow.user_id)).all()
+            stored = db.scalars(select(RecordRow.user_id)).all()
         assert len(stored) == records and "Kofi Mensah" in stored and "x  y" in stored  # as in the files
         imported = run(["import-logs", str(log_dir)], env)
         assert field(imported.stdout, "records added") == 0
         assert field(imported.stdout, "duplicates skipped") == records
         with Session(engine) as db:
-            assert db.scalar(select(func.count()).select_from(SessionRow)) == records
+            assert db.scalar(select(func.count()).select_from(RecordRow)) == records
     finally:
         engine.dispose()
     assert Counter(session_lines(log_dir)) == Counter(lines)  # import writes no line

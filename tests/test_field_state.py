@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from gaze import history
 from gaze.config import SettingsError, load_settings
-from gaze.db import IMPORT, LIVE, MIGRATIONS, SessionRow, make_engine, migrate
+from gaze.db import IMPORT, LIVE, MIGRATIONS, RecordRow, make_engine, migrate
 from gaze.demo import UNREADABLE, demo_settings, probe_journal, want_demo
-from gaze.history import Rollup, add_records, rebuild_rollups
 from gaze.journal import JournalSource
 from gaze.monitor import Monitor
+from gaze.records import Rollup, add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
 from tests import journalkit
 from tests.conftest import ROOT, require
@@ -60,7 +60,7 @@ def test_migration_0006_normalises_rows_and_keeps_the_rollups_right(db_url: str)
             rollup = Rollup()
             for r in dirty:
                 conn.execute(
-                    insert(SessionRow.__table__).values(
+                    insert(RecordRow.__table__).values(
                         end_ms=r.end_ms, start_ms=r.start_ms, user_id=r.user, ip=r.ip, module=r.module,
                         duration_s=r.duration_s, reason=r.reason, source=LIVE,
                     )
@@ -78,7 +78,7 @@ def test_migration_0006_normalises_rows_and_keeps_the_rollups_right(db_url: str)
         _upgrade(engine, "head")
 
         with Session(engine) as db:
-            rows = db.execute(select(SessionRow.user_id, SessionRow.module, SessionRow.source).order_by(SessionRow.id))
+            rows = db.execute(select(RecordRow.user_id, RecordRow.module, RecordRow.source).order_by(RecordRow.id))
             assert list(rows) == [
                 ("Kofi Mensah", "cdn_math", LIVE), ("ama", "cdn bio", LIVE), ("x  y", "cdn_geo", LIVE),
                 ("Kofi Mensah", "cdn_math", IMPORT), ("ama", "cdn bio", IMPORT), ("clean", "cdn_math", IMPORT),
@@ -100,7 +100,7 @@ def test_records_are_stored_normalised(engine: Engine) -> None:
         add_records(db, [record], LIVE)
         assert add_records(db, [SessionRecord("10.0.0.1", "a b", "m  od", T - 5000, T, "import")], IMPORT) == 0
     with Session(engine) as db:
-        assert db.execute(select(SessionRow.user_id, SessionRow.module)).all() == [("a b", "m  od")]
+        assert db.execute(select(RecordRow.user_id, RecordRow.module)).all() == [("a b", "m  od")]
 
 
 # ---------------------------------------------------------------- settings

@@ -20,8 +20,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from gaze.db import DeviceLabelRow
-from gaze.history import IMPORT, add_records, local_midnight_ms
+from gaze.db import IMPORT, DeviceLabelRow
+from gaze.localtime import local_midnight_ms
+from gaze.records import add_records
 from gaze.sessions import SessionRecord
 from tests import journalkit
 from tests.browserkit import (

@@ -16,7 +16,9 @@ from nicegui.testing import User
 from sqlalchemy.orm import Session
 
 from gaze.auth import VIEWER
-from gaze.history import IMPORT, add_records, local_midnight_ms
+from gaze.db import IMPORT
+from gaze.localtime import local_midnight_ms
+from gaze.records import add_records
 from gaze.sessions import SessionRecord
 from tests.test_auth import raw_client
 from tests.test_dashboard import WAIT, gaze_env, hit, hub, login, services, until

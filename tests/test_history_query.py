@@ -13,8 +13,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gaze import history
-from gaze.history import IMPORT, Filters, Range, add_records, local_midnight_ms
+from gaze.db import IMPORT
+from gaze.history import Filters, Range
 from gaze.history_query import SORTS, HistoryQuery, device_ip, order_by
+from gaze.localtime import local_midnight_ms
+from gaze.records import add_records
 from gaze.sessions import SessionRecord
 
 LABELS = {"10.0.0.3": "Tablet Kofi", "10.0.0.5": "library desk", "10.0.0.6": "Tablet Ama"}

@@ -14,10 +14,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from gaze import history
-from gaze.db import IMPORT, LIVE, SessionRow, make_engine
-from gaze.history import add_records
+from gaze.db import IMPORT, LIVE, RecordRow, make_engine
 from gaze.importer import import_logs, log_files, parse_session_line
-from gaze.logfiles import format_session_line
+from gaze.logformat import format_session_line
+from gaze.records import add_records
 from gaze.sessions import SessionRecord
 from tests.conftest import ROOT, foreign_environ
 
@@ -35,7 +35,7 @@ def stored(engine: Engine) -> list[tuple[int, int, str, str, str, int, str]]:
     with Session(engine) as db:
         return [
             (r.start_ms, r.end_ms, r.user_id, r.ip, r.module, r.duration_s, r.source)
-            for r in db.scalars(select(SessionRow).order_by(SessionRow.end_ms, SessionRow.id))
+            for r in db.scalars(select(RecordRow).order_by(RecordRow.end_ms, RecordRow.id))
         ]
 
 

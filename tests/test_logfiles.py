@@ -12,15 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gaze.logfiles import (
-    ACCESS_STEM,
-    SESSIONS_STEM,
-    DailyLog,
-    LogDirError,
-    format_access_line,
-    format_session_line,
-    iso_utc_ms,
-)
+from gaze.logfiles import DailyLog, LogDirError
+from gaze.logformat import ACCESS_STEM, SESSIONS_STEM, format_access_line, format_session_line, iso_utc_ms
 from tests.conftest import timezone
 
 D1 = date(2026, 5, 4)

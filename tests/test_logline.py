@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gaze.logfiles import iso_utc_ms
+from gaze.logformat import iso_utc_ms
 from gaze.logline import GUEST, Hit, classify, module_from_path, parse
 from tests.conformance_data import case_id, load
 

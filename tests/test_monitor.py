@@ -20,9 +20,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from gaze.config import Settings, load_settings
-from gaze.db import LIVE, Checkpoint, LogWriterRow, SessionRow, make_engine, migrate
+from gaze.db import LIVE, Checkpoint, LogWriterRow, RecordRow, make_engine, migrate
 from gaze.journal import JournalEntry
-from gaze.logfiles import ACCESS_STEM, SESSIONS_STEM, format_session_line, local_day
+from gaze.localtime import local_day
+from gaze.logformat import ACCESS_STEM, SESSIONS_STEM, format_session_line
 from gaze.logwriter import session_bytes
 from gaze.monitor import CHECKPOINT, Monitor
 from gaze.sessions import SessionRecord
@@ -90,7 +91,7 @@ def live_rows(engine: Engine) -> list[Row]:
     with Session(engine) as db:
         return [
             (r.start_ms, r.end_ms, r.user_id, r.ip, r.module, r.duration_s, r.reason, r.source)
-            for r in db.scalars(select(SessionRow).order_by(SessionRow.id))
+            for r in db.scalars(select(RecordRow).order_by(RecordRow.id))
         ]
 
 
@@ -196,7 +197,7 @@ async def test_records_land_in_database_and_log_once(tmp_path: Path) -> None:
     with Session(engine) as db:
         row = db.get(LogWriterRow, SESSIONS_STEM)
         assert row is not None and row.intent_data is None
-        assert row.written_upto == db.scalar(select(SessionRow.id).order_by(SessionRow.id.desc()).limit(1))
+        assert row.written_upto == db.scalar(select(RecordRow.id).order_by(RecordRow.id.desc()).limit(1))
 
 
 async def test_batch_without_cursor_keeps_the_last_cursor(tmp_path: Path) -> None:
@@ -238,11 +239,11 @@ async def test_restart_continues_from_checkpoint(tmp_path: Path, utc_tz: None) -
 # ---------------------------------------------------------------- crash between intent and write
 
 
-def record_rows(records: list[SessionRecord], source: str) -> list[SessionRow]:
+def record_rows(records: list[SessionRecord], source: str) -> list[RecordRow]:
     """ORM rows for records, without roll-ups or duplicate checks (to stage raw rows);
-    the service inserts through gaze.history.add_records."""
+    the service inserts through gaze.records.add_records."""
     return [
-        SessionRow(
+        RecordRow(
             end_ms=r.end_ms,
             start_ms=r.start_ms,
             user_id=r.user,
@@ -274,7 +275,7 @@ def _commit_without_writing(monitor: Monitor, engine: Engine, entries: list[Jour
     with Session(engine) as db, db.begin():
         writer = db.get(LogWriterRow, SESSIONS_STEM)
         assert writer is not None
-        rows = db.scalars(select(SessionRow).where(SessionRow.id > writer.written_upto).order_by(SessionRow.id)).all()
+        rows = db.scalars(select(RecordRow).where(RecordRow.id > writer.written_upto).order_by(RecordRow.id)).all()
         data = session_bytes(rows)
         day = datetime.fromtimestamp(rows[0].end_ms / 1000).date()
         assert monitor.sessions_log.stage(db, data, day, upto=rows[-1].id)

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from gaze.logfiles import format_session_line
+from gaze.logformat import format_session_line
 from gaze.logline import Hit, parse
 from gaze.sessions import CAPACITY, SessionRecord, SessionStore
 from tests.conformance_data import case_id, load

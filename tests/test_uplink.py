@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from gaze.config import SettingsError, load_settings
 from gaze.csvrow import cdn_row as csv_row
 from gaze.db import BACKFILL, LIVE, OutboxRow, UplinkBatchRow
-from gaze.history import add_records
 from gaze.outbox import counts, csv_bytes, next_batch, object_key, queue_since
+from gaze.records import add_records
 from gaze.s3put import Credentials, Store, signed_headers
 from gaze.sessions import SessionRecord
 from gaze.uplink import Uplink, UplinkConfig, status_text, uplink_config
@@ -340,7 +340,7 @@ def test_timing_of_status_fields(engine: Engine, moto: Moto) -> None:
 
 @pytest.mark.usefixtures("clean_env")
 def test_demo_records_are_never_queued_nor_shipped(engine: Engine, tmp_path: Path) -> None:
-    from gaze.monitor import Monitor
+    from gaze.monitor import Monitor, Snapshot
     from gaze.services import Services
 
     settings = load_settings(
@@ -353,8 +353,8 @@ def test_demo_records_are_never_queued_nor_shipped(engine: Engine, tmp_path: Pat
     )
     demo = Services(settings, engine, demo=True)
     assert demo.uplink is None
-    demo.monitor._commit(None, {}, records(3), [], [])
+    demo.monitor._commit(Snapshot(None, {}, records(3), [], []))
     assert _queued(engine) == 0
-    Monitor(settings, engine)._commit(None, {}, records(2, start=T0 + 10**7), [], [])
+    Monitor(settings, engine)._commit(Snapshot(None, {}, records(2, start=T0 + 10**7), [], []))
     assert _queued(engine) == 2
     assert Services(settings, engine, demo=False).uplink is not None

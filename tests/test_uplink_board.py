@@ -10,7 +10,7 @@ from nicegui.testing import User
 from sqlalchemy.orm import Session
 
 from gaze.db import LIVE
-from gaze.history import add_records
+from gaze.records import add_records
 from tests.browserkit import free_port
 from tests.test_dashboard import WAIT, gaze_env, login, services  # noqa: F401 - gaze_env is a fixture
 from tests.test_uplink import records

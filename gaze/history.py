@@ -11,7 +11,7 @@ activity by hour included — never from the raw records; any other range from t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -243,18 +243,25 @@ _ITEM_COLUMNS = (
 
 
 def sessions_page(
-    engine: Engine, rng: Range, filters: Filters = NO_FILTERS, page: int = 1, page_size: int = 50
+    engine: Engine,
+    rng: Range,
+    filters: Filters = NO_FILTERS,
+    page: int = 1,
+    page_size: int = 50,
+    order: Sequence[Any] | None = None,
 ) -> tuple[list[SessionItem], int]:
     """Page `page` (1 = newest) of the sessions ending in `rng`, newest first, and their total count.
+    `order`: another ORDER BY (gaze.history_query.order_by); it ends with the record id.
 
     The count comes from the roll-ups. With a filter, the per-day counts of the roll-up also tell
     which days hold the page, so only those days' records are scanned (the end_ms index), however
-    rare the filtered device, user or module is."""
+    rare the filtered device, user or module is (newest first only)."""
     if page < 1 or page_size < 1:
         raise ValueError("page and page_size start at 1")
     offset = (page - 1) * page_size
     r = RECORDS.c
-    order = (r.end_ms.desc(), r.id.desc())
+    by_end = order is None
+    order = (r.end_ms.desc(), r.id.desc()) if order is None else tuple(order)
     days = rng.days()
     with engine.connect() as conn:
         if days is None:
@@ -275,6 +282,9 @@ def sessions_page(
             counts = _daily(select(DAILY.c.day, func.sum(DAILY.c.sessions)), days, filters).group_by(DAILY.c.day)
             per_day = conn.execute(counts.order_by(DAILY.c.day.desc())).all()
         total = sum(int(n) for _, n in per_day)
+        if not by_end:
+            stmt = _raw(select(*_ITEM_COLUMNS), rng, filters).order_by(*order).limit(page_size).offset(offset)
+            return _items(conn.execute(stmt)), total
         chosen: list[int] = []
         seen = skip = 0
         for day, n in per_day:

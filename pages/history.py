@@ -3,61 +3,30 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from nicegui import app, run, ui
 
 from components.actions import Actions
 from components.frame import header
+from components.history_charts import bar_options, timeline_options
+from components.history_table import PAGE_SIZE, SessionTable, pages
 from components.hub import Hub
 from gaze import history
 from gaze.board import device_text, format_duration, module_label, module_title
 from gaze.export import csv_rows
-from gaze.history import Filters, Range
+from gaze.history import Filters, Range, Totals
+from gaze.history_query import RANGES, HistoryQuery, device_ip, order_by, resolve_range
 from gaze.logformat import ARCHIVE_NAME as ARCHIVE
 from gaze.logline import GUEST
 from gaze.services import Services
 from pages.access import page_actions, to_login
 
-RANGES = {
-    "today": "Today",
-    "yesterday": "Yesterday",
-    "7d": "Last 7 days",
-    "month": "This month",
-    "year": "This year",
-    "custom": "Custom",
-}
-PAGE_SIZE = 25
-
-
-def resolve_range(key: str, date_from: str | None = None, date_to: str | None = None) -> Range:
-    """The local-time range a page or export asks for; ValueError when it makes no sense."""
-    if key == "today":
-        return history.today()
-    if key == "yesterday":
-        return history.yesterday()
-    if key == "7d":
-        return history.last_days(7)
-    if key == "month":
-        return history.this_month()
-    if key == "year":
-        return history.this_year()
-    if key == "custom":
-        if not date_from or not date_to:
-            raise ValueError("choose both dates")
-        try:
-            return history.custom(date.fromisoformat(date_from), date.fromisoformat(date_to))
-        except OverflowError:  # 9999-12-31: the range's end (the next midnight) is past the calendar
-            raise ValueError("date out of range") from None
-    raise ValueError(f"unknown range {key!r}")
-
-
-def _time(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+__all__ = ["RANGES", "register", "resolve_range"]
 
 
 def register(services: Services, hub: Hub) -> None:
@@ -71,13 +40,15 @@ def register(services: Services, hub: Hub) -> None:
         date_to: str | None = None,
         module: str | None = None,
         ip: str | None = None,
+        device: str | None = None,
         user: str | None = None,
     ) -> StreamingResponse:
         try:
             rng = resolve_range(range, date_from, date_to)
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        filters = Filters(module or None, ip or None, user or None)
+        address, _ = device_ip(device or ip or "", services.devices.all())
+        filters = Filters(module or None, address, user or None)
         rows = csv_rows(services.engine, rng, filters, services.devices.all(), names)
         filename = "modulegaze-sessions-" + re.sub(r"[^A-Za-z0-9-]+", "-", rng.label).strip("-").lower() + ".csv"
         return StreamingResponse(
@@ -94,54 +65,80 @@ def register(services: Services, hub: Hub) -> None:
         return FileResponse(path, media_type="application/zip", filename=name)
 
     @ui.page("/history", title="Module Gaze · History")
-    async def history_page() -> RedirectResponse | None:
+    async def history_page(request: Request) -> RedirectResponse | None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
         header(actions, "History")
-        view = HistoryView(actions, names)
-        await view.refresh()
+        query, notes = HistoryQuery.parse(request.query_params)
+        view = HistoryView(actions, hub, names, query, notes)
+        await view.refresh(keep_page=True)
         return None
 
 
 class HistoryView:
-    """Range and filters at the top; everything below follows them."""
+    """Range and filters at the top (kept in the URL); everything below follows them."""
 
-    def __init__(self, actions: Actions, names: Any) -> None:
+    def __init__(self, actions: Actions, hub: Hub, names: Any, q: HistoryQuery, notes: list[str]) -> None:
         self.services = actions.services
+        self.hub = hub
         self.names = names
-        self.range_key = "today"
-        self.page = 1
+        self.q = q
         self._chart_slugs: list[str] = []
+        self._totals: Totals | None = None
+        self._busy = False
+        custom = q.range == "custom"
+        modules = self._module_options()
+        if q.module and q.module not in modules:
+            modules[q.module] = q.module
         with ui.column().classes("w-full max-w-6xl mx-auto gap-4 p-2 sm:p-4"):
             with ui.card().classes("w-full"):
                 with ui.row().classes("w-full items-center gap-3 flex-wrap"):
                     self.toggle = (
-                        ui.toggle(RANGES, value="today", on_change=self._range_changed)
+                        ui.toggle(RANGES, value=q.range, on_change=self._range_changed)
                         .props("no-caps dense")
                         .classes("flex-wrap max-w-full")
                         .mark("range")
                     )
-                    self.date_from = ui.input("From", on_change=self.refresh).props("type=date dense").mark("from")
-                    self.date_to = ui.input("To", on_change=self.refresh).props("type=date dense").mark("to")
+                    self.date_from = (
+                        ui.input("From", value=q.date_from, on_change=self._changed)
+                        .props("type=date dense")
+                        .mark("from")
+                    )
+                    self.date_to = (
+                        ui.input("To", value=q.date_to, on_change=self._changed).props("type=date dense").mark("to")
+                    )
                 with ui.row().classes("w-full items-center gap-3 flex-wrap"):
                     self.module = (
-                        ui.select(self._module_options(), label="Module", with_input=True, on_change=self.refresh)
+                        ui.select(modules, value=q.module or None, label="Module", with_input=True)
                         .props("clearable dense")
-                        .classes("min-w-[220px]")
+                        .classes("min-w-[220px] max-w-full")
                         .mark("filter-module")
                     )
+                    self.module.on_value_change(self._changed)
                     self.device = (
-                        ui.input("Device IP", on_change=self.refresh).props("clearable dense").mark("filter-device")
+                        ui.input("Device name or IP", value=q.device, on_change=self._changed)
+                        .props("clearable dense debounce=400")
+                        .mark("filter-device")
                     )
-                    self.user = ui.input("User", on_change=self.refresh).props("clearable dense").mark("filter-user")
+                    self.user = (
+                        ui.input("User", value=q.user, on_change=self._changed)
+                        .props("clearable dense debounce=400")
+                        .mark("filter-user")
+                    )
                     ui.button("Clear filters", on_click=self.clear_filters).props("flat dense")
                     ui.space()
                     ui.button("Download CSV", icon="download", on_click=self.download).mark("download-csv")
-                self.error = ui.label("").classes("text-sm text-red-700").mark("range-error")
+                self.error = ui.label("").classes("text-sm text-red-700 empty:hidden").mark("range-error")
+                self.device_note = ui.label("").classes("text-sm text-amber-800 empty:hidden").mark("device-note")
+                self.url_notes = (
+                    ui.label("Ignored in the link: " + "; ".join(notes) + "." if notes else "")
+                    .classes("text-sm text-amber-800 break-words empty:hidden")
+                    .mark("url-notes")
+                )
                 ui.label(
                     "Counts sessions that have ended (by their end time); the board's Today so far "
-                    "adds the open sessions' time so far."
+                    "adds the open sessions' time so far. A range that includes today updates as sessions end."
                 ).classes("text-xs text-gray-600").mark("history-definition")
             with ui.element("div").classes("w-full grid grid-cols-2 md:grid-cols-4 gap-3"):
                 self.total_time = self._card("Learning time", "total-time")
@@ -151,46 +148,26 @@ class HistoryView:
             with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
                 with ui.card().classes("w-full"):
                     ui.label("Minutes per module (top 15) — click a bar to filter").classes("font-semibold")
-                    self.module_chart = ui.echart(_bar_options([], horizontal=True)).classes("w-full h-80")
+                    self.module_chart = ui.echart(bar_options([], horizontal=True)).classes("w-full h-80")
                     self.module_chart.on_point_click(self._module_clicked)
                     self.module_chart.mark("chart-modules")
                 with ui.card().classes("w-full"):
                     ui.label("Activity by hour of day (minutes)").classes("font-semibold")
-                    self.hour_chart = ui.echart(_bar_options([], horizontal=False)).classes("w-full h-80")
+                    self.hour_chart = ui.echart(bar_options([], horizontal=False)).classes("w-full h-80")
                     self.hour_chart.mark("chart-hours")
             with ui.card().classes("w-full"):
-                ui.label("Sessions — click a row for that device's day").classes("font-semibold")
-                self.table = (
-                    ui.table(
-                        columns=[
-                            {"name": "end", "label": "Ended", "field": "end", "align": "left"},
-                            {"name": "user", "label": "User", "field": "user", "align": "left"},
-                            {"name": "device", "label": "Device", "field": "device", "align": "left"},
-                            {"name": "module", "label": "Module", "field": "module", "align": "left"},
-                            {"name": "duration", "label": "Duration", "field": "duration", "align": "right"},
-                        ],
-                        rows=[],
-                        row_key="id",
-                    )
-                    .classes("w-full")
-                    .props("flat dense wrap-cells hide-pagination :rows-per-page-options=[0]")
-                )
-                self.table.mark("sessions-table")
-                self.table.on("row-click", self._row_clicked)
-                with ui.row().classes("items-center gap-2"):
-                    self.pager = ui.pagination(1, 1, direction_links=True, on_change=self._page_changed).props(
-                        "max-pages=7 boundary-numbers"
-                    )
-                    self.count = ui.label("").classes("text-sm text-gray-600").mark("sessions-count")
+                ui.label("Sessions — click a header to sort, a row for that device's day").classes("font-semibold")
+                self.sessions = SessionTable(self._sort_changed, self._page_changed, self._row_clicked)
             with ui.card().classes("w-full"):
                 self.timeline_title = ui.label("Device timeline: click a session above").classes("font-semibold")
-                self.timeline = ui.echart(_timeline_options([])).classes("w-full h-64").mark("timeline")
+                self.timeline = ui.echart(timeline_options([])).classes("w-full h-64").mark("timeline")
             with ui.card().classes("w-full"):
                 ui.label("Daily log archives").classes("font-semibold")
                 self.archives = ui.column().classes("gap-1")
-        self.date_from.set_visibility(False)
-        self.date_to.set_visibility(False)
+        self.date_from.set_visibility(custom)
+        self.date_to.set_visibility(custom)
         self._draw_archives()
+        hub.today_changed.subscribe(self._today_changed)
 
     @staticmethod
     def _card(title: str, marker: str) -> ui.label:
@@ -203,27 +180,36 @@ class HistoryView:
 
     # ------------------------------------------------------------------ state
 
-    def _rng(self) -> Range:
-        return resolve_range(self.range_key, self.date_from.value, self.date_to.value)
-
-    def _filters(self) -> Filters:
-        return Filters(
-            self.module.value or None,
-            (self.device.value or "").strip() or None,
-            (self.user.value or "").strip() or None,
+    def _read_controls(self) -> None:
+        """The state from the controls (a new filter or range starts at page 1, keeps the sort)."""
+        custom = self.toggle.value == "custom"
+        self.q = HistoryQuery(
+            range=self.toggle.value or "today",
+            date_from=(self.date_from.value or "") if custom else "",
+            date_to=(self.date_to.value or "") if custom else "",
+            module=self.module.value or "",
+            device=(self.device.value or "").strip(),
+            user=(self.user.value or "").strip(),
+            page=1,
+            sort=self.q.sort,
+            descending=self.q.descending,
         )
 
-    def _query(self) -> str:
-        params = {"range": self.range_key}
-        if self.range_key == "custom":
-            params |= {"date_from": self.date_from.value or "", "date_to": self.date_to.value or ""}
-        filters = self._filters()
-        params |= {k: v for k, v in (("module", filters.module), ("ip", filters.ip), ("user", filters.user)) if v}
-        return urlencode(params)
+    def _filters(self) -> Filters:
+        address, note = device_ip(self.q.device, self.services.devices.all())
+        self.device_note.set_text(f"Device: {note}" if note else "")
+        return Filters(self.q.module or None, address, self.q.user or None)
+
+    def _show_url(self) -> None:
+        ui.navigate.history.replace(f"/history?{urlencode(self.q.params())}")
+
+    async def _changed(self) -> None:
+        self._read_controls()
+        self.url_notes.set_text("")  # they were about the link; the page now shows what was chosen
+        await self.refresh()
 
     async def _range_changed(self) -> None:
-        self.range_key = self.toggle.value or "today"
-        custom = self.range_key == "custom"
+        custom = self.toggle.value == "custom"
         self.date_from.set_visibility(custom)
         self.date_to.set_visibility(custom)
         if custom and not self.date_from.value:
@@ -231,16 +217,17 @@ class HistoryView:
             self.date_from.set_value(today)
             self.date_to.set_value(today)
             return  # the inputs' change handlers refresh
-        await self.refresh()
+        await self._changed()
 
     async def clear_filters(self) -> None:
         self.module.set_value(None)
         self.device.set_value("")
         self.user.set_value("")
-        await self.refresh()
+        await self._changed()
 
     def download(self) -> None:
-        ui.navigate.to(f"/history/export.csv?{self._query()}")
+        params = {k: v for k, v in self.q.params().items() if k not in ("page", "sort")}
+        ui.navigate.to(f"/history/export.csv?{urlencode(params)}")
 
     async def _module_clicked(self, event: Any) -> None:
         slug = self._chart_slugs[event.data_index] if 0 <= event.data_index < len(self._chart_slugs) else None
@@ -249,29 +236,63 @@ class HistoryView:
                 self.module.set_options({**self.module.options, slug: slug})
             self.module.set_value(slug)
 
-    async def _page_changed(self) -> None:
-        self.page = int(self.pager.value or 1)
+    async def _sort_changed(self, column: str, descending: bool) -> None:
+        self.q = HistoryQuery(**{**self._fields(), "sort": column, "descending": descending, "page": 1})
+        self._show_url()
         await self._load_page()
 
-    async def _row_clicked(self, event: Any) -> None:
-        row = event.args[1] if isinstance(event.args, list) and len(event.args) > 1 else None
-        if isinstance(row, dict):
-            await self.show_timeline(row["ip"], date.fromisoformat(row["day"]))
+    async def _page_changed(self, page: int) -> None:
+        self.q = HistoryQuery(**{**self._fields(), "page": page})
+        self._show_url()
+        await self._load_page()
+
+    def _fields(self) -> dict[str, Any]:
+        return {name: getattr(self.q, name) for name in HistoryQuery.__dataclass_fields__}
+
+    async def _row_clicked(self, row: dict[str, Any]) -> None:
+        await self.show_timeline(row["ip"], date.fromisoformat(row["day"]))
+
+    async def _today_changed(self) -> None:
+        """Pushed by the hub (every few seconds while monitoring runs): redraw when the range includes
+        now and its totals moved (one roll-up query), keeping the page and sort."""
+        if self._busy or self.hub.stopped_at is not None:
+            return
+        try:
+            rng = self.q.rng()
+        except ValueError:
+            return
+        if not rng.start_ms <= self.hub.now_ms() < rng.end_ms:
+            return
+        totals = await run.io_bound(history.totals, self.services.engine, rng, self._filters())
+        if totals != self._totals:
+            await self.refresh(keep_page=True)
 
     # ------------------------------------------------------------------ drawing
 
-    async def refresh(self) -> None:
+    async def refresh(self, *, keep_page: bool = False) -> None:
+        if not keep_page:
+            self.q = HistoryQuery(**{**self._fields(), "page": 1})
+        self._show_url()
         try:
-            rng = self._rng()
+            rng = self.q.rng()
         except ValueError as exc:
             self.error.set_text(f"Range: {exc}")
             return
         self.error.set_text("")
+        self._busy = True
+        try:
+            await self._draw(rng)
+            await self._load_page()
+        finally:
+            self._busy = False
+
+    async def _draw(self, rng: Range) -> None:
         filters = self._filters()
         engine = self.services.engine
         totals = await run.io_bound(history.totals, engine, rng, filters)
         by_module = await run.io_bound(history.minutes_by_module, engine, rng, filters, 15)
         by_hour = await run.io_bound(history.activity_by_hour, engine, rng, filters)
+        self._totals = totals
         self.total_time.set_text(format_duration(totals.seconds))
         self.total_sessions.set_text(f"{totals.sessions:,}")
         self.total_devices.set_text(f"{totals.devices:,}")
@@ -280,42 +301,34 @@ class HistoryView:
         labels = [self.names(slug) for slug, _ in by_module]
         self.module_chart.options.clear()
         self.module_chart.options.update(
-            _bar_options(list(zip(labels, [round(m, 1) for _, m in by_module], strict=True)), horizontal=True)
+            bar_options(list(zip(labels, [round(m, 1) for _, m in by_module], strict=True)), horizontal=True)
         )
         self.module_chart.update()
         self.hour_chart.options.clear()
         self.hour_chart.options.update(
-            _bar_options([(f"{h:02d}", round(m, 1)) for h, m in enumerate(by_hour)], horizontal=False)
+            bar_options([(f"{h:02d}", round(m, 1)) for h, m in enumerate(by_hour)], horizontal=False)
         )
         self.hour_chart.update()
-        self.page = 1
-        self.pager.set_value(1)
-        await self._load_page()
 
     async def _load_page(self) -> None:
-        rng, filters = self._rng(), self._filters()
-        items, total = await run.io_bound(
-            history.sessions_page, self.services.engine, rng, filters, self.page, PAGE_SIZE
+        try:
+            rng = self.q.rng()
+        except ValueError:
+            return
+        filters = self._filters()
+        names = {m.slug: m.name for m in self.services.catalog.modules}
+        order = order_by(self.q.sort, self.q.descending, self.services.devices.all(), names)
+        engine = self.services.engine
+        items, total = await run.io_bound(history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order)
+        if not items and self.q.page > pages(total):  # a link to a page that no longer exists
+            self.q = HistoryQuery(**{**self._fields(), "page": pages(total)})
+            self._show_url()
+            items, total = await run.io_bound(
+                history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order
+            )
+        self.sessions.show(
+            items, total, self.q.page, self.q.sort, self.q.descending, self.services.devices.label, self.names
         )
-        labels = self.services.devices.label
-        self.table.rows = [
-            {
-                "id": item.id,
-                "end": _time(item.end_ms),
-                "user": item.user,
-                "device": device_text(item.ip, labels),
-                "ip": item.ip,
-                "day": datetime.fromtimestamp(item.end_ms / 1000).date().isoformat(),
-                "module": self.names(item.module),
-                "duration": format_duration(item.duration_s),
-            }
-            for item in items
-        ]
-        self.table.update()
-        pages = max(1, -(-total // PAGE_SIZE))
-        self.pager.max = pages
-        self.pager.update()
-        self.count.set_text(f"{total:,} sessions" if total != 1 else "1 session")
 
     async def show_timeline(self, ip: str, day: date) -> None:
         items = await run.io_bound(history.device_timeline, self.services.engine, ip, day)
@@ -323,7 +336,7 @@ class HistoryView:
         self.timeline_title.set_text(f"{device} on {day.isoformat()}: {len(items)} sessions")
         segments = [(self.names(i.module), i.start_ms, i.end_ms, GUEST if i.user == GUEST else i.user) for i in items]
         self.timeline.options.clear()
-        self.timeline.options.update(_timeline_options(segments))
+        self.timeline.options.update(timeline_options(segments))
         self.timeline.update()
 
     def _draw_archives(self) -> None:
@@ -341,44 +354,3 @@ class HistoryView:
                 )
             for name in names[:60]:
                 ui.link(name, f"/history/archives/{name}").classes("text-sm").mark("archive-link")
-
-
-def _bar_options(points: list[tuple[str, float]], *, horizontal: bool) -> dict[str, Any]:
-    categories = [label for label, _ in points]
-    values = [value for _, value in points]
-    category_axis: dict[str, Any] = {"type": "category", "data": categories}
-    value_axis: dict[str, Any] = {"type": "value", "name": "min"}
-    if horizontal:
-        category_axis |= {"inverse": True, "axisLabel": {"width": 140, "overflow": "truncate"}}
-    return {
-        "animation": False,
-        "grid": {"left": 150 if horizontal else 40, "right": 20, "top": 20, "bottom": 30},
-        "tooltip": {"trigger": "axis"},
-        "xAxis": value_axis if horizontal else category_axis,
-        "yAxis": category_axis if horizontal else value_axis,
-        "series": [{"type": "bar", "data": values, "itemStyle": {"color": "#1f6f8b"}}],
-    }
-
-
-def _timeline_options(segments: list[tuple[str, int, int, str]]) -> dict[str, Any]:
-    """Each session as a thick line from its start to its end, one row per module."""
-    modules = sorted({module for module, *_ in segments})
-    series = [
-        {
-            "type": "line",
-            "name": f"{module} ({user})",
-            "data": [[start, module], [end, module]],
-            "lineStyle": {"width": 14},
-            "symbol": "none",
-            "itemStyle": {"color": "#1f6f8b"},
-        }
-        for module, start, end, user in segments
-    ]
-    return {
-        "animation": False,
-        "grid": {"left": 150, "right": 20, "top": 20, "bottom": 30},
-        "tooltip": {"trigger": "item"},
-        "xAxis": {"type": "time"},
-        "yAxis": {"type": "category", "data": modules, "axisLabel": {"width": 140, "overflow": "truncate"}},
-        "series": series,
-    }

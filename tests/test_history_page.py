@@ -21,7 +21,7 @@ from gaze.localtime import local_midnight_ms
 from gaze.records import add_records
 from gaze.sessions import SessionRecord
 from tests.test_auth import raw_client
-from tests.test_dashboard import WAIT, gaze_env, hit, login, services, until
+from tests.test_dashboard import WAIT, gaze_env, hit, hub, login, services, until
 
 pytest_plugins = ["nicegui.testing.user_plugin"]
 __all__ = ["gaze_env"]  # the autouse fixture that gives main.py its temp settings
@@ -234,6 +234,9 @@ async def test_csv_export(user: User) -> None:
 
     filtered = await user.http_client.get("/history/export.csv", params={"range": "today", "module": "cdn_math"})
     assert [row[0] for row in csv.reader(io.StringIO(filtered.text, newline=""))][1:] == ["anna@example.com"]
+    for device in ({"device": "tablet 07"}, {"ip": "10.0.0.8"}):  # what /history's URL says; the older name
+        by_device = await user.http_client.get("/history/export.csv", params={"range": "today", **device})
+        assert [row[0] for row in csv.reader(io.StringIO(by_device.text, newline=""))][1:] == ['Doe, "Jay"']
 
     for bad in (
         {"range": "forever"},
@@ -341,3 +344,53 @@ async def test_viewer_sees_device_names_without_inputs(user: User) -> None:
     await user.should_not_see(marker="device-ip")
     await user.should_not_see(marker="device-save")
     await user.should_not_see(kind=ui.input)
+
+
+# ---------------------------------------------------------------- live Today, the URL's state
+
+
+async def test_today_updates_live_while_open(user: User) -> None:
+    await insert(today_records())
+    await started()
+    await login(user)
+    services().monitor.start()  # a stopped board is frozen: History's today follows the running one
+    hub().refresh_status()
+    await user.open("/history?sort=duration")
+    assert cards(user) == ("17m 00s", "3", "2", "2")
+    assert [r["user"] for r in table(user).rows] == ["bob", "Guest", "anna@example.com"]  # shortest first
+    await insert([record("dan", "10.0.0.4", "cdn_math", noon_ms(date.today(), 300), 30)])
+    await hub().refresh_today()  # the hub's push every TODAY_EVERY_S seconds
+    await until(lambda: cards(user) == ("17m 30s", "4", "3", "3"))
+    await until(lambda: [r["user"] for r in table(user).rows] == ["dan", "bob", "Guest", "anna@example.com"])
+
+    element(user, "range").set_value("yesterday")  # a range without today is not redrawn
+    await until(lambda: cards(user) == ("0s", "0", "0", "0"))
+    await insert([record("erin", "10.0.0.5", "cdn_math", noon_ms(date.today(), 400), 30)])
+    await hub().refresh_today()
+    await asyncio.sleep(0.3)
+    assert cards(user) == ("0s", "0", "0", "0")
+
+
+async def test_history_reads_its_state_from_the_url(user: User) -> None:
+    yesterday = date.today() - timedelta(days=1)
+    await insert([*today_records(), record("carol", "10.0.0.3", "cdn_math", noon_ms(yesterday), 45)])
+    await started()
+    await asyncio.to_thread(services().devices.set, "10.0.0.1", "Tablet 01")
+    await login(user)
+    await user.open(f"/history?range=custom&date_from={yesterday}&date_to={date.today()}&device=tablet+01&user=bob")
+    assert cards(user) == ("2m 00s", "1", "1", "1")
+    assert element(user, "range").value == "custom"  # type: ignore[attr-defined]
+    assert element(user, "from").value == yesterday.isoformat()  # type: ignore[attr-defined]
+    assert element(user, "filter-device").value == "tablet 01"  # type: ignore[attr-defined]
+    assert [r["device"] for r in table(user).rows] == ["Tablet 01 · 10.0.0.1"]
+    assert element(user, "url-notes").text == ""  # type: ignore[attr-defined]
+
+    await user.open("/history?range=week&module=%00x&page=0&sort=-colour")
+    notes = element(user, "url-notes").text  # type: ignore[attr-defined]
+    assert notes.startswith("Ignored in the link: range 'week'")
+    assert "module filter" in notes and "page '0'" in notes and "sort '-colour'" in notes
+    assert cards(user) == ("17m 00s", "3", "2", "2")  # today, unfiltered, newest first
+    assert [r["user"] for r in table(user).rows] == ["bob", "Guest", "anna@example.com"]
+    element(user, "filter-user").set_value("bob")  # type: ignore[attr-defined]
+    await until(lambda: element(user, "url-notes").text == "")  # type: ignore[attr-defined]
+    await until(lambda: [r["user"] for r in table(user).rows] == ["bob"])

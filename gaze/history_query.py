@@ -165,7 +165,7 @@ def device_ip(text: str, labels: Mapping[str, str]) -> tuple[str | None, str]:
     return found[0], "" if exact else f"device {_shown(text)}: showing {labels[found[0]]} · {found[0]}"
 
 
-def _named(column: Any, names: Mapping[str, str]) -> ColumnElement[Any]:
+def _named(column: ColumnElement[Any], names: Mapping[str, str]) -> ColumnElement[Any]:
     """`column` as its shown name (lower case, for a case-blind order); the value itself when unnamed."""
     if not names:
         return column

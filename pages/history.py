@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
-from nicegui import app, run, ui
+from nicegui import app, ui
 
 from components.actions import Actions
 from components.frame import header
 from components.history_charts import bar_options, timeline_options
 from components.history_table import PAGE_SIZE, SessionTable, pages
 from components.hub import Hub
+from components.io import io_bound
 from gaze import history
 from gaze.board import device_text, format_duration, module_label, module_title
 from gaze.export import csv_rows
@@ -232,8 +233,9 @@ class HistoryView:
     async def _module_clicked(self, event: Any) -> None:
         slug = self._chart_slugs[event.data_index] if 0 <= event.data_index < len(self._chart_slugs) else None
         if slug:
-            if slug not in self.module.options:
-                self.module.set_options({**self.module.options, slug: slug})
+            options = self.module.options  # a dict here: slug -> label
+            if isinstance(options, dict) and slug not in options:
+                self.module.set_options({**options, slug: slug})
             self.module.set_value(slug)
 
     async def _sort_changed(self, column: str, descending: bool) -> None:
@@ -263,7 +265,7 @@ class HistoryView:
             return
         if not rng.start_ms <= self.hub.now_ms() < rng.end_ms:
             return
-        totals = await run.io_bound(history.totals, self.services.engine, rng, self._filters())
+        totals = await io_bound(history.totals, self.services.engine, rng, self._filters())
         if totals != self._totals:
             await self.refresh(keep_page=True)
 
@@ -289,9 +291,9 @@ class HistoryView:
     async def _draw(self, rng: Range) -> None:
         filters = self._filters()
         engine = self.services.engine
-        totals = await run.io_bound(history.totals, engine, rng, filters)
-        by_module = await run.io_bound(history.minutes_by_module, engine, rng, filters, 15)
-        by_hour = await run.io_bound(history.activity_by_hour, engine, rng, filters)
+        totals = await io_bound(history.totals, engine, rng, filters)
+        by_module = await io_bound(history.minutes_by_module, engine, rng, filters, 15)
+        by_hour = await io_bound(history.activity_by_hour, engine, rng, filters)
         self._totals = totals
         self.total_time.set_text(format_duration(totals.seconds))
         self.total_sessions.set_text(f"{totals.sessions:,}")
@@ -319,19 +321,17 @@ class HistoryView:
         names = {m.slug: m.name for m in self.services.catalog.modules}
         order = order_by(self.q.sort, self.q.descending, self.services.devices.all(), names)
         engine = self.services.engine
-        items, total = await run.io_bound(history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order)
+        items, total = await io_bound(history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order)
         if not items and self.q.page > pages(total):  # a link to a page that no longer exists
             self.q = HistoryQuery(**{**self._fields(), "page": pages(total)})
             self._show_url()
-            items, total = await run.io_bound(
-                history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order
-            )
+            items, total = await io_bound(history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order)
         self.sessions.show(
             items, total, self.q.page, self.q.sort, self.q.descending, self.services.devices.label, self.names
         )
 
     async def show_timeline(self, ip: str, day: date) -> None:
-        items = await run.io_bound(history.device_timeline, self.services.engine, ip, day)
+        items = await io_bound(history.device_timeline, self.services.engine, ip, day)
         device = device_text(ip, self.services.devices.label)
         self.timeline_title.set_text(f"{device} on {day.isoformat()}: {len(items)} sessions")
         segments = [(self.names(i.module), i.start_ms, i.end_ms, GUEST if i.user == GUEST else i.user) for i in items]

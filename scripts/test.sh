@@ -19,4 +19,5 @@ bash scripts/venv.sh requirements-dev.txt
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy --strict gaze/
+.venv/bin/mypy main.py pages components
 exec .venv/bin/python -m pytest "$@"

@@ -15,6 +15,7 @@ from nicegui import ui
 from components.bind import bind_classes
 from components.hub import Hub
 from gaze.board import IDLE_SHOWN_AFTER_S, RowView, format_duration, row_view
+from gaze.limits import past_limit
 from gaze.services import Services
 from gaze.sessions import Key
 
@@ -78,7 +79,7 @@ class SessionRow:
 
     def tick(self, now_ms: int) -> None:
         on_module = self.view.on_module_s(now_ms)
-        over = self.limit is not None and on_module >= self.limit * 60
+        over = self.limit is not None and past_limit(self.view.start_ms, now_ms, self.limit)
         if over != self.over:
             self.over = over
             if over:

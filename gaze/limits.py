@@ -29,6 +29,11 @@ SESSION_ENDED, LIMIT_REMOVED = "session ended", "limit removed"
 ALERT_MEMORY_MS = 2 * 24 * 3600 * 1000  # how far back alerts block a duplicate after a restart
 
 
+def past_limit(start_ms: int, now_ms: int, minutes: int) -> bool:
+    """The one over-limit rule: on the module for `minutes` whole minutes or more since it started."""
+    return now_ms - start_ms >= minutes * 60_000
+
+
 class LimitError(ValueError):
     """A limit an admin asked for is not acceptable; str() is the message to show."""
 
@@ -183,12 +188,12 @@ class Limits:
 
     def over_limit(self, session: OpenSession, now_ms: int) -> bool:
         minutes = self.limit_for(session.module)
-        return minutes is not None and now_ms - session.start_ms >= minutes * 60_000
+        return minutes is not None and past_limit(session.start_ms, now_ms, minutes)
 
     def preview(self, module: str, minutes: int, sessions: Iterable[OpenSession], now_ms: int) -> Preview:
         """What a limit of `minutes` on `module` (a limit key) would do to the open sessions now."""
         on = [s for s in sessions if s.module == module or self.resolve(s.module) == module]
-        return Preview(len(on), sum(1 for s in on if now_ms - s.start_ms >= minutes * 60_000))
+        return Preview(len(on), sum(1 for s in on if past_limit(s.start_ms, now_ms, minutes)))
 
     # ------------------------------------------------------------------ alerts
 
@@ -251,7 +256,7 @@ class Limits:
                 how = SESSION_ENDED
             elif minutes is None:
                 how = LIMIT_REMOVED
-            elif now_ms - alert.session_start_ms < minutes * 60_000:
+            elif not past_limit(alert.session_start_ms, now_ms, minutes):
                 how = f"limit raised to {minutes} min"
             else:
                 continue

@@ -13,7 +13,7 @@ file it follows, and Debian's Chromium driven by Playwright.
 - ``append(journal, [(time_ms, message), ...])``: write oc4d entries with
   ``__REALTIME_TIMESTAMP`` = ``time_ms`` (``tests.journalkit.write_journal`` creates or appends).
 - ``access_line(...)``: one oc4d access line whose bracketed time is ``time_ms``.
-- ``launch_chromium(playwright)``: ``/usr/bin/chromium`` only (never a downloaded browser).
+- ``launch_chromium(playwright)`` / ``running_chromium()``: ``/usr/bin/chromium`` only (never a downloaded browser).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,19 @@ def playwright_available() -> bool:
 
 def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+@contextlib.contextmanager
+def running_chromium() -> Iterator[Browser]:
+    """Playwright and Debian's Chromium, for one test module (closed afterwards)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def free_port() -> int:

@@ -35,11 +35,11 @@ from tests.browserkit import (
     chromium_available,
     entry_path,
     fill_login,
-    launch_chromium,
     log_in,
     make_catalog,
     now_ms,
     playwright_available,
+    running_chromium,
 )
 from tests.conftest import require
 
@@ -111,14 +111,8 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 @pytest.fixture(scope="module")
 def browser(board: App) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with running_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module")

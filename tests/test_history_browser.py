@@ -33,11 +33,11 @@ from tests.browserkit import (
     append,
     chromium_available,
     entry_path,
-    launch_chromium,
     log_in,
     make_catalog,
     now_ms,
     playwright_available,
+    running_chromium,
 )
 from tests.conftest import require
 
@@ -102,14 +102,8 @@ def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 @pytest.fixture(scope="module")
 def browser(centre: App) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with running_chromium() as chromium:
+        yield chromium
 
 
 def open_history(browser: Browser, app: App, size: tuple[int, int] = DESK) -> Page:

@@ -34,10 +34,10 @@ from tests.browserkit import (
     append,
     chromium_available,
     entry_path,
-    launch_chromium,
     log_in,
     now_ms,
     playwright_available,
+    running_chromium,
 )
 from tests.conftest import require
 
@@ -74,14 +74,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 def browser(app: App) -> Iterator[Browser]:
     require(chromium_available(), "/usr/bin/chromium")
     require(playwright_available(), "playwright (python)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with running_chromium() as chromium:
+        yield chromium
 
 
 def call(

@@ -88,13 +88,16 @@ def build() -> Services:
 
 def serve() -> None:
     """Run the dashboard (NiceGUI is imported only here and in build())."""
+    from gaze.footprint import skip_unused_clients, tune_malloc
+
+    tune_malloc()  # before any thread starts
+    skip_unused_clients()  # before NiceGUI is imported
     from nicegui import ui
 
     from gaze.auth import session_secret
     from gaze.hardening import redact_logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    redact_logging()
     redact_logging()
     services = build()
     ui.run(

@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, WebSocket
 
 TARGET_P95_MS = 300.0
-TARGET_RSS_MB = 120.0
+TARGET_RSS_MB = 110.0
 TARGET_CPU_PCT = 10.0
 TARGET_WIRE_KBS = 2.0
 IDLE_WINDOW_S = 10.0

@@ -23,6 +23,7 @@ from gaze.config import Settings, SettingsError, ensure_writable_dir, load_setti
 from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.devices import DeviceLabels
 from gaze.export import csv_rows
+from gaze.footprint import tune_malloc
 from gaze.hardening import private_sqlite_file, redact, redact_logging
 from gaze.history import Filters
 from gaze.importer import import_logs
@@ -310,6 +311,7 @@ def dispatch(argv: list[str]) -> int | None:
     if args.command == "export":
         return export_command(args, settings)
     if args.command == "follow":
+        tune_malloc()  # a service too: before any thread starts
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         redact_logging()
         try:

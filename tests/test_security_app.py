@@ -21,6 +21,7 @@ import re
 import stat
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -304,3 +305,10 @@ def test_cookieless_requests_leave_no_per_browser_state(app: App) -> None:
     assert cookies == 0, "a cookieless request to an open route was given a browser session"
     assert growth < RSS_GROWTH_BOUND_KIB, f"RSS grew {growth} KiB over {COOKIELESS_REQUESTS} cookieless requests"
     assert call(app, "GET", "/healthz")[0] == 200
+
+
+def test_the_running_app_has_not_loaded_the_http_clients(app: App) -> None:
+    """main.serve() leaves engineio's client libraries out (gaze/footprint.py): 15 MB of modules."""
+    maps = Path(f"/proc/{app.pid}/maps").read_text()
+    assert "/site-packages/aiohttp/" not in maps
+    assert "/site-packages/pydantic_core/" in maps  # the check sees the app's compiled modules at all

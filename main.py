@@ -112,6 +112,9 @@ def serve() -> None:
         # reconnect_timeout=3 s anyway): ~5 messages a second, each tick carrying up to 50 rows.
         # The default of 1000 grew to tens of MB per open dashboard.
         message_history_length=30,
+        # No permessage-deflate: its zlib state is ~0.5 MB per open page (bench/live.py (b)), while a
+        # board's idle updates are about 1 KB/s of short JSON (the page itself is sent gzipped).
+        ws_per_message_deflate=False,
         # X-Forwarded-For is believed only from MODULEGAZE_TRUSTED_PROXIES (pages/security.py):
         # uvicorn must not rewrite the client address itself (by default it trusts 127.0.0.1).
         proxy_headers=False,

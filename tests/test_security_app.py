@@ -18,6 +18,7 @@ import http.client
 import io
 import json
 import re
+import socket
 import stat
 import time
 from collections.abc import Iterator
@@ -312,3 +313,25 @@ def test_the_running_app_has_not_loaded_the_http_clients(app: App) -> None:
     maps = Path(f"/proc/{app.pid}/maps").read_text()
     assert "/site-packages/aiohttp/" not in maps
     assert "/site-packages/pydantic_core/" in maps  # the check sees the app's compiled modules at all
+
+
+def test_the_websocket_offers_no_per_message_compression(app: App) -> None:
+    """main.serve() turns permessage-deflate off: its zlib state cost ~0.5 MB per open page."""
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        sock.sendall(
+            (
+                "GET /_nicegui_ws/socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{app.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+            ).encode()
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+    assert head.startswith("http/1.1 101"), head  # the upgrade itself works
+    assert "permessage-deflate" not in head

@@ -30,14 +30,16 @@ class Identity:
 
 
 class Actions:
+    """The changes, not the data: widgets get what they show from their page, never through here."""
+
     def __init__(self, services: Services, hub: Hub, identity: Identity) -> None:
-        self.services = services
+        self._services = services
         self.hub = hub
         self.identity = identity
 
     @property
     def role(self) -> str | None:
-        return self.services.users.role_of(self.identity.username)
+        return self._services.users.role_of(self.identity.username)
 
     @property
     def is_admin(self) -> bool:
@@ -53,14 +55,14 @@ class Actions:
 
     async def set_limit(self, module: str, minutes: object) -> int:
         self._require_admin("set time limits")
-        value = await io_bound(self.services.limits.set_limit, module, minutes)
+        value = await io_bound(self._services.limits.set_limit, module, minutes)
         self.hub.limits_changed.emit()
         self.hub.refresh_status()
         return value
 
     async def remove_limit(self, module: str) -> bool:
         self._require_admin("remove time limits")
-        removed = await io_bound(self.services.limits.remove_limit, module)
+        removed = await io_bound(self._services.limits.remove_limit, module)
         self.hub.limits_changed.emit()
         self.hub.refresh_status()
         return removed
@@ -68,7 +70,7 @@ class Actions:
     async def acknowledge(self, alert_ids: list[int]) -> int:
         """Acknowledge these alerts (one, or all of a module's); how many were still open."""
         self._require_admin("acknowledge alerts")
-        done = await io_bound(self.services.limits.acknowledge, alert_ids, self.identity.username)
+        done = await io_bound(self._services.limits.acknowledge, alert_ids, self.identity.username)
         self.hub.alerts_changed.emit()
         return done
 
@@ -76,19 +78,19 @@ class Actions:
 
     async def start_monitoring(self) -> None:
         self._require_admin("start monitoring")
-        self.services.monitor.start()
+        self._services.monitor.start()
         self.hub.refresh_status()
 
     async def stop_monitoring(self) -> None:
         self._require_admin("stop monitoring")
-        await self.services.monitor.stop()
+        await self._services.monitor.stop()
         self.hub.refresh_status()
 
     # ------------------------------------------------------------------ devices
 
     async def set_device_label(self, ip: str, label: str) -> str | None:
         self._require_admin("name devices")
-        stored = await io_bound(self.services.devices.set, ip, label)
+        stored = await io_bound(self._services.devices.set, ip, label)
         self.hub.labels_changed.emit()
         return stored
 
@@ -96,19 +98,19 @@ class Actions:
 
     async def add_user(self, username: str, password: str, role: str) -> User:
         self._require_admin("manage users")
-        return await io_bound(self.services.users.add, username, password, role)
+        return await io_bound(self._services.users.add, username, password, role)
 
     async def set_password(self, username: str, password: str) -> None:
         self._require_admin("manage users")
-        await io_bound(self.services.users.set_password, username, password)
+        await io_bound(self._services.users.set_password, username, password)
 
     async def set_role(self, username: str, role: str) -> None:
         self._require_admin("manage users")
-        await io_bound(self.services.users.set_role, username, role)
+        await io_bound(self._services.users.set_role, username, role)
 
     async def remove_user(self, username: str) -> None:
         self._require_admin("manage users")
-        await io_bound(self.services.users.remove, username)
+        await io_bound(self._services.users.remove, username)
 
 
 MUTATING = tuple(

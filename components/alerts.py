@@ -4,17 +4,18 @@ and the last 50 alerts with how each ended and who acknowledged it."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 from html import escape
+from typing import Protocol
 
 from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.hub import Hub
-from gaze.board import module_label
+from gaze.board import Names
 from gaze.limits import Alert
 from gaze.logline import GUEST
-from gaze.services import Services
 
 NAMES_SHOWN = 3
 TITLE = "Module Gaze"
@@ -24,28 +25,33 @@ def _when(ms: int | None) -> str:
     return "" if ms is None else datetime.fromtimestamp(ms / 1000).strftime("%H:%M:%S")
 
 
-def _who(services: Services, alert: Alert) -> str:
+class AlertLog(Protocol):
+    """The alerts a page shows (gaze.limits.Limits keeps them)."""
+
+    @property
+    def pending(self) -> list[Alert]: ...  # neither acknowledged nor ended, newest first
+    @property
+    def recent(self) -> list[Alert]: ...  # the last 50, newest first
+    @property
+    def version(self) -> int: ...  # changes whenever `recent` does
+
+
+def _who(names: Names, alert: Alert) -> str:
     if alert.user == GUEST:
-        label = services.devices.label(alert.ip)
+        label = names.label(alert.ip)
         return f"Guest on {label}" if label else f"Guest at {alert.ip}"
-    return services.catalog.display_name(alert.user) or alert.user
+    return names.learner(alert.user)
 
 
-def _module_name(services: Services, alert: Alert) -> str:
-    return module_label(services.catalog, alert.module)[0]
+def _describe(names: Names, alert: Alert) -> str:
+    return f"{_who(names, alert)} has been on {names.module(alert.module)} for more than {alert.limit_minutes} min"
 
 
-def _describe(services: Services, alert: Alert) -> str:
-    return (
-        f"{_who(services, alert)} has been on {_module_name(services, alert)} for more than {alert.limit_minutes} min"
-    )
-
-
-def group_by_module(services: Services, alerts: list[Alert]) -> list[tuple[str, list[Alert]]]:
+def group_by_module(module_name: Callable[[str], str], alerts: list[Alert]) -> list[tuple[str, list[Alert]]]:
     """(module name, its alerts) — the module with most alerts first, then by name."""
     groups: dict[str, list[Alert]] = {}
     for alert in alerts:
-        groups.setdefault(_module_name(services, alert), []).append(alert)
+        groups.setdefault(module_name(alert.module), []).append(alert)
     return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0].lower()))
 
 
@@ -56,19 +62,20 @@ def group_text(name: str, alerts: list[Alert]) -> str:
     return f"{name}: {len(alerts)} over {limit}"
 
 
-def summary_text(services: Services, alerts: list[Alert]) -> str:
+def summary_text(names: Names, alerts: list[Alert]) -> str:
     if len(alerts) == 1:
-        return _describe(services, alerts[0])
-    parts = ", ".join(f"{name} ({len(group)})" for name, group in group_by_module(services, alerts))
+        return _describe(names, alerts[0])
+    parts = ", ".join(f"{name} ({len(group)})" for name, group in group_by_module(names.module, alerts))
     return f"{len(alerts)} learners went over a time limit: {parts}"
 
 
 class AlertBanner:
     """Pending alerts (neither acknowledged nor ended), one banner per module, shown to everyone."""
 
-    def __init__(self, actions: Actions, *, controls: bool = True) -> None:
+    def __init__(self, actions: Actions, alerts: AlertLog, names: Names, *, controls: bool = True) -> None:
         self.actions = actions
-        self.services = actions.services
+        self.alerts = alerts
+        self.names = names
         self.controls = controls and actions.is_admin  # the wall display has none
         hub = actions.hub
         self.root = ui.column().classes("w-full gap-2").mark("alert-banner")
@@ -84,8 +91,8 @@ class AlertBanner:
         self._draw()
 
     def _draw(self) -> None:
-        pending = self.services.limits.pending
-        groups = group_by_module(self.services, pending)
+        pending = self.alerts.pending
+        groups = group_by_module(self.names.module, pending)
         shown = [(name, tuple(a.id for a in group)) for name, group in groups]
         if shown == self._shown:
             return
@@ -103,7 +110,7 @@ class AlertBanner:
         self.root.set_visibility(bool(pending))
 
     def _group(self, name: str, group: list[Alert]) -> None:
-        who = [_who(self.services, a) for a in group]
+        who = [_who(self.names, a) for a in group]
         more = len(who) - NAMES_SHOWN
         names = ", ".join(who[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
         with (
@@ -134,7 +141,7 @@ class AlertBanner:
         """One notification per check, however many learners crossed at once."""
         with self.root:
             ui.notify(
-                summary_text(self.services, alerts),
+                summary_text(self.names, alerts),
                 type="negative",
                 position="bottom-right",
                 timeout=8_000,
@@ -159,8 +166,9 @@ def ending_text(alert: Alert) -> list[tuple[str, str]]:
 class AlertHistory:
     """The last 50 alerts: when, who, and how each ended."""
 
-    def __init__(self, services: Services, hub: Hub) -> None:
-        self.services = services
+    def __init__(self, hub: Hub, alerts: AlertLog, names: Names) -> None:
+        self.alerts = alerts
+        self.names = names
         with ui.card().classes("w-full"):
             ui.label("Recent alerts").classes("text-lg font-semibold")
             self.list = ui.column().classes("w-full gap-0").mark("alert-history")
@@ -169,15 +177,15 @@ class AlertHistory:
         hub.alerts_changed.subscribe(self._draw)
 
     def _draw(self) -> None:
-        limits = self.services.limits
-        if limits.version == self._version:
+        alerts = self.alerts
+        if alerts.version == self._version:
             return
-        self._version = limits.version
+        self._version = alerts.version
         self.list.clear()
         with self.list:
-            if not limits.recent:
+            if not alerts.recent:
                 ui.label("No alerts yet.").classes("text-gray-500 text-sm")
-            for alert in limits.recent:  # one element per alert: a board keeps up to 50 of them
+            for alert in alerts.recent:  # one element per alert: a board keeps up to 50 of them
                 ui.html(self._row(alert), sanitize=True).classes(
                     "w-full flex flex-wrap items-center gap-x-2 gap-y-0 border-b border-gray-200 py-1 text-sm"
                 ).mark("alert-history-row")
@@ -189,5 +197,5 @@ class AlertHistory:
         )
         return (
             f'<span class="text-gray-500 w-16">{_when(alert.raised_ms)}</span>'
-            f'<span class="flex-grow min-w-0">{escape(_describe(self.services, alert))}</span>{badges}'
+            f'<span class="flex-grow min-w-0">{escape(_describe(self.names, alert))}</span>{badges}'
         )

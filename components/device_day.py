@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date
-from typing import Any
 
 from nicegui import ui
+from sqlalchemy import Engine
 
 from components.actions import Actions, NotAllowed
+from components.charts import Segment, bar_series, minutes_bars, redraw, timeline
 from components.frame import icon_button
 from components.io import io_bound
 from gaze import history
-from gaze.board import RowView, device_text, format_duration, module_label
+from gaze.board import Names, RowView, format_duration
 from gaze.devices import LabelError
 from gaze.history import Filters
 
@@ -21,51 +22,13 @@ USER_RANGES = {"today": "Today", "7d": "Last 7 days", "month": "This month"}
 RANGE_OF = {"today": history.today, "7d": lambda: history.last_days(7), "month": history.this_month}
 
 
-def timeline_options(segments: list[tuple[str, int, int, bool]]) -> dict[str, Any]:
-    """One thick line per session (module, start, end, still open), one row per module."""
-    modules = sorted({module for module, *_ in segments})
-    return {
-        "animation": False,
-        "grid": {"left": 110, "right": 12, "top": 10, "bottom": 30},
-        "tooltip": {"trigger": "item"},
-        "xAxis": {"type": "time"},
-        "yAxis": {"type": "category", "data": modules, "axisLabel": {"width": 100, "overflow": "truncate"}},
-        "series": [
-            {
-                "type": "line",
-                "name": f"{module} (open)" if is_open else module,
-                "data": [[start, module], [end, module]],
-                "lineStyle": {"width": 12},
-                "symbol": "none",
-                "itemStyle": {"color": "#d97706" if is_open else "#1f6f8b"},
-            }
-            for module, start, end, is_open in segments
-        ],
-    }
-
-
-def bars_options(points: list[tuple[str, float]]) -> dict[str, Any]:
-    return {
-        "animation": False,
-        "grid": {"left": 110, "right": 12, "top": 10, "bottom": 25},
-        "tooltip": {"trigger": "axis"},
-        "xAxis": {"type": "value", "name": "min"},
-        "yAxis": {
-            "type": "category",
-            "inverse": True,
-            "data": [name for name, _ in points],
-            "axisLabel": {"width": 100, "overflow": "truncate"},
-        },
-        "series": [{"type": "bar", "data": [round(m, 1) for _, m in points], "itemStyle": {"color": "#1f6f8b"}}],
-    }
-
-
 class DeviceDay:
-    """One dialog per page, filled for the row that was clicked."""
+    """One dialog per page, filled for the row that was clicked; `engine` holds the ended sessions."""
 
-    def __init__(self, actions: Actions) -> None:
+    def __init__(self, actions: Actions, names: Names, engine: Engine) -> None:
         self.actions = actions
-        self.services = actions.services
+        self.names = names
+        self.engine = engine
         self.view: RowView | None = None
         with ui.dialog() as self.dialog, ui.card().classes("w-full max-w-3xl").mark("device-day"):
             with ui.row().classes("w-full items-center flex-nowrap"):
@@ -78,7 +41,7 @@ class DeviceDay:
                 ui.button("Save name", on_click=self.save_name).props("flat dense").mark("device-day-save")
             self.rename.set_visibility(actions.is_admin)
             self.summary = ui.label("").classes("text-sm text-gray-700").mark("device-day-summary")
-            self.timeline = ui.echart(timeline_options([])).classes("w-full h-56").mark("device-day-timeline")
+            self.timeline = ui.echart(timeline([])).classes("w-full h-56").mark("device-day-timeline")
             with ui.column().classes("w-full gap-1") as self.learner:
                 with ui.row().classes("w-full items-center gap-2 flex-wrap"):
                     self.learner_title = ui.label("").classes("font-semibold")
@@ -90,12 +53,14 @@ class DeviceDay:
                 self.learner_empty = ui.label("No ended sessions of this learner in this range yet.").classes(
                     "text-sm text-gray-500"
                 )
-                self.learner_chart = ui.echart(bars_options([])).classes("w-full h-48").mark("device-day-learner")
+                self.learner_chart = (
+                    ui.echart(minutes_bars([], [bar_series([])])).classes("w-full h-48").mark("device-day-learner")
+                )
 
     async def show(self, view: RowView) -> None:
         self.view = view
         self.title.set_text(f"{view.device}: today")
-        self.name.set_value(self.services.devices.label(view.ip) or "")
+        self.name.set_value(self.names.label(view.ip) or "")
         self.learner.set_visibility(not view.is_guest)
         self.learner_title.set_text(f"{view.name}: minutes per module")
         self.dialog.open()
@@ -107,37 +72,32 @@ class DeviceDay:
         view = self.view
         if view is None:
             return
-        items = await io_bound(history.device_timeline, self.services.engine, view.ip, date.today())
-        names = self._name
-        segments = [(names(i.module), i.start_ms, i.end_ms, False) for i in items]
+        items = await io_bound(history.device_timeline, self.engine, view.ip, date.today())
+        names = self.names.module
+        segments = [Segment(names(i.module), i.start_ms, i.end_ms, names(i.module)) for i in items]
         now_ms = self.actions.hub.now_ms()
         session = self.actions.hub.order.get(view.key)
         if session is not None:
-            segments.append((names(session.module), session.start_ms, now_ms, True))
+            module = names(session.module)
+            segments.append(Segment(module, session.start_ms, now_ms, f"{module} (open)", is_open=True))
         closed = sum(i.duration_s for i in items)
         open_s = (now_ms - session.start_ms) / 1000 if session is not None else 0
         self.summary.set_text(
             f"{len(items)} ended session{'s' if len(items) != 1 else ''} today ({format_duration(closed)})"
             + (f", and the open one on {names(session.module)} ({format_duration(open_s)} so far)" if session else "")
         )
-        self.timeline.options.clear()
-        self.timeline.options.update(timeline_options(segments))
-        self.timeline.update()
+        redraw(self.timeline, timeline(segments))
 
     async def _load_learner(self) -> None:
         view = self.view
         if view is None or view.is_guest:
             return
         rng = RANGE_OF[self.range.value or "today"]()
-        points = await io_bound(history.minutes_by_module, self.services.engine, rng, Filters(user=view.key[1]), 15)
+        points = await io_bound(history.minutes_by_module, self.engine, rng, Filters(user=view.key[1]), 15)
         self.learner_empty.set_visibility(not points)
         self.learner_chart.set_visibility(bool(points))
-        self.learner_chart.options.clear()
-        self.learner_chart.options.update(bars_options([(self._name(slug), m) for slug, m in points]))
-        self.learner_chart.update()
-
-    def _name(self, slug: str) -> str:
-        return module_label(self.services.catalog, slug)[0]
+        names = [self.names.module(slug) for slug, _ in points]
+        redraw(self.learner_chart, minutes_bars(names, [bar_series([m for _, m in points])]))
 
     async def save_name(self) -> None:
         view = self.view
@@ -149,5 +109,5 @@ class DeviceDay:
             except LabelError as exc:
                 ui.notify(f"Name not saved: {exc}", type="negative")
                 return
-            self.title.set_text(f"{device_text(view.ip, self.services.devices.label)}: today")
+            self.title.set_text(f"{self.names.device(view.ip)}: today")
             ui.notify(f"{view.ip} is now called {stored}" if stored else f"Name of {view.ip} removed")

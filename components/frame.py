@@ -1,4 +1,5 @@
-"""The header every signed-in page shares: title, navigation, who is signed in, log out."""
+"""The look every page shares: the app's colour, and the header of every signed-in page (title,
+navigation, who is signed in, log out)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ from collections.abc import Callable
 from nicegui import app, ui
 
 from components.actions import Actions
+
+PRIMARY = "#1f6f8b"  # the header, the buttons, the charts' ended time
+
+
+def colors() -> None:
+    """The app's colours on this page (Quasar's primary: buttons, toggles, links)."""
+    ui.colors(primary=PRIMARY)
 
 
 def icon_button(
@@ -21,8 +29,10 @@ def icon_button(
 
 def header(actions: Actions, title: str = "Live module sessions", tools: Callable[[], None] | None = None) -> None:
     """`tools` draws page-specific buttons at the start of the right-hand group (e.g. the board's Limits)."""
-    ui.colors(primary="#1f6f8b")
-    with ui.header().classes("items-center justify-between bg-[#1f6f8b] px-2 sm:px-4 py-2 gap-x-2 gap-y-1 flex-wrap"):
+    colors()
+    with ui.header().classes(
+        f"items-center justify-between bg-[{PRIMARY}] px-2 sm:px-4 py-2 gap-x-2 gap-y-1 flex-wrap"
+    ):
         with ui.row().classes("items-center gap-4"):
             ui.link("Module Gaze", "/").classes("text-xl font-semibold text-white no-underline")
             ui.label(title).classes("text-sm text-white opacity-80 max-md:hidden")

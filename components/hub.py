@@ -13,10 +13,12 @@ import time
 from datetime import datetime
 
 from nicegui import Event, binding
+from sqlalchemy import Engine
 
 from components.io import io_bound
 from gaze import history, uplink
 from gaze.board import LiveOrder, last_line_text, reader_text, stats
+from gaze.catalog import Catalog
 from gaze.hardening import redact
 from gaze.limits import Alert
 from gaze.runtime import Runtime
@@ -52,17 +54,18 @@ class BoardStatus:
     frozen_text: str = ""
 
 
-def catalog_text(services: Services) -> tuple[str, bool]:
-    catalog = services.catalog
+def catalog_text(catalog: Catalog, *, oc4d_database: bool, demo: bool) -> tuple[str, bool]:
+    """The catalog part of the status strip, and whether it is a problem. `oc4d_database`: one is
+    configured; `demo`: no uploads folder is expected."""
     count = len(catalog.modules)
     parts = [f"catalog: {count} module{'s' if count != 1 else ''}"]
     problem = False
     db = catalog.db_status
-    if services.settings.oc4d_database_url:
+    if oc4d_database:
         parts.append("oc4d database ok" if db.ok else f"oc4d database: {db.error}")
         problem = not db.ok
     scan = catalog.scan_status
-    if not scan.ok and not services.demo and not (db.ok and db.count):
+    if not scan.ok and not demo and not (db.ok and db.count):
         parts.append(f"uploads scan: {scan.error}")
         problem = True
     return " · ".join(parts), problem
@@ -71,11 +74,11 @@ def catalog_text(services: Services) -> tuple[str, bool]:
 TodayPoint = tuple[str, float, float]  # module slug, minutes of ended sessions, minutes of open ones so far
 
 
-def today_so_far(services: Services, sessions: list[OpenSession], now_ms: int) -> list[TodayPoint]:
+def today_so_far(engine: Engine, sessions: list[OpenSession], now_ms: int) -> list[TodayPoint]:
     """Minutes per module today, in two parts: ended sessions exactly as /history's "Today" counts
     them (the roll-ups, by end time), and the open sessions' time since midnight so far."""
     rng = history.today()
-    ended: dict[str, float] = dict(history.minutes_by_module(services.engine, rng, top=1000))
+    ended: dict[str, float] = dict(history.minutes_by_module(engine, rng, top=1000))
     running: dict[str, float] = {}
     for session in sessions:
         start = max(session.start_ms, rng.start_ms)
@@ -101,7 +104,7 @@ def frozen_text(stopped_at: float | None, last_line_at: float | None) -> str:
 
 class Hub:
     def __init__(self, services: Services) -> None:
-        self.services = services
+        self._services = services
         self.status = BoardStatus()
         self.order = LiveOrder()  # every dashboard's session table reads this one
         self.sessions_changed: Event[dict[Key, OpenSession | None]] = Event()
@@ -130,7 +133,7 @@ class Hub:
 
     def push_sessions(self) -> None:
         """Session changes since the last push, to every page (at most 4 times a second)."""
-        changes = self.services.monitor.store.drain_changes()
+        changes = self._services.monitor.store.drain_changes()
         if changes:
             self.order.apply(changes)
             self.sessions_changed.emit(changes)
@@ -138,7 +141,7 @@ class Hub:
     def push_second(self) -> None:
         """Counters and status, once a second."""
         now = time.time()
-        services = self.services
+        services = self._services
         if services.catalog.version != self._catalog_version:
             self._catalog_version = services.catalog.version
             self.catalog_changed.emit()
@@ -148,18 +151,18 @@ class Hub:
 
     def _follow_monitoring(self, now: float) -> None:
         """Remember when monitoring stopped (the moment a stopped board shows), forget it when it runs."""
-        if self.services.monitor.running:
+        if self._services.monitor.running:
             self.stopped_at = None
         elif self.stopped_at is None:
             self.stopped_at = now
 
     async def refresh_today(self) -> None:
         """Minutes per module today: ended sessions as /history counts them, plus the open ones so far."""
-        services = self.services
+        services = self._services
         if not (services.ready and services.db_ok):
             return
         sessions = services.monitor.store.sessions()
-        self.today = await io_bound(today_so_far, services, sessions, self.now_ms())
+        self.today = await io_bound(today_so_far, services.engine, sessions, self.now_ms())
         self.today_changed.emit(self.today)
 
     def _alerts_changed(self, new: list[Alert], ended: int) -> None:
@@ -170,7 +173,7 @@ class Hub:
 
     def refresh_status(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        services, status = self.services, self.status
+        services, status = self._services, self.status
         monitor = services.monitor
         state = monitor.reader_state
         status.monitoring = monitor.running
@@ -180,7 +183,9 @@ class Hub:
         status.reader = redact(reader_text(state, monitor.running, now))  # details quote exception texts
         status.reader_problem = state.status in ("stalled", "restarting", "missing", "unreadable")
         status.last_line = last_line_text(state, now)
-        status.catalog, status.catalog_problem = catalog_text(services)
+        status.catalog, status.catalog_problem = catalog_text(
+            services.catalog, oc4d_database=bool(services.settings.oc4d_database_url), demo=services.demo
+        )
         if monitor.write_error is not None:
             status.database = monitor.write_error
         else:

@@ -9,27 +9,29 @@ picks the single match.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable
 
 from nicegui import ui
 
 from components.actions import Actions, NotAllowed
-from gaze.board import module_label, module_title
-from gaze.limits import LimitError, Preview, validate_minutes
-from gaze.services import Services
+from gaze.board import Names, module_label, module_title
+from gaze.catalog import Catalog
+from gaze.limits import LimitError, Limits, Preview, validate_minutes
 from gaze.sessions import Key, OpenSession
 
 DESCRIPTION_CHARS = 70
 
 
-def module_options(services: Services) -> dict[str, str]:
-    """slug -> searchable label (name, slug, its limit, description) for every module we know of."""
-    limits = services.limits.limits
+def module_options(catalog: Catalog, limits: Limits, sessions: Iterable[OpenSession]) -> dict[str, str]:
+    """slug -> searchable label (name, slug, its limit, description) for every module we know of:
+    the catalog's, those with a limit, those open sessions are on."""
+    minutes = limits.limits
     options: dict[str, str] = {}
 
     def with_limit(slug: str, label: str) -> str:
-        return f"{label} · limit {limits[slug]} min" if slug in limits else label
+        return f"{label} · limit {minutes[slug]} min" if slug in minutes else label
 
-    for module in services.catalog.modules:
+    for module in catalog.modules:
         label = with_limit(module.slug, module_title(module))
         if module.description:
             description = module.description.strip().replace("\n", " ")
@@ -38,8 +40,8 @@ def module_options(services: Services) -> dict[str, str]:
             label += f" — {description}"
         options[module.slug] = label
     seen = set(options)
-    for slug in sorted({s.module for s in services.monitor.store.sessions()} | set(limits)):
-        resolved = services.resolve_module(slug)
+    for slug in sorted({s.module for s in sessions} | set(minutes)):
+        resolved = limits.resolve(slug)
         if resolved not in seen:
             options[resolved] = with_limit(resolved, resolved)
             seen.add(resolved)
@@ -61,16 +63,23 @@ def preview_text(name: str, minutes: int, current: int | None, preview: Preview)
 
 
 class LimitsPanel:
-    def __init__(self, actions: Actions) -> None:
+    """`sessions` gives the open sessions now (the preview counts them; their modules are choosable)."""
+
+    def __init__(
+        self, actions: Actions, limits: Limits, catalog: Catalog, sessions: Callable[[], list[OpenSession]]
+    ) -> None:
         self.actions = actions
-        self.services = services = actions.services
+        self.limits = limits
+        self.catalog = catalog
+        self.sessions = sessions
+        self.names = Names(catalog)
         hub = actions.hub
         self.admin = actions.is_admin
         self._search = ""
         with ui.column().classes("w-full gap-2") as self.root:
             with ui.row().classes("w-full items-start gap-3 flex-wrap") as form:
                 self.select = (
-                    ui.select(module_options(services), label="Module", with_input=True, on_change=self._selected)
+                    ui.select(self._options(), label="Module", with_input=True, on_change=self._selected)
                     .props("clearable use-input input-debounce=0 options-dense popup-content-style='max-width:95vw'")
                     .classes("min-w-[200px] w-full sm:w-auto flex-grow")
                     .mark("limit-module")
@@ -98,7 +107,10 @@ class LimitsPanel:
     # ------------------------------------------------------------------ form
 
     def _name(self, module: str) -> str:
-        return module_label(self.services.catalog, module)[0]
+        return self.names.module(module)
+
+    def _options(self) -> dict[str, str]:
+        return module_options(self.catalog, self.limits, self.sessions())
 
     def _searched(self, event: object) -> None:
         args = getattr(event, "args", "")
@@ -118,7 +130,7 @@ class LimitsPanel:
             self.minutes.run_method("focus")
 
     def _selected(self) -> None:
-        current = self.services.limits.limits.get(self.select.value or "")
+        current = self.limits.limits.get(self.select.value or "")
         self.button.set_text("Update limit" if current else "Set limit")
         if current:
             self.minutes.set_value(str(current))
@@ -139,9 +151,8 @@ class LimitsPanel:
         self.preview.set_text(self._describe(module, minutes))
 
     def _describe(self, module: str, minutes: int) -> str:
-        store = self.services.monitor.store
-        preview = self.services.limits.preview(module, minutes, store.sessions(), self.actions.hub.now_ms())
-        current = self.services.limits.limits.get(module)
+        preview = self.limits.preview(module, minutes, self.sessions(), self.actions.hub.now_ms())
+        current = self.limits.limits.get(module)
         return preview_text(self._name(module), minutes, current if current != minutes else None, preview)
 
     async def submit(self) -> None:
@@ -174,25 +185,25 @@ class LimitsPanel:
     def _sessions_changed(self, changes: dict[Key, OpenSession | None]) -> None:
         """A module seen for the first time (not in the catalog) becomes choosable at once."""
         options = self.select.options
-        if any(s is not None and self.services.resolve_module(s.module) not in options for s in changes.values()):
-            self.select.set_options(module_options(self.services), value=self.select.value)
+        if any(s is not None and self.limits.resolve(s.module) not in options for s in changes.values()):
+            self.select.set_options(self._options(), value=self.select.value)
 
     def _limits_changed(self) -> None:
-        self.select.set_options(module_options(self.services), value=self.select.value)
+        self.select.set_options(self._options(), value=self.select.value)
         self._draw_list()
 
     def _catalog_changed(self) -> None:
         self._limits_changed()
 
     def _draw_list(self) -> None:
-        limits = sorted(self.services.limits.limits.items(), key=lambda item: self._name(item[0]).lower())
+        limits = sorted(self.limits.limits.items(), key=lambda item: self._name(item[0]).lower())
         self.list.clear()
         with self.list:
             if not limits:
                 hint = " Choose a module and a number of minutes." if self.admin else ""
                 ui.label(f"No limits set.{hint}").classes("text-gray-500 text-sm")
             for module, minutes in limits:
-                name, slug = module_label(self.services.catalog, module)
+                name, slug = module_label(self.catalog, module)
                 with (
                     ui.row()
                     .classes("w-full items-center gap-2 border-b border-gray-200 py-1 flex-nowrap")

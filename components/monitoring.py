@@ -23,10 +23,11 @@ def stopped_banner(status: BoardStatus) -> None:
     banner.bind_visibility_from(status, "frozen")
 
 
-def monitoring_control(actions: Actions) -> None:
-    services, hub = actions.services, actions.hub
+def monitoring_control(actions: Actions, *, background: bool) -> None:
+    """`background`: the reader follows the journal from start-up (MODULEGAZE_BACKGROUND_MONITOR)."""
+    hub = actions.hub
     with ui.row().classes("items-center gap-3"):
-        if services.settings.background_monitor:
+        if background:
             ui.icon("check_circle", color="green-7")
             ui.label("Background monitoring is on: the journal is followed from start-up.").mark(
                 "monitoring-background"

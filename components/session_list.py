@@ -14,9 +14,8 @@ from nicegui import ui
 
 from components.bind import bind_classes
 from components.hub import Hub
-from gaze.board import IDLE_SHOWN_AFTER_S, RowView, format_duration, row_view
+from gaze.board import IDLE_SHOWN_AFTER_S, Names, RowView, format_duration, row_view
 from gaze.limits import past_limit
-from gaze.services import Services
 from gaze.sessions import Key
 
 PAGE_ROWS = 50  # rows drawn per dashboard at first (longest first); "Show more" adds as many
@@ -33,6 +32,7 @@ BADGE_OK = "bg-primary"
 BADGE_OVER = "bg-red-600 font-semibold ring-2 ring-red-300"  # no fading: readable at a glance
 FROZEN_CLASSES = "opacity-50 grayscale"
 Opener = Callable[[RowView], Awaitable[None]]
+LimitFor = Callable[[str], int | None]  # a session's module -> its limit in minutes, if any
 
 
 def idle_text(idle_s: float) -> str:
@@ -108,8 +108,11 @@ class SessionRow:
 class SessionList:
     """The open sessions, longest on module first: the first `max_rows` of the hub's shared order."""
 
-    def __init__(self, services: Services, hub: Hub, on_open: Opener | None = None, *, controls: bool = True) -> None:
-        self.services = services
+    def __init__(
+        self, hub: Hub, names: Names, limit_for: LimitFor, on_open: Opener | None = None, *, controls: bool = True
+    ) -> None:
+        self.names = names
+        self.limit_for = limit_for
         self.on_open = on_open
         self.order = hub.order
         self.hub = hub
@@ -136,7 +139,7 @@ class SessionList:
         hub.labels_changed.subscribe(self.rebuild)
 
     def _empty_text(self) -> str:
-        if self.services.monitor.running:
+        if self.hub.status.monitoring:
             return "No one is on a module right now. Sessions appear here as soon as a device opens one."
         return "No open sessions. Start monitoring to follow oc4d's journal."
 
@@ -155,8 +158,8 @@ class SessionList:
             if row is None:
                 with self.body:
                     row = SessionRow(
-                        row_view(session, self.services.catalog, self.services.devices.label),
-                        self.services.limits.limit_for(session.module),
+                        row_view(session, self.names.catalog, self.names.labels),
+                        self.limit_for(session.module),
                         self.on_open,
                     )
                 row.element.move(self.body, target_index=index)
@@ -181,7 +184,7 @@ class SessionList:
     def refresh_limits(self) -> None:
         now_ms = self.hub.now_ms()
         for row in self._rows.values():
-            row.set_limit(self.services.limits.limit_for(row.view.module), now_ms)
+            row.set_limit(self.limit_for(row.view.module), now_ms)
 
     def rebuild(self) -> None:
         """Names come from the catalog and the device labels: redraw every row after they changed."""

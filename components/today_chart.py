@@ -6,63 +6,41 @@ them; the amber part is what the open sessions add so far (History counts them w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import ui
 
+from components.charts import OPEN_COLOR, bar_series, minutes_bars, redraw
 from components.hub import Hub, TodayPoint
-from gaze.board import module_label
-from gaze.services import Services
 
 ENDED, OPEN = "Ended (as History › Today)", "Open now, so far"
 
 
-def _options(services: Services, points: list[TodayPoint]) -> dict[str, Any]:
-    names = [module_label(services.catalog, slug)[0] for slug, _, _ in points]
-    return {
-        "animation": False,
-        "grid": {"left": 110, "right": 20, "top": 30, "bottom": 25},
-        "legend": {"top": 0, "left": 0, "textStyle": {"fontSize": 11}},
-        "tooltip": {"trigger": "axis"},
-        "xAxis": {"type": "value", "name": "min"},
-        "yAxis": {
-            "type": "category",
-            "inverse": True,
-            "data": names,
-            "axisLabel": {"width": 100, "overflow": "truncate"},
-        },
-        "series": [
-            {
-                "name": ENDED,
-                "type": "bar",
-                "stack": "today",
-                "data": [round(e, 1) for _, e, _ in points],
-                "itemStyle": {"color": "#1f6f8b"},
-            },
-            {
-                "name": OPEN,
-                "type": "bar",
-                "stack": "today",
-                "data": [round(o, 1) for _, _, o in points],
-                "itemStyle": {"color": "#d97706"},
-            },
+def today_options(points: list[TodayPoint], module_name: Callable[[str], str]) -> dict[str, Any]:
+    return minutes_bars(
+        [module_name(slug) for slug, _, _ in points],
+        [
+            bar_series([e for _, e, _ in points], name=ENDED, stack="today"),
+            bar_series([o for _, _, o in points], name=OPEN, stack="today", color=OPEN_COLOR),
         ],
-    }
+        legend=True,
+    )
 
 
 class TodayChart:
-    def __init__(self, services: Services, hub: Hub) -> None:
-        self.services = services
+    """`module_name`: what the chart calls a module slug."""
+
+    def __init__(self, hub: Hub, module_name: Callable[[str], str]) -> None:
+        self.module_name = module_name
         with ui.card().classes("w-full"):
             ui.label("Today so far: minutes per module").classes("text-lg font-semibold")
             ui.label(
                 "Blue: sessions that ended today, the same figure as History › Today. "
                 "Amber: what the open sessions add so far; History counts them when they end."
             ).classes("text-xs text-gray-600").mark("today-definition")
-            self.chart = ui.echart(_options(services, hub.today)).classes("w-full h-64").mark("today-chart")
+            self.chart = ui.echart(today_options(hub.today, module_name)).classes("w-full h-64").mark("today-chart")
         hub.today_changed.subscribe(self.update)
 
     def update(self, points: list[TodayPoint]) -> None:
-        self.chart.options.clear()
-        self.chart.options.update(_options(self.services, points))
-        self.chart.update()
+        redraw(self.chart, today_options(points, self.module_name))

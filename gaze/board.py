@@ -89,11 +89,39 @@ def device_text(ip: str, labels: Callable[[str], str | None] | None) -> str:
     return f"{label} · {ip}" if label else ip
 
 
+def learner_name(catalog: CatalogLike | None, user: str) -> str:
+    """The catalog's name for a signed-in learner, else the user name from the log."""
+    return (catalog.display_name(user) if catalog is not None else None) or user
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """How a page names what it shows: modules and learners from the catalog, devices from the
+    admin's labels. Both are looked up on each call, so a reloaded catalog or a new label shows."""
+
+    catalog: CatalogLike | None
+    labels: Callable[[str], str | None] | None = None
+
+    def module(self, slug: str) -> str:
+        """The module's name (its slug when the catalog does not know it)."""
+        return module_label(self.catalog, slug)[0]
+
+    def learner(self, user: str) -> str:
+        return learner_name(self.catalog, user)
+
+    def label(self, ip: str) -> str | None:
+        """The admin's name for the device, if any."""
+        return self.labels(ip) if self.labels is not None else None
+
+    def device(self, ip: str) -> str:
+        return device_text(ip, self.labels)
+
+
 def row_view(
     session: OpenSession, catalog: CatalogLike | None, labels: Callable[[str], str | None] | None = None
 ) -> RowView:
     is_guest = session.user == GUEST
-    name = GUEST if is_guest else (catalog.display_name(session.user) if catalog else None) or session.user
+    name = GUEST if is_guest else learner_name(catalog, session.user)
     module_name, slug = module_label(catalog, session.module)
     return RowView(
         session.key,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gaze.auth import ROLES, VIEWER, AuthError, Users
 from gaze.backfill import BackfillOptions, run_backfill
-from gaze.board import module_label
+from gaze.board import Names
 from gaze.catalog import Catalog
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, error_text, make_engine, migrate
@@ -254,7 +254,7 @@ def export_command(
     devices = DeviceLabels(engine)
     try:
         devices.load()
-        rows = csv_rows(engine, custom(first, last), Filters(), devices.all(), lambda m: module_label(catalog, m)[0])
+        rows = csv_rows(engine, custom(first, last), Filters(), devices.all(), Names(catalog).module)
         if args.output is None:
             for chunk in rows:
                 out.write(chunk)

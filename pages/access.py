@@ -19,6 +19,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from components.actions import Actions, Identity
 from components.hub import Hub
+from gaze.auth import Users
 from gaze.services import Services
 from pages.security import has_browser_session
 
@@ -27,17 +28,17 @@ TOKEN_PATHS = frozenset({"/api/live-sessions"})  # also for a script holding the
 OPEN_PREFIXES = ("/_nicegui/",)
 
 
-def signed_in(services: Services) -> Identity | None:
+def signed_in(users: Users) -> Identity | None:
     """The identity of this request's session, if it names a user that still exists."""
     username = app.storage.user.get("username")
-    if not isinstance(username, str) or services.users.role_of(username) is None:
+    if not isinstance(username, str) or users.role_of(username) is None:
         return None
     return Identity(username)
 
 
-def request_identity(request: Request, services: Services) -> Identity | None:
+def request_identity(request: Request, users: Users) -> Identity | None:
     """`signed_in` for a route that also answers cookieless clients (they have no browser storage)."""
-    return signed_in(services) if has_browser_session(request) else None
+    return signed_in(users) if has_browser_session(request) else None
 
 
 def read_token_ok(request: Request, token: str | None) -> bool:
@@ -51,7 +52,7 @@ def read_token_ok(request: Request, token: str | None) -> bool:
 def page_actions(services: Services, hub: Hub) -> Actions | None:
     """What the signed-in user may do on a page; None sends the page to `to_login()` (the login wall
     already stops strangers — this catches a user removed between the wall and the page)."""
-    identity = signed_in(services)
+    identity = signed_in(services.users)
     return None if identity is None else Actions(services, hub, identity)
 
 
@@ -66,7 +67,7 @@ def install(services: Services) -> None:
             if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
                 return await call_next(request)
             # A cookieless request to a JSON route has no browser storage (pages/security.py).
-            if request_identity(request, services) is not None:
+            if request_identity(request, services.users) is not None:
                 return await call_next(request)
             if path in TOKEN_PATHS and read_token_ok(request, services.settings.read_token):
                 return await call_next(request)

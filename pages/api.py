@@ -14,17 +14,19 @@ from gaze.hardening import redact
 from gaze.heartbeat import HeartbeatError, RateLimiter, parse_heartbeat
 from gaze.liveapi import live_sessions, modules_payload
 from gaze.services import Services
+from gaze.uplink import Uplink
 from pages.access import request_identity
 from pages.security import request_address
 
 HEARTBEAT_RATE = RateLimiter(rate=2.0, burst=30)  # per client address
 
 
-def _cors(request: Request, services: Services) -> dict[str, str]:
+def _cors(request: Request, oc4d_origin: str) -> dict[str, str]:
+    """CORS headers for oc4d's pages (they send the heartbeat from the browser), none for others."""
     origin = request.headers.get("origin")
-    if origin and origin.rstrip("/") == services.settings.oc4d_origin:
+    if origin and origin.rstrip("/") == oc4d_origin:
         return {
-            "Access-Control-Allow-Origin": services.settings.oc4d_origin,
+            "Access-Control-Allow-Origin": oc4d_origin,
             "Access-Control-Allow-Methods": "POST, OPTIONS",
             "Access-Control-Allow-Headers": "Content-Type",
             "Access-Control-Max-Age": "600",
@@ -36,13 +38,13 @@ def _cors(request: Request, services: Services) -> dict[str, str]:
 def register(services: Services) -> None:
     @app.options("/api/module-heartbeat")
     def heartbeat_preflight(request: Request) -> Response:
-        return Response(status_code=204, headers=_cors(request, services))
+        return Response(status_code=204, headers=_cors(request, services.settings.oc4d_origin))
 
     @app.post("/api/module-heartbeat")
     def module_heartbeat(
         request: Request, slug: str | None = None, user: str | None = None, event: str | None = None
     ) -> Response:
-        headers = _cors(request, services)
+        headers = _cors(request, services.settings.oc4d_origin)
         settings = services.settings
         address = request_address(request, settings)
         if address is None:
@@ -59,7 +61,7 @@ def register(services: Services) -> None:
 
     @app.get("/api/modules")
     def api_modules(request: Request) -> JSONResponse:  # open (the login wall lets it through); details signed in
-        details = request_identity(request, services) is not None
+        details = request_identity(request, services.users) is not None
         return JSONResponse(modules_payload(services.catalog, details=details))
 
     @app.get("/api/live-sessions")
@@ -106,7 +108,7 @@ def register(services: Services) -> None:
             },
             "logs": logs,
             "demo": services.demo,
-            "uplink": None if services.uplink is None else _uplink(services),
+            "uplink": None if services.uplink is None else _uplink(services.uplink),
         }
         healthy = (
             following
@@ -118,8 +120,7 @@ def register(services: Services) -> None:
         return Response(redact(json.dumps(body)), status_code=200 if healthy else 503, media_type="application/json")
 
 
-def _uplink(services: Services) -> dict[str, object]:
+def _uplink(uplink: Uplink) -> dict[str, object]:
     """Last successful upload, queue, last error in words; fresh from the database (no secrets)."""
-    assert services.uplink is not None
-    services.uplink.refresh()
-    return services.uplink.status.as_dict()
+    uplink.refresh()
+    return uplink.status.as_dict()

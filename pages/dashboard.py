@@ -8,17 +8,16 @@ from typing import Generic, TypeVar
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from components.actions import Actions
 from components.alerts import AlertBanner, AlertHistory
 from components.device_day import DeviceDay
-from components.frame import header, icon_button
+from components.frame import colors, header, icon_button
 from components.hub import Hub
 from components.limits_panel import LimitsPanel
 from components.monitoring import monitoring_control, stopped_banner
 from components.session_list import SessionList
 from components.status_strip import stat_cards, status_strip
 from components.today_chart import TodayChart
-from gaze.board import RowView
+from gaze.board import Names, RowView
 from gaze.services import Services
 from pages.access import page_actions, to_login
 
@@ -26,14 +25,14 @@ WALL_FONT_PX = 24
 T = TypeVar("T")
 
 
-def limits_dialog(actions: Actions) -> ui.dialog:
+def limits_dialog(panel: Callable[[], LimitsPanel]) -> ui.dialog:
     """Time limits in a dialog the header opens: reachable at once, also on a phone."""
     with ui.dialog() as dialog, ui.card().classes("w-full max-w-2xl").mark("limits-dialog"):
         with ui.row().classes("w-full items-center flex-nowrap"):
             ui.label("Time limits").classes("text-lg font-semibold")
             ui.space()
             icon_button("close", "Close time limits", dialog.close)
-        LimitsPanel(actions)
+        panel()
     return dialog
 
 
@@ -54,13 +53,19 @@ class Lazy(Generic[T]):
 
 
 def register(services: Services, hub: Hub) -> None:
+    names = Names(services.catalog, services.devices.label)  # looked up live: one for every page
+
     @ui.page("/", title="Module Gaze")
     def dashboard() -> RedirectResponse | None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-        limits = Lazy(lambda: limits_dialog(actions))
-        device_day = Lazy(lambda: DeviceDay(actions))
+
+        def limits_panel() -> LimitsPanel:
+            return LimitsPanel(actions, services.limits, services.catalog, services.monitor.store.sessions)
+
+        limits = Lazy(lambda: limits_dialog(limits_panel))
+        device_day = Lazy(lambda: DeviceDay(actions, names, services.engine))
 
         def open_limits() -> None:
             limits.get().open()
@@ -76,18 +81,18 @@ def register(services: Services, hub: Hub) -> None:
         header(actions, tools=tools)
         with ui.column().classes("w-full max-w-6xl mx-auto gap-3 sm:gap-4 p-2 sm:p-4"):
             stopped_banner(hub.status)
-            AlertBanner(actions)
+            AlertBanner(actions, services.limits, names)
             stat_cards(hub.status, on_limits=open_limits)
             # On a phone the summary and the sessions (over-limit first) come first, then the rest.
             with ui.column().classes("w-full gap-2 max-md:order-1"):
                 status_strip(hub.status, demo=services.demo)
-                monitoring_control(actions)
+                monitoring_control(actions, background=services.settings.background_monitor)
             with ui.card().classes("w-full p-0 sm:p-2"):
                 ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
-                SessionList(services, hub, on_open=open_day)
+                SessionList(hub, names, services.limits.limit_for, on_open=open_day)
             with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1"):
-                TodayChart(services, hub)
-                AlertHistory(services, hub)
+                TodayChart(hub, names.module)
+                AlertHistory(hub, services.limits, names)
         return None
 
     @ui.page("/wall", title="Module Gaze")
@@ -96,7 +101,7 @@ def register(services: Services, hub: Hub) -> None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-        ui.colors(primary="#1f6f8b")
+        colors()
         for element in ("html", "body"):  # every rem-sized thing grows, and what inherits body's size
             ui.query(element).style(f"font-size: {WALL_FONT_PX}px")
         with ui.column().classes("w-full gap-4 p-4").mark("wall"):
@@ -105,8 +110,8 @@ def register(services: Services, hub: Hub) -> None:
                 ui.label().bind_text_from(hub.status, "reader").classes("text-gray-600")
                 ui.label().bind_text_from(hub.status, "last_line").classes("text-gray-600")
             stopped_banner(hub.status)
-            AlertBanner(actions, controls=False)
+            AlertBanner(actions, services.limits, names, controls=False)
             stat_cards(hub.status)
             with ui.card().classes("w-full p-0 sm:p-2"):
-                SessionList(services, hub, controls=False)
+                SessionList(hub, names, services.limits.limit_for, controls=False)
         return None

@@ -5,17 +5,20 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi.responses import RedirectResponse
 from nicegui import ui
+from sqlalchemy import Engine
 
 from components.actions import Actions, NotAllowed
 from components.frame import header
 from components.hub import Hub
 from components.io import io_bound
-from gaze.devices import LabelError, recent_devices
+from gaze.devices import DeviceLabels, LabelError, recent_devices
 from gaze.services import Services
+from gaze.sessions import OpenSession
 from pages.access import page_actions, to_login
 
 RECENT_DAYS = 30
@@ -29,15 +32,21 @@ def register(services: Services, hub: Hub) -> None:
             return to_login()
         header(actions, "Devices")
         with ui.column().classes("w-full max-w-3xl mx-auto gap-4 p-2 sm:p-4"):
-            panel = DevicesPanel(actions)
+            panel = DevicesPanel(actions, services.engine, services.devices, services.monitor.store.sessions)
         await panel.draw()
         return None
 
 
 class DevicesPanel:
-    def __init__(self, actions: Actions) -> None:
+    """`engine` says which devices were seen lately, `sessions` which are on a module now."""
+
+    def __init__(
+        self, actions: Actions, engine: Engine, labels: DeviceLabels, sessions: Callable[[], list[OpenSession]]
+    ) -> None:
         self.actions = actions
-        self.services = actions.services
+        self.engine = engine
+        self.labels = labels
+        self.sessions = sessions
         with ui.card().classes("w-full"):
             ui.label("Devices").classes("text-lg font-semibold")
             ui.label(
@@ -72,9 +81,9 @@ class DevicesPanel:
 
     async def draw(self) -> None:
         since = int(time.time() * 1000) - RECENT_DAYS * 86_400_000
-        seen = dict(await io_bound(recent_devices, self.services.engine, since))
-        now_on = {s.ip for s in self.services.monitor.store.sessions()}
-        labels = self.services.devices.all()
+        seen = dict(await io_bound(recent_devices, self.engine, since))
+        now_on = {s.ip for s in self.sessions()}
+        labels = self.labels.all()
         ips = sorted(set(seen) | now_on | set(labels), key=_ip_sort_key)
         self.list.clear()
         with self.list:

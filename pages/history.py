@@ -3,36 +3,41 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from nicegui import app, ui
+from sqlalchemy import Engine
 
-from components.actions import Actions
+from components.charts import Segment, bar_series, minutes_bars, redraw, timeline
 from components.frame import header
-from components.history_charts import bar_options, timeline_options
 from components.history_table import PAGE_SIZE, SessionTable, pages
 from components.hub import Hub
 from components.io import io_bound
 from gaze import history
-from gaze.board import device_text, format_duration, module_label, module_title
+from gaze.board import Names, format_duration, module_title
+from gaze.catalog import Catalog
+from gaze.devices import DeviceLabels
 from gaze.export import csv_rows
 from gaze.history import Filters, Range, Totals
 from gaze.history_query import RANGES, HistoryQuery, device_ip, order_by, resolve_range
 from gaze.logformat import ARCHIVE_NAME as ARCHIVE
-from gaze.logline import GUEST
 from gaze.services import Services
 from pages.access import page_actions, to_login
 
 __all__ = ["RANGES", "register", "resolve_range"]
 
 
+LABEL_WIDTH = 140  # px of module names on /history's charts
+
+
 def register(services: Services, hub: Hub) -> None:
-    def names(slug: str) -> str:
-        return module_label(services.catalog, slug)[0]
+    names = Names(services.catalog, services.devices.label)
 
     @app.get("/history/export.csv")
     def export_csv(
@@ -50,7 +55,7 @@ def register(services: Services, hub: Hub) -> None:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         address, _ = device_ip(device or ip or "", services.devices.all())
         filters = Filters(module or None, address, user or None)
-        rows = csv_rows(services.engine, rng, filters, services.devices.all(), names)
+        rows = csv_rows(services.engine, rng, filters, services.devices.all(), names.module)
         filename = "modulegaze-sessions-" + re.sub(r"[^A-Za-z0-9-]+", "-", rng.label).strip("-").lower() + ".csv"
         return StreamingResponse(
             rows,
@@ -72,18 +77,30 @@ def register(services: Services, hub: Hub) -> None:
             return to_login()
         header(actions, "History")
         query, notes = HistoryQuery.parse(request.query_params)
-        view = HistoryView(actions, hub, names, query, notes)
+        sources = Sources(services.engine, services.catalog, services.devices, services.settings.log_dir)
+        view = HistoryView(hub, sources, query, notes)
         await view.refresh(keep_page=True)
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """What /history reads: the ended sessions, module and device names, the daily archives."""
+
+    engine: Engine
+    catalog: Catalog
+    devices: DeviceLabels
+    log_dir: Path
 
 
 class HistoryView:
     """Range and filters at the top (kept in the URL); everything below follows them."""
 
-    def __init__(self, actions: Actions, hub: Hub, names: Any, q: HistoryQuery, notes: list[str]) -> None:
-        self.services = actions.services
+    def __init__(self, hub: Hub, sources: Sources, q: HistoryQuery, notes: list[str]) -> None:
         self.hub = hub
-        self.names = names
+        self.engine, self.catalog, self.devices = sources.engine, sources.catalog, sources.devices
+        self.log_dir = sources.log_dir
+        self.names = Names(sources.catalog, sources.devices.label)
         self.q = q
         self._chart_slugs: list[str] = []
         self._totals: Totals | None = None
@@ -149,19 +166,21 @@ class HistoryView:
             with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
                 with ui.card().classes("w-full"):
                     ui.label("Minutes per module (top 15) — click a bar to filter").classes("font-semibold")
-                    self.module_chart = ui.echart(bar_options([], horizontal=True)).classes("w-full h-80")
+                    self.module_chart = ui.echart(self._module_bars([], [])).classes("w-full h-80")
                     self.module_chart.on_point_click(self._module_clicked)
                     self.module_chart.mark("chart-modules")
                 with ui.card().classes("w-full"):
                     ui.label("Activity by hour of day (minutes)").classes("font-semibold")
-                    self.hour_chart = ui.echart(bar_options([], horizontal=False)).classes("w-full h-80")
+                    self.hour_chart = ui.echart(minutes_bars([], [bar_series([])], horizontal=False)).classes(
+                        "w-full h-80"
+                    )
                     self.hour_chart.mark("chart-hours")
             with ui.card().classes("w-full"):
                 ui.label("Sessions — click a header to sort, a row for that device's day").classes("font-semibold")
                 self.sessions = SessionTable(self._sort_changed, self._page_changed, self._row_clicked)
             with ui.card().classes("w-full"):
                 self.timeline_title = ui.label("Device timeline: click a session above").classes("font-semibold")
-                self.timeline = ui.echart(timeline_options([])).classes("w-full h-64").mark("timeline")
+                self.timeline = ui.echart(timeline([], label_width=LABEL_WIDTH)).classes("w-full h-64").mark("timeline")
             with ui.card().classes("w-full"):
                 ui.label("Daily log archives").classes("font-semibold")
                 self.archives = ui.column().classes("gap-1")
@@ -176,8 +195,12 @@ class HistoryView:
             ui.label(title).classes("text-sm text-gray-600")
             return ui.label("–").classes("text-2xl font-semibold").mark(marker)
 
+    @staticmethod
+    def _module_bars(names: list[str], points: list[tuple[str, float]]) -> dict[str, Any]:
+        return minutes_bars(names, [bar_series([m for _, m in points])], label_width=LABEL_WIDTH)
+
     def _module_options(self) -> dict[str, str]:
-        return {m.slug: module_title(m) for m in self.services.catalog.modules}
+        return {m.slug: module_title(m) for m in self.catalog.modules}
 
     # ------------------------------------------------------------------ state
 
@@ -197,7 +220,7 @@ class HistoryView:
         )
 
     def _filters(self) -> Filters:
-        address, note = device_ip(self.q.device, self.services.devices.all())
+        address, note = device_ip(self.q.device, self.devices.all())
         self.device_note.set_text(f"Device: {note}" if note else "")
         return Filters(self.q.module or None, address, self.q.user or None)
 
@@ -265,7 +288,7 @@ class HistoryView:
             return
         if not rng.start_ms <= self.hub.now_ms() < rng.end_ms:
             return
-        totals = await io_bound(history.totals, self.services.engine, rng, self._filters())
+        totals = await io_bound(history.totals, self.engine, rng, self._filters())
         if totals != self._totals:
             await self.refresh(keep_page=True)
 
@@ -290,7 +313,7 @@ class HistoryView:
 
     async def _draw(self, rng: Range) -> None:
         filters = self._filters()
-        engine = self.services.engine
+        engine = self.engine
         totals = await io_bound(history.totals, engine, rng, filters)
         by_module = await io_bound(history.minutes_by_module, engine, rng, filters, 15)
         by_hour = await io_bound(history.activity_by_hour, engine, rng, filters)
@@ -300,17 +323,9 @@ class HistoryView:
         self.total_devices.set_text(f"{totals.devices:,}")
         self.total_users.set_text(f"{totals.users:,}")
         self._chart_slugs = [slug for slug, _ in by_module]
-        labels = [self.names(slug) for slug, _ in by_module]
-        self.module_chart.options.clear()
-        self.module_chart.options.update(
-            bar_options(list(zip(labels, [round(m, 1) for _, m in by_module], strict=True)), horizontal=True)
-        )
-        self.module_chart.update()
-        self.hour_chart.options.clear()
-        self.hour_chart.options.update(
-            bar_options([(f"{h:02d}", round(m, 1)) for h, m in enumerate(by_hour)], horizontal=False)
-        )
-        self.hour_chart.update()
+        redraw(self.module_chart, self._module_bars([self.names.module(s) for s, _ in by_module], by_module))
+        hours = [f"{h:02d}" for h in range(len(by_hour))]
+        redraw(self.hour_chart, minutes_bars(hours, [bar_series(by_hour)], horizontal=False))
 
     async def _load_page(self) -> None:
         try:
@@ -318,29 +333,28 @@ class HistoryView:
         except ValueError:
             return
         filters = self._filters()
-        names = {m.slug: m.name for m in self.services.catalog.modules}
-        order = order_by(self.q.sort, self.q.descending, self.services.devices.all(), names)
-        engine = self.services.engine
+        names = {m.slug: m.name for m in self.catalog.modules}
+        order = order_by(self.q.sort, self.q.descending, self.devices.all(), names)
+        engine = self.engine
         items, total = await io_bound(history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order)
         if not items and self.q.page > pages(total):  # a link to a page that no longer exists
             self.q = HistoryQuery(**{**self._fields(), "page": pages(total)})
             self._show_url()
             items, total = await io_bound(history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order)
         self.sessions.show(
-            items, total, self.q.page, self.q.sort, self.q.descending, self.services.devices.label, self.names
+            items, total, self.q.page, self.q.sort, self.q.descending, self.devices.label, self.names.module
         )
 
     async def show_timeline(self, ip: str, day: date) -> None:
-        items = await io_bound(history.device_timeline, self.services.engine, ip, day)
-        device = device_text(ip, self.services.devices.label)
+        items = await io_bound(history.device_timeline, self.engine, ip, day)
+        device = self.names.device(ip)
         self.timeline_title.set_text(f"{device} on {day.isoformat()}: {len(items)} sessions")
-        segments = [(self.names(i.module), i.start_ms, i.end_ms, GUEST if i.user == GUEST else i.user) for i in items]
-        self.timeline.options.clear()
-        self.timeline.options.update(timeline_options(segments))
-        self.timeline.update()
+        names = self.names.module
+        segments = [Segment(names(i.module), i.start_ms, i.end_ms, f"{names(i.module)} ({i.user})") for i in items]
+        redraw(self.timeline, timeline(segments, label_width=LABEL_WIDTH))
 
     def _draw_archives(self) -> None:
-        log_dir = self.services.settings.log_dir
+        log_dir = self.log_dir
         try:
             names = sorted((p.name for p in log_dir.iterdir() if ARCHIVE.match(p.name)), reverse=True)
         except OSError as exc:

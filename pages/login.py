@@ -8,6 +8,7 @@ import math
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
+from components.frame import colors
 from components.io import io_bound
 from gaze.auth import LoginLimiter, safe_redirect
 from gaze.services import Services
@@ -21,7 +22,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
     @ui.page("/login", title="Module Gaze · Log in")
     def login(redirect_to: str = "/") -> RedirectResponse | None:
         target = safe_redirect(redirect_to)
-        if signed_in(services) is not None:
+        if signed_in(services.users) is not None:
             return RedirectResponse(target, status_code=303)
         request = ui.context.client.request
         address = request_address(request, services.settings) or (request.client.host if request.client else "")
@@ -47,7 +48,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
             app.storage.user.update(username=user.username)
             ui.navigate.to(target)
 
-        ui.colors(primary="#1f6f8b")
+        colors()
         with ui.card().classes("absolute-center w-80 max-w-[92vw]"):
             ui.label("Module Gaze").classes("text-xl font-semibold")
             username = (

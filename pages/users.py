@@ -9,7 +9,7 @@ from components.actions import Actions, NotAllowed
 from components.confirm import confirm
 from components.frame import header, icon_button
 from components.hub import Hub
-from gaze.auth import ROLES, VIEWER, AuthError
+from gaze.auth import ROLES, VIEWER, AuthError, Users
 from gaze.services import Services
 from pages.access import page_actions, to_login
 
@@ -25,7 +25,7 @@ def register(services: Services, hub: Hub) -> None:
             if not actions.is_admin:
                 ui.label("Only an admin can manage users.").classes("text-gray-600").mark("users-denied")
                 return None
-            UsersPanel(actions)
+            UsersPanel(actions, services.users)
         return None
 
 
@@ -33,8 +33,9 @@ class UsersPanel:
     """Every change notifies first, then redraws, inside the panel's own column: a handler whose
     button the redraw removes never runs UI code in a deleted slot."""
 
-    def __init__(self, actions: Actions) -> None:
+    def __init__(self, actions: Actions, users: Users) -> None:
         self.actions = actions
+        self.users = users
         with ui.column().classes("w-full gap-4") as self.root:
             with ui.card().classes("w-full"):
                 ui.label("Add a user").classes("text-lg font-semibold")
@@ -97,7 +98,7 @@ class UsersPanel:
     def draw(self) -> None:
         self.list.clear()
         with self.list:
-            for user in self.actions.services.users.list():
+            for user in self.users.list():
                 name = user.username
                 with (
                     ui.row()

@@ -226,9 +226,9 @@ async def test_today_so_far_keeps_ended_and_open_apart(user: User) -> None:
     hit("10.0.0.5", "cdn_geo", ago_s=60)  # closes cdn_math after 60 s: an ended session
     await services().monitor.persist()  # the record and its roll-ups, as the next tick would
     now_ms = int(time.time() * 1000)
-    points = {slug: (ended, running) for slug, ended, running in today_so_far(services(), [], now_ms)}
+    points = {slug: (ended, running) for slug, ended, running in today_so_far(services().engine, [], now_ms)}
     ended_math = dict(history.minutes_by_module(services().engine, history.today())).get("cdn_math", 0.0)
     sessions = services().monitor.store.sessions()
-    with_open = {slug: (e, r) for slug, e, r in today_so_far(services(), sessions, now_ms)}
+    with_open = {slug: (e, r) for slug, e, r in today_so_far(services().engine, sessions, now_ms)}
     assert 0.9 < ended_math < 1.1 and points["cdn_math"] == (ended_math, 0.0)
     assert with_open["cdn_geo"][0] == 0.0 and 0.9 < with_open["cdn_geo"][1] < 1.2  # open for about a minute

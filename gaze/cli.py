@@ -21,6 +21,7 @@ from gaze.board import Names
 from gaze.catalog import Catalog
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, error_text, make_engine, migrate
+from gaze.demo import settle_demo
 from gaze.devices import DeviceLabels
 from gaze.export import csv_rows
 from gaze.footprint import tune_malloc
@@ -139,6 +140,10 @@ def manage_users(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     try:
+        # the dashboard's users: in demo mode they live in the demo's database (gaze.demo.settle_demo)
+        settings, demo = settle_demo(settings)
+        if demo:
+            err.write(f"users of the demo data ({settings.own_database_url}): MODULEGAZE_DEMO decides\n")
         users = Users(command_database(None, settings))
         users.load()
         if args.users_command == "list":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import subprocess
 import time
@@ -19,6 +20,7 @@ from gaze.config import Settings
 from gaze.journal import JournalEntry, JournalSource
 from gaze.traffic import Classroom
 
+log = logging.getLogger(__name__)
 DEMO_DETAIL = "demo data"
 DEMO_FOLDER = "demo"  # under the data directory: the demo's own database and log files
 UNREADABLE = "cannot read the journal: is modulegaze in group systemd-journal?"
@@ -65,8 +67,8 @@ def unit_unknown(unit: str, systemctl: str = "systemctl", timeout_s: float = 5.0
     return out.returncode == 0 and out.stdout.decode().strip() == "not-found"
 
 
-def want_demo(mode: str, source: JournalSource, systemctl: str = "systemctl") -> bool:
-    """MODULEGAZE_DEMO: on / off / auto.
+def demo_decision(mode: str, source: JournalSource, systemctl: str = "systemctl") -> tuple[bool, str]:
+    """MODULEGAZE_DEMO: on / off / auto — and why, in words for the start-up log.
 
     `auto` gives demo data only when nothing says this is a centre's machine: no journal directory
     or file is configured, systemd has no such unit, and journalctl runs, can read the journal and
@@ -74,17 +76,24 @@ def want_demo(mode: str, source: JournalSource, systemctl: str = "systemctl") ->
     oc4d lines on a machine that has the unit, or any doubt: no demo (the status says why).
     """
     if mode in ("on", "off"):
-        return mode == "on"
+        return mode == "on", f"MODULEGAZE_DEMO={mode}"
     if source.directory is not None or source.file is not None:
-        return False
-    return probe_journal(source).state == "empty" and unit_unknown(source.unit, systemctl)
+        return False, "a journal directory or file is configured"
+    probe = probe_journal(source)
+    if probe.state != "empty":
+        said = {"entries": f"the journal has {source.unit} lines"}.get(probe.state, probe.detail or probe.state)
+        return False, said
+    if not unit_unknown(source.unit, systemctl):
+        return False, f"systemd does not say that {source.unit} is unknown (no systemd here, or the unit exists)"
+    return True, f"no {source.unit} on this machine"
 
 
 def settle_demo(settings: Settings) -> tuple[Settings, bool]:
     """Decide MODULEGAZE_DEMO once, before anything opens a database or a log file: the settings to
-    run with (the demo's own, when it is demo) and whether it is demo."""
+    run with (the demo's own, when it is demo) and whether it is demo. The reason is logged."""
     source = JournalSource(unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file)
-    demo = want_demo(settings.demo, source)
+    demo, why = demo_decision(settings.demo, source)
+    log.info("%s (%s)", "demo data" if demo else "no demo data", why)
     return (demo_settings(settings) if demo else settings), demo
 
 
@@ -103,13 +112,19 @@ async def run_demo(
     devices: int = 25,
     period_s: float = 1.0,
     warm_up_s: int = 600,
+    resume_ms: int | None = None,
 ) -> None:
     """Feed simulated lines stamped with the wall clock until `stop` is set.
 
-    The classroom starts `warm_up_s` in the past, so the board is busy from the first second.
+    The classroom starts `warm_up_s` in the past, so the board is busy from the first second — but
+    never before `resume_ms` (the last event time already fed, after a Stop/Start or a restart): a
+    line older than what the sessions have seen would end and reopen them, and raise their alerts again.
     """
     now_ms = time.time_ns() // 1_000_000
-    classroom = Classroom(seed=seed, devices=devices, start_ms=now_ms - warm_up_s * 1000)
+    start_ms = now_ms - warm_up_s * 1000
+    if resume_ms is not None:
+        start_ms = min(max(start_ms, resume_ms + 1), now_ms)
+    classroom = Classroom(seed=seed, devices=devices, start_ms=start_ms)
     while not stop.is_set():
         now_ms = time.time_ns() // 1_000_000
         lines = classroom.lines_until(now_ms)

@@ -161,7 +161,7 @@ class Monitor:
     async def _run_demo(self) -> None:
         self.reader_state.set("following", DEMO_DETAIL)
         try:
-            await run_demo(self._demo_feed, self._stopping)
+            await run_demo(self._demo_feed, self._stopping, resume_ms=self.store.clock_ms)
         finally:
             self.reader_state.set("stopped")
 

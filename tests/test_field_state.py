@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 from gaze import history
 from gaze.config import SettingsError, load_settings
 from gaze.db import IMPORT, LIVE, MIGRATIONS, RecordRow, make_engine, migrate
-from gaze.demo import UNREADABLE, demo_settings, probe_journal, want_demo
-from gaze.journal import JournalSource
+from gaze.demo import UNREADABLE, demo_decision, demo_settings, probe_journal, run_demo
+from gaze.journal import JournalEntry, JournalSource
 from gaze.monitor import Monitor
 from gaze.records import Rollup, add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
@@ -171,15 +172,15 @@ def test_auto_gives_demo_only_when_nothing_says_this_is_a_centre(tmp_path: Path)
     empty.mkdir()
     other = tmp_path / "other" / "system.journal"
     journalkit.write_journal(other, [journalkit.export_entry("sshd: hello", T * 1000, unit="ssh.service")])
-    assert want_demo("on", JournalSource(file=other)) and not want_demo("off", JournalSource())
-    assert not want_demo("auto", JournalSource(file=other))  # a configured journal: never demo
-    assert not want_demo("auto", JournalSource(directory=empty))
+    assert demo_decision("on", JournalSource(file=other))[0] and not demo_decision("off", JournalSource())[0]
+    assert not demo_decision("auto", JournalSource(file=other))[0]  # a configured journal: never demo
+    assert not demo_decision("auto", JournalSource(directory=empty))[0]
     assert probe_journal(JournalSource(file=other)).state == "empty"
-    assert not want_demo("auto", JournalSource(journalctl=str(tmp_path / "no-journalctl")))
+    assert not demo_decision("auto", JournalSource(journalctl=str(tmp_path / "no-journalctl")))[0]
     assert probe_journal(JournalSource(journalctl=str(tmp_path / "no-journalctl"))).state == "missing"
     # systemd cannot answer here (no systemd as PID 1), so nobody can say the unit does not exist
-    assert not want_demo("auto", JournalSource(), systemctl=shutil.which("systemctl") or "systemctl")
-    assert not want_demo("auto", JournalSource(), systemctl=str(tmp_path / "no-systemctl"))
+    assert not demo_decision("auto", JournalSource(), systemctl=shutil.which("systemctl") or "systemctl")[0]
+    assert not demo_decision("auto", JournalSource(), systemctl=str(tmp_path / "no-systemctl"))[0]
     # a systemctl that reports the unit missing, with a readable empty journal: the one demo case
     fake = tmp_path / "systemctl"
     fake.write_text("#!/bin/sh\necho not-found\n")
@@ -187,13 +188,18 @@ def test_auto_gives_demo_only_when_nothing_says_this_is_a_centre(tmp_path: Path)
     local = JournalSource(journalctl=str(tmp_path / "journalctl"))
     (tmp_path / "journalctl").write_text(f'#!/bin/sh\nexec {journalkit.journalctl()} --directory {empty} "$@"\n')
     (tmp_path / "journalctl").chmod(0o755)
-    assert want_demo("auto", local, systemctl=str(fake))
+    assert demo_decision("auto", local, systemctl=str(fake))[0]
     (tmp_path / "journalctl").write_text(f'#!/bin/sh\nexec {journalkit.journalctl()} --file {other} "$@"\n')
-    assert want_demo("auto", local, systemctl=str(fake))  # other units' lines only: still no oc4d here
+    assert demo_decision("auto", local, systemctl=str(fake))[0]  # other units' lines only: still no oc4d here
     loaded = tmp_path / "systemctl-loaded"
     loaded.write_text("#!/bin/sh\necho loaded\n")
     loaded.chmod(0o755)
-    assert not want_demo("auto", local, systemctl=str(loaded))  # oc4d.service exists: a centre
+    assert not demo_decision("auto", local, systemctl=str(loaded))[0]  # oc4d.service exists: a centre
+    # the start-up log says why (MODULEGAZE_DEMO=auto gave an empty board with no word otherwise)
+    assert demo_decision("auto", local, systemctl=str(fake)) == (True, "no oc4d.service on this machine")
+    assert "is unknown" in demo_decision("auto", local, systemctl=str(loaded))[1]
+    assert "not found" in demo_decision("auto", JournalSource(journalctl=str(tmp_path / "no-journalctl")))[1]
+    assert demo_decision("auto", JournalSource(file=other)) == (False, "a journal directory or file is configured")
 
 
 def _as_nobody(tmp_path: Path) -> str:
@@ -219,7 +225,7 @@ def test_unreadable_journal_is_a_status_not_demo(tmp_path: Path) -> None:
     source = JournalSource(file=journal, journalctl=_as_nobody(tmp_path))
     probe = probe_journal(source)
     assert probe.state == "unreadable" and probe.detail.startswith(UNREADABLE)
-    assert not want_demo("auto", JournalSource(journalctl=source.journalctl))
+    assert not demo_decision("auto", JournalSource(journalctl=source.journalctl))[0]
 
     async def follow() -> tuple[str, str]:
         settings = load_settings(
@@ -242,3 +248,50 @@ def test_unreadable_journal_is_a_status_not_demo(tmp_path: Path) -> None:
     status, detail = asyncio.run(follow())
     assert status == "unreadable" and UNREADABLE in detail
     assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").iterdir())
+
+
+def test_users_command_manages_the_users_the_demo_board_signs_in(clean_env: None, tmp_path: Path) -> None:
+    """With MODULEGAZE_DEMO=on the dashboard keeps its users in the demo's database: so does
+    `main.py users` (a viewer added from the shell could not sign in to the demo before)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(MODULEGAZE_DATA_DIR=str(tmp_path / "state"), MODULEFETCH_LOG_DIR=str(tmp_path / "upload"))
+    env["MODULEGAZE_DEMO"] = "on"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "users", "add", "v", "--role", "viewer", "--password-stdin"],
+        input="viewerpass123\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "users of the demo data" in done.stderr
+    demo_db = tmp_path / "state" / "demo" / "gaze.db"
+    with make_engine(f"sqlite:///{demo_db}").connect() as conn:
+        assert conn.execute(text("SELECT username, role FROM app_user")).all() == [("v", "viewer")]
+    assert not (tmp_path / "state" / "gaze.db").exists()  # the real database was not even created
+    env["MODULEGAZE_DEMO"] = "off"
+    listed = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "users", "list"], env=env, capture_output=True, text=True, check=False
+    )
+    assert listed.returncode == 0 and listed.stdout == ""  # the real users: none yet
+
+
+async def test_demo_resumes_after_the_last_event_it_fed(tmp_path: Path) -> None:
+    """Stop/Start (or a restart) must not replay the classroom's warm-up over sessions already seen:
+    an older line ends and reopens them, and raises their alerts again."""
+    fed: list[int] = []
+    stop = asyncio.Event()
+
+    def feed(entries: list[JournalEntry]) -> None:
+        fed.extend(e.realtime_ms or 0 for e in entries)
+        stop.set()
+
+    resume = time.time_ns() // 1_000_000 - 60_000
+    await run_demo(feed, stop, warm_up_s=600, resume_ms=resume)
+    assert fed and min(fed) > resume
+    fed.clear()
+    stop.clear()
+    await run_demo(feed, stop, warm_up_s=600)  # a first start: ten minutes of warm-up
+    assert fed and min(fed) < resume

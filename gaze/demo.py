@@ -84,7 +84,7 @@ def demo_decision(mode: str, source: JournalSource, systemctl: str = "systemctl"
         said = {"entries": f"the journal has {source.unit} lines"}.get(probe.state, probe.detail or probe.state)
         return False, said
     if not unit_unknown(source.unit, systemctl):
-        return False, f"systemd does not say that {source.unit} is unknown (no systemd here, or the unit exists)"
+        return False, f"systemd did not confirm that {source.unit} is absent: no systemd here, or the unit exists"
     return True, f"no {source.unit} on this machine"
 
 

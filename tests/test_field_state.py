@@ -197,7 +197,7 @@ def test_auto_gives_demo_only_when_nothing_says_this_is_a_centre(tmp_path: Path)
     assert not demo_decision("auto", local, systemctl=str(loaded))[0]  # oc4d.service exists: a centre
     # the start-up log says why (MODULEGAZE_DEMO=auto gave an empty board with no word otherwise)
     assert demo_decision("auto", local, systemctl=str(fake)) == (True, "no oc4d.service on this machine")
-    assert "is unknown" in demo_decision("auto", local, systemctl=str(loaded))[1]
+    assert "is absent" in demo_decision("auto", local, systemctl=str(loaded))[1]
     assert "not found" in demo_decision("auto", JournalSource(journalctl=str(tmp_path / "no-journalctl")))[1]
     assert demo_decision("auto", JournalSource(file=other)) == (False, "a journal directory or file is configured")
 

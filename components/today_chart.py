@@ -2,6 +2,9 @@
 
 One definition with /history: the blue part is the ended sessions exactly as History › Today counts
 them; the amber part is what the open sessions add so far (History counts them when they end).
+
+The chart is drawn once the page is connected, not in the page's first build: ECharts is about 1 MB
+of script, and a board whose first HTML holds an echart waits for it before it shows its first row.
 """
 
 from __future__ import annotations
@@ -53,16 +56,33 @@ def _options(services: Services, points: list[TodayPoint]) -> dict[str, Any]:
 class TodayChart:
     def __init__(self, services: Services, hub: Hub) -> None:
         self.services = services
+        self.points = hub.today
+        self.chart: ui.echart | None = None
         with ui.card().classes("w-full"):
             ui.label("Today so far: minutes per module").classes("text-lg font-semibold")
             ui.label(
                 "Blue: sessions that ended today, the same figure as History › Today. "
                 "Amber: what the open sessions add so far; History counts them when they end."
             ).classes("text-xs text-gray-600").mark("today-definition")
-            self.chart = ui.echart(_options(services, hub.today)).classes("w-full h-64").mark("today-chart")
+            self.box = ui.element("div").classes("w-full h-64")  # the chart's place: nothing moves when it comes
+        client = ui.context.client
+        if client.has_socket_connection:
+            self._draw()
+        else:
+            client.on_connect(self._draw)
         hub.today_changed.subscribe(self.update)
 
+    def _draw(self) -> None:
+        if self.chart is None:  # on_connect runs again after a reconnect
+            with self.box:
+                self.chart = (
+                    ui.echart(_options(self.services, self.points)).classes("w-full h-full").mark("today-chart")
+                )
+
     def update(self, points: list[TodayPoint]) -> None:
+        self.points = points
+        if self.chart is None:
+            return
         self.chart.options.clear()
         self.chart.options.update(_options(self.services, points))
         self.chart.update()

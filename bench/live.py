@@ -3,7 +3,8 @@
 Run from the repository root::
 
     .venv/bin/python bench/live.py [--appends 200] [--sessions 1000] [--dashboards 10]
-                                   [--rate 50] [--seconds 30]
+                                   [--rate 50] [--seconds 30] [--logins 20] [--compare DIR]
+                                   [--only latency|load|wire|login]
 
 The app runs as a subprocess (``python main.py``, ``tests/browserkit.App``) following a REAL
 ``.journal`` file (``tests/journalkit``: systemd-journal-remote) that this script appends to;
@@ -35,6 +36,13 @@ every dashboard (its own browser context) logs in through the login page before 
     Bytes of the websocket frames the real browser receives (Playwright ``framereceived``, the
     payload as the page gets it) over ``--wire-seconds`` s, after the page settled. Target: <= 2 KB/s.
 
+(d) Login -> first row: ``--login-rows`` open sessions (default 25); ``--logins`` times (default 20,
+    after 2 not counted) a fresh browser context opens ``/login``, fills the form and clicks "Log in";
+    the time from the click to the first session row in the board's DOM, median and p95, and the
+    split of where it goes (bench/live_login.py: login handler, the board's HTML, DOMContentLoaded,
+    websocket, first row). Target: median <= 400 ms. ``--compare CHECKOUT`` (repeatable) runs the app of
+    another checkout too (e.g. ``git archive main | tar -x -C /tmp/base``), logins taking turns.
+
 It is a report, not a test: it prints the figures and PASS/MISS and exits 0 (1 on a setup failure:
 no Chromium, no Playwright, no journal tools, or the app not starting).
 """
@@ -50,7 +58,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,6 +65,23 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.live_login import bench_login  # noqa: E402
+from bench.livebench import (  # noqa: E402
+    CATALOG,
+    MODULES,
+    VIEWPORT,
+    Row,
+    child_ticks,
+    cpu_pct,
+    ip_of,
+    machine_ticks,
+    more_text,
+    open_dashboard,
+    percentile,
+    print_table,
+    verdict,
+    wait_lines,
+)
 from tests import journalkit  # noqa: E402
 from tests.browserkit import (  # noqa: E402
     App,
@@ -74,7 +98,7 @@ from tests.browserkit import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, WebSocket
+    from playwright.sync_api import Browser, WebSocket
 
 TARGET_P95_MS = 300.0
 TARGET_RSS_MB = 110.0
@@ -83,96 +107,9 @@ TARGET_WIRE_KBS = 2.0
 IDLE_WINDOW_S = 10.0
 ROWS_DRAWN = 50  # rows a dashboard draws before "Show more" (components/session_list.py PAGE_ROWS)
 BATCHES_PER_S = 5
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-MODULES = ["cdn_math", "cdn_geo", "cdn_verbs", "cdn_algebra", "health-first-aid", "en-ebooks", "BookBridge", "2048"]
-CATALOG = {
-    "cdn_math": "Mathematics (CDN)",
-    "cdn_geo": "Geography of West Africa",
-    "cdn_verbs": "English Verbs",
-    "cdn_algebra": "Algebra Basics",
-    "health-first-aid": "First Aid Basics",
-    "en-ebooks": "English eBooks Library",
-    "BookBridge": "BookBridge",
-    "2048": "2048 Number Game",
-}
 # True once a text node's element has exactly this text (an IP label of the sessions table).
 HAS_LABEL_JS = """ip => document.evaluate(`//div[text()='${ip}']`, document, null,
     XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue !== null"""
-
-
-@dataclass
-class Row:
-    figure: str
-    value: str
-    target: str = ""
-    result: str = ""
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def open_dashboard(browser: Browser, app: App) -> Page:
-    """A fresh browser context that logs in as the app's admin and waits for the board."""
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.set_default_timeout(20_000)
-    log_in(page, app)
-    page.get_by_text("Live sessions", exact=True).wait_for()
-    return page
-
-
-def more_text(hidden: int) -> str:
-    return f"{hidden} more open sessions, shorter than those shown"
-
-
-def ip_of(n: int) -> str:
-    return f"10.{100 + n // 250}.{n % 250 + 1}.{7 + n % 3}"
-
-
-def wait_lines(app: App, count: int, timeout: float = 60.0) -> None:
-    """Until /healthz says the reader has taken ``count`` lines."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _, body = app.health()
-        if int(body.get("reader", {}).get("lines") or 0) >= count:
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"the app did not read {count} lines in {timeout}s")
-
-
-def child_ticks(pid: int) -> int:
-    """utime+stime of the app's direct children (its journalctl)."""
-    total = 0
-    try:
-        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return 0
-    for kid in kids:
-        try:
-            stat = Path(f"/proc/{kid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])
-    return total
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(values) - values[3] - values[4], sum(values)
-
-
-def cpu_pct(ticks: int, seconds: float) -> float:
-    return 100.0 * ticks / CLK_TCK / seconds
 
 
 # ---------------------------------------------------------------- (a) latency
@@ -236,7 +173,7 @@ def bench_wire(browser: Browser, work: Path, rows: int, seconds: float) -> list[
     app = App(journal, work).start()
     try:
         wait_lines(app, rows)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page = browser.new_context(viewport=VIEWPORT).new_page()
         page.set_default_timeout(20_000)
         received: list[tuple[float, int]] = []
         sent: list[tuple[float, int]] = []
@@ -378,13 +315,6 @@ def bench_load(browser: Browser, work: Path, sessions: int, dashboards: int, rat
 # ---------------------------------------------------------------- main
 
 
-def print_table(rows: Sequence[Row]) -> None:
-    widths = [max(len(getattr(r, f)) for r in rows) for f in ("figure", "value", "target")]
-    header = Row("figure", "value", "target", "result")
-    for row in [header, *rows]:
-        print(f"{row.figure:<{widths[0]}}  {row.value:>{widths[1]}}  {row.target:<{widths[2]}}  {row.result}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--appends", type=int, default=200)
@@ -394,7 +324,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=30, help="length of the load window")
     parser.add_argument("--wire-rows", type=int, default=25, help="open sessions on the idle board of (c)")
     parser.add_argument("--wire-seconds", type=float, default=20.0, help="length of the (c) window")
-    parser.add_argument("--only", choices=["latency", "load", "wire"], help="run one part")
+    parser.add_argument("--login-rows", type=int, default=25, help="open sessions on the board of (d)")
+    parser.add_argument("--logins", type=int, default=20, help="logins measured in (d), each a new context")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CHECKOUT",
+        help="(d) also the app of another checkout (e.g. an export of main), taking turns with this one",
+    )
+    parser.add_argument("--only", choices=["latency", "load", "wire", "login"], help="run one part")
     args = parser.parse_args(argv)
 
     missing = [
@@ -421,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(
                 f"(a) {args.appends} appends; (b) {args.sessions} sessions, {args.dashboards} dashboards, "
-                f"{args.rate} lines/s for {args.seconds} s\n"
+                f"{args.rate} lines/s for {args.seconds} s; (d) {args.logins} logins, {args.login_rows} open\n"
             )
             rows: list[Row] = []
             if args.only in (None, "latency"):
@@ -430,6 +370,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows += bench_load(browser, Path(tmp) / "load", args.sessions, args.dashboards, args.rate, args.seconds)
             if args.only in (None, "wire"):
                 rows += bench_wire(browser, Path(tmp) / "wire", args.wire_rows, args.wire_seconds)
+            if args.only in (None, "login"):
+                roots = [root.resolve() for root in args.compare]
+                rows += bench_login(browser, Path(tmp) / "login", args.login_rows, args.logins, [*roots, None])
             browser.close()
     except Exception as exc:
         print(f"live benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)

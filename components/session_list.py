@@ -49,11 +49,11 @@ class SessionRow:
     (DOMPurify), so a name like `<img src=x onerror=…>` is shown as text.
     """
 
-    def __init__(self, view: RowView, limit: int | None, on_open: Opener | None = None) -> None:
+    def __init__(self, view: RowView, limit: int | None, on_open: Opener | None = None, *, now_ms: int) -> None:
         self.view = view
         self.limit = limit
-        self.over = False
-        self._time, self._extra = "", ""
+        # Built as it is at `now_ms`: a row costs one change per element, not a second round of updates.
+        self.over, self._time, self._extra = self._state(now_ms)
         name_classes = "font-medium truncate" + (" italic text-gray-600" if view.is_guest else "")
         module = view.module_name + (f" · {view.module_slug}" if view.module_slug else "")
         self._head = (
@@ -61,25 +61,35 @@ class SessionRow:
             f'<div class="text-sm text-gray-600 truncate max-md:text-right">{escape(view.device)}</div>'
             f'<div class="truncate max-md:col-span-2">{escape(module)}</div>'
         )
-        with ui.element("div").classes(ROW_CLASSES).mark("session-row") as self.element:
+        row_classes = ROW_CLASSES + (f" {OVER_ROW}" if self.over else "")
+        if on_open is not None:
+            row_classes += " cursor-pointer hover:bg-gray-50"
+        badge_classes = f"{BADGE_BASE} {BADGE_OVER if self.over else BADGE_OK}"
+        with ui.element("div").classes(row_classes).mark("session-row") as self.element:
             # Names and the idle/limit text in one element ("contents": its cells sit in the row's grid;
             # the idle/limit cell is placed after the time by CSS order) — resent once a minute at most.
-            self.cells = ui.html(self._cells(""), sanitize=True).classes("contents")
-            with ui.element("div").classes(f"{BADGE_BASE} {BADGE_OK}") as self.badge:
+            self.cells = ui.html(self._cells(self._extra), sanitize=True).classes("contents")
+            with ui.element("div").classes(badge_classes) as self.badge:
                 self.badge.props('role=status aria-label="time on module"')
-                self.time = ui.label()
+                self.time = ui.label(self._time)
         if on_open is not None:  # the device's day; a keyboard reaches it too
-            self.element.classes("cursor-pointer hover:bg-gray-50").props("tabindex=0")
-            self.element.props["title"] = "Open this device's day"
+            self.element.props.update(tabindex="0", title="Open this device's day")
             self.element.on("click", lambda: on_open(self.view))
             self.element.on("keydown.enter", lambda: on_open(self.view))
 
     def _cells(self, extra: str) -> str:
         return self._head + f'<div class="order-1 text-xs text-gray-600 max-md:text-right">{escape(extra)}</div>'
 
-    def tick(self, now_ms: int) -> None:
-        on_module = self.view.on_module_s(now_ms)
+    def _state(self, now_ms: int) -> tuple[bool, str, str]:
+        """(over the limit, the time text, the idle/limit text) at `now_ms`."""
         over = self.limit is not None and past_limit(self.view.start_ms, now_ms, self.limit)
+        parts = [idle_text(self.view.idle_s(now_ms))]
+        if self.limit:
+            parts.append(f"limit {self.limit} min")
+        return over, format_duration(self.view.on_module_s(now_ms)), " · ".join(p for p in parts if p)
+
+    def tick(self, now_ms: int) -> None:
+        over, text, extra = self._state(now_ms)
         if over != self.over:
             self.over = over
             if over:
@@ -88,14 +98,9 @@ class SessionRow:
             else:
                 self.element.classes(remove=OVER_ROW)
                 self.badge.classes(add=BADGE_OK, remove=BADGE_OVER)
-        text = format_duration(on_module)
         if text != self._time:
             self._time = text
             self.time.set_text(text)
-        parts = [idle_text(self.view.idle_s(now_ms))]
-        if self.limit:
-            parts.append(f"limit {self.limit} min")
-        extra = " · ".join(p for p in parts if p)
         if extra != self._extra:
             self._extra = extra
             self.cells.set_content(self._cells(extra))
@@ -161,9 +166,10 @@ class SessionList:
                         row_view(session, self.names.catalog, self.names.labels),
                         self.limit_for(session.module),
                         self.on_open,
+                        now_ms=now_ms,
                     )
-                row.element.move(self.body, target_index=index)
-                row.tick(now_ms)
+                if index != len(self.body.default_slot.children) - 1:  # a new row is added last
+                    row.element.move(self.body, target_index=index)
                 self._rows[session.key] = row
             elif row.view.last_ms != session.last_ms:
                 row.view = replace(row.view, last_ms=session.last_ms)

@@ -2,6 +2,9 @@
 
 One definition with /history: the blue part is the ended sessions exactly as History › Today counts
 them; the amber part is what the open sessions add so far (History counts them when they end).
+
+The chart is drawn once the page is connected, not in the page's first build: ECharts is about 1 MB
+of script, and a board whose first HTML holds an echart waits for it before it shows its first row.
 """
 
 from __future__ import annotations
@@ -29,18 +32,35 @@ def today_options(points: list[TodayPoint], module_name: Callable[[str], str]) -
 
 
 class TodayChart:
-    """`module_name`: what the chart calls a module slug."""
+    """`module_name`: what the chart calls a module slug. The chart itself (ECharts: about 1 MB of
+    script) is drawn once the page is connected, so it does not hold back the first session row."""
 
     def __init__(self, hub: Hub, module_name: Callable[[str], str]) -> None:
         self.module_name = module_name
+        self.points = hub.today
+        self.chart: ui.echart | None = None
         with ui.card().classes("w-full"):
             ui.label("Today so far: minutes per module").classes("text-lg font-semibold")
             ui.label(
                 "Blue: sessions that ended today, the same figure as History › Today. "
                 "Amber: what the open sessions add so far; History counts them when they end."
             ).classes("text-xs text-gray-600").mark("today-definition")
-            self.chart = ui.echart(today_options(hub.today, module_name)).classes("w-full h-64").mark("today-chart")
+            self.box = ui.element("div").classes("w-full h-64")  # the chart's place: nothing moves when it comes
+        client = ui.context.client
+        if client.has_socket_connection:
+            self._draw()
+        else:
+            client.on_connect(self._draw)
         hub.today_changed.subscribe(self.update)
 
+    def _draw(self) -> None:
+        if self.chart is None:  # on_connect runs again after a reconnect
+            with self.box:
+                self.chart = (
+                    ui.echart(today_options(self.points, self.module_name)).classes("w-full h-full").mark("today-chart")
+                )
+
     def update(self, points: list[TodayPoint]) -> None:
-        redraw(self.chart, today_options(points, self.module_name))
+        self.points = points
+        if self.chart is not None:
+            redraw(self.chart, today_options(points, self.module_name))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from components.frame import header
 from components.history_table import PAGE_SIZE, SessionTable, pages
 from components.hub import Hub
 from components.io import io_bound
+from components.url_history import UrlHistory
 from gaze import history
 from gaze.board import Names, format_duration, module_title
 from gaze.catalog import Catalog
@@ -94,7 +96,11 @@ class Sources:
 
 
 class HistoryView:
-    """Range and filters at the top (kept in the URL); everything below follows them."""
+    """Range and filters at the top (kept in the URL); everything below follows them.
+
+    Each step the admin may want to go back to (a range, a module, a date, a sort, a page, a new
+    text filter) is an entry in the browser's history; more keystrokes in the same text filter
+    replace it. Back and Forward show the state of their entry again, without a reload."""
 
     def __init__(self, hub: Hub, sources: Sources, q: HistoryQuery, notes: list[str]) -> None:
         self.hub = hub
@@ -105,11 +111,13 @@ class HistoryView:
         self._chart_slugs: list[str] = []
         self._totals: Totals | None = None
         self._busy = False
+        self._typing: str | None = None  # the text filter the last step was typed in
         custom = q.range == "custom"
         modules = self._module_options()
         if q.module and q.module not in modules:
             modules[q.module] = q.module
         with ui.column().classes("w-full max-w-6xl mx-auto gap-4 p-2 sm:p-4"):
+            self.url = UrlHistory("/history", self._popped)
             with ui.card().classes("w-full"):
                 with ui.row().classes("w-full items-center gap-3 flex-wrap"):
                     self.toggle = (
@@ -135,12 +143,12 @@ class HistoryView:
                     )
                     self.module.on_value_change(self._changed)
                     self.device = (
-                        ui.input("Device name or IP", value=q.device, on_change=self._changed)
+                        ui.input("Device name or IP", value=q.device, on_change=lambda: self._changed("device"))
                         .props("clearable dense debounce=400")
                         .mark("filter-device")
                     )
                     self.user = (
-                        ui.input("User", value=q.user, on_change=self._changed)
+                        ui.input("User", value=q.user, on_change=lambda: self._changed("user"))
                         .props("clearable dense debounce=400")
                         .mark("filter-user")
                     )
@@ -204,10 +212,10 @@ class HistoryView:
 
     # ------------------------------------------------------------------ state
 
-    def _read_controls(self) -> None:
-        """The state from the controls (a new filter or range starts at page 1, keeps the sort)."""
+    def _from_controls(self) -> HistoryQuery:
+        """The state the controls show (a new filter or range starts at page 1, keeps the sort)."""
         custom = self.toggle.value == "custom"
-        self.q = HistoryQuery(
+        return HistoryQuery(
             range=self.toggle.value or "today",
             date_from=(self.date_from.value or "") if custom else "",
             date_to=(self.date_to.value or "") if custom else "",
@@ -224,13 +232,37 @@ class HistoryView:
         self.device_note.set_text(f"Device: {note}" if note else "")
         return Filters(self.q.module or None, address, self.q.user or None)
 
-    def _show_url(self) -> None:
-        ui.navigate.history.replace(f"/history?{urlencode(self.q.params())}")
+    def _show_url(self, *, step: bool = False) -> None:
+        self.url.show(self.q.params(), step=step)
 
-    async def _changed(self) -> None:
-        self._read_controls()
+    async def _changed(self, typing: str | None = None) -> None:
+        q = self._from_controls()
+        if replace(q, page=self.q.page) == self.q:  # set by the page itself (Back, Forward, custom dates)
+            return
+        step = typing is None or typing != self._typing  # more keystrokes in one filter: one entry
+        self.q, self._typing = q, typing
         self.url_notes.set_text("")  # they were about the link; the page now shows what was chosen
-        await self.refresh()
+        await self.refresh(step=step)
+
+    async def _popped(self, params: Mapping[str, str]) -> None:
+        """Back or Forward: the controls and everything below as that entry's URL says."""
+        q, _ = HistoryQuery.parse(params)  # the page wrote this URL itself: nothing to note
+        self.q, self._typing = q, None
+        if q.range == "custom":
+            self.date_from.set_value(q.date_from)
+            self.date_to.set_value(q.date_to)
+        self.toggle.set_value(q.range)  # their handlers find nothing new (`_changed`)
+        self._choose_module(q.module)
+        self.device.set_value(q.device)
+        self.user.set_value(q.user)
+        self.url_notes.set_text("")
+        await self.refresh(keep_page=True)
+
+    def _choose_module(self, slug: str) -> None:
+        options = self.module.options  # a dict here: slug -> label
+        if slug and isinstance(options, dict) and slug not in options:
+            self.module.set_options({**options, slug: slug})
+        self.module.set_value(slug or None)
 
     async def _range_changed(self) -> None:
         custom = self.toggle.value == "custom"
@@ -256,19 +288,16 @@ class HistoryView:
     async def _module_clicked(self, event: Any) -> None:
         slug = self._chart_slugs[event.data_index] if 0 <= event.data_index < len(self._chart_slugs) else None
         if slug:
-            options = self.module.options  # a dict here: slug -> label
-            if isinstance(options, dict) and slug not in options:
-                self.module.set_options({**options, slug: slug})
-            self.module.set_value(slug)
+            self._choose_module(slug)
 
     async def _sort_changed(self, column: str, descending: bool) -> None:
-        self.q = HistoryQuery(**{**self._fields(), "sort": column, "descending": descending, "page": 1})
-        self._show_url()
+        self.q, self._typing = replace(self.q, sort=column, descending=descending, page=1), None
+        self._show_url(step=True)
         await self._load_page()
 
     async def _page_changed(self, page: int) -> None:
-        self.q = HistoryQuery(**{**self._fields(), "page": page})
-        self._show_url()
+        self.q, self._typing = replace(self.q, page=page), None
+        self._show_url(step=True)
         await self._load_page()
 
     def _fields(self) -> dict[str, Any]:
@@ -294,10 +323,10 @@ class HistoryView:
 
     # ------------------------------------------------------------------ drawing
 
-    async def refresh(self, *, keep_page: bool = False) -> None:
+    async def refresh(self, *, keep_page: bool = False, step: bool = False) -> None:
         if not keep_page:
             self.q = HistoryQuery(**{**self._fields(), "page": 1})
-        self._show_url()
+        self._show_url(step=step)
         try:
             rng = self.q.rng()
         except ValueError as exc:

@@ -137,6 +137,7 @@ class App:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     passwords: dict[str, str] = field(default_factory=dict)
+    root: Path = ROOT  # the checkout whose main.py runs (a benchmark may compare another)
 
     @property
     def url(self) -> str:
@@ -172,8 +173,8 @@ class App:
     def add_user(self, username: str, password: str, role: str = "viewer") -> None:
         """``python main.py users add`` with the app's settings (password on stdin)."""
         done = subprocess.run(
-            [sys.executable, str(ROOT / "main.py"), "users", "add", username, "--role", role, "--password-stdin"],
-            cwd=ROOT,
+            [sys.executable, str(self.root / "main.py"), "users", "add", username, "--role", role, "--password-stdin"],
+            cwd=self.root,
             env=self.env(),
             input=f"{password}\n".encode(),
             capture_output=True,
@@ -191,8 +192,8 @@ class App:
             self.add_user(ADMIN_USER, ADMIN_PASSWORD, "admin")
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, str(ROOT / "main.py")],
-                cwd=ROOT,
+                [sys.executable, str(self.root / "main.py")],
+                cwd=self.root,
                 env=self.env(),
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -371,3 +371,19 @@ def test_wall_display_is_large_and_has_no_controls(browser: Browser, classroom: 
         shot(page, "wall-1280")
     finally:
         page.context.close()
+
+
+def test_rows_come_with_the_first_html_and_the_chart_after_it(page: Page, classroom: App) -> None:
+    """Issue 9, login -> first row: the board's first HTML already holds every open session (no wait
+    for a push), and not ECharts (about 1 MB of script the first row would wait for): the "Today so
+    far" chart is drawn once the page is connected, in the place kept for it."""
+    from playwright.sync_api import expect
+
+    first = page.request.get(classroom.url + "/")  # the same browser session, as the login lands
+    html = first.text()
+    assert first.ok and "Live sessions" in html
+    assert all(ip in html for ip in [*ALGEBRA_IPS, *GEO_IPS, ANNA_IP])
+    assert '"tag":"nicegui-echart"' not in html and "echart.js" not in html
+    card = page.locator(".q-card").filter(has=page.get_by_text("Today so far: minutes per module", exact=True))
+    expect(card.locator(".nicegui-echart canvas").first).to_be_visible()
+    assert card.locator(".nicegui-echart").bounding_box()["height"] >= 200  # type: ignore[index]

@@ -1,5 +1,5 @@
 """/history in Debian's Chromium against the real app (issue 9): the filters, page and sort live in the
-URL (a reload or a shared link keeps them), the device filter takes the admin's name for a device,
+URL (a reload or a shared link keeps them, Back and Forward step through them), the device filter takes the admin's name for a device,
 the session table sorts on the server by any column with the pager intact, a bad link shows notes
 instead of an error, and nothing scrolls sideways at 390 px.
 
@@ -9,6 +9,7 @@ Set MODULEGAZE_SHOTS=/some/dir to keep screenshots of /history at 390×844 and 1
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -154,6 +155,65 @@ def test_filters_page_and_sort_survive_a_reload(browser: Browser, centre: App) -
         expect(page.get_by_text("0 sessions", exact=True)).to_be_visible()
         expect(page.get_by_label("From")).to_have_value("2000-01-01")
         expect(page.get_by_role("combobox", name="Module")).to_have_value("Mathematics (cdn_math)")
+    finally:
+        page.context.close()
+
+
+def test_back_and_forward_step_through_the_ranges(browser: Browser, centre: App) -> None:
+    """Each range is a history entry: Back shows the previous range selected, with its data, and
+    Forward the next; a text filter typed in several keystrokes is one entry, not one per key."""
+    from playwright.sync_api import expect
+
+    def shows(range_name: str, key: str, sessions: str) -> None:
+        expect(page.get_by_role("button", name=range_name)).to_have_attribute("aria-pressed", "true")
+        expect(page.get_by_text(sessions, exact=True)).to_be_visible()
+        wait_query(page, range=key)
+
+    page = open_history(browser, centre)
+    try:
+        shows("Today", "today", "30 sessions")
+        page.get_by_text("Last 7 days", exact=True).click()
+        shows("Last 7 days", "7d", "32 sessions")
+        page.get_by_text("Yesterday", exact=True).click()
+        shows("Yesterday", "yesterday", "2 sessions")
+        assert set(column(page, 1)) == {"zoe"}
+        page.go_back()
+        shows("Last 7 days", "7d", "32 sessions")
+        expect(page.locator("table tbody tr").first).to_contain_text("user29")  # the table follows too
+        page.go_back()
+        shows("Today", "today", "30 sessions")
+        page.go_forward()
+        shows("Last 7 days", "7d", "32 sessions")
+
+        page.get_by_label("User").press_sequentially("zoe", delay=600)  # each keystroke its own change
+        expect(page.get_by_text("2 sessions", exact=True)).to_be_visible()
+        wait_query(page, range="7d", user="zoe")
+        page.go_back()  # the whole filter at once, back to the 7 days unfiltered
+        shows("Last 7 days", "7d", "32 sessions")
+        expect(page.get_by_label("User")).to_have_value("")
+        assert "user" not in query(page)
+        assert page.url.startswith(centre.url + "/history")
+    finally:
+        page.context.close()
+
+
+def test_downloads_and_links_still_leave_the_page(browser: Browser, centre: App) -> None:
+    """Back/Forward come through NiceGUI's sub pages router, which also sees every link click:
+    the CSV still downloads and the header's links still open their pages."""
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download CSV").click()
+        assert download.value.suggested_filename == "modulegaze-sessions-today.csv"
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()  # the page stays as it was
+        page.get_by_role("link", name="Devices", exact=True).click()
+        page.wait_for_url(centre.url + "/devices")
+        page.go_back()
+        page.wait_for_url(re.compile(re.escape(centre.url) + r"/history\?range=today$"))
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
     finally:
         page.context.close()
 

@@ -1,0 +1,153 @@
+"""Part (d) of the live-board benchmark (bench/live.py): login -> first session row.
+
+A fresh browser context (no cookie) opens ``/login``, waits until the page's websocket handshake is
+done, fills the form and clicks "Log in"; the figure is the time from that click to the first live
+session row in the board's DOM. The page measures itself, on the browser's clock, with a script
+the benchmark adds to every document (``context.add_init_script``; the app's pages are unchanged):
+the click (a capture listener on the login page, kept in ``sessionStorage`` across the
+navigation), the board document's navigation timing (request sent, first byte of the HTML, last
+byte, DOMContentLoaded), its websocket open and socket.io's connect packet, and the first row (a
+``MutationObserver`` noting the first ``time on module`` badge). All are ``performance.timeOrigin
++ performance.now()`` values of the same browser, so they are comparable across the two documents.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.livebench import CATALOG, MODULES, VIEWPORT, Row, ip_of, percentile, verdict, wait_lines  # noqa: E402
+from tests.browserkit import ADMIN_PASSWORD, ADMIN_USER, App, access_line, append, entry_path, make_catalog, now_ms  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+TARGET_LOGIN_MS = 400.0
+WARMUP = 2  # first logins (imports, caches, the browser's own cold start) are not counted
+MEASURE_JS = """(() => {
+  const at = () => performance.timeOrigin + performance.now();
+  const marks = (window.__bench = {});
+  document.addEventListener("click", (event) => {
+    if (event.target.closest && event.target.closest("button")) sessionStorage.setItem("bench_click", String(at()));
+  }, true);
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("open", () => { marks.wsOpen ??= at(); });
+      this.addEventListener("message", (m) => {
+        if (typeof m.data === "string" && m.data.startsWith("40")) marks.connect ??= at();
+      });
+    }
+  };
+  const row = () => {
+    if (marks.row === undefined && document.querySelector('[aria-label="time on module"]')) marks.row = at();
+  };
+  new MutationObserver(row).observe(document, { childList: true, subtree: true });
+})();"""
+READ_JS = """() => {
+  const n = performance.getEntriesByType("navigation")[0];
+  const o = performance.timeOrigin;
+  return { click: Number(sessionStorage.getItem("bench_click")), start: o, request: o + n.requestStart,
+           response: o + n.responseStart, html: o + n.responseEnd, dom: o + n.domContentLoadedEventEnd,
+           wsOpen: window.__bench.wsOpen, connect: window.__bench.connect, row: window.__bench.row };
+}"""
+# The split: (label, from mark, to mark); every mark is a time on the browser's clock.
+STEPS = [
+    ("click -> board navigation starts (login handler, ui.navigate)", "click", "start"),
+    ("navigation -> first byte of the board's HTML (page build)", "start", "response"),
+    ("first byte -> last byte of the HTML", "response", "html"),
+    ("HTML -> DOMContentLoaded (scripts)", "html", "dom"),
+    ("DOMContentLoaded -> websocket open", "dom", "wsOpen"),
+    ("websocket open -> socket.io connected", "wsOpen", "connect"),
+]
+MILESTONES = [
+    ("click -> board HTML complete", "html"),
+    ("click -> DOMContentLoaded", "dom"),
+    ("click -> websocket connected", "connect"),
+]
+
+
+def login_once(browser: Browser, app: App) -> dict[str, float]:
+    """One login in a fresh context; the browser's marks in ms after the click."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        context.add_init_script(MEASURE_JS)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{app.url}/login")
+        page.wait_for_function("window.did_handshake === true")  # the form's events reach the server
+        page.get_by_label("User name", exact=True).fill(ADMIN_USER)
+        page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
+        page.get_by_role("button", name="Log in", exact=True).click()
+        page.wait_for_url(f"{app.url}/")
+        page.wait_for_function("window.__bench && window.__bench.row !== undefined && window.__bench.connect")
+        marks: dict[str, Any] = page.evaluate(READ_JS)
+    finally:
+        context.close()
+    click = float(marks["click"])
+    return {name: float(value) - click for name, value in marks.items()}
+
+
+def bench_login(browser: Browser, work: Path, rows: int, logins: int, roots: Sequence[Path | None]) -> list[Row]:
+    """``logins`` logins (each a new context) into a board with ``rows`` open sessions, for the app
+    of each checkout in ``roots`` (None: this one), all running at once and taking turns, so a
+    comparison sees the same load on the machine."""
+    apps: list[App] = []
+    try:
+        for n, root in enumerate(roots):
+            folder = work / f"app-{n}"
+            journal = folder / "oc4d.journal"
+            make_catalog(folder / "uploads", CATALOG)
+            stamp = now_ms() - 5_000
+            modules = [MODULES[k % len(MODULES)] for k in range(rows)]
+            append(journal, [(stamp, access_line(ip_of(k), entry_path(m), stamp)) for k, m in enumerate(modules)])
+            apps.append(App(journal, folder, **({"root": root} if root else {})).start())
+        for app in apps:
+            wait_lines(app, rows)
+        runs: list[list[dict[str, float]]] = [[] for _ in apps]
+        for turn in range(logins + WARMUP):
+            for app, done in zip(apps, runs, strict=True):
+                marks = login_once(browser, app)
+                if turn >= WARMUP:
+                    done.append(marks)
+    finally:
+        for app in apps:
+            app.stop()
+    out: list[Row] = []
+    for root, done in zip(roots, runs, strict=True):
+        out += login_rows(done, rows, "" if root is None else f" [{root}]")
+    return out
+
+
+def login_rows(runs: Sequence[dict[str, float]], rows: int, tag: str) -> list[Row]:
+    def figure(values: list[float]) -> str:
+        return f"{statistics.median(values):.0f} / {percentile(values, 95):.0f} ms"
+
+    total = [r["row"] for r in runs]
+    median = statistics.median(total)
+    out = [
+        Row(
+            f"(d){tag} login click -> first row, {rows} open, median (n={len(runs)})",
+            f"{median:.0f} ms",
+            f"<= {TARGET_LOGIN_MS:.0f} ms",
+            verdict(median <= TARGET_LOGIN_MS),
+        ),
+        Row(f"(d){tag} login click -> first row, p95", f"{percentile(total, 95):.0f} ms"),
+    ]
+    out += [Row(f"(d){tag} {label}, p50 / p95", figure([r[mark] for r in runs])) for label, mark in MILESTONES]
+    out += [Row(f"(d){tag}   {label}, p50 / p95", figure([r[b] - r[a] for r in runs])) for label, a, b in STEPS]
+    out.append(
+        Row(
+            f"(d){tag}   socket.io connected -> first row (<0: row first)",
+            figure([r["row"] - r["connect"] for r in runs]),
+        )
+    )
+    return out

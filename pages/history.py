@@ -176,7 +176,10 @@ class HistoryView:
                     )
                     self.hour_chart.mark("chart-hours")
             with ui.card().classes("w-full"):
-                ui.label("Sessions — click a header to sort, a row for that device's day").classes("font-semibold")
+                ui.label("Sessions — click a header to sort, a row for that device's day").classes(
+                    "font-semibold max-sm:hidden"
+                )
+                ui.label("Sessions — tap one for that device's day").classes("font-semibold sm:hidden")
                 self.sessions = SessionTable(self._sort_changed, self._page_changed, self._row_clicked)
             with ui.card().classes("w-full"):
                 self.timeline_title = ui.label("Device timeline").classes("font-semibold")

@@ -1,4 +1,5 @@
-"""/history's session table: sorted on the server by the clicked column, paged below, rows clickable."""
+"""/history's session table: sorted on the server by the clicked column, paged below, rows clickable.
+On a phone (below Tailwind's `sm`) the same rows are cards, one line per column, sorted by a menu."""
 
 from __future__ import annotations
 
@@ -13,6 +14,19 @@ from gaze.history import SessionItem
 from gaze.history_query import SORTS
 
 PAGE_SIZE = 25
+# the phone's sort menu: a column and a direction ('-' first: descending), in words
+SORT_WORDS = {"end": ("Oldest first", "Newest first"), "duration": ("Shortest first", "Longest first")}
+SORT_CHOICES = {
+    ("-" if descending else "") + key: SORT_WORDS.get(key, (f"{label} A–Z", f"{label} Z–A"))[descending]
+    for key, label in SORTS.items()
+    for descending in (True, False)
+}
+# a card's lines: the column's title on the left, its value on the right
+CARDS_CSS = """
+.session-cards .q-table__grid-item-row { display: flex; justify-content: space-between; gap: 0.75rem; }
+.session-cards .q-table__grid-item-row + .q-table__grid-item-row { margin-top: 2px; }
+.session-cards .q-table__grid-item-value { text-align: right; min-width: 0; overflow-wrap: anywhere; }
+"""
 
 SortHandler = Callable[[str, bool], Awaitable[None]]
 PageHandler = Callable[[int], Awaitable[None]]
@@ -39,25 +53,35 @@ class SessionTable:
             }
             for key, label in SORTS.items()
         ]
+        pagination = {"sortBy": "end", "descending": True, "page": 1, "rowsPerPage": 0, "rowsNumber": 0}
+        self.sort = (
+            ui.select(SORT_CHOICES, value="-end", label="Sort", on_change=self._sort_chosen)
+            .props("dense")
+            .classes("w-48 sm:hidden")
+            .mark("sessions-sort")
+        )
         self.table = (
-            ui.table(
-                columns=columns,
-                rows=[],
-                row_key="id",
-                pagination={"sortBy": "end", "descending": True, "page": 1, "rowsPerPage": 0, "rowsNumber": 0},
-            )
-            .classes("w-full")
+            ui.table(columns=columns, rows=[], row_key="id", pagination=pagination)
+            .classes("w-full max-sm:hidden")
             .props("flat dense wrap-cells hide-pagination binary-state-sort")
             .mark("sessions-table")
         )
         self.table.on("request", self._requested)
-        self.table.on("row-click", self._row_clicked)
+        ui.add_css(CARDS_CSS)
+        self.cards = (
+            ui.table(columns=columns, rows=[], row_key="id", pagination=pagination)
+            .classes("w-full sm:hidden session-cards")
+            .props("grid hide-header hide-pagination card-class=bg-gray-50")
+            .mark("sessions-cards")
+        )
+        for table in (self.table, self.cards):
+            table.on("row-click", self._row_clicked)
         with ui.row().classes("items-center gap-2"):
             self.pager = ui.pagination(1, 1, direction_links=True, on_change=self._page_changed).props(
                 "max-pages=7 boundary-numbers"
             )
             self.count = ui.label("").classes("text-sm text-gray-600").mark("sessions-count")
-        self._quiet = False  # set_value from show(): not the admin's click
+        self._shown = ("-end", 1)  # the sort and page show() drew: a change to these is not the admin's
 
     def show(
         self,
@@ -69,7 +93,7 @@ class SessionTable:
         labels: Callable[[str], str | None],
         names: Callable[[str], str],
     ) -> None:
-        self.table.rows = [
+        rows = [
             {
                 "id": item.id,
                 "end": _time(item.end_ms),
@@ -82,20 +106,15 @@ class SessionTable:
             }
             for item in items
         ]
-        self.table.pagination = {
-            "sortBy": sort,
-            "descending": descending,
-            "page": 1,
-            "rowsPerPage": 0,
-            "rowsNumber": len(items),
-        }
-        self.table.update()
+        pagination = {"sortBy": sort, "descending": descending, "page": 1, "rowsPerPage": 0, "rowsNumber": len(rows)}
+        for table in (self.table, self.cards):
+            table.rows = rows
+            table.pagination = pagination
+            table.update()
         self.pager.max = pages(total)
-        self._quiet = True
-        try:
-            self.pager.set_value(page)
-        finally:
-            self._quiet = False
+        self._shown = (("-" if descending else "") + sort, page)
+        self.pager.set_value(page)
+        self.sort.set_value(self._shown[0])
         self.pager.update()
         self.count.set_text(f"{total:,} sessions" if total != 1 else "1 session")
 
@@ -107,9 +126,15 @@ class SessionTable:
         if column in SORTS:
             await self.on_sort(column, bool(wanted.get("descending")))
 
+    async def _sort_chosen(self) -> None:
+        choice = str(self.sort.value or "")
+        if choice != self._shown[0] and choice.lstrip("-") in SORTS:
+            await self.on_sort(choice.lstrip("-"), choice.startswith("-"))
+
     async def _page_changed(self) -> None:
-        if not self._quiet:
-            await self.on_page(int(self.pager.value or 1))
+        page = int(self.pager.value or 1)
+        if page != self._shown[1]:
+            await self.on_page(page)
 
     async def _row_clicked(self, event: Any) -> None:
         row = event.args[1] if isinstance(event.args, list) and len(event.args) > 1 else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy import Engine, delete, func, select
@@ -43,6 +43,24 @@ def clean_label(value: str) -> str:
     if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in label):
         raise LabelError("a label cannot contain control characters")
     return label
+
+
+def refusal(address: str, label: str, labels: Mapping[str, str]) -> str | None:
+    """Why `label` (cleaned) cannot name the device at `address` (canonical), given every device's name;
+    None when it can. A name is not an IP address (the device filter reads those as addresses), and
+    no two devices share a name, compared without case (so that a name finds one device)."""
+    other = parse_address(label)
+    if other is not None:
+        ip = str(other)
+        if ip == address:
+            return f"a name cannot be an IP address ({ip} is this device's own address)"
+        named = f", named {labels[ip]!r}" if ip in labels else ""
+        return f"a name cannot be an IP address ({ip} is another device{named})"
+    wanted = label.casefold()
+    for ip, name in sorted(labels.items()):
+        if ip != address and name.strip().casefold() == wanted:
+            return f"{ip} is already called {name!r}: each device needs its own name"
+    return None
 
 
 def recent_devices(engine: Engine, since_ms: int) -> list[tuple[str, int]]:
@@ -104,7 +122,8 @@ class DeviceLabels:
         return dict(self._labels)
 
     def set(self, ip: str, label: str) -> str | None:
-        """Store `label` for `ip` (blocking); an empty label removes it. Returns what is stored now."""
+        """Store `label` for `ip` (blocking); an empty label removes it. Returns what is stored now.
+        LabelError, storing nothing, for a bad address or label and for a name `refusal` refuses."""
         address = canonical_ip(ip)
         text = clean_label(label)
         if not text:
@@ -113,6 +132,9 @@ class DeviceLabels:
         with self._lock:
             if self._labels.get(address) == text:
                 return text
+            refused = refusal(address, text, self._labels)
+            if refused is not None:
+                raise LabelError(refused)
             with Session(self.engine) as db, db.begin():
                 row = db.get(DeviceLabelRow, address)
                 if row is None:

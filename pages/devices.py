@@ -57,6 +57,7 @@ class DevicesPanel:
                 with ui.row().classes("w-full items-start gap-3 flex-wrap"):
                     self.new_ip = ui.input("IP address").props("dense").mark("device-ip")
                     self.new_label = ui.input("Name, e.g. Tablet 07").props("dense").mark("device-label")
+                    self.new_label.on("keydown.enter", self.add)
                     ui.button("Save name", on_click=self.add).mark("device-save")
             self.error = ui.label("").classes("text-sm text-red-700").mark("device-error")
             self.list = ui.column().classes("w-full gap-0")
@@ -65,7 +66,8 @@ class DevicesPanel:
         try:
             await self.actions.set_device_label(ip, label)
         except LabelError as exc:
-            self.error.set_text(str(exc))
+            self.error.set_text(f"Name of {ip.strip()} not saved: {exc}")
+            ui.notify(f"Name not saved: {exc}", type="negative")
             return False
         except NotAllowed:
             return False
@@ -95,12 +97,21 @@ class DevicesPanel:
                     last = "on a module now" if ip in now_on else _seen(seen.get(ip))
                     ui.label(last).classes("text-xs text-gray-500 w-40")
                     if self.actions.is_admin:
-                        field = ui.input(value=labels.get(ip, ""), placeholder="name").props("dense").classes("w-48")
-                        ui.button("Save", on_click=lambda i=ip, f=field: self._save(i, f.value or "")).props(
-                            "flat dense"
-                        )
+                        self._name_field(ip, labels.get(ip, ""))
                     else:
                         ui.label(labels.get(ip, "")).classes("font-medium")
+
+    def _name_field(self, ip: str, label: str) -> None:
+        """The name of `ip`, saved by its button or by Enter; both say which device they are for."""
+        field = ui.input(value=label, placeholder="name").props("dense").classes("w-48")
+        field.props["aria-label"] = f"Name for {ip}"
+
+        async def save() -> None:
+            await self._save(ip, field.value or "")
+
+        field.on("keydown.enter", save)
+        button = ui.button("Save", on_click=save).props("flat dense")
+        button.props["aria-label"] = f"Save name for {ip}"
 
 
 def _seen(ms: int | None) -> str:

@@ -184,11 +184,20 @@ class HistoryView:
                     )
                     self.hour_chart.mark("chart-hours")
             with ui.card().classes("w-full"):
-                ui.label("Sessions — click a header to sort, a row for that device's day").classes("font-semibold")
+                ui.label("Sessions — click a header to sort, a row for that device's day").classes(
+                    "font-semibold max-sm:hidden"
+                )
+                ui.label("Sessions — tap one for that device's day").classes("font-semibold sm:hidden")
                 self.sessions = SessionTable(self._sort_changed, self._page_changed, self._row_clicked)
             with ui.card().classes("w-full"):
-                self.timeline_title = ui.label("Device timeline: click a session above").classes("font-semibold")
+                self.timeline_title = ui.label("Device timeline").classes("font-semibold")
+                self.timeline_empty = (
+                    ui.label("Nothing to draw yet: click a session above to see that device's day here.")
+                    .classes("text-sm text-gray-600")
+                    .mark("timeline-empty")
+                )
                 self.timeline = ui.echart(timeline([], label_width=LABEL_WIDTH)).classes("w-full h-64").mark("timeline")
+                self.timeline.set_visibility(False)
             with ui.card().classes("w-full"):
                 ui.label("Daily log archives").classes("font-semibold")
                 self.archives = ui.column().classes("gap-1")
@@ -380,6 +389,9 @@ class HistoryView:
         self.timeline_title.set_text(f"{device} on {day.isoformat()}: {len(items)} sessions")
         names = self.names.module
         segments = [Segment(names(i.module), i.start_ms, i.end_ms, f"{names(i.module)} ({i.user})") for i in items]
+        self.timeline_empty.set_text(f"No ended sessions of {device} on {day.isoformat()}.")
+        self.timeline_empty.set_visibility(not segments)
+        self.timeline.set_visibility(bool(segments))
         redraw(self.timeline, timeline(segments, label_width=LABEL_WIDTH))
 
     def _draw_archives(self) -> None:

@@ -353,6 +353,17 @@ def test_a_live_row_opens_the_devices_day(page: Page, classroom: App) -> None:
     expect(day.get_by_text(f"Tablet 07 · {ANNA_IP}: today", exact=True)).to_be_visible()
     page.get_by_role("button", name="Close the device's day").click()
     expect(page.get_by_text(f"Tablet 07 · {ANNA_IP}", exact=True)).to_be_visible()  # the row's device, renamed
+    page.locator("div.border-gray-200").filter(has=page.get_by_text(GEO_IPS[0], exact=True)).click()
+    expect(day.get_by_text(f"{GEO_IPS[0]}: today", exact=True)).to_be_visible()
+    for taken, why in (
+        ("tablet 07 ", f"{ANNA_IP} is already called 'Tablet 07'"),
+        (ANNA_IP, "a name cannot be an IP address"),
+    ):
+        day.get_by_label("Device name").fill(taken)  # another device's name (any case) or address: refused
+        day.get_by_role("button", name="Save name", exact=True).click()
+        expect(page.get_by_text(f"Name not saved: {why}", exact=False)).to_be_visible()
+    expect(day.get_by_text(f"{GEO_IPS[0]}: today", exact=True)).to_be_visible()  # still unnamed
+    page.get_by_role("button", name="Close the device's day").click()
 
 
 def test_wall_display_is_large_and_has_no_controls(browser: Browser, classroom: App) -> None:

@@ -534,6 +534,32 @@ def test_device_labels(engine: Engine) -> None:
         assert conn.execute(text("SELECT updated_ms FROM device_label")).scalar_one() == 1234
 
 
+def test_a_device_name_is_unique_and_not_an_address(engine: Engine) -> None:
+    labels = DeviceLabels(engine)
+    labels.load()
+    assert labels.set("192.168.1.114", "Tablet 09") == "Tablet 09"
+    version = labels.version
+    for label, message in [
+        ("Tablet 09", "192.168.1.114 is already called 'Tablet 09'"),
+        ("  tablet 09 ", "192.168.1.114 is already called 'Tablet 09'"),  # case and spaces do not count
+        ("TABLET 09", "192.168.1.114 is already called 'Tablet 09'"),
+        ("192.168.1.114", "a name cannot be an IP address (192.168.1.114 is another device, named 'Tablet 09')"),
+        ("::ffff:192.168.1.200", "a name cannot be an IP address (192.168.1.200 is another device)"),
+        ("192.168.1.139", "a name cannot be an IP address (192.168.1.139 is this device's own address)"),
+    ]:
+        with pytest.raises(LabelError) as refused:
+            labels.set("192.168.1.139", label)
+        assert str(refused.value).startswith(message), label
+    assert labels.all() == {"192.168.1.114": "Tablet 09"} and labels.version == version  # nothing saved
+    assert labels.set("192.168.1.114", "tablet 09") == "tablet 09"  # its own name, in another case
+    assert labels.set("192.168.1.139", "Tablet 09 b") == "Tablet 09 b"
+    with pytest.raises(LabelError):
+        labels.set("192.168.1.139", "Tablet 09")
+    fresh = DeviceLabels(engine)
+    fresh.load()
+    assert fresh.all() == {"192.168.1.114": "tablet 09", "192.168.1.139": "Tablet 09 b"}
+
+
 def test_device_labels_from_many_threads(engine: Engine) -> None:
     labels = DeviceLabels(engine)
     labels.load()

@@ -1,7 +1,9 @@
 """/history in Debian's Chromium against the real app (issue 9): the filters, page and sort live in the
 URL (a reload or a shared link keeps them, Back and Forward step through them), the device filter takes the admin's name for a device,
 the session table sorts on the server by any column with the pager intact, a bad link shows notes
-instead of an error, and nothing scrolls sideways at 390 px.
+instead of an error, and nothing scrolls sideways at 390 px — not even inside the page: on a phone each
+session is a card showing every column. The device timeline says so when it has nothing to draw.
+/devices refuses a name another device has (any case) or an IP address, saving nothing; Enter saves.
 
 Set MODULEGAZE_SHOTS=/some/dir to keep screenshots of /history at 390×844 and 1280×800.
 """
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from gaze.db import IMPORT, DeviceLabelRow
@@ -43,7 +45,7 @@ from tests.browserkit import (
 from tests.conftest import require
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.browser
 
@@ -311,5 +313,128 @@ def test_history_fits_the_screen(browser: Browser, centre: App, size: tuple[int,
         assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
         if SHOTS:
             page.screenshot(path=str(Path(SHOTS) / f"history-{size[0]}-notes.png"))
+    finally:
+        page.context.close()
+
+
+# elements inside the page that scroll sideways within themselves; not the hidden ones (no box, or
+# see-through like Quasar's 1-px focus target of a select)
+SCROLLING_INSIDE = """() => [...document.querySelectorAll('.q-page *')]
+    .filter(e => e.getClientRects().length && getComputedStyle(e).opacity !== '0')
+    .filter(e => e.scrollWidth > e.clientWidth + 0.5)
+    .map(e => `${e.tagName}.${e.className}: ${e.scrollWidth} > ${e.clientWidth}`)"""
+
+
+def card_value(card: Locator, title: str) -> Locator:
+    """A session card's value for one column (its title on the left)."""
+    row = card.locator(".q-table__grid-item-row").filter(has=card.page.get_by_text(title, exact=True))
+    return row.locator(".q-table__grid-item-value")
+
+
+def test_on_a_phone_every_column_of_a_session_is_on_screen(browser: Browser, centre: App) -> None:
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre, PHONE)
+    try:
+        page.goto(centre.url + "/history?range=7d&device=Tablet+07&sort=-duration")
+        expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
+        expect(page.locator("table tbody tr").first).to_be_hidden()  # the wide table is for wider screens
+        cards = page.locator(".q-table__grid-item-card")
+        expect(cards).to_have_count(10)
+        first = cards.first
+        expect(card_value(first, "User")).to_have_text("user27")  # longest first
+        expect(card_value(first, "Device")).to_have_text(f"Tablet 07 · {TABLET}")
+        duration = card_value(first, "Duration")
+        expect(duration).to_have_text("1m 28s")
+        duration.scroll_into_view_if_needed()
+        box = duration.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0], box
+        assert page.evaluate(SCROLLING_INSIDE) == []
+        assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+        sort = page.get_by_role("combobox", name="Sort")
+        expect(sort).to_have_value("Longest first")
+        sort.click()
+        menu = page.get_by_role("listbox")
+        box = menu.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0] + 0.5, box
+        menu.get_by_text("Shortest first", exact=True).click()
+        wait_query(page, sort="duration")
+        expect(card_value(cards.first, "User")).to_have_text("user00")
+        cards.first.click()  # a card opens that device's day, as a row does
+        expect(page.get_by_text(re.compile(rf"^Tablet 07 · {re.escape(TABLET)} on .*: 10 sessions$"))).to_be_visible()
+        if SHOTS:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SHOTS) / "history-390-cards.png"), full_page=True)
+        assert page.evaluate(SCROLLING_INSIDE) == []
+    finally:
+        page.context.close()
+
+
+def test_the_device_timeline_says_when_it_has_nothing_to_draw(browser: Browser, centre: App) -> None:
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        empty = page.get_by_text("Nothing to draw yet: click a session above", exact=False)
+        expect(empty).to_be_visible()
+        chart = page.locator(".nicegui-echart")
+        expect(chart).to_have_count(3)
+        expect(chart.nth(2)).to_be_hidden()  # no lone axis
+        page.locator("table tbody tr").filter(has_text="user27").click()
+        expect(page.get_by_text(re.compile(r"^Tablet 07 · .* on .*: 10 sessions$"))).to_be_visible()
+        expect(empty).to_be_hidden()
+        expect(chart.nth(2)).to_be_visible()
+        box = chart.nth(2).bounding_box()
+        assert box is not None and box["height"] > 100 and box["width"] > 500, box  # drawn full size
+    finally:
+        page.context.close()
+
+
+def stored_names(app: App) -> dict[str, str]:
+    engine = create_engine(f"sqlite:///{app.workdir / 'data' / 'gaze.db'}")
+    try:
+        with engine.connect() as db:
+            return dict(db.execute(text("SELECT ip, label FROM device_label")).all())  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("size", [PHONE, DESK], ids=["390", "1280"])
+def test_a_device_name_is_its_own(browser: Browser, centre: App, size: tuple[int, int]) -> None:
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre, size)
+    other = "10.0.1.1"
+    try:
+        page.goto(centre.url + "/devices")
+        name = page.get_by_role("textbox", name=f"Name for {other}", exact=True)
+        save = page.get_by_role("button", name=f"Save name for {other}", exact=True)
+        expect(page.get_by_role("textbox", name=f"Name for {TABLET}", exact=True)).to_have_value("Tablet 07")
+        if SHOTS:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SHOTS) / f"devices-{size[0]}.png"), full_page=True)
+        name.fill("  tablet 07 ")
+        name.press("Enter")
+        refused = page.get_by_text(f"Name of {other} not saved: {TABLET} is already called 'Tablet 07'", exact=False)
+        expect(refused).to_be_visible()
+        if SHOTS:
+            page.screenshot(path=str(Path(SHOTS) / f"devices-{size[0]}-refused.png"))
+        name.fill(TABLET)
+        save.click()
+        expect(
+            page.get_by_text(f"Name of {other} not saved: a name cannot be an IP address ({TABLET} is another device")
+        ).to_be_visible()
+        assert stored_names(centre) == {TABLET: "Tablet 07"}  # nothing saved
+        assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+        name.fill("Tablet 01")
+        name.press("Enter")  # Enter saves
+        expect(page.get_by_text(f"{other}: Tablet 01", exact=True)).to_be_visible()
+        assert stored_names(centre) == {TABLET: "Tablet 07", other: "Tablet 01"}
+        expect(refused).to_be_hidden()
+        name.fill("")
+        save.click()  # an empty name removes it
+        expect(page.get_by_text(f"{other}: name removed", exact=True)).to_be_visible()
+        assert stored_names(centre) == {TABLET: "Tablet 07"}
     finally:
         page.context.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -10,9 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Request
-from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
-from nicegui import app, ui
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
 from sqlalchemy import Engine
 
 from components.charts import Segment, bar_series, minutes_bars, redraw, timeline
@@ -25,11 +24,11 @@ from gaze import history
 from gaze.board import Names, format_duration, module_title
 from gaze.catalog import Catalog
 from gaze.devices import DeviceLabels
-from gaze.export import csv_rows
 from gaze.history import Filters, Range, Totals
 from gaze.history_query import RANGES, HistoryQuery, device_ip, order_by, resolve_range
 from gaze.logformat import ARCHIVE_NAME as ARCHIVE
 from gaze.services import Services
+from pages import history_files
 from pages.access import page_actions, to_login
 
 __all__ = ["RANGES", "register", "resolve_range"]
@@ -41,36 +40,7 @@ LABEL_WIDTH = 140  # px of module names on /history's charts
 def register(services: Services, hub: Hub) -> None:
     names = Names(services.catalog, services.devices.label)
 
-    @app.get("/history/export.csv")
-    def export_csv(
-        range: str = "today",
-        date_from: str | None = None,
-        date_to: str | None = None,
-        module: str | None = None,
-        ip: str | None = None,
-        device: str | None = None,
-        user: str | None = None,
-    ) -> StreamingResponse:
-        try:
-            rng = resolve_range(range, date_from, date_to)
-        except ValueError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
-        address, _ = device_ip(device or ip or "", services.devices.all())
-        filters = Filters(module or None, address, user or None)
-        rows = csv_rows(services.engine, rng, filters, services.devices.all(), names.module)
-        filename = "modulegaze-sessions-" + re.sub(r"[^A-Za-z0-9-]+", "-", rng.label).strip("-").lower() + ".csv"
-        return StreamingResponse(
-            rows,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
-
-    @app.get("/history/archives/{name}")
-    def archive(name: str) -> FileResponse:
-        path = services.settings.log_dir / name
-        if not ARCHIVE.match(name) or not path.is_file():
-            raise HTTPException(status_code=404, detail="no such archive")
-        return FileResponse(path, media_type="application/zip", filename=name)
+    history_files.register(services, names)
 
     @ui.page("/history", title="Module Gaze · History")
     async def history_page(request: Request) -> RedirectResponse | None:

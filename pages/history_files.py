@@ -1,0 +1,52 @@
+"""/history's downloads: the CSV of a range (DESIGN §4 rows) and the daily `.zip` archives.
+
+Plain routes behind the login wall (pages/access.py), so a link or `curl` with the cookie works.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import HTTPException
+from fastapi.responses import FileResponse, StreamingResponse
+from nicegui import app
+
+from gaze.board import Names
+from gaze.export import csv_rows
+from gaze.history import Filters
+from gaze.history_query import device_ip, resolve_range
+from gaze.logformat import ARCHIVE_NAME as ARCHIVE
+from gaze.services import Services
+
+
+def register(services: Services, names: Names) -> None:
+    @app.get("/history/export.csv")
+    def export_csv(
+        range: str = "today",
+        date_from: str | None = None,
+        date_to: str | None = None,
+        module: str | None = None,
+        ip: str | None = None,
+        device: str | None = None,
+        user: str | None = None,
+    ) -> StreamingResponse:
+        try:
+            rng = resolve_range(range, date_from, date_to)
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        address, _ = device_ip(device or ip or "", services.devices.all())
+        filters = Filters(module or None, address, user or None)
+        rows = csv_rows(services.engine, rng, filters, services.devices.all(), names.module)
+        filename = "modulegaze-sessions-" + re.sub(r"[^A-Za-z0-9-]+", "-", rng.label).strip("-").lower() + ".csv"
+        return StreamingResponse(
+            rows,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @app.get("/history/archives/{name}")
+    def archive(name: str) -> FileResponse:
+        path = services.settings.log_dir / name
+        if not ARCHIVE.match(name) or not path.is_file():
+            raise HTTPException(status_code=404, detail="no such archive")
+        return FileResponse(path, media_type="application/zip", filename=name)

@@ -12,7 +12,7 @@ from typing import Any
 from nicegui import ui
 
 from components.charts import OPEN_COLOR, bar_series, minutes_bars, redraw
-from components.hub import Hub, TodayPoint
+from components.hub import TODAY_TOP, Hub, TodayPoint
 
 ENDED, OPEN = "Ended (as History › Today)", "Open now, so far"
 
@@ -34,12 +34,17 @@ class TodayChart:
     def __init__(self, hub: Hub, module_name: Callable[[str], str]) -> None:
         self.module_name = module_name
         with ui.card().classes("w-full"):
-            ui.label("Today so far: minutes per module").classes("text-lg font-semibold")
+            ui.label(f"Today so far: minutes per module (top {TODAY_TOP})").classes("text-lg font-semibold")
             ui.label(
                 "Blue: sessions that ended today, the same figure as History › Today. "
                 "Amber: what the open sessions add so far; History counts them when they end."
             ).classes("text-xs text-gray-600").mark("today-definition")
-            self.chart = ui.echart(today_options(hub.today, module_name)).classes("w-full h-64").mark("today-chart")
+            # SVG: a few bars and words, sharp on any screen (and each word is an element a test can measure)
+            self.chart = (
+                ui.echart(today_options(hub.today, module_name), renderer="svg")
+                .classes("w-full h-64")
+                .mark("today-chart")
+            )
         hub.today_changed.subscribe(self.update)
 
     def update(self, points: list[TodayPoint]) -> None:

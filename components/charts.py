@@ -15,6 +15,7 @@ from components.frame import PRIMARY
 ENDED_COLOR = PRIMARY
 OPEN_COLOR = "#d97706"
 LABEL_WIDTH = 100  # px of a category axis' names (modules), truncated beyond
+NARROW_PX = 480  # a chart narrower than this (a phone) stacks its legend's entries, above the grid
 
 
 class Segment(NamedTuple):
@@ -72,7 +73,16 @@ def minutes_bars(
     }
     if legend:
         options["legend"] = {"top": 0, "left": 0, "textStyle": {"fontSize": 11}}
+        return _legend_fits(options)
     return options
+
+
+def _legend_fits(options: dict[str, Any]) -> dict[str, Any]:
+    """On a narrow chart a one-line legend would wrap over the first bar's name: there its entries
+    stand one under the other and the grid starts below them (an ECharts media query, so the same
+    options fit a phone and a desk, and a turned phone)."""
+    narrow = {"legend": {"orient": "vertical", "itemGap": 4}, "grid": {"top": 50}}
+    return {"baseOption": options, "media": [{"query": {"maxWidth": NARROW_PX}, "option": narrow}]}
 
 
 def timeline(segments: list[Segment], *, label_width: int = LABEL_WIDTH) -> dict[str, Any]:

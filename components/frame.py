@@ -10,6 +10,9 @@ from nicegui import app, ui
 from components.actions import Actions
 
 PRIMARY = "#1f6f8b"  # the header, the buttons, the charts' ended time
+# A select's menu stays inside the screen on a phone: at most 95% of its width, and long option
+# labels (a module's name, a slug no catalog names) wrap, even inside a word.
+MENU_IN_SCREEN = "popup-content-style='max-width:95vw;overflow-wrap:anywhere'"
 
 
 def colors() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from components.io import io_bound
 from gaze import history, uplink
-from gaze.board import LiveOrder, last_line_text, reader_text, stats
+from gaze.board import LiveOrder, last_line_text, over_note, reader_text, stats
 from gaze.catalog import Catalog
 from gaze.hardening import redact
 from gaze.limits import Alert
@@ -50,6 +50,7 @@ class BoardStatus:
     active_modules: int = 0
     active_limits: int = 0
     over_limit: int = 0
+    over_note: str = ""  # e.g. "3 acknowledged": over the limit, but an admin has seen to them
     frozen: bool = True  # monitoring stopped: the board shows the moment it stopped, nothing ticks
     frozen_text: str = ""
 
@@ -203,3 +204,4 @@ class Hub:
         status.active_modules = numbers.active_modules
         status.active_limits = numbers.active_limits
         status.over_limit = numbers.over_limit
+        status.over_note = over_note(numbers)

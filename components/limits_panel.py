@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from nicegui import ui
 
 from components.actions import Actions, NotAllowed
+from components.frame import MENU_IN_SCREEN
 from gaze.board import Names, module_label, module_title
 from gaze.catalog import Catalog
 from gaze.limits import LimitError, Limits, Preview, validate_minutes
@@ -80,7 +81,7 @@ class LimitsPanel:
             with ui.row().classes("w-full items-start gap-3 flex-wrap") as form:
                 self.select = (
                     ui.select(self._options(), label="Module", with_input=True, on_change=self._selected)
-                    .props("clearable use-input input-debounce=0 options-dense popup-content-style='max-width:95vw'")
+                    .props(f"clearable use-input input-debounce=0 options-dense {MENU_IN_SCREEN}")
                     .classes("min-w-[200px] w-full sm:w-auto flex-grow")
                     .mark("limit-module")
                 )
@@ -95,9 +96,11 @@ class LimitsPanel:
                 self.minutes.on("keydown.enter", self.submit)
                 self.button = ui.button("Set limit", icon="timer", on_click=self.submit).mark("limit-set")
             form.set_visibility(self.admin)
+            # One current message under the form: what a valid value would do, or why a value is refused.
             self.preview = ui.label("").classes("text-sm text-gray-700").mark("limit-preview")
             self.error = ui.label("").classes("text-sm text-red-700").mark("limit-error")
             self.error.props('role="alert"')
+            self._say()
             self.list = ui.column().classes("w-full gap-1")
         self._draw_list()
         hub.limits_changed.subscribe(self._limits_changed)
@@ -134,21 +137,28 @@ class LimitsPanel:
         self.button.set_text("Update limit" if current else "Set limit")
         if current:
             self.minutes.set_value(str(current))
-        self.error.set_text("")
         self._update_preview()
 
+    def _say(self, preview: str = "", error: str = "") -> None:
+        """Show one message (or none): the preview of a valid value or the error of a refused one."""
+        self.preview.set_text(preview)
+        self.preview.set_visibility(bool(preview))
+        self.error.set_text(error)
+        self.error.set_visibility(bool(error))
+
     def _update_preview(self) -> None:
+        """As the admin types: what the value would do, or why it would be refused (nothing tried yet)."""
         module = self.select.value
         raw = self.minutes.value
         if not module or raw in (None, ""):
-            self.preview.set_text("")
+            self._say()
             return
         try:
             minutes = validate_minutes(raw)
         except LimitError as exc:
-            self.preview.set_text(str(exc).replace(" Nothing was saved.", ""))
+            self._say(error=str(exc).replace(" Nothing was saved.", ""))
             return
-        self.preview.set_text(self._describe(module, minutes))
+        self._say(preview=self._describe(module, minutes))
 
     def _describe(self, module: str, minutes: int) -> str:
         preview = self.limits.preview(module, minutes, self.sessions(), self.actions.hub.now_ms())
@@ -164,12 +174,11 @@ class LimitsPanel:
             effect = self._describe(module, validate_minutes(raw))  # the action checks again on the server
             minutes = await self.actions.set_limit(module, raw)
         except LimitError as exc:
-            self.error.set_text(str(exc))
+            self._say(error=str(exc))
             return
         except NotAllowed:
             return
-        self.error.set_text("")
-        self.preview.set_text("")
+        self._say()
         self.button.set_text("Update limit")
         with self.root:
             ui.notify(effect or f"{self._name(module)}: limit {minutes} min", type="positive")

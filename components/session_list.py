@@ -20,14 +20,17 @@ from gaze.sessions import Key
 
 PAGE_ROWS = 50  # rows drawn per dashboard at first (longest first); "Show more" adds as many
 # One grid for the column titles and every row, so they line up: on a phone a row is a small card
-# (learner and device, module, time and idle), from md up five columns.
+# (learner and device, module, then idle · limit and the time badge on the right, which keeps its
+# width however large the type), from md up five columns.
 GRID = (
     "grid gap-x-4 gap-y-1 items-center grid-cols-[minmax(0,1fr)_auto] "
     "md:grid-cols-[minmax(0,3fr)_minmax(0,2fr)_minmax(0,3fr)_minmax(0,1.3fr)_minmax(0,1.5fr)]"
 )
 ROW_CLASSES = f"w-full {GRID} px-3 py-2 border border-gray-200 rounded md:border-0 md:border-b md:rounded-none"
 OVER_ROW = "bg-red-50 order-first"  # over-limit sessions come first (CSS order: the DOM keeps its order)
-BADGE_BASE = "justify-self-start rounded text-sm px-2 py-1 text-white whitespace-nowrap tabular-nums"
+BADGE_BASE = (
+    "justify-self-end md:justify-self-start rounded text-sm px-2 py-1 text-white whitespace-nowrap tabular-nums"
+)
 BADGE_OK = "bg-primary"
 BADGE_OVER = "bg-red-600 font-semibold ring-2 ring-red-300"  # no fading: readable at a glance
 FROZEN_CLASSES = "opacity-50 grayscale"
@@ -67,7 +70,7 @@ class SessionRow:
         badge_classes = f"{BADGE_BASE} {BADGE_OVER if self.over else BADGE_OK}"
         with ui.element("div").classes(row_classes).mark("session-row") as self.element:
             # Names and the idle/limit text in one element ("contents": its cells sit in the row's grid;
-            # the idle/limit cell is placed after the time by CSS order) — resent once a minute at most.
+            # from md up the idle/limit cell is placed after the time by CSS order) — resent once a minute at most.
             self.cells = ui.html(self._cells(self._extra), sanitize=True).classes("contents")
             with ui.element("div").classes(badge_classes) as self.badge:
                 self.badge.props('role=status aria-label="time on module"')
@@ -78,7 +81,7 @@ class SessionRow:
             self.element.on("keydown.enter", lambda: on_open(self.view))
 
     def _cells(self, extra: str) -> str:
-        return self._head + f'<div class="order-1 text-xs text-gray-600 max-md:text-right">{escape(extra)}</div>'
+        return self._head + f'<div class="md:order-1 text-xs text-gray-600">{escape(extra)}</div>'
 
     def _state(self, now_ms: int) -> tuple[bool, str, str]:
         """(over the limit, the time text, the idle/limit text) at `now_ms`."""
@@ -128,7 +131,7 @@ class SessionList:
                 f"max-md:hidden w-full {GRID} px-3 py-1 text-xs uppercase tracking-wide text-gray-500"
             ):
                 for title in ("Learner", "Device", "Module", "Time on module", "Idle · limit"):
-                    ui.label(title).classes("truncate")
+                    ui.label(title).classes("leading-tight")  # wraps between words, never cut (the wall's large type)
             self.body = ui.column().classes("w-full gap-2 md:gap-0")
             self.empty = ui.label(self._empty_text()).classes("text-gray-500 p-4").mark("sessions-empty")
             with ui.row().classes("items-center gap-2 p-2") as self.more_row:

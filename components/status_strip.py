@@ -62,5 +62,13 @@ def stat_cards(status: BoardStatus, on_limits: Callable[[], None] | None = None)
             limits.props('role=button tabindex=0 aria-label="Active limits: open time limits"')
             limits.on("keydown.enter", on_limits)
         over = _card(status, "Over limit now", "over_limit", "card-over-limit", "alarm")
+        with over:  # next to the banner's "Acknowledge all N": how many of these are seen to already
+            note = (
+                ui.label()
+                .classes("text-xs sm:text-sm break-words")
+                .bind_text_from(status, "over_note")
+                .mark("card-over-limit-note")
+            )
+            note.bind_visibility_from(status, "over_note", backward=bool)
 
     bind_classes(over, status, "over_limit", OVER_CLASSES)

@@ -15,7 +15,7 @@ from typing import Any
 from nicegui import ui
 
 from components.charts import OPEN_COLOR, bar_series, minutes_bars, redraw
-from components.hub import Hub, TodayPoint
+from components.hub import TODAY_TOP, Hub, TodayPoint
 
 ENDED, OPEN = "Ended (as History › Today)", "Open now, so far"
 
@@ -40,7 +40,7 @@ class TodayChart:
         self.points = hub.today
         self.chart: ui.echart | None = None
         with ui.card().classes("w-full"):
-            ui.label("Today so far: minutes per module").classes("text-lg font-semibold")
+            ui.label(f"Today so far: minutes per module (top {TODAY_TOP})").classes("text-lg font-semibold")
             ui.label(
                 "Blue: sessions that ended today, the same figure as History › Today. "
                 "Amber: what the open sessions add so far; History counts them when they end."
@@ -56,8 +56,11 @@ class TodayChart:
     def _draw(self) -> None:
         if self.chart is None:  # on_connect runs again after a reconnect
             with self.box:
+                # SVG: a few bars and words, sharp on any screen (and each word is an element a test can measure)
                 self.chart = (
-                    ui.echart(today_options(self.points, self.module_name)).classes("w-full h-full").mark("today-chart")
+                    ui.echart(today_options(self.points, self.module_name), renderer="svg")
+                    .classes("w-full h-full")
+                    .mark("today-chart")
                 )
 
     def update(self, points: list[TodayPoint]) -> None:

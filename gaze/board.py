@@ -185,16 +185,30 @@ class Stats:
     active_modules: int
     active_limits: int
     over_limit: int
+    over_acknowledged: int  # of those over the limit: the ones an admin has acknowledged already
 
 
 def stats(store: SessionStore, limits: Limits, now_ms: int) -> Stats:
     sessions = store.sessions()
+    over = [s for s in sessions if limits.over_limit(s, now_ms)]
+    seen = limits.acknowledged_sessions
     return Stats(
         live_users=len(sessions),
         active_modules=len({s.module for s in sessions}),
         active_limits=len(limits.limits),
-        over_limit=sum(1 for s in sessions if limits.over_limit(s, now_ms)),
+        over_limit=len(over),
+        over_acknowledged=sum(1 for s in over if (s.ip, s.user, s.module, s.start_ms) in seen),
     )
+
+
+def over_note(stats: Stats) -> str:
+    """What "Over limit now" adds under its count, so that it reads right next to the alert banner
+    (which lists only the learners no one has acknowledged yet)."""
+    if not stats.over_acknowledged:
+        return ""
+    if stats.over_acknowledged == stats.over_limit:
+        return "all acknowledged"
+    return f"{stats.over_acknowledged} acknowledged"
 
 
 def reader_text(state: ReaderState, running: bool, now: float | None = None) -> str:

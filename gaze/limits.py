@@ -314,5 +314,10 @@ class Limits:
         return sorted((a for a in self.open.values() if a.pending), key=lambda a: -a.id)
 
     @property
+    def acknowledged_sessions(self) -> set[tuple[str, str, str, int]]:
+        """The sessions an admin has acknowledged as over their limit (alerts not ended yet)."""
+        return {a.session_key for a in self.open.values() if a.acknowledged_ms is not None and a.resolved_ms is None}
+
+    @property
     def unacknowledged(self) -> list[Alert]:
         return self.pending

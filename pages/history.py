@@ -15,7 +15,7 @@ from nicegui import ui
 from sqlalchemy import Engine
 
 from components.charts import Segment, bar_series, minutes_bars, redraw, timeline
-from components.frame import header
+from components.frame import MENU_IN_SCREEN, header
 from components.history_table import PAGE_SIZE, SessionTable, pages
 from components.hub import Hub
 from components.io import io_bound
@@ -107,7 +107,7 @@ class HistoryView:
                 with ui.row().classes("w-full items-center gap-3 flex-wrap"):
                     self.module = (
                         ui.select(modules, value=q.module or None, label="Module", with_input=True)
-                        .props("clearable dense")
+                        .props(f"clearable dense {MENU_IN_SCREEN}")
                         .classes("min-w-[220px] max-w-full")
                         .mark("filter-module")
                     )

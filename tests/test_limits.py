@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from gaze.board import over_note, stats
 from gaze.db import AlertRow, LimitRow
 from gaze.limits import LIMIT_REMOVED, SESSION_ENDED, LimitError, Limits, validate_minutes
-from gaze.sessions import OpenSession
+from gaze.sessions import OpenSession, SessionStore
 
 MIN = 60_000
 
@@ -106,3 +107,23 @@ def test_removed_limit_ends_its_alerts_and_a_restart_resolves_what_closed_meanwh
     restarted.load()
     assert [x.ip for x in restarted.pending] == ["10.0.0.2"]
     assert [e.resolution for e in restarted.resolve_ended([], now + 5000)] == [SESSION_ENDED]
+
+
+def test_over_limit_count_says_how_many_are_acknowledged(engine: Engine) -> None:
+    limits = Limits(engine)
+    limits.load()
+    now = 100 * MIN
+    store = SessionStore(idle_timeout_s=3600)
+    for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        store.ping(ip, "Guest", "cdn_math", now - 30 * MIN)
+    limits.set_limit("cdn_math", 20)
+    raised = limits.check(store.sessions(), now)
+    assert (stats(store, limits, now).over_limit, over_note(stats(store, limits, now))) == (3, "")
+    limits.acknowledge([raised[0].id, raised[1].id], by="tester")
+    numbers = stats(store, limits, now)
+    assert (numbers.over_limit, numbers.over_acknowledged, over_note(numbers)) == (3, 2, "2 acknowledged")
+    limits.acknowledge([raised[2].id], by="tester")
+    assert over_note(stats(store, limits, now)) == "all acknowledged"
+    limits.set_limit("cdn_math", 40)  # no one is over any more: the acknowledged alerts end, so does the note
+    limits.resolve_ended(store.sessions(), now)
+    assert (stats(store, limits, now).over_limit, over_note(stats(store, limits, now))) == (0, "")

@@ -3,9 +3,12 @@ unless MODULEGAZE_REQUIRE_SERVICES=1 (set by .ci/run), which turns those skips i
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -123,24 +126,32 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db' / 'gaze.db'}"
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated once per run: `engine` starts each SQLite test from a copy of it."""
-    path = tmp_path_factory.mktemp("migrated") / "gaze.db"
+@functools.cache
+def _migrated_template() -> Path:
+    """A SQLite file migrated to the newest schema, once per test process (removed at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="gaze-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "gaze.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
     engine.dispose()
     return path
 
 
-@pytest.fixture
-def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """`db_url` migrated to the newest schema (on SQLite: a copy of a file migrated once, so that
-    `migrate` finds it current; the migrations themselves are tested in tests/test_db.py)."""
-    if db_url.startswith("sqlite:///"):
-        target = Path(db_url.removeprefix("sqlite:///"))
+def seed_migrated(url: str) -> None:
+    """A SQLite database that does not exist yet starts as a copy of a file migrated once per process,
+    so that `migrate` finds it current and starts no Alembic child (the migrations themselves are
+    tested in tests/test_db.py). An existing file (a restart) and other databases are left alone."""
+    target = Path(url.removeprefix("sqlite:///"))
+    if url.startswith("sqlite:///") and not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), target)
+        shutil.copyfile(_migrated_template(), target)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """`db_url` migrated to the newest schema (on SQLite: see `seed_migrated`)."""
+    seed_migrated(db_url)
     engine = make_engine(db_url)
     migrate(engine, in_process=True)  # as the one-shot commands do: no second Python per test
     try:

@@ -18,7 +18,7 @@ from nicegui.testing.user_interaction import UserInteraction
 from components.hub import Hub
 from gaze.journal import JournalEntry
 from gaze.services import Services
-from tests.conftest import is_our_setting
+from tests.conftest import is_our_setting, seed_migrated
 
 pytest_plugins = ["nicegui.testing.user_plugin"]
 WAIT = 40  # retries of 0.1 s: the hub pushes every 0.25 s and ticks every second
@@ -26,10 +26,12 @@ WAIT = 40  # retries of 0.1 s: the hub pushes every 0.25 s and ticks every secon
 
 @pytest.fixture(autouse=True)
 def gaze_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Settings for main.py as the `user` fixture runs it: temp state, no demo, no journal yet."""
+    """Settings for main.py as the `user` fixture runs it: temp state, no demo, no journal yet, and
+    its SQLite database at the newest schema, as every start after the first finds it."""
     for name in [n for n in os.environ if is_our_setting(n)]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("MODULEGAZE_DATA_DIR", str(tmp_path / "data"))
+    seed_migrated(f"sqlite:///{(tmp_path / 'data' / 'gaze.db').absolute()}")
     monkeypatch.setenv("MODULEFETCH_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("MODULEGAZE_DEMO", "off")
     monkeypatch.setenv("MODULEGAZE_UPLOADS_MODULES_ROOT", str(_uploads(tmp_path)))

@@ -62,7 +62,9 @@ def hub() -> Hub:
 
 
 def hit(ip: str, module: str, *, user: str = "anonymous", ago_s: float = 0.0, asset: bool = False) -> None:
-    """Feed one oc4d line through the real parser and store, as the journal reader would."""
+    """Feed one oc4d line through the real parser and store, as the journal reader would (which it
+    does only once the services have loaded: `login` waits for that)."""
+    assert services().ready, "fed before start-up restored the monitor"
     when = time.time() - ago_s
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when * 1000) % 1000:03d}Z"
     path = f"/modules/{quote(module, safe='')}/" + ("app.js" if asset else "content/index.html")
@@ -71,7 +73,9 @@ def hit(ip: str, module: str, *, user: str = "anonymous", ago_s: float = 0.0, as
 
 
 async def login(user: User, name: str = "tester", role: str = "admin") -> None:
-    """Create a user and sign in through the login page, as a person would."""
+    """Once start-up has loaded the services, create a user and sign in through the login page, as a
+    person would."""
+    await until(lambda: services().ready, timeout_s=30)
     password = f"{name}-password"
     await asyncio.to_thread(services().users.add, name, password, role)
     await user.open("/")

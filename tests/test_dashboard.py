@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -109,6 +110,19 @@ async def test_rows_and_cards_follow_the_store(user: User) -> None:
     rows = rows_in_order(user)
     assert len(rows) == 2 and all(re.search(r"\|\d+s$", r) for r in rows)
     assert "anna@example.com" in rows[0] and "Guest" in rows[1]  # longest on module first
+
+
+async def test_pushes_change_pages_on_the_event_loop(user: User) -> None:
+    """The hub's pushes run on the event loop, as NiceGUI needs (a plain function job ran in a worker
+    thread, and the rows push and the second's push then changed the same rows at once)."""
+    await login(user)
+    services().monitor.start()  # the second's push ticks rows while monitoring runs
+    loop_thread, seen = threading.get_ident(), set()
+    hub().sessions_changed.subscribe(lambda _: seen.add(("rows", threading.get_ident())))
+    hub().second.subscribe(lambda _: seen.add(("second", threading.get_ident())))
+    hit("10.0.0.3", "cdn_math")
+    await until(lambda: {name for name, _ in seen} == {"rows", "second"})
+    assert seen == {("rows", loop_thread), ("second", loop_thread)}
 
 
 async def test_set_update_and_remove_limits(user: User) -> None:

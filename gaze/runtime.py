@@ -10,9 +10,10 @@ of its own: it registers what it pushes to pages with `every()`, and hears of ne
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -43,6 +44,15 @@ def next_local_midnight(now: float) -> float:
     return time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday + 1, 0, 0, MIDNIGHT_SECOND, 0, 0, -1))
 
 
+def on_the_loop(job: Callable[[], object]) -> Callable[[], Awaitable[None]]:
+    """`job` as a coroutine function, which APScheduler's asyncio scheduler runs on the event loop."""
+
+    async def run() -> None:
+        job()
+
+    return run
+
+
 class Runtime:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -57,9 +67,12 @@ class Runtime:
     # ------------------------------------------------------------------ wiring
 
     def every(self, seconds: float, job: Callable[[], object], name: str) -> None:
-        """Run `job` every `seconds` on the one clock (the UI's pushes use this). A coroutine function
-        is awaited; what the job returns is not used."""
-        self.scheduler.add_job(job, "interval", seconds=seconds, id=name, name=name)
+        """Run `job` every `seconds` on the one clock (the UI's pushes use this), on the event loop: a
+        coroutine function is awaited, a plain function is called there too (APScheduler would run
+        it in a worker thread, where two pushes could change the same page at once). What the job
+        returns is not used."""
+        run = job if inspect.iscoroutinefunction(job) else on_the_loop(job)
+        self.scheduler.add_job(run, "interval", seconds=seconds, id=name, name=name)
 
     def on_alerts(self, listener: AlertListener) -> None:
         """`listener(new, ended)` hears of new over-limit alerts and of alerts that ended (stored already)."""

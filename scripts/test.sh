@@ -16,6 +16,12 @@ if ((${#need[@]})); then
 fi
 
 bash scripts/venv.sh requirements-dev.txt
+if [ -n "${PYTHONDONTWRITEBYTECODE:-}" ] && [ -z "${PYTHONPYCACHEPREFIX:-}" ]; then
+  # No __pycache__ in the source tree, as asked, but bytecode kept in .venv: compiling every module
+  # (and pytest rewriting every test file) again in each test process costs seconds a run.
+  unset PYTHONDONTWRITEBYTECODE
+  export PYTHONPYCACHEPREFIX="$PWD/.venv/pycache"
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy --strict gaze/

@@ -16,4 +16,14 @@ if [ ! -x .venv/bin/pip ]; then
   rm -rf .venv  # a half-made one (venv without pip) from an earlier failed try
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -r "${1:-requirements.txt}"
+
+# pip takes seconds even when everything is installed: skip it while the requirements (the file and
+# the files it includes with -r) are the ones last installed into this .venv.
+requirements="${1:-requirements.txt}"
+included=$(sed -n 's/^-r[[:space:]]*//p' "$requirements" | sed "s|^|$(dirname "$requirements")/|")
+digest=$(cat "$requirements" $included | sha256sum | cut -d' ' -f1)
+stamp=".venv/.installed-$(basename "$requirements").sha256"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
+  echo "$digest" >"$stamp"
+fi

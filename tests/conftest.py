@@ -3,13 +3,18 @@ unless MODULEGAZE_REQUIRE_SERVICES=1 (set by .ci/run), which turns those skips i
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
+import gc
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -44,6 +49,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What is loaded by now (NiceGUI, FastAPI, SQLAlchemy, the tests) lives for the whole run: frozen,
+    the garbage collector no longer walks it. NiceGUI's `user` fixture runs gc.collect() twice a
+    test, which took about 0.1 s each over all those objects."""
+    gc.freeze()
+
+
 def is_our_setting(name: str) -> bool:
     """An environment variable that configures Module Gaze (DESIGN §5)."""
     return name.startswith(("MODULEGAZE_", "MODULEFETCH_")) or name == "DATABASE_URL"
@@ -73,23 +85,101 @@ def require(condition: bool, what: str) -> None:
     pytest.skip(f"missing: {what}")
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+def pg_admin() -> Any:
+    """An autocommit connection to the PostgreSQL server (skips, or fails under CI, without one)."""
     try:
         import psycopg
 
-        admin = psycopg.connect(PG_URL, autocommit=True, connect_timeout=3)
+        return psycopg.connect(PG_URL, autocommit=True, connect_timeout=3)
     except Exception as exc:  # no server here
         require(False, f"PostgreSQL at {PG_URL} ({exc})")
         raise
+
+
+def schema_url(schema: str) -> str:
+    return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    admin = pg_admin()
     schema = f"gaze_test_{uuid.uuid4().hex[:10]}"
     admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+        yield schema_url(schema)
     finally:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
+
+
+# What a schema holds, to tell one a test changed from one just migrated: relations and their columns
+# (tables, indexes, sequences), and the revision.
+SHAPE_SQL = """
+SELECT c.relname, c.relkind, a.attname, a.atttypid::regtype::text
+FROM pg_class c LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = %(schema)s::regnamespace ORDER BY 1, 3
+"""
+
+
+def schema_shape(admin: Any, schema: str) -> list[tuple[object, ...]]:
+    shape = [tuple(row) for row in admin.execute(SHAPE_SQL, {"schema": schema})]
+    revision = admin.execute(f'SELECT version_num FROM "{schema}".alembic_version').fetchall()
+    return [*shape, *(tuple(row) for row in revision)]
+
+
+@pytest.fixture(scope="session")
+def migrated_pg_schemas() -> Iterator[list[str]]:
+    """The migrated schemas this test process may reuse; dropped at its end."""
+    free: list[str] = []
+    yield free
+    if free:
+        admin = pg_admin()
+        for schema in free:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+
+
+@pytest.fixture
+def pg_migrated_url(migrated_pg_schemas: list[str]) -> Iterator[str]:
+    """A PostgreSQL schema at the newest revision, as `migrate` leaves a new one. Migrating takes the
+    server about a second (a hundred-odd DDL statements), so a schema is reused: after the test every
+    table but alembic_version is emptied (TRUNCATE … RESTART IDENTITY) — when its relations, columns
+    and revision are still those it was migrated to; otherwise it is dropped."""
+    admin = pg_admin()
+    if migrated_pg_schemas:
+        schema = migrated_pg_schemas.pop()
+    else:
+        schema = f"gaze_test_{uuid.uuid4().hex[:10]}"
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        engine = make_engine(schema_url(schema))
+        migrate(engine, in_process=True)
+        engine.dispose()
+    migrated = schema_shape(admin, schema)
+    try:
+        yield schema_url(schema)
+    finally:
+        if emptied(admin, schema, migrated):
+            migrated_pg_schemas.append(schema)
+        else:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+
+
+def emptied(admin: Any, schema: str, migrated: list[tuple[object, ...]]) -> bool:
+    """Empty every table of `schema` but alembic_version, if its shape is still `migrated`."""
+    try:
+        admin.execute("SET lock_timeout = '10s'")  # a connection the test left inside a transaction
+        if schema_shape(admin, schema) != migrated:
+            return False
+        tables = admin.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> 'alembic_version'", (schema,)
+        ).fetchall()
+        names = ", ".join(f'"{schema}"."{name}"' for (name,) in tables)
+        admin.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    except Exception:  # alembic_version gone, a lock not granted: not reusable, dropped
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -117,30 +207,39 @@ def utc_tz() -> Iterator[None]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Our own database on SQLite and on the PostgreSQL server (a fresh schema)."""
+    """Our own database on SQLite and on the PostgreSQL server (a schema of its own): empty, or, for a
+    test that takes `engine`, at the newest revision already (on PostgreSQL: see `pg_migrated_url`)."""
     if request.param == "postgres":
-        return str(request.getfixturevalue("pg_url"))
+        return str(request.getfixturevalue("pg_migrated_url" if "engine" in request.fixturenames else "pg_url"))
     return f"sqlite:///{tmp_path / 'db' / 'gaze.db'}"
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated once per run: `engine` starts each SQLite test from a copy of it."""
-    path = tmp_path_factory.mktemp("migrated") / "gaze.db"
+@functools.cache
+def _migrated_template() -> Path:
+    """A SQLite file migrated to the newest schema, once per test process (removed at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="gaze-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "gaze.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
     engine.dispose()
     return path
 
 
-@pytest.fixture
-def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """`db_url` migrated to the newest schema (on SQLite: a copy of a file migrated once, so that
-    `migrate` finds it current; the migrations themselves are tested in tests/test_db.py)."""
-    if db_url.startswith("sqlite:///"):
-        target = Path(db_url.removeprefix("sqlite:///"))
+def seed_migrated(url: str) -> None:
+    """A SQLite database that does not exist yet starts as a copy of a file migrated once per process,
+    so that `migrate` finds it current and starts no Alembic child (the migrations themselves are
+    tested in tests/test_db.py). An existing file (a restart) and other databases are left alone."""
+    target = Path(url.removeprefix("sqlite:///"))
+    if url.startswith("sqlite:///") and not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), target)
+        shutil.copyfile(_migrated_template(), target)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """`db_url` migrated to the newest schema (on SQLite: see `seed_migrated`)."""
+    seed_migrated(db_url)
     engine = make_engine(db_url)
     migrate(engine, in_process=True)  # as the one-shot commands do: no second Python per test
     try:

@@ -25,8 +25,9 @@ from gaze.auth import (
     session_secret,
     verify_password,
 )
-from gaze.db import make_engine, migrate
+from gaze.db import make_engine
 from gaze.heartbeat import HeartbeatError, RateLimiter, client_address, parse_heartbeat
+from tests.conftest import seed_migrated
 from tests.test_dashboard import WAIT, gaze_env, login, services
 
 pytest_plugins = ["nicegui.testing.user_plugin"]
@@ -46,8 +47,9 @@ def test_scrypt_hashes_are_salted_and_verify() -> None:
 
 @pytest.fixture
 def users(tmp_path: Path) -> Users:
-    engine = make_engine(f"sqlite:///{tmp_path / 'users.db'}")
-    migrate(engine)
+    url = f"sqlite:///{tmp_path / 'users.db'}"
+    seed_migrated(url)
+    engine = make_engine(url)
     result = Users(engine)
     result.load()
     return result

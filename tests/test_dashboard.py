@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from nicegui.testing.user_interaction import UserInteraction
 from components.hub import Hub
 from gaze.journal import JournalEntry
 from gaze.services import Services
-from tests.conftest import is_our_setting
+from tests.conftest import is_our_setting, seed_migrated
 
 pytest_plugins = ["nicegui.testing.user_plugin"]
 WAIT = 40  # retries of 0.1 s: the hub pushes every 0.25 s and ticks every second
@@ -26,10 +27,12 @@ WAIT = 40  # retries of 0.1 s: the hub pushes every 0.25 s and ticks every secon
 
 @pytest.fixture(autouse=True)
 def gaze_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Settings for main.py as the `user` fixture runs it: temp state, no demo, no journal yet."""
+    """Settings for main.py as the `user` fixture runs it: temp state, no demo, no journal yet, and
+    its SQLite database at the newest schema, as every start after the first finds it."""
     for name in [n for n in os.environ if is_our_setting(n)]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("MODULEGAZE_DATA_DIR", str(tmp_path / "data"))
+    seed_migrated(f"sqlite:///{(tmp_path / 'data' / 'gaze.db').absolute()}")
     monkeypatch.setenv("MODULEFETCH_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("MODULEGAZE_DEMO", "off")
     monkeypatch.setenv("MODULEGAZE_UPLOADS_MODULES_ROOT", str(_uploads(tmp_path)))
@@ -60,7 +63,9 @@ def hub() -> Hub:
 
 
 def hit(ip: str, module: str, *, user: str = "anonymous", ago_s: float = 0.0, asset: bool = False) -> None:
-    """Feed one oc4d line through the real parser and store, as the journal reader would."""
+    """Feed one oc4d line through the real parser and store, as the journal reader would (which it
+    does only once the services have loaded: `login` waits for that)."""
+    assert services().ready, "fed before start-up restored the monitor"
     when = time.time() - ago_s
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when * 1000) % 1000:03d}Z"
     path = f"/modules/{quote(module, safe='')}/" + ("app.js" if asset else "content/index.html")
@@ -69,7 +74,9 @@ def hit(ip: str, module: str, *, user: str = "anonymous", ago_s: float = 0.0, as
 
 
 async def login(user: User, name: str = "tester", role: str = "admin") -> None:
-    """Create a user and sign in through the login page, as a person would."""
+    """Once start-up has loaded the services, create a user and sign in through the login page, as a
+    person would."""
+    await until(lambda: services().ready, timeout_s=30)
     password = f"{name}-password"
     await asyncio.to_thread(services().users.add, name, password, role)
     await user.open("/")
@@ -103,6 +110,19 @@ async def test_rows_and_cards_follow_the_store(user: User) -> None:
     rows = rows_in_order(user)
     assert len(rows) == 2 and all(re.search(r"\|\d+s$", r) for r in rows)
     assert "anna@example.com" in rows[0] and "Guest" in rows[1]  # longest on module first
+
+
+async def test_pushes_change_pages_on_the_event_loop(user: User) -> None:
+    """The hub's pushes run on the event loop, as NiceGUI needs (a plain function job ran in a worker
+    thread, and the rows push and the second's push then changed the same rows at once)."""
+    await login(user)
+    services().monitor.start()  # the second's push ticks rows while monitoring runs
+    loop_thread, seen = threading.get_ident(), set()
+    hub().sessions_changed.subscribe(lambda _: seen.add(("rows", threading.get_ident())))
+    hub().second.subscribe(lambda _: seen.add(("second", threading.get_ident())))
+    hit("10.0.0.3", "cdn_math")
+    await until(lambda: {name for name, _ in seen} == {"rows", "second"})
+    assert seen == {("rows", loop_thread), ("second", loop_thread)}
 
 
 async def test_set_update_and_remove_limits(user: User) -> None:

@@ -25,6 +25,7 @@ from tests.test_monitor import (
     expected_log,
     live_rows,
     make_settings,
+    open_engine,
 )
 
 CORE_TABLES = {"checkpoint", "session_record", "log_writer", "alembic_version"}
@@ -120,8 +121,7 @@ async def test_monitor_persist_restore_cycle(engine: Engine, db_url: str, tmp_pa
 async def test_live_run_resumed_matches_uninterrupted(engine: Engine, db_url: str, tmp_path: Path) -> None:
     entries = classroom(seed=21, n=1500)
     reference = make_settings(tmp_path, "reference")
-    ref_engine = make_engine(reference.own_database_url)
-    migrate(ref_engine)
+    ref_engine = open_engine(reference)
     ref = Monitor(reference, ref_engine)
     ref.restore()
     for batch in batches(entries, 250):

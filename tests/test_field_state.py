@@ -27,7 +27,7 @@ from gaze.monitor import Monitor
 from gaze.records import Rollup, add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
 from tests import journalkit
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, require, seed_migrated
 
 T = 1_777_905_040_000  # 2026-05-04T14:30:40Z
 
@@ -231,7 +231,9 @@ def test_unreadable_journal_is_a_status_not_demo(tmp_path: Path) -> None:
         settings = load_settings(
             None, data_dir=tmp_path / "data", log_dir=tmp_path / "logs", demo="off", journal_since="all"
         )
-        engine = make_engine(f"sqlite:///{tmp_path / 'gaze.db'}")
+        url = f"sqlite:///{tmp_path / 'gaze.db'}"
+        seed_migrated(url)
+        engine = make_engine(url)
         migrate(engine)
         monitor = Monitor(settings, engine, source=source)
         await asyncio.to_thread(monitor.restore)

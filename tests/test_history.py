@@ -324,7 +324,7 @@ def test_migration_fills_rollups_from_existing_rows(db_url: str) -> None:
                     for e, u, ip, m, d, src in rows
                 ],
             )
-        migrate(engine)
+        migrate(engine, in_process=True)  # the data step under test; the child process: tests/test_db.py
         with engine.connect() as conn:
             assert conn.execute(select(func.sum(UsageDaily.sessions))).scalar_one() == 32
             assert conn.execute(select(func.sum(UsageDaily.seconds))).scalar_one() == 300 + 60 + 90

@@ -104,6 +104,7 @@ async def check_history_page(user: User) -> None:
     assert isinstance(toggle, ui.toggle)
     toggle.set_value("yesterday")
     await until(lambda: cards(user) == ("45s", "1", "1", "1"))
+    await until(lambda: [r["user"] for r in table(user).rows] == ["carol"])  # the table loads after the cards
     assert [(r["user"], r["module"]) for r in table(user).rows] == [("carol", "Mathematics")]
     await until(lambda: element(user, "sessions-count").text == "1 session")  # type: ignore[attr-defined]
 

@@ -28,6 +28,7 @@ from gaze.logwriter import session_bytes
 from gaze.monitor import CHECKPOINT, Monitor
 from gaze.sessions import SessionRecord
 from gaze.traffic import Classroom
+from tests.conftest import seed_migrated
 
 A = "192.168.1.20"
 B = "192.168.1.21"
@@ -82,6 +83,8 @@ def make_settings(tmp_path: Path, name: str = "run", **overrides: object) -> Set
 
 
 def open_engine(settings: Settings) -> Engine:
+    """The engine a (re)started service opens; a new SQLite file starts from the migrated copy."""
+    seed_migrated(settings.own_database_url)
     engine = make_engine(settings.own_database_url)
     migrate(engine)
     return engine

@@ -40,7 +40,8 @@ every dashboard (its own browser context) logs in through the login page before 
     after 2 not counted) a fresh browser context opens ``/login``, fills the form and clicks "Log in";
     the time from the click to the first session row in the board's DOM, median and p95, and the
     split of where it goes (bench/live_login.py: login handler, the board's HTML, DOMContentLoaded,
-    websocket, first row). Target: median <= 400 ms. ``--compare CHECKOUT`` (repeatable) runs the app of
+    websocket, first row); the same for a returning admin's cached browser (information). Target:
+    median <= 400 ms (the first visit). ``--compare CHECKOUT`` (repeatable) runs the app of
     another checkout too (e.g. ``git archive main | tar -x -C /tmp/base``), logins taking turns.
 
 It is a report, not a test: it prints the figures and PASS/MISS and exits 0 (1 on a setup failure:

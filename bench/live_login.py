@@ -9,6 +9,10 @@ navigation), the board document's navigation timing (request sent, first byte of
 byte, DOMContentLoaded), its websocket open and socket.io's connect packet, and the first row (a
 ``MutationObserver`` noting the first ``time on module`` badge). All are ``performance.timeOrigin
 + performance.now()`` values of the same browser, so they are comparable across the two documents.
+
+Each turn also logs in once in a context kept across turns (cookies cleared before each login):
+a returning admin, whose browser cache holds the app's scripts. Information only; the target is
+the first visit's.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from bench.livebench import CATALOG, MODULES, VIEWPORT, Row, ip_of, percentile, 
 from tests.browserkit import ADMIN_PASSWORD, ADMIN_USER, App, access_line, append, entry_path, make_catalog, now_ms  # noqa: E402
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, BrowserContext
 
 TARGET_LOGIN_MS = 400.0
 WARMUP = 2  # first logins (imports, caches, the browser's own cold start) are not counted
@@ -75,12 +79,11 @@ MILESTONES = [
 ]
 
 
-def login_once(browser: Browser, app: App) -> dict[str, float]:
-    """One login in a fresh context; the browser's marks in ms after the click."""
-    context = browser.new_context(viewport=VIEWPORT)
+def login_once(context: BrowserContext, app: App) -> dict[str, float]:
+    """One login in a new tab of ``context`` (which has MEASURE_JS and no session cookie); the
+    browser's marks in ms after the click."""
+    page = context.new_page()
     try:
-        context.add_init_script(MEASURE_JS)
-        page = context.new_page()
         page.set_default_timeout(20_000)
         page.goto(f"{app.url}/login")
         page.wait_for_function("window.did_handshake === true")  # the form's events reach the server
@@ -91,16 +94,40 @@ def login_once(browser: Browser, app: App) -> dict[str, float]:
         page.wait_for_function("window.__bench && window.__bench.row !== undefined && window.__bench.connect")
         marks: dict[str, Any] = page.evaluate(READ_JS)
     finally:
-        context.close()
+        page.close()
     click = float(marks["click"])
     return {name: float(value) - click for name, value in marks.items()}
 
 
+def measuring_context(browser: Browser) -> BrowserContext:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(MEASURE_JS)
+    return context
+
+
+def cold_login(browser: Browser, app: App) -> dict[str, float]:
+    """A first visit: a new context, so nothing cached and no cookie."""
+    context = measuring_context(browser)
+    try:
+        return login_once(context, app)
+    finally:
+        context.close()
+
+
+def warm_login(context: BrowserContext, app: App) -> dict[str, float]:
+    """A returning admin: the browser cache holds the app's scripts from earlier logins in
+    ``context``; its cookies (the session) are cleared, so the login itself is done again."""
+    context.clear_cookies()
+    return login_once(context, app)
+
+
 def bench_login(browser: Browser, work: Path, rows: int, logins: int, roots: Sequence[Path | None]) -> list[Row]:
-    """``logins`` logins (each a new context) into a board with ``rows`` open sessions, for the app
-    of each checkout in ``roots`` (None: this one), all running at once and taking turns, so a
-    comparison sees the same load on the machine."""
+    """``logins`` cold logins (each a new context) and as many warm ones (one context that keeps
+    its cache) into a board with ``rows`` open sessions, for the app of each checkout in ``roots``
+    (None: this one), all running at once and taking turns, so a comparison sees the same load on
+    the machine."""
     apps: list[App] = []
+    warm_contexts: list[BrowserContext] = []
     try:
         for n, root in enumerate(roots):
             folder = work / f"app-{n}"
@@ -112,18 +139,26 @@ def bench_login(browser: Browser, work: Path, rows: int, logins: int, roots: Seq
             apps.append(App(journal, folder, **({"root": root} if root else {})).start())
         for app in apps:
             wait_lines(app, rows)
-        runs: list[list[dict[str, float]]] = [[] for _ in apps]
+        warm_contexts = [measuring_context(browser) for _ in apps]
+        cold: list[list[dict[str, float]]] = [[] for _ in apps]
+        warm: list[list[dict[str, float]]] = [[] for _ in apps]
         for turn in range(logins + WARMUP):
-            for app, done in zip(apps, runs, strict=True):
-                marks = login_once(browser, app)
+            for app, context, cold_done, warm_done in zip(apps, warm_contexts, cold, warm, strict=True):
+                cold_marks = cold_login(browser, app)
+                warm_marks = warm_login(context, app)
                 if turn >= WARMUP:
-                    done.append(marks)
+                    cold_done.append(cold_marks)
+                    warm_done.append(warm_marks)
     finally:
+        for context in warm_contexts:
+            context.close()
         for app in apps:
             app.stop()
     out: list[Row] = []
-    for root, done in zip(roots, runs, strict=True):
-        out += login_rows(done, rows, "" if root is None else f" [{root}]")
+    for root, cold_done, warm_done in zip(roots, cold, warm, strict=True):
+        tag = "" if root is None else f" [{root}]"
+        out += login_rows(cold_done, rows, tag)
+        out += warm_rows(warm_done, tag)
     return out
 
 
@@ -151,3 +186,19 @@ def login_rows(runs: Sequence[dict[str, float]], rows: int, tag: str) -> list[Ro
         )
     )
     return out
+
+
+def warm_rows(runs: Sequence[dict[str, float]], tag: str) -> list[Row]:
+    """The returning admin's figures (information: the target is the first visit's)."""
+    total = [r["row"] for r in runs]
+    scripts = [r["dom"] - r["html"] for r in runs]
+    return [
+        Row(
+            f"(d){tag} warm cache (returning admin): click -> first row, p50 / p95",
+            f"{statistics.median(total):.0f} / {percentile(total, 95):.0f} ms",
+        ),
+        Row(
+            f"(d){tag} warm cache:   HTML -> DOMContentLoaded (scripts), p50 / p95",
+            f"{statistics.median(scripts):.0f} / {percentile(scripts, 95):.0f} ms",
+        ),
+    ]

@@ -17,6 +17,8 @@ file it follows, and Debian's Chromium driven by Playwright.
 - ``running_classroom(work, catalog, lines, ...)``: what every browser test module starts from — skips
   (or fails under CI) without Chromium, Playwright or the journal tools, writes a catalog and a
   journal, creates users, starts an ``App`` on them and stops it afterwards.
+- ``browser = chromium_after("classroom")``: a test module's ``browser`` fixture, Chromium launched
+  once that module's app fixture is up and closed before it stops.
 - ``fresh_page(browser, size)`` / ``logged_in_page(browser, app, size, path=…, user=…)``: a page in a
   new browser context (no session cookie) with the tests' bounded wait, logged in or not.
 """
@@ -38,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+import pytest
 
 from tests import journalkit
 from tests.conftest import require
@@ -93,6 +97,20 @@ def running_chromium() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+def chromium_after(app_fixture: str) -> Any:
+    """A module-scoped ``browser`` fixture: ``running_chromium()``, launched once the module's app
+    fixture ``app_fixture`` is up (so a missing tool skips before a browser starts) and closed before
+    that app stops."""
+
+    @pytest.fixture(scope="module")
+    def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
+        request.getfixturevalue(app_fixture)
+        with running_chromium() as chromium:
+            yield chromium
+
+    return browser
 
 
 def free_port() -> int:

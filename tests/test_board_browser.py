@@ -31,10 +31,10 @@ from tests.browserkit import (
     App,
     access_line,
     asset_path,
+    chromium_after,
     entry_path,
     logged_in_page,
     now_ms,
-    running_chromium,
     running_classroom,
 )
 
@@ -66,10 +66,7 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         yield app
 
 
-@pytest.fixture(scope="module")
-def browser(classroom: App) -> Iterator[Browser]:
-    with running_chromium() as chromium:
-        yield chromium
+browser = chromium_after("classroom")
 
 
 def board(browser: Browser, app: App, size: tuple[int, int] = DESK, path: str = "/") -> Page:

@@ -26,9 +26,9 @@ from tests.browserkit import (
     App,
     access_line,
     asset_path,
+    chromium_after,
     entry_path,
     now_ms,
-    running_chromium,
     running_classroom,
 )
 from tests.test_board_browser import board, choose, open_limits, overflow, shot
@@ -63,10 +63,7 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         yield app
 
 
-@pytest.fixture(scope="module")
-def browser(classroom: App) -> Iterator[Browser]:
-    with running_chromium() as chromium:
-        yield chromium
+browser = chromium_after("classroom")
 
 
 @pytest.fixture

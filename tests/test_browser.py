@@ -32,12 +32,12 @@ from tests.browserkit import (
     access_line,
     append,
     asset_path,
+    chromium_after,
     entry_path,
     fill_login,
     fresh_page,
     log_in,
     now_ms,
-    running_chromium,
     running_classroom,
 )
 
@@ -94,10 +94,7 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         yield app
 
 
-@pytest.fixture(scope="module")
-def browser(board: App) -> Iterator[Browser]:
-    with running_chromium() as chromium:
-        yield chromium
+browser = chromium_after("board")
 
 
 @pytest.fixture(scope="module")

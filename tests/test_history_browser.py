@@ -35,10 +35,10 @@ from tests.browserkit import (
     WAIT_MS,
     App,
     access_line,
+    chromium_after,
     entry_path,
     logged_in_page,
     now_ms,
-    running_chromium,
     running_classroom,
 )
 
@@ -92,10 +92,7 @@ def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         yield app
 
 
-@pytest.fixture(scope="module")
-def browser(centre: App) -> Iterator[Browser]:
-    with running_chromium() as chromium:
-        yield chromium
+browser = chromium_after("centre")
 
 
 def open_history(browser: Browser, app: App, size: tuple[int, int] = DESK) -> Page:

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 VIEWPORT = {"width": 1280, "height": 900}
-MODULES = ["cdn_math", "cdn_geo", "cdn_verbs", "cdn_algebra", "health-first-aid", "en-ebooks", "BookBridge", "2048"]
 CATALOG = {
     "cdn_math": "Mathematics (CDN)",
     "cdn_geo": "Geography of West Africa",
@@ -33,6 +32,7 @@ CATALOG = {
     "BookBridge": "BookBridge",
     "2048": "2048 Number Game",
 }
+MODULES = list(CATALOG)  # the slugs, in that order
 
 
 @dataclass

@@ -14,6 +14,13 @@ file it follows, and Debian's Chromium driven by Playwright.
   ``__REALTIME_TIMESTAMP`` = ``time_ms`` (``tests.journalkit.write_journal`` creates or appends).
 - ``access_line(...)``: one oc4d access line whose bracketed time is ``time_ms``.
 - ``launch_chromium(playwright)`` / ``running_chromium()``: ``/usr/bin/chromium`` only (never a downloaded browser).
+- ``running_classroom(work, catalog, lines, ...)``: what every browser test module starts from — skips
+  (or fails under CI) without Chromium, Playwright or the journal tools, writes a catalog and a
+  journal, creates users, starts an ``App`` on them and stops it afterwards.
+- ``browser = chromium_after("classroom")``: a test module's ``browser`` fixture, Chromium launched
+  once that module's app fixture is up and closed before it stops.
+- ``fresh_page(browser, size)`` / ``logged_in_page(browser, app, size, path=…, user=…)``: a page in a
+  new browser context (no session cookie) with the tests' bounded wait, logged in or not.
 """
 
 from __future__ import annotations
@@ -28,13 +35,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import pytest
+
 from tests import journalkit
+from tests.conftest import require
 from tests.livekit import env_for
 
 if TYPE_CHECKING:
@@ -54,6 +64,10 @@ BUILD = "1763389063089_v6sji3qt1"
 ADMIN_USER = "tester"
 ADMIN_PASSWORD = "tester-secret-42"
 LOGIN_TIMEOUT_MS = 15_000
+WAIT_MS = 8_000  # bounded wait for anything pushed by the app (it pushes every 0.25 s)
+DESK = (1280, 800)
+PHONE = (390, 844)
+UNMONITORED = {"MODULEGAZE_BACKGROUND_MONITOR": "0"}  # an app whose admin starts monitoring by hand
 
 
 def chromium_available() -> bool:
@@ -83,6 +97,20 @@ def running_chromium() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+def chromium_after(app_fixture: str) -> Any:
+    """A module-scoped ``browser`` fixture: ``running_chromium()``, launched once the module's app
+    fixture ``app_fixture`` is up (so a missing tool skips before a browser starts) and closed before
+    that app stops."""
+
+    @pytest.fixture(scope="module")
+    def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
+        request.getfixturevalue(app_fixture)
+        with running_chromium() as chromium:
+            yield chromium
+
+    return browser
 
 
 def free_port() -> int:
@@ -276,3 +304,54 @@ def log_in(page: Page, app: App, username: str = ADMIN_USER, path: str = "/") ->
     page.wait_for_url(login_url, timeout=LOGIN_TIMEOUT_MS)
     fill_login(page, username, app.passwords[username])
     page.wait_for_url(app.url + path, timeout=LOGIN_TIMEOUT_MS)
+
+
+def fresh_page(browser: Browser, size: tuple[int, int] = DESK, timeout_ms: int = WAIT_MS) -> Page:
+    """A page in a new browser context (no session cookie) whose waits give up after ``timeout_ms``."""
+    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
+    page.set_default_timeout(timeout_ms)
+    return page
+
+
+def logged_in_page(browser: Browser, app: App, size: tuple[int, int] = DESK, *, path: str = "/") -> Page:
+    """A ``fresh_page`` logged in as the app's admin and back on ``path``."""
+    page = fresh_page(browser, size)
+    log_in(page, app, path=path)
+    return page
+
+
+def require_browser_tools() -> None:
+    """Skip (or fail, under CI) without Chromium, Playwright and the journal tools."""
+    require(chromium_available(), "/usr/bin/chromium")
+    require(playwright_available(), "playwright (python)")
+    require(journalkit.available(), "systemd-journal-remote and journalctl")
+
+
+@contextlib.contextmanager
+def running_classroom(
+    work: Path,
+    catalog: Mapping[str, str],
+    lines: Iterable[tuple[int, str]],
+    *,
+    users: Iterable[tuple[str, str, str]] = (),
+    prepare: Callable[[App], None] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    following: bool = True,
+) -> Iterator[App]:
+    """The app on a classroom in ``work``: ``catalog`` as its uploads folder, ``lines`` (time_ms,
+    message) in ``work/oc4d.journal``, each (username, password, role) of ``users`` added, then
+    ``prepare(app)`` (e.g. rows in its database) before it starts; stopped afterwards."""
+    require_browser_tools()
+    make_catalog(work / "uploads", catalog)
+    journal = work / "oc4d.journal"
+    append(journal, lines)
+    app = App(journal, work, extra_env=dict(extra_env or {}))
+    for username, password, role in users:
+        app.add_user(username, password, role)
+    if prepare is not None:
+        prepare(app)
+    app.start(following=following)
+    try:
+        yield app
+    finally:
+        app.stop()

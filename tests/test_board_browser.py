@@ -23,46 +23,36 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests import journalkit
 from tests.browserkit import (
     ADMIN_USER,
+    DESK,
+    PHONE,
+    UNMONITORED,
     App,
     access_line,
-    append,
     asset_path,
-    chromium_available,
+    chromium_after,
     entry_path,
-    log_in,
-    make_catalog,
+    logged_in_page,
     now_ms,
-    playwright_available,
-    running_chromium,
+    running_classroom,
 )
-from tests.conftest import require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.browser
 
-WAIT_MS = 8_000
 CATALOG = {"cdn_algebra": "Algebra Basics", "cdn_geo": "Geography of West Africa", "cdn_math": "Mathematics"}
 ALGEBRA_IPS = [f"192.168.4.{n}" for n in range(11, 18)]
 GEO_IPS = ["192.168.4.31", "192.168.4.32"]
 ANNA_IP = "192.168.4.50"
 PAGES = ["/", "/history", "/devices", "/users"]
 SHOTS = os.environ.get("MODULEGAZE_SHOTS")
-PHONE, DESK = (390, 844), (1280, 800)
 
 
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    require(chromium_available(), "/usr/bin/chromium")
-    require(playwright_available(), "playwright (python)")
-    require(journalkit.available(), "systemd-journal-remote and journalctl")
-    work = tmp_path_factory.mktemp("classroom")
-    make_catalog(work / "uploads", CATALOG)
-    journal = work / "oc4d.journal"
     now = now_ms()
     lines = [(now - 25 * 60_000, access_line(ip, entry_path("cdn_algebra"), now - 25 * 60_000)) for ip in ALGEBRA_IPS]
     lines += [(now - 3 * 60_000, access_line(ip, entry_path("cdn_geo"), now - 3 * 60_000)) for ip in GEO_IPS]
@@ -71,27 +61,16 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         at = now - ago * 60_000
         lines += [(at, access_line(ip, asset_path("cdn_algebra"), at)) for ip in ALGEBRA_IPS]
     lines.sort(key=lambda line: line[0])
-    append(journal, lines)
-    app = App(journal, work)
-    app.add_user("helper", "helper-secret-9", "viewer")
-    app.start()
-    try:
+    work = tmp_path_factory.mktemp("classroom")
+    with running_classroom(work, CATALOG, lines, users=[("helper", "helper-secret-9", "viewer")]) as app:
         yield app
-    finally:
-        app.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(classroom: App) -> Iterator[Browser]:
-    with running_chromium() as chromium:
-        yield chromium
+browser = chromium_after("classroom")
 
 
 def board(browser: Browser, app: App, size: tuple[int, int] = DESK, path: str = "/") -> Page:
-    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
-    page.set_default_timeout(WAIT_MS)
-    log_in(page, app, path=path)
-    return page
+    return logged_in_page(browser, app, size, path=path)
 
 
 @pytest.fixture
@@ -293,13 +272,9 @@ def test_no_page_scrolls_sideways(browser: Browser, classroom: App, size: tuple[
 def test_stopped_board_says_so_and_freezes(browser: Browser, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    journal = tmp_path / "oc4d.journal"
     now = now_ms()
-    append(journal, [(now, access_line(ANNA_IP, entry_path("cdn_math"), now, user="anna@example.com"))])
-    make_catalog(tmp_path / "uploads", CATALOG)
-    app = App(journal, tmp_path, extra_env={"MODULEGAZE_BACKGROUND_MONITOR": "0"})
-    app.start(following=False)
-    try:
+    lines = [(now, access_line(ANNA_IP, entry_path("cdn_math"), now, user="anna@example.com"))]
+    with running_classroom(tmp_path, CATALOG, lines, extra_env=UNMONITORED, following=False) as app:
         page = board(browser, app)
         stopped = page.get_by_role("status").filter(has_text="Monitoring is stopped")
         expect(stopped).to_be_visible()
@@ -331,8 +306,6 @@ def test_stopped_board_says_so_and_freezes(browser: Browser, tmp_path: Path) -> 
         expect(page.locator(".grayscale").filter(has=badge)).to_have_count(1)
         shot(page, "stopped-1280")
         page.context.close()
-    finally:
-        app.stop()
 
 
 def test_a_live_row_opens_the_devices_day(page: Page, classroom: App) -> None:

@@ -20,21 +20,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests import journalkit
 from tests.browserkit import (
+    DESK,
+    PHONE,
     App,
     access_line,
-    append,
     asset_path,
-    chromium_available,
+    chromium_after,
     entry_path,
-    make_catalog,
     now_ms,
-    playwright_available,
-    running_chromium,
+    running_classroom,
 )
-from tests.conftest import require
-from tests.test_board_browser import DESK, PHONE, board, choose, open_limits, overflow, shot
+from tests.test_board_browser import board, choose, open_limits, overflow, shot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -53,12 +50,6 @@ TODAY_PUSH_MS = 20_000  # the hub pushes "today so far" every 15 s
 
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    require(chromium_available(), "/usr/bin/chromium")
-    require(playwright_available(), "playwright (python)")
-    require(journalkit.available(), "systemd-journal-remote and journalctl")
-    work = tmp_path_factory.mktemp("layout")
-    make_catalog(work / "uploads", CATALOG)
-    journal = work / "oc4d.journal"
     now = now_ms()
     lines = [(now - 25 * 60_000, access_line(ip, entry_path("cdn_algebra"), now - 25 * 60_000)) for ip in ALGEBRA_IPS]
     lines += [(now - 3 * 60_000, access_line(ip, entry_path("cdn_geo"), now - 3 * 60_000)) for ip in GEO_IPS]
@@ -68,19 +59,11 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         at = now - ago * 60_000
         lines += [(at, access_line(ip, asset_path("cdn_algebra"), at)) for ip in ALGEBRA_IPS]
     lines.sort(key=lambda line: line[0])
-    append(journal, lines)
-    app = App(journal, work)
-    app.start()
-    try:
+    with running_classroom(tmp_path_factory.mktemp("layout"), CATALOG, lines) as app:
         yield app
-    finally:
-        app.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(classroom: App) -> Iterator[Browser]:
-    with running_chromium() as chromium:
-        yield chromium
+browser = chromium_after("classroom")
 
 
 @pytest.fixture

@@ -24,37 +24,35 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests import journalkit
 from tests.browserkit import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    UNMONITORED,
     App,
     access_line,
     append,
     asset_path,
-    chromium_available,
+    chromium_after,
     entry_path,
     fill_login,
+    fresh_page,
     log_in,
-    make_catalog,
     now_ms,
-    playwright_available,
-    running_chromium,
+    running_classroom,
 )
-from tests.conftest import require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Locator, Page, Request, WebSocket
 
 pytestmark = pytest.mark.browser
 
-WAIT_MS = 8_000  # bounded wait for anything pushed by the app (it pushes every 0.25 s)
 CATALOG = {"cdn_math": "Mathematics (CDN)", "cdn_geo": "Geography of West Africa", "cdn_verbs": "English Verbs"}
 ANNA_IP, OVER_IP, EVIL_IP, VERBS_IP = "192.168.1.50", "192.168.1.70", "192.168.1.66", "192.168.1.80"
 EVIL_USER = "<img src=x onerror=alert(1)>"
 EVIL_MODULE = "<b>x</b>"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 VIEWER_USER, VIEWER_PASSWORD = "watcher", "watcher-secret-7"
+VIEWER_ACCOUNT = (VIEWER_USER, VIEWER_PASSWORD, "viewer")
 WRONG_LOGIN = "Wrong user name or password."
 USERS_DENIED = "Only an admin can manage users."
 
@@ -84,35 +82,19 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    require(chromium_available(), "/usr/bin/chromium")
-    require(playwright_available(), "playwright (python)")
-    require(journalkit.available(), "systemd-journal-remote and journalctl")
-    work = tmp_path_factory.mktemp("board")
-    make_catalog(work / "uploads", CATALOG)
-    journal = work / "oc4d.journal"
     # A Guest who opened Geography 70 s ago: past a 1-minute limit as soon as one is set. Another
     # opened English Verbs then: over the limit the viewer test sets (and removes) on that module.
     start = now_ms() - 70_000
-    append(
-        journal,
-        [
-            (start, access_line(OVER_IP, entry_path("cdn_geo"), start)),
-            (start, access_line(VERBS_IP, entry_path("cdn_verbs"), start)),
-        ],
-    )
-    app = App(journal, work)
-    app.add_user(VIEWER_USER, VIEWER_PASSWORD, "viewer")
-    app.start()
-    try:
+    lines = [
+        (start, access_line(OVER_IP, entry_path("cdn_geo"), start)),
+        (start, access_line(VERBS_IP, entry_path("cdn_verbs"), start)),
+    ]
+    work = tmp_path_factory.mktemp("board")
+    with running_classroom(work, CATALOG, lines, users=[VIEWER_ACCOUNT]) as app:
         yield app
-    finally:
-        app.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(board: App) -> Iterator[Browser]:
-    with running_chromium() as chromium:
-        yield chromium
+browser = chromium_after("board")
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +104,7 @@ def recorder() -> Recorder:
 
 def new_page(browser: Browser, recorder: Recorder, width: int = 1280, height: int = 900) -> Page:
     """A page in a fresh browser context (no session cookie)."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
+    page = fresh_page(browser, (width, height))
     recorder.attach(page)
     return page
 
@@ -353,13 +333,9 @@ def test_only_an_admin_sees_start_and_stop_monitoring(browser: Browser, recorder
     """An app without background monitoring: its admin gets the button, a viewer only the state."""
     from playwright.sync_api import expect
 
-    journal = tmp_path / "oc4d.journal"
     now = now_ms()
-    append(journal, [(now, access_line(ANNA_IP, entry_path("cdn_math"), now))])
-    app = App(journal, tmp_path, extra_env={"MODULEGAZE_BACKGROUND_MONITOR": "0"})
-    app.add_user(VIEWER_USER, VIEWER_PASSWORD, "viewer")
-    app.start(following=False)
-    try:
+    lines = [(now, access_line(ANNA_IP, entry_path("cdn_math"), now))]
+    with running_classroom(tmp_path, {}, lines, users=[VIEWER_ACCOUNT], extra_env=UNMONITORED, following=False) as app:
         admin = open_board(browser, recorder, app)
         expect(admin.get_by_role("button", name=re.compile("start monitoring", re.I))).to_be_visible()
         admin.context.close()
@@ -367,8 +343,6 @@ def test_only_an_admin_sees_start_and_stop_monitoring(browser: Browser, recorder
         expect(viewer.get_by_text("Monitoring is off.", exact=True)).to_be_visible()
         expect(viewer.get_by_role("button", name=re.compile(r"(start|stop) monitoring", re.I))).to_have_count(0)
         viewer.context.close()
-    finally:
-        app.stop()
 
 
 def test_without_a_session_the_login_page_refuses_a_wrong_password(

@@ -27,33 +27,29 @@ from gaze.db import IMPORT, DeviceLabelRow
 from gaze.localtime import local_midnight_ms
 from gaze.records import add_records
 from gaze.sessions import SessionRecord
-from tests import journalkit
 from tests.browserkit import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    DESK,
+    PHONE,
+    WAIT_MS,
     App,
     access_line,
-    append,
-    chromium_available,
+    chromium_after,
     entry_path,
-    log_in,
-    make_catalog,
+    logged_in_page,
     now_ms,
-    playwright_available,
-    running_chromium,
+    running_classroom,
 )
-from tests.conftest import require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.browser
 
-WAIT_MS = 8_000
 CATALOG = {"cdn_algebra": "Algebra Basics", "cdn_geo": "Geography of West Africa", "cdn_math": "Mathematics"}
 TABLET = "10.0.0.7"
 SHOTS = os.environ.get("MODULEGAZE_SHOTS")
-PHONE, DESK = (390, 844), (1280, 800)
 
 
 def records() -> list[SessionRecord]:
@@ -81,39 +77,26 @@ def records() -> list[SessionRecord]:
 
 @pytest.fixture(scope="module")
 def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    require(chromium_available(), "/usr/bin/chromium")
-    require(playwright_available(), "playwright (python)")
-    require(journalkit.available(), "systemd-journal-remote and journalctl")
-    work = tmp_path_factory.mktemp("centre")
-    make_catalog(work / "uploads", CATALOG)
-    journal = work / "oc4d.journal"
     now = now_ms()
-    append(journal, [(now, access_line("10.0.3.1", entry_path("cdn_geo"), now))])
-    app = App(journal, work)
-    app.add_user(ADMIN_USER, ADMIN_PASSWORD, "admin")  # creates the database
-    engine = create_engine(f"sqlite:///{work / 'data' / 'gaze.db'}")
-    with Session(engine) as db, db.begin():
-        assert add_records(db, records(), IMPORT) == 32
-        db.add(DeviceLabelRow(ip=TABLET, label="Tablet 07", updated_ms=now))
-    engine.dispose()
-    app.start()
-    try:
+
+    def seed(app: App) -> None:  # the admin, added first, created the database
+        engine = create_engine(f"sqlite:///{app.workdir / 'data' / 'gaze.db'}")
+        with Session(engine) as db, db.begin():
+            assert add_records(db, records(), IMPORT) == 32
+            db.add(DeviceLabelRow(ip=TABLET, label="Tablet 07", updated_ms=now))
+        engine.dispose()
+
+    lines = [(now, access_line("10.0.3.1", entry_path("cdn_geo"), now))]
+    admin = (ADMIN_USER, ADMIN_PASSWORD, "admin")
+    with running_classroom(tmp_path_factory.mktemp("centre"), CATALOG, lines, users=[admin], prepare=seed) as app:
         yield app
-    finally:
-        app.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(centre: App) -> Iterator[Browser]:
-    with running_chromium() as chromium:
-        yield chromium
+browser = chromium_after("centre")
 
 
 def open_history(browser: Browser, app: App, size: tuple[int, int] = DESK) -> Page:
-    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
-    page.set_default_timeout(WAIT_MS)
-    log_in(page, app, path="/history")
-    return page
+    return logged_in_page(browser, app, size, path="/history")
 
 
 def query(page: Page) -> dict[str, str]:

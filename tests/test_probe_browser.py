@@ -1,0 +1,109 @@
+"""What a new admin and an attacker found on the running app, in Debian's Chromium (issue 9 probe).
+
+- Logging out ends every page of that browser: another tab left open on the board goes to the login
+  page, and a change sent from it (its navigation blocked) is refused on the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests import journalkit
+from tests.browserkit import (
+    ADMIN_USER,
+    App,
+    access_line,
+    append,
+    chromium_available,
+    entry_path,
+    log_in,
+    make_catalog,
+    now_ms,
+    playwright_available,
+    running_chromium,
+)
+from tests.conftest import require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 8_000
+LEARNER_IP = "192.168.7.21"
+
+
+def _requirements() -> None:
+    require(chromium_available(), "/usr/bin/chromium")
+    require(playwright_available(), "playwright (python)")
+    require(journalkit.available(), "systemd-journal-remote and journalctl")
+
+
+@pytest.fixture(scope="module")
+def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """One learner on Algebra Basics, followed from start-up."""
+    _requirements()
+    work = tmp_path_factory.mktemp("probe")
+    make_catalog(work / "uploads", {"cdn_algebra": "Algebra Basics"})
+    journal = work / "oc4d.journal"
+    at = now_ms() - 60_000
+    append(journal, [(at, access_line(LEARNER_IP, entry_path("cdn_algebra"), at))])
+    app = App(journal, work)
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    _requirements()
+    with running_chromium() as chromium:
+        yield chromium
+
+
+def _limits(app: App) -> dict[str, int]:
+    engine = create_engine(f"sqlite:///{app.workdir / 'data' / 'gaze.db'}")
+    try:
+        with engine.connect() as db:
+            return {str(m): int(n) for m, n in db.execute(text("SELECT module, minutes FROM time_limit"))}
+    finally:
+        engine.dispose()
+
+
+def _fill_limit(page: Page, module: str, minutes: str) -> None:
+    page.get_by_role("button", name="Limits", exact=True).click()
+    page.get_by_label("Module", exact=True).click()
+    page.keyboard.type(module)
+    page.keyboard.press("Enter")
+    page.get_by_label("Minutes", exact=True).fill(minutes)
+
+
+def test_log_out_ends_the_browsers_other_pages(centre: App, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        first = context.new_page()
+        log_in(first, centre)
+        second = context.new_page()  # another tab of the same browser, left on the board
+        second.goto(centre.url + "/")
+        second.get_by_role("button", name="Limits", exact=True).wait_for(timeout=WAIT_MS)
+        third = context.new_page()  # and one that will not follow (its navigation is blocked)
+        third.goto(centre.url + "/")
+        _fill_limit(third, "algebra", "45")
+        third.route("**/login*", lambda route: route.fulfill(status=204))  # 204: the page stays
+
+        first.get_by_role("button", name=f"Log out {ADMIN_USER}").click()
+        first.wait_for_url(f"{centre.url}/login", timeout=WAIT_MS)
+        second.wait_for_url(f"{centre.url}/login*", timeout=WAIT_MS)  # not left showing the board
+
+        third.get_by_label("Minutes", exact=True).press("Enter")  # a change from a logged-out page
+        refused = third.locator(".q-notification", has_text="log in again")
+        refused.wait_for(timeout=WAIT_MS)
+        assert "cdn_algebra" not in _limits(centre)
+    finally:
+        context.close()

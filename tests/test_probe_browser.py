@@ -2,6 +2,8 @@
 
 - Logging out ends every page of that browser: another tab left open on the board goes to the login
   page, and a change sent from it (its navigation blocked) is refused on the server.
+- Enter submits every form: the login page's user name field, /users' add form and each user's new
+  password, /devices' IP address field.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from tests import journalkit
 from tests.browserkit import (
+    ADMIN_PASSWORD,
     ADMIN_USER,
     App,
     access_line,
@@ -105,5 +108,39 @@ def test_log_out_ends_the_browsers_other_pages(centre: App, browser: Browser) ->
         refused = third.locator(".q-notification", has_text="log in again")
         refused.wait_for(timeout=WAIT_MS)
         assert "cdn_algebra" not in _limits(centre)
+    finally:
+        context.close()
+
+
+def test_enter_submits_every_form(centre: App, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(centre.url + "/login")
+        page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
+        page.get_by_label("User name", exact=True).fill(ADMIN_USER)
+        page.get_by_label("User name", exact=True).press("Enter")  # typed the password first, then the name
+        page.wait_for_url(centre.url + "/", timeout=WAIT_MS)
+
+        page.goto(centre.url + "/users")
+        page.get_by_label("User name", exact=True).fill("keyboard")
+        page.get_by_label("Password", exact=True).fill("keyboard-secret-1")
+        page.get_by_label("Password", exact=True).press("Enter")
+        page.get_by_label("Role of keyboard").wait_for(timeout=WAIT_MS)
+
+        field = page.get_by_label("New password for keyboard")
+        field.fill("keyboard-secret-2")
+        field.press("Enter")
+        page.locator(".q-notification", has_text="Password of keyboard changed").wait_for(timeout=WAIT_MS)
+
+        page.goto(centre.url + "/devices")
+        page.get_by_label("Name, e.g. Tablet 07", exact=True).fill("Tablet 21")
+        page.get_by_label("IP address", exact=True).fill(LEARNER_IP)
+        page.get_by_label("IP address", exact=True).press("Enter")
+        page.locator(".q-notification", has_text=f"{LEARNER_IP}: Tablet 21").wait_for(timeout=WAIT_MS)
+        name = page.get_by_role("textbox", name=f"Name for {LEARNER_IP}", exact=True)
+        expect(name).to_have_value("Tablet 21", timeout=WAIT_MS)
     finally:
         context.close()

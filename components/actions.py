@@ -9,10 +9,11 @@ page's `session` no longer names them).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nicegui import ui
+from nicegui import Client, ui
 
 from components.hub import Hub
 from components.io import io_bound
@@ -20,6 +21,18 @@ from gaze.auth import ADMIN, User
 from gaze.services import Services
 
 log = logging.getLogger(__name__)
+
+
+# Every open page built for a signed-in user: a removed user's pages are sent to the login page.
+_PAGES: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
+
+
+def end_pages_of(username: str) -> None:
+    """Send every open page built for `username` to the login page (nothing may show there any more)."""
+    for client, owner in list(_PAGES.items()):
+        if owner == username and client.id in Client.instances:
+            with client:
+                ui.navigate.to("/login")
 
 
 class NotAllowed(PermissionError):
@@ -43,6 +56,8 @@ class Actions:
         self.hub = hub
         self.identity = identity
         self._session = session
+        if session is not None:  # a page in a browser: remembered for `end_pages_of`
+            _PAGES[ui.context.client] = identity.username
 
     @property
     def role(self) -> str | None:
@@ -129,6 +144,7 @@ class Actions:
     async def remove_user(self, username: str) -> None:
         self._require_admin("manage users")
         await io_bound(self._services.users.remove, username)
+        end_pages_of(username)
 
 
 MUTATING = tuple(

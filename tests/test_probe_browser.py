@@ -4,6 +4,8 @@
   page, and a change sent from it (its navigation blocked) is refused on the server.
 - Enter submits every form: the login page's user name field, /users' add form and each user's new
   password, /devices' IP address field.
+- Removing a user sends the pages that user has open to the login page (the confirmation says
+  they stop working; they kept showing learners live).
 """
 
 from __future__ import annotations
@@ -144,3 +146,27 @@ def test_enter_submits_every_form(centre: App, browser: Browser) -> None:
         expect(name).to_have_value("Tablet 21", timeout=WAIT_MS)
     finally:
         context.close()
+
+
+def test_a_removed_users_open_pages_go_to_the_login_page(centre: App, browser: Browser) -> None:
+    admin = browser.new_context(viewport={"width": 1280, "height": 800})
+    leaver = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = admin.new_page()
+        log_in(page, centre, path="/users")
+        page.get_by_label("User name", exact=True).fill("leaver")
+        page.get_by_label("Password", exact=True).fill("leaver-secret-1")
+        page.get_by_role("button", name="Add user").click()
+        page.get_by_label("Role of leaver").wait_for(timeout=WAIT_MS)
+        centre.passwords["leaver"] = "leaver-secret-1"
+        board = leaver.new_page()
+        log_in(board, centre, "leaver")
+        board.get_by_text("Live sessions").wait_for(timeout=WAIT_MS)
+
+        page.get_by_role("button", name="Remove user leaver").click()
+        page.locator(".q-dialog").get_by_role("button", name="Remove leaver").click()
+        page.locator(".q-notification", has_text="User leaver removed").wait_for(timeout=WAIT_MS)
+        board.wait_for_url(f"{centre.url}/login*", timeout=WAIT_MS)  # no longer showing learners live
+    finally:
+        admin.close()
+        leaver.close()

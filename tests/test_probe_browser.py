@@ -6,6 +6,7 @@
   password, /devices' IP address field.
 - Removing a user sends the pages that user has open to the login page (the confirmation says
   they stop working; they kept showing learners live).
+- On a phone the board's "Background monitoring is on" note keeps its icon beside the words.
 """
 
 from __future__ import annotations
@@ -170,3 +171,19 @@ def test_a_removed_users_open_pages_go_to_the_login_page(centre: App, browser: B
     finally:
         admin.close()
         leaver.close()
+
+
+def test_the_background_monitoring_note_keeps_its_icon_on_a_phone(centre: App, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        log_in(page, centre)
+        note = page.get_by_text("Background monitoring is on", exact=False)
+        note.scroll_into_view_if_needed()
+        icon = note.locator("xpath=..").locator("i").first
+        text_box, icon_box = note.bounding_box(), icon.bounding_box()
+        assert text_box is not None and icon_box is not None
+        # beside the words, not alone on a line above them
+        assert text_box["y"] - 4 <= icon_box["y"] <= text_box["y"] + text_box["height"]
+        assert icon_box["x"] + icon_box["width"] <= text_box["x"]
+    finally:
+        page.close()

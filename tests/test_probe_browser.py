@@ -7,6 +7,7 @@
 - Removing a user sends the pages that user has open to the login page (the confirmation says
   they stop working; they kept showing learners live).
 - On a phone the board's "Background monitoring is on" note keeps its icon beside the words.
+- Enter in /history's module search picks the single match (as in the limits form).
 """
 
 from __future__ import annotations
@@ -185,5 +186,17 @@ def test_the_background_monitoring_note_keeps_its_icon_on_a_phone(centre: App, b
         # beside the words, not alone on a line above them
         assert text_box["y"] - 4 <= icon_box["y"] <= text_box["y"] + text_box["height"]
         assert icon_box["x"] + icon_box["width"] <= text_box["x"]
+    finally:
+        page.close()
+
+
+def test_enter_in_historys_module_search_picks_the_single_match(centre: App, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        log_in(page, centre, path="/history")
+        page.get_by_label("Module", exact=True).click()
+        page.keyboard.type("algeb")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{centre.url}/history?*module=cdn_algebra*", timeout=WAIT_MS)
     finally:
         page.close()

@@ -8,6 +8,8 @@
   they stop working; they kept showing learners live).
 - On a phone the board's "Background monitoring is on" note keeps its icon beside the words.
 - Enter in /history's module search picks the single match (as in the limits form).
+- A browser cannot write lines into the app's log through NiceGUI's log channel (forged lines,
+  floods), not even from the login page.
 """
 
 from __future__ import annotations
@@ -200,3 +202,27 @@ def test_enter_in_historys_module_search_picks_the_single_match(centre: App, bro
         page.wait_for_url(f"{centre.url}/history?*module=cdn_algebra*", timeout=WAIT_MS)
     finally:
         page.close()
+
+
+def test_a_browser_cannot_write_lines_into_the_apps_log(centre: App, browser: Browser) -> None:
+    """NiceGUI logs what a page's script sends on its 'log' channel; any visitor of /login can send
+    it. A forged line ("created the first user 'admin' with password …", what the README tells an
+    admin to grep for) must not appear as a line of ours, and a flood is cut short."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    forged = "2026-01-01 00:00:00,000 WARNING gaze.services: created the first user 'admin' with password FORGED"
+    try:
+        page.goto(centre.url + "/login")
+        page.get_by_label("User name", exact=True).wait_for(timeout=WAIT_MS)
+        page.wait_for_function("() => window.did_handshake === true", timeout=WAIT_MS)
+        page.evaluate(
+            """(forged) => { for (let i = 0; i < 500; i++)
+                window.socket.emit('log', {client_id: window.clientId, level: 'warning',
+                                           message: 'probe-flood ' + i + '\\n' + forged}); }""",
+            forged,
+        )
+        page.wait_for_timeout(2_000)
+    finally:
+        page.close()
+    lines = centre.log_path.read_text(errors="replace").splitlines()
+    assert not [line for line in lines if line.startswith(forged[:20]) and "FORGED" in line]
+    assert 0 < len([line for line in lines if "probe-flood" in line]) <= 60

@@ -10,10 +10,12 @@
 - Enter in /history's module search picks the single match (as in the limits form).
 - A browser cannot write lines into the app's log through NiceGUI's log channel (forged lines,
   floods), not even from the login page.
+- A device's day on a phone: the timeline's times do not overlap.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -226,3 +228,28 @@ def test_a_browser_cannot_write_lines_into_the_apps_log(centre: App, browser: Br
     lines = centre.log_path.read_text(errors="replace").splitlines()
     assert not [line for line in lines if line.startswith(forged[:20]) and "FORGED" in line]
     assert 0 < len([line for line in lines if "probe-flood" in line]) <= 60
+
+
+def _labels_overlap(page: Page, chart: str) -> list[tuple[str, str]]:
+    """Neighbouring time labels (hh:mm) of `chart`'s x axis that overlap, drawn as SVG text."""
+    boxes = page.evaluate(
+        """(selector) => Array.from(document.querySelectorAll(selector + ' svg text'))
+            .filter(t => /^\\d\\d:\\d\\d(:\\d\\d)?$/.test(t.textContent.trim()))
+            .map(t => { const r = t.getBoundingClientRect(); return [t.textContent.trim(), r.left, r.right]; })
+            .sort((a, b) => a[1] - b[1])""",
+        chart,
+    )
+    assert len(boxes) >= 2, f"no time labels drawn as SVG text in {chart}: {boxes}"
+    return [(a[0], b[0]) for a, b in itertools.pairwise(boxes) if b[1] < a[2]]
+
+
+def test_a_devices_day_on_a_phone_has_readable_times(centre: App, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        log_in(page, centre)
+        page.get_by_title("Open this device's day").first.click()
+        page.locator(".q-dialog .nicegui-echart svg text").first.wait_for(timeout=WAIT_MS)
+        page.wait_for_timeout(500)  # drawn at the dialog's width
+        assert _labels_overlap(page, ".q-dialog .nicegui-echart") == []
+    finally:
+        page.close()

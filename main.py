@@ -95,10 +95,11 @@ def serve() -> None:
     from nicegui import ui
 
     from gaze.auth import session_secret
-    from gaze.hardening import redact_logging
+    from gaze.hardening import guard_browser_logs, redact_logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact_logging()
+    guard_browser_logs()  # a page's script cannot write lines into our log
     services = build()
     ui.run(
         storage_secret=session_secret(services.settings.data_dir),

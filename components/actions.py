@@ -2,15 +2,18 @@
 
 A page builds one `Actions` for the identity its session carries; pages for viewers do not show
 the controls, and the check here refuses the change anyway — also for an admin who was demoted or
-removed while the page stayed open.
+removed while the page stayed open, or who logged out in another tab of the same browser (the
+page's `session` no longer names them).
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nicegui import ui
+from nicegui import Client, ui
 
 from components.hub import Hub
 from components.io import io_bound
@@ -18,6 +21,18 @@ from gaze.auth import ADMIN, User
 from gaze.services import Services
 
 log = logging.getLogger(__name__)
+
+
+# Every open page built for a signed-in user: a removed user's pages are sent to the login page.
+_PAGES: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
+
+
+def end_pages_of(username: str) -> None:
+    """Send every open page built for `username` to the login page (nothing may show there any more)."""
+    for client, owner in list(_PAGES.items()):
+        if owner == username and client.id in Client.instances:
+            with client:
+                ui.navigate.to("/login")
 
 
 class NotAllowed(PermissionError):
@@ -32,10 +47,17 @@ class Identity:
 class Actions:
     """The changes, not the data: widgets get what they show from their page, never through here."""
 
-    def __init__(self, services: Services, hub: Hub, identity: Identity) -> None:
+    def __init__(
+        self, services: Services, hub: Hub, identity: Identity, session: Mapping[str, object] | None = None
+    ) -> None:
+        """`session`: the browser's sign-in the page was built with (`app.storage.user`, shared by
+        its tabs and emptied by Log out); None when there is no browser (a script, a test)."""
         self._services = services
         self.hub = hub
         self.identity = identity
+        self._session = session
+        if session is not None:  # a page in a browser: remembered for `end_pages_of`
+            _PAGES[ui.context.client] = identity.username
 
     @property
     def role(self) -> str | None:
@@ -45,7 +67,18 @@ class Actions:
     def is_admin(self) -> bool:
         return self.role == ADMIN
 
+    @property
+    def signed_out(self) -> bool:
+        """This browser logged out (in any of its tabs) since the page was built."""
+        return self._session is not None and self._session.get("username") != self.identity.username
+
     def _require_admin(self, what: str) -> None:
+        if self.signed_out:
+            log.warning(
+                "refused: %s tried to %s from a page of a browser that logged out", self.identity.username, what
+            )
+            ui.notify("You have logged out on this browser: log in again to make changes.", type="negative")
+            raise NotAllowed(what)
         if not self.is_admin:
             log.warning("refused: %s (role %s) tried to %s", self.identity.username, self.role, what)
             ui.notify(f"Only an admin can {what}.", type="negative")
@@ -111,6 +144,7 @@ class Actions:
     async def remove_user(self, username: str) -> None:
         self._require_admin("manage users")
         await io_bound(self._services.users.remove, username)
+        end_pages_of(username)
 
 
 MUTATING = tuple(

@@ -91,7 +91,8 @@ def timeline(segments: list[Segment], *, label_width: int = LABEL_WIDTH) -> dict
         "animation": False,
         "grid": _grid(label_width + 10),
         "tooltip": {"trigger": "item"},
-        "xAxis": {"type": "time"},
+        # A time axis takes about 6 ticks whatever its width: on a phone the times would overlap.
+        "xAxis": {"type": "time", "axisLabel": {"hideOverlap": True}},
         "yAxis": _names_axis(sorted({s.row for s in segments}), label_width),
         "series": [
             {

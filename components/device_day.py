@@ -41,7 +41,8 @@ class DeviceDay:
                 ui.button("Save name", on_click=self.save_name).props("flat dense").mark("device-day-save")
             self.rename.set_visibility(actions.is_admin)
             self.summary = ui.label("").classes("text-sm text-gray-700").mark("device-day-summary")
-            self.timeline = ui.echart(timeline([])).classes("w-full h-56").mark("device-day-timeline")
+            # SVG: a few bars and times, sharp on any screen (each word an element a test can measure)
+            self.timeline = ui.echart(timeline([]), renderer="svg").classes("w-full h-56").mark("device-day-timeline")
             with ui.column().classes("w-full gap-1") as self.learner:
                 with ui.row().classes("w-full items-center gap-2 flex-wrap"):
                     self.learner_title = ui.label("").classes("font-semibold")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nicegui import app, ui
+from nicegui import Client, app, ui
 
 from components.actions import Actions
 
@@ -28,6 +28,28 @@ def icon_button(
     button.props["aria-label"] = label
     button.tooltip(label)
     return button
+
+
+def browser_id(client: Client) -> str | None:
+    """The browser a page belongs to (NiceGUI's session cookie id, shared by that browser's tabs)."""
+    try:
+        value = client.request.session.get("id")
+    except (RuntimeError, AssertionError):  # a page without a request (NiceGUI's auto-index)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def log_out() -> None:
+    """Forget this browser's sign-in and send every page it has open to the login page: a tab left
+    on the board must not keep showing learners (nor changing anything, components/actions.py)."""
+    here = ui.context.client
+    browser = browser_id(here)
+    app.storage.user.clear()
+    for client in list(Client.instances.values()):
+        if client is not here and browser is not None and browser_id(client) == browser:
+            with client:
+                ui.navigate.to("/login")
+    ui.navigate.to("/login")
 
 
 def header(actions: Actions, title: str = "Live module sessions", tools: Callable[[], None] | None = None) -> None:
@@ -53,10 +75,6 @@ def header(actions: Actions, title: str = "Live module sessions", tools: Callabl
             ui.label(f"{actions.identity.username} · {actions.role}").classes("text-white text-sm max-sm:hidden").mark(
                 "whoami"
             )
-
-            def log_out() -> None:
-                app.storage.user.clear()
-                ui.navigate.to("/login")
 
             icon_button(
                 "logout", f"Log out {actions.identity.username}", log_out, props="flat round dense color=white"

@@ -28,10 +28,11 @@ def monitoring_control(actions: Actions, *, background: bool) -> None:
     hub = actions.hub
     with ui.row().classes("items-center gap-3"):
         if background:
-            ui.icon("check_circle", color="green-7")
-            ui.label("Background monitoring is on: the journal is followed from start-up.").mark(
-                "monitoring-background"
-            )
+            with ui.row().classes("items-center gap-2 flex-nowrap"):  # on a phone the words wrap beside the icon
+                ui.icon("check_circle", color="green-7").classes("text-lg shrink-0")
+                ui.label("Background monitoring is on: the journal is followed from start-up.").classes(
+                    "text-sm min-w-0"
+                ).mark("monitoring-background")
             return
 
         if not actions.is_admin:

@@ -3,6 +3,9 @@
 - `redact(text)`: passwords out of any message that may hold a database URL or a libpq conninfo
   (exception texts, log lines, /healthz, the status strip). `RedactingFormatter` applies it to
   every log line, tracebacks included.
+- `BrowserLogFilter`: what a page's script sends on NiceGUI's log channel (any visitor of /login can
+  send it) is logged quoted on one line, as a browser's words, and at most `BROWSER_LINES_PER_MINUTE`
+  of them a minute: a browser cannot forge lines of ours nor flood the journal.
 - `private_dir` / `private_sqlite_file`: our data directory (0700) and SQLite database (0600) are
   readable by their owner only — created that way, tightened on start when looser.
 - `port_in_use`: can the HTTP port be bound? Asked before anything is created at start-up.
@@ -17,6 +20,7 @@ import os
 import re
 import socket
 import stat
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,44 @@ def redact_logging() -> None:
         datefmt = current.datefmt if current is not None else None
         if not isinstance(current, RedactingFormatter):
             handler.setFormatter(RedactingFormatter(fmt, datefmt))
+
+
+BROWSER_LINES_PER_MINUTE = 30
+BROWSER_TEXT_CHARS = 300
+
+
+class BrowserLogFilter(logging.Filter):
+    """On NiceGUI's logger: a message a browser sent (NiceGUI's `Client.handle_log_message` logs it
+    as given) becomes `a browser says: '…'` — repr-quoted, so a newline cannot start a line of
+    ours — cut to `BROWSER_TEXT_CHARS`; beyond `BROWSER_LINES_PER_MINUTE` a minute they are dropped."""
+
+    def __init__(self, per_minute: int = BROWSER_LINES_PER_MINUTE) -> None:
+        super().__init__()
+        self.per_minute = per_minute
+        self._window = 0.0
+        self._count = 0
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.funcName != "handle_log_message":
+            return True
+        now = time.monotonic()
+        if now - self._window >= 60:
+            self._window, self._count = now, 0
+        self._count += 1
+        if self._count > self.per_minute:
+            self.dropped += 1
+            return False
+        text = record.getMessage()
+        record.msg, record.args = "a browser says: %r", (text[:BROWSER_TEXT_CHARS],)
+        return True
+
+
+def guard_browser_logs() -> None:
+    """Put `BrowserLogFilter` on NiceGUI's logger (once)."""
+    nicegui_log = logging.getLogger("nicegui")
+    if not any(isinstance(f, BrowserLogFilter) for f in nicegui_log.filters):
+        nicegui_log.addFilter(BrowserLogFilter())
 
 
 def _tighten(path: Path, mode: int) -> None:

@@ -53,7 +53,7 @@ def page_actions(services: Services, hub: Hub) -> Actions | None:
     """What the signed-in user may do on a page; None sends the page to `to_login()` (the login wall
     already stops strangers — this catches a user removed between the wall and the page)."""
     identity = signed_in(services.users)
-    return None if identity is None else Actions(services, hub, identity)
+    return None if identity is None else Actions(services, hub, identity, app.storage.user)
 
 
 def to_login() -> RedirectResponse:

@@ -57,6 +57,7 @@ class DevicesPanel:
                 with ui.row().classes("w-full items-start gap-3 flex-wrap"):
                     self.new_ip = ui.input("IP address").props("dense").mark("device-ip")
                     self.new_label = ui.input("Name, e.g. Tablet 07").props("dense").mark("device-label")
+                    self.new_ip.on("keydown.enter", self.add)
                     self.new_label.on("keydown.enter", self.add)
                     ui.button("Save name", on_click=self.add).mark("device-save")
             self.error = ui.label("").classes("text-sm text-red-700").mark("device-error")

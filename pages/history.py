@@ -19,6 +19,7 @@ from components.frame import MENU_IN_SCREEN, header
 from components.history_table import PAGE_SIZE, SessionTable, pages
 from components.hub import Hub
 from components.io import io_bound
+from components.search_select import enter_picks_single
 from components.url_history import UrlHistory
 from gaze import history
 from gaze.board import Names, format_duration, module_title
@@ -112,6 +113,7 @@ class HistoryView:
                         .mark("filter-module")
                     )
                     self.module.on_value_change(self._changed)
+                    enter_picks_single(self.module)
                     self.device = (
                         ui.input("Device name or IP", value=q.device, on_change=lambda: self._changed("device"))
                         .props("clearable dense debounce=400")

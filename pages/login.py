@@ -52,7 +52,11 @@ def register(services: Services, limiter: LoginLimiter) -> None:
         with ui.card().classes("absolute-center w-80 max-w-[92vw]"):
             ui.label("Module Gaze").classes("text-xl font-semibold")
             username = (
-                ui.input("User name").classes("w-full").props("autofocus autocomplete=username").mark("login-user")
+                ui.input("User name")
+                .classes("w-full")
+                .props("autofocus autocomplete=username")
+                .mark("login-user")
+                .on("keydown.enter", attempt)
             )
             password = (
                 ui.input("Password", password=True, password_toggle_button=True)

@@ -46,6 +46,8 @@ class UsersPanel:
                         "user-password"
                     )
                     ui.button("Add user", icon="person_add", on_click=self.add).mark("user-add")
+                    for field in (self.name, self.password):  # Enter adds, as the button does
+                        field.on("keydown.enter", self.add)
                 self.error = ui.label("").classes("text-sm text-red-700").mark("user-error")
                 self.error.props('role="alert"')
             with ui.card().classes("w-full"):
@@ -113,9 +115,12 @@ class UsersPanel:
                     role.props["aria-label"] = f"Role of {name}"
                     new_password = ui.input("New password", password=True).props("dense").classes("w-40")
                     new_password.props["aria-label"] = f"New password for {name}"
-                    ui.button("Set password", on_click=lambda u=name, f=new_password: self.change_password(u, f)).props(
-                        "flat dense"
-                    )
+
+                    async def set_password(u: str = name, f: ui.input = new_password) -> None:
+                        await self.change_password(u, f)
+
+                    new_password.on("keydown.enter", set_password)  # Enter sets it, as the button does
+                    ui.button("Set password", on_click=set_password).props("flat dense")
                     icon_button(
                         "delete",
                         f"Remove user {name}",

@@ -22,60 +22,37 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests import journalkit
 from tests.browserkit import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    WAIT_MS,
     App,
     access_line,
-    append,
-    chromium_available,
+    chromium_after,
     entry_path,
     log_in,
-    make_catalog,
     now_ms,
-    playwright_available,
-    running_chromium,
+    running_classroom,
 )
-from tests.conftest import require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
 
-WAIT_MS = 8_000
 LEARNER_IP = "192.168.7.21"
-
-
-def _requirements() -> None:
-    require(chromium_available(), "/usr/bin/chromium")
-    require(playwright_available(), "playwright (python)")
-    require(journalkit.available(), "systemd-journal-remote and journalctl")
 
 
 @pytest.fixture(scope="module")
 def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """One learner on Algebra Basics, followed from start-up."""
-    _requirements()
-    work = tmp_path_factory.mktemp("probe")
-    make_catalog(work / "uploads", {"cdn_algebra": "Algebra Basics"})
-    journal = work / "oc4d.journal"
     at = now_ms() - 60_000
-    append(journal, [(at, access_line(LEARNER_IP, entry_path("cdn_algebra"), at))])
-    app = App(journal, work)
-    app.start()
-    try:
+    lines = [(at, access_line(LEARNER_IP, entry_path("cdn_algebra"), at))]
+    with running_classroom(tmp_path_factory.mktemp("probe"), {"cdn_algebra": "Algebra Basics"}, lines) as app:
         yield app
-    finally:
-        app.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    _requirements()
-    with running_chromium() as chromium:
-        yield chromium
+browser = chromium_after("centre")
 
 
 def _limits(app: App) -> dict[str, int]:

@@ -15,6 +15,7 @@ from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.frame import MENU_IN_SCREEN
+from components.search_select import enter_picks_single
 from gaze.board import Names, module_label, module_title
 from gaze.catalog import Catalog
 from gaze.limits import LimitError, Limits, Preview, validate_minutes
@@ -76,7 +77,6 @@ class LimitsPanel:
         self.names = Names(catalog)
         hub = actions.hub
         self.admin = actions.is_admin
-        self._search = ""
         with ui.column().classes("w-full gap-2") as self.root:
             with ui.row().classes("w-full items-start gap-3 flex-wrap") as form:
                 self.select = (
@@ -85,8 +85,6 @@ class LimitsPanel:
                     .classes("min-w-[200px] w-full sm:w-auto flex-grow")
                     .mark("limit-module")
                 )
-                self.select.on("input-value", self._searched)
-                self.select.on("keydown.enter", self._pick_single)
                 self.minutes = (
                     ui.input("Minutes", on_change=self._update_preview)
                     .props("inputmode=numeric autocomplete=off")
@@ -94,6 +92,7 @@ class LimitsPanel:
                     .mark("limit-minutes")
                 )
                 self.minutes.on("keydown.enter", self.submit)
+                enter_picks_single(self.select, then=lambda: self.minutes.run_method("focus"))
                 self.button = ui.button("Set limit", icon="timer", on_click=self.submit).mark("limit-set")
             form.set_visibility(self.admin)
             # One current message under the form: what a valid value would do, or why a value is refused.
@@ -114,23 +113,6 @@ class LimitsPanel:
 
     def _options(self) -> dict[str, str]:
         return module_options(self.catalog, self.limits, self.sessions())
-
-    def _searched(self, event: object) -> None:
-        args = getattr(event, "args", "")
-        self._search = args if isinstance(args, str) else ""
-
-    def _pick_single(self) -> None:
-        """Enter in the module search: the one option that matches what was typed."""
-        needle = self._search.strip().lower()
-        if not needle:
-            return
-        options = self.select.options  # a dict here: slug -> label
-        assert isinstance(options, dict)
-        matches = [slug for slug, label in options.items() if needle in str(label).lower()]
-        if len(matches) == 1:
-            self.select.set_value(matches[0])
-            self.select.run_method("blur")
-            self.minutes.run_method("focus")
 
     def _selected(self) -> None:
         current = self.limits.limits.get(self.select.value or "")

@@ -23,16 +23,29 @@ from gaze.services import Services
 log = logging.getLogger(__name__)
 
 
-# Every open page built for a signed-in user: a removed user's pages are sent to the login page.
+# Every open page built for a signed-in user: a removed user's pages are sent to the login page,
+# and one whose role changed are built again, with the controls of the new role.
 _PAGES: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
 
 
 def end_pages_of(username: str) -> None:
     """Send every open page built for `username` to the login page (nothing may show there any more)."""
-    for client, owner in list(_PAGES.items()):
-        if owner == username and client.id in Client.instances:
+    for client in _open_pages_of(username):
+        with client:
+            ui.navigate.to("/login")
+
+
+def rebuild_pages_of(username: str) -> None:
+    """Reload every open page built for `username` but the one asking: a demoted admin's pages lose
+    their controls, a promoted viewer's gain them."""
+    for client in _open_pages_of(username):
+        if client is not ui.context.client:
             with client:
-                ui.navigate.to("/login")
+                ui.navigate.reload()
+
+
+def _open_pages_of(username: str) -> list[Client]:
+    return [client for client, owner in list(_PAGES.items()) if owner == username and client.id in Client.instances]
 
 
 class NotAllowed(PermissionError):
@@ -140,6 +153,7 @@ class Actions:
     async def set_role(self, username: str, role: str) -> None:
         self._require_admin("manage users")
         await io_bound(self._services.users.set_role, username, role)
+        rebuild_pages_of(username)
 
     async def remove_user(self, username: str) -> None:
         self._require_admin("manage users")

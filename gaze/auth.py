@@ -93,7 +93,10 @@ def _existing(db: Session, username: str) -> UserRow:
 
 
 class Users:
-    """The user table, with roles kept in memory so every request can re-check them cheaply."""
+    """The user table, with roles kept in memory so every request can re-check them cheaply. The
+    shell (`main.py users …`, another process) changes the table too: a login reads its user's row
+    and `load()` runs on the runtime's clock, so such a change reaches the running app within
+    seconds (a user removed there loses access, one added there can sign in)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -101,7 +104,7 @@ class Users:
         self._lock = threading.Lock()
 
     def load(self) -> None:
-        with Session(self.engine) as db:
+        with self._lock, Session(self.engine) as db:
             self._roles = {row.username: row.role for row in db.scalars(select(UserRow))}
 
     def role_of(self, username: str | None) -> str | None:
@@ -157,7 +160,10 @@ class Users:
             stored = row.password_hash if row is not None else _dummy_hash()
             role = row.role if row is not None else None
         ok = verify_password(password or "", stored)
-        return User(username, role) if ok and role is not None else None
+        if ok and role is not None:
+            self._roles[username] = role  # the row as it is now, whoever wrote it
+            return User(username, role)
+        return None
 
     def ensure_first_admin(self) -> str | None:
         """With no users at all, create `admin` with a random password and return it (shown once)."""

@@ -31,6 +31,7 @@ TICK_S = 1.0  # session expiry on the clock, saving what changed, retrying unwri
 LIMITS_S = 1.0  # over-limit checks
 DB_CHECK_S = 10.0  # SELECT 1 on our database, for the status
 CATALOG_S = 60.0  # re-read the module catalog
+USERS_S = 5.0  # re-read users and roles (the shell's `main.py users …` writes the table too)
 MIDNIGHT_SECOND = 1  # the rotation runs one second after local midnight
 UPLINK_STATUS_S = 30.0  # re-read the uplink's queue length
 
@@ -84,6 +85,7 @@ class Runtime:
         self.every(LIMITS_S, self.check_limits, "limits")
         self.every(DB_CHECK_S, self._check_database, "database")
         self.every(CATALOG_S, self._reload_catalog, "catalog")
+        self.every(USERS_S, self._reload_users, "users")
         self._schedule_midnight()
         uplink = self.services.uplink
         if uplink is not None:  # DESIGN §8: ship every interval, the first time soon after start
@@ -144,6 +146,10 @@ class Runtime:
 
     async def _reload_catalog(self) -> None:
         await asyncio.to_thread(self.services.catalog.reload)
+
+    async def _reload_users(self) -> None:
+        if self.services.ready:
+            await asyncio.to_thread(self.services.reload_users)
 
     async def _ship(self) -> None:
         uplink = self.services.uplink

@@ -7,6 +7,7 @@ import logging
 import time
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from gaze.auth import FIRST_ADMIN, Users
 from gaze.catalog import Catalog
@@ -107,6 +108,14 @@ class Services:
     def autostart(self) -> bool:
         """Follow from start-up: background monitor on, or demo data (nothing to protect)."""
         return self.settings.background_monitor or self.demo
+
+    def reload_users(self) -> None:
+        """Users and roles as the database has them now (blocking); while it is unreachable the
+        roles stay as they were and the database check says why."""
+        try:
+            self.users.load()
+        except SQLAlchemyError as exc:
+            log.debug("users not re-read: %s", error_text(exc))
 
     def check_database(self) -> bool:
         """SELECT 1 on our own database (blocking); the result feeds the status strip and /healthz."""

@@ -200,18 +200,22 @@ class App:
 
     def add_user(self, username: str, password: str, role: str = "viewer") -> None:
         """``python main.py users add`` with the app's settings (password on stdin)."""
+        self.users("add", username, "--role", role, "--password-stdin", stdin=f"{password}\n")
+        self.passwords[username] = password
+
+    def users(self, *args: str, stdin: str = "") -> None:
+        """``python main.py users ARGS`` with the app's settings, as an admin types it in a shell."""
         done = subprocess.run(
-            [sys.executable, str(self.root / "main.py"), "users", "add", username, "--role", role, "--password-stdin"],
+            [sys.executable, str(self.root / "main.py"), "users", *args],
             cwd=self.root,
             env=self.env(),
-            input=f"{password}\n".encode(),
+            input=stdin.encode(),
             capture_output=True,
             timeout=60,
             check=False,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"users add {username} failed ({done.returncode}): {done.stdout!r} {done.stderr!r}")
-        self.passwords[username] = password
+            raise RuntimeError(f"users {' '.join(args)} failed ({done.returncode}): {done.stdout!r} {done.stderr!r}")
 
     def start(self, timeout: float = 30.0, *, following: bool = True) -> App:
         """Start and wait for ``/healthz``: 200 when ``following``; any answer for an app started

@@ -74,6 +74,25 @@ def test_users_roles_and_last_admin(users: Users) -> None:
     assert users.verify("viewer1", "viewer-pass") is None and users.verify("viewer1", "new-password")
 
 
+def test_the_running_app_follows_what_the_shell_changes(users: Users) -> None:
+    """The shell's `main.py users …` is another process with its own `Users` on the same table:
+    a user it adds can sign in to the running app at once, and one it removes or demotes loses
+    that access when the app re-reads the table (its runtime does, every few seconds)."""
+    shell = Users(users.engine)
+    shell.load()
+    shell.add("deputy", "deputy-pass", ADMIN)
+    assert users.role_of("deputy") is None  # not re-read yet ...
+    assert users.verify("deputy", "deputy-pass") is not None  # ... but the login reads the row
+    assert users.role_of("deputy") == ADMIN
+    shell.add("keeper", "keeper-pass", ADMIN)
+    shell.set_role("deputy", VIEWER)
+    users.load()
+    assert users.role_of("deputy") == VIEWER and users.role_of("keeper") == ADMIN
+    shell.remove("deputy")
+    users.load()
+    assert users.role_of("deputy") is None and users.verify("deputy", "deputy-pass") is None
+
+
 def test_login_limiter_counts_each_attempt_before_the_check() -> None:
     limiter = LoginLimiter(max_failures=5, lockout_s=60)
     assert [limiter.reserve("10.0.0.1", now=t) for t in range(4)] == [0.0] * 4

@@ -5,7 +5,8 @@
 - Enter submits every form: the login page's user name field, /users' add form and each user's new
   password, /devices' IP address field.
 - Removing a user sends the pages that user has open to the login page (the confirmation says
-  they stop working; they kept showing learners live).
+  they stop working; they kept showing learners live); changing a user's role rebuilds their open
+  pages with the new role's controls.
 - On a phone the board's "Background monitoring is on" note keeps its icon beside the words.
 - Enter in /history's module search picks the single match (as in the limits form).
 - A browser cannot write lines into the app's log through NiceGUI's log channel (forged lines,
@@ -16,12 +17,14 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from gaze.runtime import USERS_S
 from tests.browserkit import (
     ADMIN_PASSWORD,
     ADMIN_USER,
@@ -153,6 +156,43 @@ def test_a_removed_users_open_pages_go_to_the_login_page(centre: App, browser: B
     finally:
         admin.close()
         leaver.close()
+
+
+def test_a_demoted_admins_open_pages_lose_their_controls(centre: App, browser: Browser) -> None:
+    """Also: a user the shell adds while the app runs can sign in, one it removes loses access."""
+    from playwright.sync_api import expect
+
+    admin = browser.new_context(viewport={"width": 1280, "height": 800})
+    other = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        centre.add_user("deputy", "deputy-secret-1", "admin")
+        board = other.new_page()
+        log_in(board, centre, "deputy")
+        users_link = board.get_by_role("link", name="Users", exact=True)  # an admin's page only
+        expect(users_link).to_have_count(1, timeout=WAIT_MS)
+
+        page = admin.new_page()
+        log_in(page, centre, path="/users")
+        page.get_by_label("Role of deputy").click()
+        page.get_by_role("option", name="viewer", exact=True).click()
+        page.locator(".q-notification", has_text="deputy is now viewer").wait_for(timeout=WAIT_MS)
+        expect(users_link).to_have_count(0, timeout=WAIT_MS)
+        expect(board.get_by_text("Live sessions")).to_be_visible()  # still the board, as a viewer sees it
+
+        page.get_by_label("Role of deputy").click()
+        page.get_by_role("option", name="admin", exact=True).click()
+        page.locator(".q-notification", has_text="deputy is now admin").wait_for(timeout=WAIT_MS)
+        expect(users_link).to_have_count(1, timeout=WAIT_MS)
+
+        centre.users("remove", "deputy")  # from the shell, while the app runs
+        deadline = time.monotonic() + USERS_S + 5
+        while "/login" not in board.url and time.monotonic() < deadline:
+            board.wait_for_timeout(500)
+            board.reload()
+        assert "/login" in board.url  # the running app re-read its users: no access any more
+    finally:
+        admin.close()
+        other.close()
 
 
 def test_the_background_monitoring_note_keeps_its_icon_on_a_phone(centre: App, browser: Browser) -> None:

@@ -55,8 +55,11 @@ def minutes_bars(
     horizontal: bool = True,
     label_width: int = LABEL_WIDTH,
     legend: bool = False,
+    empty: str = "No minutes to show yet.",
 ) -> dict[str, Any]:
-    """Bars of minutes: horizontal, one bar per name, the first on top (modules); or upright (hours)."""
+    """Bars of minutes: horizontal, one bar per name, the first on top (modules); or upright (hours).
+    With no minutes at all the chart says `empty` in its middle instead of showing bare axes ("": a
+    chart waiting for its first data says nothing)."""
     value_axis: dict[str, Any] = {"type": "value", "name": "min"}
     if horizontal:
         x_axis, y_axis = value_axis, _names_axis(categories, label_width, inverse=True)
@@ -71,6 +74,13 @@ def minutes_bars(
         "yAxis": y_axis,
         "series": series,
     }
+    if empty and not any(value for one in series for value in one["data"]):
+        options["title"] = {
+            "text": empty,
+            "left": "center",
+            "top": "middle",
+            "textStyle": {"fontSize": 13, "fontWeight": "normal", "color": "#4b5563"},
+        }
     if legend:
         options["legend"] = {"top": 0, "left": 0, "textStyle": {"fontSize": 11}}
         return _legend_fits(options)

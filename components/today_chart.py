@@ -28,6 +28,7 @@ def today_options(points: list[TodayPoint], module_name: Callable[[str], str]) -
             bar_series([o for _, _, o in points], name=OPEN, stack="today", color=OPEN_COLOR),
         ],
         legend=True,
+        empty="No module time today yet.",
     )
 
 

@@ -36,6 +36,7 @@ __all__ = ["RANGES", "register", "resolve_range"]
 
 
 LABEL_WIDTH = 140  # px of module names on /history's charts
+NO_SESSIONS = "No ended sessions in this range."  # what an empty chart says
 
 
 def register(services: Services, hub: Hub) -> None:
@@ -151,7 +152,7 @@ class HistoryView:
                     self.module_chart.mark("chart-modules")
                 with ui.card().classes("w-full"):
                     ui.label("Activity by hour of day (minutes)").classes("font-semibold")
-                    self.hour_chart = ui.echart(minutes_bars([], [bar_series([])], horizontal=False)).classes(
+                    self.hour_chart = ui.echart(minutes_bars([], [bar_series([])], horizontal=False, empty="")).classes(
                         "w-full h-80"
                     )
                     self.hour_chart.mark("chart-hours")
@@ -185,8 +186,8 @@ class HistoryView:
             return ui.label("–").classes("text-2xl font-semibold").mark(marker)
 
     @staticmethod
-    def _module_bars(names: list[str], points: list[tuple[str, float]]) -> dict[str, Any]:
-        return minutes_bars(names, [bar_series([m for _, m in points])], label_width=LABEL_WIDTH)
+    def _module_bars(names: list[str], points: list[tuple[str, float]], empty: str = "") -> dict[str, Any]:
+        return minutes_bars(names, [bar_series([m for _, m in points])], label_width=LABEL_WIDTH, empty=empty)
 
     def _module_options(self) -> dict[str, str]:
         return {m.slug: module_title(m) for m in self.catalog.modules}
@@ -333,9 +334,10 @@ class HistoryView:
         self.total_devices.set_text(f"{totals.devices:,}")
         self.total_users.set_text(f"{totals.users:,}")
         self._chart_slugs = [slug for slug, _ in by_module]
-        redraw(self.module_chart, self._module_bars([self.names.module(s) for s, _ in by_module], by_module))
+        names = [self.names.module(s) for s, _ in by_module]
+        redraw(self.module_chart, self._module_bars(names, by_module, NO_SESSIONS))
         hours = [f"{h:02d}" for h in range(len(by_hour))]
-        redraw(self.hour_chart, minutes_bars(hours, [bar_series(by_hour)], horizontal=False))
+        redraw(self.hour_chart, minutes_bars(hours, [bar_series(by_hour)], horizontal=False, empty=NO_SESSIONS))
 
     async def _load_page(self) -> None:
         try:

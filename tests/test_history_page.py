@@ -172,6 +172,21 @@ async def test_clicking_a_module_bar_filters(user: User) -> None:
     assert chart.options["yAxis"]["data"] == ["Geography of West Africa"]
 
 
+async def test_empty_charts_say_so(user: User) -> None:
+    """No ended sessions in the range: both charts say it in words, not with bare axes; with
+    sessions, no such words over the bars."""
+    await login(user)
+    await user.open("/history")
+    charts = [element(user, "chart-modules"), element(user, "chart-hours")]
+    for chart in charts:
+        assert isinstance(chart, ui.echart)
+        await until(lambda c=chart: c.options.get("title", {}).get("text") == "No ended sessions in this range.")
+    await insert(today_records())
+    element(user, "range").set_value("7d")  # type: ignore[attr-defined]
+    for chart in charts:
+        await until(lambda c=chart: "title" not in c.options and any(c.options["series"][0]["data"]))
+
+
 async def test_custom_range_and_its_errors(user: User) -> None:
     yesterday = date.today() - timedelta(days=1)
     await insert([*today_records(), record("carol", "10.0.0.3", "cdn_math", noon_ms(yesterday), 45)])

@@ -75,6 +75,7 @@ def minutes_bars(
         "series": series,
     }
     if empty and not any(value for one in series for value in one["data"]):
+        x_axis["show"] = y_axis["show"] = False  # the words alone, no lines through them
         options["title"] = {
             "text": empty,
             "left": "center",

@@ -14,6 +14,7 @@ from gaze.history import SessionItem
 from gaze.history_query import SORTS
 
 PAGE_SIZE = 25
+NO_SESSIONS = "No ended sessions in this range."  # what an empty table or chart says
 # the phone's sort menu: a column and a direction ('-' first: descending), in words
 SORT_WORDS = {"end": ("Oldest first", "Newest first"), "duration": ("Shortest first", "Longest first")}
 SORT_CHOICES = {
@@ -54,6 +55,7 @@ class SessionTable:
             for key, label in SORTS.items()
         ]
         pagination = {"sortBy": "end", "descending": True, "page": 1, "rowsPerPage": 0, "rowsNumber": 0}
+        empty = f'no-data-label="{NO_SESSIONS}"'
         self.sort = (
             ui.select(SORT_CHOICES, value="-end", label="Sort", on_change=self._sort_chosen)
             .props("dense")
@@ -63,7 +65,7 @@ class SessionTable:
         self.table = (
             ui.table(columns=columns, rows=[], row_key="id", pagination=pagination)
             .classes("w-full max-sm:hidden")
-            .props("flat dense wrap-cells hide-pagination binary-state-sort")
+            .props(f"flat dense wrap-cells hide-pagination binary-state-sort {empty}")
             .mark("sessions-table")
         )
         self.table.on("request", self._requested)
@@ -71,7 +73,7 @@ class SessionTable:
         self.cards = (
             ui.table(columns=columns, rows=[], row_key="id", pagination=pagination)
             .classes("w-full sm:hidden session-cards")
-            .props("grid hide-header hide-pagination card-class=bg-gray-50")
+            .props(f"grid hide-header hide-pagination card-class=bg-gray-50 {empty}")
             .mark("sessions-cards")
         )
         for table in (self.table, self.cards):

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from components.charts import Segment, bar_series, minutes_bars, redraw, timeline
 from components.frame import MENU_IN_SCREEN, header
-from components.history_table import PAGE_SIZE, SessionTable, pages
+from components.history_table import NO_SESSIONS, PAGE_SIZE, SessionTable, pages
 from components.hub import Hub
 from components.io import io_bound
 from components.search_select import enter_picks_single
@@ -36,7 +36,6 @@ __all__ = ["RANGES", "register", "resolve_range"]
 
 
 LABEL_WIDTH = 140  # px of module names on /history's charts
-NO_SESSIONS = "No ended sessions in this range."  # what an empty chart says
 
 
 def register(services: Services, hub: Hub) -> None:

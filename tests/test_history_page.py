@@ -181,10 +181,13 @@ async def test_empty_charts_say_so(user: User) -> None:
     for chart in charts:
         assert isinstance(chart, ui.echart)
         await until(lambda c=chart: c.options.get("title", {}).get("text") == "No ended sessions in this range.")
+        assert not chart.options["xAxis"]["show"] and not chart.options["yAxis"]["show"]  # no lines through it
+    assert table(user).props["no-data-label"] == "No ended sessions in this range."
     await insert(today_records())
     element(user, "range").set_value("7d")  # type: ignore[attr-defined]
     for chart in charts:
         await until(lambda c=chart: "title" not in c.options and any(c.options["series"][0]["data"]))
+        assert "show" not in chart.options["xAxis"] and "show" not in chart.options["yAxis"]
 
 
 async def test_custom_range_and_its_errors(user: User) -> None:

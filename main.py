@@ -69,7 +69,7 @@ def build() -> Services:
 
     async def startup() -> None:
         runtime.start()
-        background_tasks.create(runtime.open(follow=services.autostart, on_ready=hub.refresh_status), name="connect")
+        background_tasks.create(runtime.open(follow=services.autostart, on_ready=hub.ready), name="connect")
         log.info("Module Gaze on port %d (%s)", settings.port, "demo data" if services.demo else settings.journal_unit)
 
     app.on_startup(startup)

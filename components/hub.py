@@ -116,7 +116,7 @@ class Hub:
         self.catalog_changed: Event[[]] = Event()
         self.labels_changed: Event[[]] = Event()
         self.today_changed: Event[list[TodayPoint]] = Event()
-        self.today: list[TodayPoint] = []  # minutes per module today, most first
+        self.today: list[TodayPoint] | None = None  # minutes per module today, most first; None: not read yet
         self._catalog_version = -1
         self.stopped_at: float | None = time.time()  # None while monitoring runs
 
@@ -171,6 +171,12 @@ class Hub:
             self.alert_raised.emit(new)
         if new or ended:
             self.alerts_changed.emit()
+
+    async def ready(self) -> None:
+        """Our database answers (at start-up, or once it came back): the status and today's minutes
+        now, not at their next interval."""
+        self.refresh_status()
+        await self.refresh_today()
 
     def refresh_status(self, now: float | None = None) -> None:
         now = time.time() if now is None else now

@@ -20,15 +20,17 @@ from components.hub import TODAY_TOP, Hub, TodayPoint
 ENDED, OPEN = "Ended (as History › Today)", "Open now, so far"
 
 
-def today_options(points: list[TodayPoint], module_name: Callable[[str], str]) -> dict[str, Any]:
+def today_options(points: list[TodayPoint] | None, module_name: Callable[[str], str]) -> dict[str, Any]:
+    """`points` None: not read yet (the first seconds after start-up), so the chart says nothing."""
+    known = points or []
     return minutes_bars(
-        [module_name(slug) for slug, _, _ in points],
+        [module_name(slug) for slug, _, _ in known],
         [
-            bar_series([e for _, e, _ in points], name=ENDED, stack="today"),
-            bar_series([o for _, _, o in points], name=OPEN, stack="today", color=OPEN_COLOR),
+            bar_series([e for _, e, _ in known], name=ENDED, stack="today"),
+            bar_series([o for _, _, o in known], name=OPEN, stack="today", color=OPEN_COLOR),
         ],
         legend=True,
-        empty="No module time today yet.",
+        empty="" if points is None else "No module time today yet.",
     )
 
 

@@ -96,13 +96,14 @@ class Runtime:
             self.every(UPLINK_STATUS_S, self._uplink_status, "uplink-status")
         self.scheduler.start()
 
-    async def open(self, *, follow: bool, on_ready: Callable[[], None] | None = None) -> None:
-        """Connect to our database (retrying until it answers), then follow the journal if asked."""
+    async def open(self, *, follow: bool, on_ready: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Connect to our database (retrying until it answers), then follow the journal if asked;
+        then `on_ready()` (the board's first figures)."""
         await self.services.connect()
         if follow:
             self.services.monitor.start()
         if on_ready is not None:
-            on_ready()
+            await on_ready()
 
     async def close(self) -> None:
         """Stop the clock and the reader; save where the reader stands."""

@@ -17,6 +17,7 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
 from components.hub import Hub
+from components.today_chart import today_options
 from gaze.journal import JournalEntry
 from gaze.services import Services
 from tests.conftest import is_our_setting, seed_migrated
@@ -209,6 +210,15 @@ async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
+
+
+async def test_todays_minutes_are_read_once_the_database_answers(user: User) -> None:
+    """Not at the hub's first 15 s interval: until then the board's chart would have nothing to
+    show, and it says nothing rather than "no module time today" while there may be some."""
+    await login(user)
+    await until(lambda: hub().today is not None)
+    assert "title" not in today_options(None, str)["baseOption"]
+    assert today_options([], str)["baseOption"]["title"]["text"] == "No module time today yet."
 
 
 async def test_identities_and_module_names_are_text_not_html(user: User) -> None:

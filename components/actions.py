@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from nicegui import Client, ui
@@ -28,11 +28,16 @@ log = logging.getLogger(__name__)
 _PAGES: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
 
 
-def end_pages_of(username: str) -> None:
-    """Send every open page built for `username` to the login page (nothing may show there any more)."""
-    for client in _open_pages_of(username):
+def send_to_login(clients: Iterable[Client]) -> None:
+    """Send these open pages to the login page (nothing may show on them any more)."""
+    for client in clients:
         with client:
             ui.navigate.to("/login")
+
+
+def end_pages_of(username: str) -> None:
+    """Send every open page built for `username` to the login page."""
+    send_to_login(_open_pages_of(username))
 
 
 def rebuild_pages_of(username: str) -> None:
@@ -69,7 +74,7 @@ class Actions:
         self.hub = hub
         self.identity = identity
         self._session = session
-        if session is not None:  # a page in a browser: remembered for `end_pages_of`
+        if session is not None:  # a page in a browser: remembered for `end_pages_of`, `rebuild_pages_of`
             _PAGES[ui.context.client] = identity.username
 
     @property

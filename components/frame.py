@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from nicegui import Client, app, ui
 
-from components.actions import Actions
+from components.actions import Actions, send_to_login
 
 PRIMARY = "#1f6f8b"  # the header, the buttons, the charts' ended time
 # A select's menu stays inside the screen on a phone: at most 95% of its width, and long option
@@ -45,11 +45,8 @@ def log_out() -> None:
     here = ui.context.client
     browser = browser_id(here)
     app.storage.user.clear()
-    for client in list(Client.instances.values()):
-        if client is not here and browser is not None and browser_id(client) == browser:
-            with client:
-                ui.navigate.to("/login")
-    ui.navigate.to("/login")
+    others = [c for c in list(Client.instances.values()) if browser is not None and browser_id(c) == browser]
+    send_to_login({here, *others})
 
 
 def header(actions: Actions, title: str = "Live module sessions", tools: Callable[[], None] | None = None) -> None:

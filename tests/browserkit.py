@@ -48,7 +48,7 @@ from tests.conftest import require
 from tests.livekit import env_for
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Playwright
+    from playwright.sync_api import Browser, Page, Playwright, ViewportSize
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -310,9 +310,14 @@ def log_in(page: Page, app: App, username: str = ADMIN_USER, path: str = "/") ->
     page.wait_for_url(app.url + path, timeout=LOGIN_TIMEOUT_MS)
 
 
+def viewport(size: tuple[int, int]) -> ViewportSize:
+    """Playwright's viewport of a (width, height) such as DESK or PHONE."""
+    return {"width": size[0], "height": size[1]}
+
+
 def fresh_page(browser: Browser, size: tuple[int, int] = DESK, timeout_ms: int = WAIT_MS) -> Page:
     """A page in a new browser context (no session cookie) whose waits give up after ``timeout_ms``."""
-    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
+    page = browser.new_context(viewport=viewport(size)).new_page()
     page.set_default_timeout(timeout_ms)
     return page
 

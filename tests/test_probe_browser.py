@@ -28,14 +28,18 @@ from gaze.runtime import USERS_S
 from tests.browserkit import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    DESK,
+    PHONE,
     WAIT_MS,
     App,
     access_line,
     chromium_after,
     entry_path,
+    fresh_page,
     log_in,
     now_ms,
     running_classroom,
+    viewport,
 )
 
 if TYPE_CHECKING:
@@ -76,7 +80,7 @@ def _fill_limit(page: Page, module: str, minutes: str) -> None:
 
 
 def test_log_out_ends_the_browsers_other_pages(centre: App, browser: Browser) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport=viewport(DESK))
     try:
         first = context.new_page()
         log_in(first, centre)
@@ -103,7 +107,7 @@ def test_log_out_ends_the_browsers_other_pages(centre: App, browser: Browser) ->
 def test_enter_submits_every_form(centre: App, browser: Browser) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context = browser.new_context(viewport=viewport(PHONE))
     try:
         page = context.new_page()
         page.goto(centre.url + "/login")
@@ -135,8 +139,8 @@ def test_enter_submits_every_form(centre: App, browser: Browser) -> None:
 
 
 def test_a_removed_users_open_pages_go_to_the_login_page(centre: App, browser: Browser) -> None:
-    admin = browser.new_context(viewport={"width": 1280, "height": 800})
-    leaver = browser.new_context(viewport={"width": 390, "height": 844})
+    admin = browser.new_context(viewport=viewport(DESK))
+    leaver = browser.new_context(viewport=viewport(PHONE))
     try:
         page = admin.new_page()
         log_in(page, centre, path="/users")
@@ -162,8 +166,8 @@ def test_a_demoted_admins_open_pages_lose_their_controls(centre: App, browser: B
     """Also: a user the shell adds while the app runs can sign in, one it removes loses access."""
     from playwright.sync_api import expect
 
-    admin = browser.new_context(viewport={"width": 1280, "height": 800})
-    other = browser.new_context(viewport={"width": 390, "height": 844})
+    admin = browser.new_context(viewport=viewport(DESK))
+    other = browser.new_context(viewport=viewport(PHONE))
     try:
         centre.add_user("deputy", "deputy-secret-1", "admin")
         board = other.new_page()
@@ -196,7 +200,7 @@ def test_a_demoted_admins_open_pages_lose_their_controls(centre: App, browser: B
 
 
 def test_the_background_monitoring_note_keeps_its_icon_on_a_phone(centre: App, browser: Browser) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = fresh_page(browser, PHONE)
     try:
         log_in(page, centre)
         note = page.get_by_text("Background monitoring is on", exact=False)
@@ -208,11 +212,11 @@ def test_the_background_monitoring_note_keeps_its_icon_on_a_phone(centre: App, b
         assert text_box["y"] - 4 <= icon_box["y"] <= text_box["y"] + text_box["height"]
         assert icon_box["x"] + icon_box["width"] <= text_box["x"]
     finally:
-        page.close()
+        page.context.close()
 
 
 def test_enter_in_historys_module_search_picks_the_single_match(centre: App, browser: Browser) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = fresh_page(browser, PHONE)
     try:
         log_in(page, centre, path="/history")
         page.get_by_label("Module", exact=True).click()
@@ -220,14 +224,14 @@ def test_enter_in_historys_module_search_picks_the_single_match(centre: App, bro
         page.keyboard.press("Enter")
         page.wait_for_url(f"{centre.url}/history?*module=cdn_algebra*", timeout=WAIT_MS)
     finally:
-        page.close()
+        page.context.close()
 
 
 def test_a_browser_cannot_write_lines_into_the_apps_log(centre: App, browser: Browser) -> None:
     """NiceGUI logs what a page's script sends on its 'log' channel; any visitor of /login can send
     it. A forged line ("created the first user 'admin' with password …", what the README tells an
     admin to grep for) must not appear as a line of ours, and a flood is cut short."""
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = fresh_page(browser, PHONE)
     forged = "2026-01-01 00:00:00,000 WARNING gaze.services: created the first user 'admin' with password FORGED"
     try:
         page.goto(centre.url + "/login")
@@ -241,7 +245,7 @@ def test_a_browser_cannot_write_lines_into_the_apps_log(centre: App, browser: Br
         )
         page.wait_for_timeout(2_000)
     finally:
-        page.close()
+        page.context.close()
     lines = centre.log_path.read_text(errors="replace").splitlines()
     assert not [line for line in lines if line.startswith(forged[:20]) and "FORGED" in line]
     assert 0 < len([line for line in lines if "probe-flood" in line]) <= 60
@@ -261,7 +265,7 @@ def _labels_overlap(page: Page, chart: str) -> list[tuple[str, str]]:
 
 
 def test_a_devices_day_on_a_phone_has_readable_times(centre: App, browser: Browser) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = fresh_page(browser, PHONE)
     try:
         log_in(page, centre)
         page.get_by_title("Open this device's day").first.click()
@@ -269,4 +273,4 @@ def test_a_devices_day_on_a_phone_has_readable_times(centre: App, browser: Brows
         page.wait_for_timeout(500)  # drawn at the dialog's width
         assert _labels_overlap(page, ".q-dialog .nicegui-echart") == []
     finally:
-        page.close()
+        page.context.close()

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from gaze.demo import DEMO_DETAIL
 from gaze.journal import ReaderState
-from gaze.limits import Limits
+from gaze.limits import Limits, alert_key
 from gaze.logline import GUEST
 from gaze.sessions import Key, OpenSession, SessionStore
 
@@ -197,7 +197,7 @@ def stats(store: SessionStore, limits: Limits, now_ms: int) -> Stats:
         active_modules=len({s.module for s in sessions}),
         active_limits=len(limits.limits),
         over_limit=len(over),
-        over_acknowledged=sum(1 for s in over if (s.ip, s.user, s.module, s.start_ms) in seen),
+        over_acknowledged=sum(1 for s in over if alert_key(s) in seen),
     )
 
 

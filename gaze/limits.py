@@ -19,6 +19,14 @@ from sqlalchemy.orm import Session
 from gaze.db import AlertRow, LimitRow
 from gaze.sessions import OpenSession
 
+AlertKey = tuple[str, str, str, int]  # the session an alert is about: (ip, user, module, start_ms)
+
+
+def alert_key(session: OpenSession) -> AlertKey:
+    """The key of the alerts about `session` (as `Alert.session_key`)."""
+    return (session.ip, session.user, session.module, session.start_ms)
+
+
 log = logging.getLogger(__name__)
 
 MIN_MINUTES, MAX_MINUTES = 1, 1440
@@ -58,7 +66,7 @@ class Alert:
         return self.acknowledged_ms is None and self.resolved_ms is None
 
     @property
-    def session_key(self) -> tuple[str, str, str, int]:
+    def session_key(self) -> AlertKey:
         return (self.ip, self.user, self.module, self.session_start_ms)
 
 
@@ -126,7 +134,7 @@ class Limits:
         self.recent: list[Alert] = []  # newest first, at most RECENT_ALERTS
         self.open: dict[int, Alert] = {}  # not resolved yet, by id
         self.version = 0
-        self._alerted: set[tuple[str, str, str, int]] = set()
+        self._alerted: set[AlertKey] = set()
         self._write = threading.Lock()  # admins on several dashboards may click at once
 
     def load(self) -> None:
@@ -205,11 +213,7 @@ class Limits:
             return self._check(sessions, now_ms)
 
     def _check(self, sessions: Iterable[OpenSession], now_ms: int) -> list[Alert]:
-        due = [
-            s
-            for s in sessions
-            if self.over_limit(s, now_ms) and (s.ip, s.user, s.module, s.start_ms) not in self._alerted
-        ]
+        due = [s for s in sessions if self.over_limit(s, now_ms) and alert_key(s) not in self._alerted]
         if not due:
             return []
         rows = [
@@ -248,7 +252,7 @@ class Limits:
             return self._resolve_ended(sessions, now_ms)
 
     def _resolve_ended(self, sessions: Iterable[OpenSession], now_ms: int) -> list[Alert]:
-        live = {(s.ip, s.user, s.module, s.start_ms) for s in sessions}
+        live = {alert_key(s) for s in sessions}
         endings: dict[str, list[int]] = {}
         for alert in self.open.values():
             minutes = self.limit_for(alert.module)
@@ -314,7 +318,7 @@ class Limits:
         return sorted((a for a in self.open.values() if a.pending), key=lambda a: -a.id)
 
     @property
-    def acknowledged_sessions(self) -> set[tuple[str, str, str, int]]:
+    def acknowledged_sessions(self) -> set[AlertKey]:
         """The sessions an admin has acknowledged as over their limit (alerts not ended yet)."""
         return {a.session_key for a in self.open.values() if a.acknowledged_ms is not None and a.resolved_ms is None}
 

@@ -273,13 +273,11 @@ class HistoryView:
 
     async def _sort_changed(self, column: str, descending: bool) -> None:
         self.q, self._typing = replace(self.q, sort=column, descending=descending, page=1), None
-        self._show_url(step=True)
-        await self._load_page()
+        await self._load_page(step=True)
 
     async def _page_changed(self, page: int) -> None:
         self.q, self._typing = replace(self.q, page=page), None
-        self._show_url(step=True)
-        await self._load_page()
+        await self._load_page(step=True)
 
     def _fields(self) -> dict[str, Any]:
         return {name: getattr(self.q, name) for name in HistoryQuery.__dataclass_fields__}
@@ -307,17 +305,17 @@ class HistoryView:
     async def refresh(self, *, keep_page: bool = False, step: bool = False) -> None:
         if not keep_page:
             self.q = HistoryQuery(**{**self._fields(), "page": 1})
-        self._show_url(step=step)
         try:
             rng = self.q.rng()
         except ValueError as exc:
+            self._show_url(step=step)
             self.error.set_text(f"Range: {exc}")
             return
         self.error.set_text("")
         self._busy = True
         try:
             await self._draw(rng)
-            await self._load_page()
+            await self._load_page(step=step)
         finally:
             self._busy = False
 
@@ -338,10 +336,13 @@ class HistoryView:
         hours = [f"{h:02d}" for h in range(len(by_hour))]
         redraw(self.hour_chart, minutes_bars(hours, [bar_series(by_hour)], horizontal=False, empty=NO_SESSIONS))
 
-    async def _load_page(self) -> None:
+    async def _load_page(self, *, step: bool = False) -> None:
+        """The session table at `self.q.page` (the last page if that one no longer exists); then the
+        URL, written once it says the page shown."""
         try:
             rng = self.q.rng()
         except ValueError:
+            self._show_url(step=step)
             return
         filters = self._filters()
         names = {m.slug: m.name for m in self.catalog.modules}
@@ -350,8 +351,8 @@ class HistoryView:
         items, total = await io_bound(history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order)
         if not items and self.q.page > pages(total):  # a link to a page that no longer exists
             self.q = HistoryQuery(**{**self._fields(), "page": pages(total)})
-            self._show_url()
             items, total = await io_bound(history.sessions_page, engine, rng, filters, self.q.page, PAGE_SIZE, order)
+        self._show_url(step=step)
         self.sessions.show(
             items, total, self.q.page, self.q.sort, self.q.descending, self.devices.label, self.names.module
         )

@@ -266,11 +266,15 @@ def test_a_bad_link_gives_notes_not_an_error(browser: Browser, centre: App) -> N
         expect(notes).to_contain_text("sort 'colour'")
         expect(notes).to_contain_text("user filter")
         expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        shown: list[str] = []  # every URL the page writes, pushed or replaced
+        page.on("framenavigated", lambda frame: shown.append(frame.url) if frame == page.main_frame else None)
         page.goto(centre.url + "/history?range=custom&date_from=2026-02-30&date_to=2026-03-01&page=99")
         expect(page.get_by_text("Ignored in the link:")).to_contain_text("dates")
         expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
         wait_query(page, range="today")  # the URL now says what is shown: today, page 2 of 2
         assert query(page).get("page") == "2"
+        written = [parse_qs(urlsplit(url).query) for url in shown[1:]]
+        assert written and all(q.get("page") == ["2"] for q in written), shown  # never "today, page 99"
         assert "Traceback" not in centre.output()
     finally:
         page.context.close()

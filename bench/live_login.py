@@ -28,7 +28,17 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.livebench import CATALOG, MODULES, VIEWPORT, Row, ip_of, percentile, verdict, wait_lines  # noqa: E402
-from tests.browserkit import ADMIN_PASSWORD, ADMIN_USER, App, access_line, append, entry_path, make_catalog, now_ms  # noqa: E402
+from tests.browserkit import (  # noqa: E402
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    ROOT,
+    App,
+    access_line,
+    append,
+    entry_path,
+    make_catalog,
+    now_ms,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -136,7 +146,7 @@ def bench_login(browser: Browser, work: Path, rows: int, logins: int, roots: Seq
             stamp = now_ms() - 5_000
             modules = [MODULES[k % len(MODULES)] for k in range(rows)]
             append(journal, [(stamp, access_line(ip_of(k), entry_path(m), stamp)) for k, m in enumerate(modules)])
-            apps.append(App(journal, folder, **({"root": root} if root else {})).start())
+            apps.append(App(journal, folder, root=root or ROOT).start())
         for app in apps:
             wait_lines(app, rows)
         warm_contexts = [measuring_context(browser) for _ in apps]

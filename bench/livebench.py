@@ -15,13 +15,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.browserkit import App, log_in  # noqa: E402
+from tests.browserkit import App, log_in, viewport  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = viewport((1280, 900))
 CATALOG = {
     "cdn_math": "Mathematics (CDN)",
     "cdn_geo": "Geography of West Africa",

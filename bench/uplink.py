@@ -27,7 +27,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from gaze.sessions import SessionRecord
+    from tests.s3kit import Moto
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -43,7 +51,7 @@ def _rss_kib(field: str = "VmRSS") -> int:
     return 0
 
 
-def _app_baseline(db_url: str) -> object:
+def _app_baseline(db_url: str) -> Engine:
     """Import what the running app imports and open its database: the memory the uplink adds to."""
     import nicegui  # noqa: F401
     from sqlalchemy import text
@@ -67,38 +75,39 @@ def child(mode: str, db_url: str, endpoint: str, key: str, secret: str, bucket: 
         from gaze.uplink import Uplink, UplinkConfig
 
         out["import_s"], out["import_kib"] = time.perf_counter() - t0, _rss_kib()
-        put_s = [0.0]
+        put_clock = [0.0]
 
         def timed_put(store: Store, k: str, body: bytes) -> str:
             started = time.perf_counter()
             try:
                 return put_object(store, k, body)
             finally:
-                put_s[0] += time.perf_counter() - started
+                put_clock[0] += time.perf_counter() - started
 
         config = UplinkConfig(Store(bucket, "us-east-1", Credentials(key, secret), endpoint), "bench", "benchclc", 900)
-        uplink = Uplink(config, engine, batch_records=batch, put=timed_put)  # type: ignore[arg-type]
+        uplink = Uplink(config, engine, batch_records=batch, put=timed_put)
         report = uplink.ship()
         if report.error:
             raise SystemExit(f"shipment failed: {report.error}")
-        out.update(objects=report.objects, records=report.records, bytes=report.bytes, put_s=put_s[0])
+        out.update(objects=report.objects, records=report.records, bytes=report.bytes, put_s=put_clock[0])
     else:
         import boto3
         from sqlalchemy import select
 
+        from gaze.csvrow import cdn_row
         from gaze.db import RecordRow
-        from gaze.outbox import csv_bytes, csv_row
+        from gaze.outbox import csv_bytes
 
         client = boto3.client(
             "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret
         )
         out["import_s"], out["import_kib"] = time.perf_counter() - t0, _rss_kib()
         r = RecordRow.__table__.c
-        with engine.connect() as conn:  # type: ignore[attr-defined]
+        with engine.connect() as conn:
             rows = conn.execute(select(r.end_ms, r.user_id, r.ip, r.module, r.duration_s).order_by(r.end_ms)).all()
         put_s, sent = 0.0, 0
         for i in range(0, len(rows), batch):
-            body = csv_bytes(csv_row(*row) for row in rows[i : i + batch])
+            body = csv_bytes(cdn_row(*row) for row in rows[i : i + batch])  # as outbox.next_batch forms a body
             started = time.perf_counter()
             client.put_object(Bucket=bucket, Key=f"boto3/{i}.csv", Body=body)
             put_s += time.perf_counter() - started
@@ -109,7 +118,7 @@ def child(mode: str, db_url: str, endpoint: str, key: str, secret: str, bucket: 
     print(json.dumps(out))
 
 
-def running_apps(tmp: Path, moto: object, recs: list[object]) -> tuple[int, int, int] | None:
+def running_apps(tmp: Path, moto: Moto, recs: Sequence[SessionRecord]) -> tuple[int, int, int] | None:
     """RSS (KiB) of the app with the uplink off, then on after shipping `recs`; None without journal tools."""
     import shutil
 
@@ -130,7 +139,7 @@ def running_apps(tmp: Path, moto: object, recs: list[object]) -> tuple[int, int,
     migrate(engine)
     for i in range(0, len(recs), 100):
         with Session(engine) as db, db.begin():
-            add_records(db, recs[i : i + 100], LIVE, outbox=True)  # type: ignore[arg-type]
+            add_records(db, recs[i : i + 100], LIVE, outbox=True)
     engine.dispose()
     results: list[int] = []
     shipped = 0
@@ -138,8 +147,8 @@ def running_apps(tmp: Path, moto: object, recs: list[object]) -> tuple[int, int,
         workdir = tmp / f"app-{mode}"
         (workdir / "data").mkdir(parents=True)
         shutil.copy(seeded, workdir / "data" / "gaze.db")
-        bucket = moto.new_bucket()  # type: ignore[attr-defined]
-        extra = moto.env(bucket, MODULEGAZE_UPLINK_INTERVAL_MINUTES="0.1") if mode == "on" else {}  # type: ignore[attr-defined]
+        bucket = moto.new_bucket()
+        extra = moto.env(bucket, MODULEGAZE_UPLINK_INTERVAL_MINUTES="0.1") if mode == "on" else {}
         app = App(journal, workdir, extra_env=extra).start(60)
         try:
             deadline = time.monotonic() + 120
@@ -150,7 +159,7 @@ def running_apps(tmp: Path, moto: object, recs: list[object]) -> tuple[int, int,
                     break
             time.sleep(10)  # let the app settle (GC, the hub's ticks) before reading its RSS
             if mode == "on":
-                shipped = len(moto.rows(bucket))  # type: ignore[attr-defined]
+                shipped = len(moto.rows(bucket))
             results.append(app.rss_kib())
         finally:
             app.stop()
@@ -165,13 +174,14 @@ def main() -> int:
     parser.add_argument("child", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child[:6], args.batch_records)  # type: ignore[misc]
+        mode, db_url, endpoint, key, secret, bucket = args.child
+        child(mode, db_url, endpoint, key, secret, bucket, args.batch_records)
         return 0
 
     from sqlalchemy.orm import Session
 
+    from gaze.csvrow import cdn_row
     from gaze.db import LIVE, make_engine, migrate
-    from gaze.outbox import csv_row
     from gaze.records import add_records
     from gaze.sessions import SessionRecord
     from tests.s3kit import Moto
@@ -221,7 +231,7 @@ def main() -> int:
                 ]
                 done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO)
                 figures[mode] = json.loads(done.stdout.strip().splitlines()[-1])
-            want = sorted([csv_row(r.end_ms, r.user, r.ip, r.module, r.duration_s) for r in recs] * 2)
+            want = sorted([cdn_row(r.end_ms, r.user, r.ip, r.module, r.duration_s) for r in recs] * 2)
             same = sorted(moto.rows(bucket)) == want  # our objects and boto3's: each record once in each
             apps = None if args.no_app else running_apps(Path(tmp), moto, recs)
         finally:

@@ -25,5 +25,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy --strict gaze/
-.venv/bin/mypy main.py pages components
+.venv/bin/mypy main.py pages components bench
 exec .venv/bin/python -m pytest "$@"

@@ -38,6 +38,7 @@ def build() -> Services:
     """Settings -> services -> runtime (the one clock) -> pages. Exits with code 2 on a bad setting."""
     from nicegui import app, background_tasks
 
+    from components.actions import follow_users
     from components.hub import Hub
     from gaze.auth import LoginLimiter
     from gaze.cli import EXIT_BAD_SETTING, prepare
@@ -66,6 +67,7 @@ def build() -> Services:
     runtime = Runtime(services)
     hub = Hub(services)
     hub.attach(runtime)
+    runtime.on_users_changed(follow_users)
 
     async def startup() -> None:
         runtime.start()

@@ -40,13 +40,23 @@ def end_pages_of(username: str) -> None:
     send_to_login(_open_pages_of(username))
 
 
-def rebuild_pages_of(username: str) -> None:
-    """Reload every open page built for `username` but the one asking: a demoted admin's pages lose
-    their controls, a promoted viewer's gain them."""
+def rebuild_pages_of(username: str, but: Client | None = None) -> None:
+    """Reload every open page built for `username` (but the one asking): a demoted admin's pages
+    lose their controls, a promoted viewer's gain them."""
     for client in _open_pages_of(username):
-        if client is not ui.context.client:
+        if client is not but:
             with client:
                 ui.navigate.reload()
+
+
+def follow_users(changed: Mapping[str, str | None]) -> None:
+    """Users another process changed (`Runtime.on_users_changed`): as if done on /users here — a
+    removed user's pages go to the login page, one whose role changed get the new role's pages."""
+    for username, role in changed.items():
+        if role is None:
+            end_pages_of(username)
+        else:
+            rebuild_pages_of(username)
 
 
 def _open_pages_of(username: str) -> list[Client]:
@@ -158,7 +168,7 @@ class Actions:
     async def set_role(self, username: str, role: str) -> None:
         self._require_admin("manage users")
         await io_bound(self._services.users.set_role, username, role)
-        rebuild_pages_of(username)
+        rebuild_pages_of(username, but=ui.context.client)
 
     async def remove_user(self, username: str) -> None:
         self._require_admin("manage users")

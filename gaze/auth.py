@@ -103,9 +103,13 @@ class Users:
         self._roles: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def load(self) -> None:
+    def load(self) -> dict[str, str | None]:
+        """Read every user's role; return the users whose role the table changed since the last
+        read (None: removed) — a change this object made itself is known already."""
         with self._lock, Session(self.engine) as db:
-            self._roles = {row.username: row.role for row in db.scalars(select(UserRow))}
+            before, now = self._roles, {row.username: row.role for row in db.scalars(select(UserRow))}
+            self._roles = now
+        return {name: now.get(name) for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
 
     def role_of(self, username: str | None) -> str | None:
         return self._roles.get(username or "")
@@ -117,11 +121,14 @@ class Users:
         check_username(username)
         check_password(password)
         check_role(role)
-        with self._lock, Session(self.engine) as db, db.begin():
-            if db.get(UserRow, username) is not None:
-                raise AuthError(f"User {username} exists already.")
-            db.add(UserRow(username=username, password_hash=hash_password(password), role=role, created_ms=_now_ms()))
-        self._roles[username] = role
+        with self._lock:
+            with Session(self.engine) as db, db.begin():
+                if db.get(UserRow, username) is not None:
+                    raise AuthError(f"User {username} exists already.")
+                db.add(
+                    UserRow(username=username, password_hash=hash_password(password), role=role, created_ms=_now_ms())
+                )
+            self._roles[username] = role
         log.info("user added: %s (%s)", username, role)
         return User(username, role)
 
@@ -134,20 +141,22 @@ class Users:
 
     def set_role(self, username: str, role: str) -> None:
         check_role(role)
-        with self._lock, Session(self.engine) as db, db.begin():
-            row = _existing(db, username)
-            if row.role == ADMIN and role != ADMIN and self._admins(db) == 1:
-                raise AuthError("The last admin cannot lose the admin role.")
-            row.role = role
-        self._roles[username] = role
+        with self._lock:
+            with Session(self.engine) as db, db.begin():
+                row = _existing(db, username)
+                if row.role == ADMIN and role != ADMIN and self._admins(db) == 1:
+                    raise AuthError("The last admin cannot lose the admin role.")
+                row.role = role
+            self._roles[username] = role
 
     def remove(self, username: str) -> None:
-        with self._lock, Session(self.engine) as db, db.begin():
-            row = _existing(db, username)
-            if row.role == ADMIN and self._admins(db) == 1:
-                raise AuthError("The last admin cannot be removed.")
-            db.execute(delete(UserRow).where(UserRow.username == username))
-        self._roles.pop(username, None)
+        with self._lock:
+            with Session(self.engine) as db, db.begin():
+                row = _existing(db, username)
+                if row.role == ADMIN and self._admins(db) == 1:
+                    raise AuthError("The last admin cannot be removed.")
+                db.execute(delete(UserRow).where(UserRow.username == username))
+            self._roles.pop(username, None)
         log.info("user removed: %s", username)
 
     def _admins(self, db: Session) -> int:

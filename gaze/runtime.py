@@ -36,6 +36,7 @@ MIDNIGHT_SECOND = 1  # the rotation runs one second after local midnight
 UPLINK_STATUS_S = 30.0  # re-read the uplink's queue length
 
 AlertListener = Callable[[list[Alert], int], None]  # (new alerts, how many ended)
+UsersListener = Callable[[dict[str, str | None]], None]  # {username: new role, None when removed}
 
 
 def next_local_midnight(now: float) -> float:
@@ -63,6 +64,7 @@ class Runtime:
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
         )
         self._alert_listeners: list[AlertListener] = []
+        self._users_listeners: list[UsersListener] = []
         self.rotations = 0  # midnight rotations run (for /healthz and tests)
 
     # ------------------------------------------------------------------ wiring
@@ -78,6 +80,11 @@ class Runtime:
     def on_alerts(self, listener: AlertListener) -> None:
         """`listener(new, ended)` hears of new over-limit alerts and of alerts that ended (stored already)."""
         self._alert_listeners.append(listener)
+
+    def on_users_changed(self, listener: UsersListener) -> None:
+        """`listener({username: role or None})` hears of users another process (the shell's `main.py
+        users …`) removed or whose role it changed, on the event loop."""
+        self._users_listeners.append(listener)
 
     def start(self) -> None:
         """Schedule every job and start the clock (inside the running event loop)."""
@@ -150,7 +157,10 @@ class Runtime:
 
     async def _reload_users(self) -> None:
         if self.services.ready:
-            await asyncio.to_thread(self.services.reload_users)
+            changed = await asyncio.to_thread(self.services.reload_users)
+            if changed:
+                for listener in self._users_listeners:
+                    listener(changed)
 
     async def _ship(self) -> None:
         uplink = self.services.uplink

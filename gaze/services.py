@@ -109,13 +109,15 @@ class Services:
         """Follow from start-up: background monitor on, or demo data (nothing to protect)."""
         return self.settings.background_monitor or self.demo
 
-    def reload_users(self) -> None:
-        """Users and roles as the database has them now (blocking); while it is unreachable the
-        roles stay as they were and the database check says why."""
+    def reload_users(self) -> dict[str, str | None]:
+        """Users and roles as the database has them now (blocking): the users whose role another
+        process changed (None: removed). While the database is unreachable the roles stay as they
+        were (nothing changed) and the database check says why."""
         try:
-            self.users.load()
+            return self.users.load()
         except SQLAlchemyError as exc:
             log.debug("users not re-read: %s", error_text(exc))
+            return {}
 
     def check_database(self) -> bool:
         """SELECT 1 on our own database (blocking); the result feeds the status strip and /healthz."""

@@ -86,10 +86,12 @@ def test_the_running_app_follows_what_the_shell_changes(users: Users) -> None:
     assert users.role_of("deputy") == ADMIN
     shell.add("keeper", "keeper-pass", ADMIN)
     shell.set_role("deputy", VIEWER)
-    users.load()
+    assert users.load() == {"deputy": VIEWER, "keeper": ADMIN}  # what changed, for the open pages
     assert users.role_of("deputy") == VIEWER and users.role_of("keeper") == ADMIN
+    users.set_role("deputy", ADMIN)  # a change made here is known here: not reported again
+    assert users.load() == {}
     shell.remove("deputy")
-    users.load()
+    assert users.load() == {"deputy": None}
     assert users.role_of("deputy") is None and users.verify("deputy", "deputy-pass") is None
 
 

@@ -59,7 +59,19 @@ class ExactlyOnceLog:
 
     def recover(self) -> None:
         """Finish a write a crash interrupted (the intent in the database says what it was)."""
-        self.complete(self._intent_day())
+        self._finish_pending()
+
+    def _finish_pending(self) -> bool:
+        return self.complete(self._intent_day())
+
+    def rotate_due(self) -> None:
+        """The midnight job: archive an earlier day's plain file and prune. A pending write is
+        finished first — its recorded offset is in this plain file; archived under it, the offset
+        would point into a new file and the write be done again. If it cannot be finished (database
+        or directory away), the rotation waits for the next write or midnight."""
+        if self._finish_pending():
+            self.file.rotate_due()
+            self.file.prune()
 
     def _intent_day(self) -> date:
         """The local day the pending intent is written for."""
@@ -68,18 +80,20 @@ class ExactlyOnceLog:
     def stage(self, db: Session, data: bytes, day: date, upto: int | None = None) -> bool:
         """Record the intent to write `data` inside the caller's transaction. False if nothing to do."""
         row = self._row(db)
-        if row.intent_data is not None:  # an earlier write failed: keep its data in front
-            data = row.intent_data + data
+        offset: int | None = None
+        if row.intent_data is not None:  # an earlier write not cleared: keep its data in front, at its
+            data = row.intent_data + data  # offset (it may be in the file already, whole or in part)
+            offset = row.intent_offset
             if upto is None and len(data) > MAX_PENDING_ACCESS:
                 log.error("dropping %d bytes of %s: directory unwritable for too long", len(row.intent_data), self.stem)
-                data = data[len(row.intent_data) :]
+                data, offset = data[len(row.intent_data) :], None
         if not data:
             return False
-        try:
-            offset: int | None = self.file.prepare(day)
-        except LogDirError as exc:
-            self._failed(exc)
-            offset = None
+        if offset is None:
+            try:
+                offset = self.file.prepare(day)
+            except LogDirError as exc:
+                self._failed(exc)
         row.intent_path, row.intent_offset, row.intent_data = str(self.file.path), offset, data
         row.intent_upto = upto if upto is not None else row.intent_upto
         return True
@@ -159,9 +173,6 @@ class SessionLogWriter(ExactlyOnceLog):
                 self.stage(db, session_bytes(group), day, upto=group[-1].id)
             if not self.complete(day):
                 return False
-
-    def _finish_pending(self) -> bool:
-        return self.complete(self._intent_day())
 
     def _intent_day(self) -> date:
         """The local day of the pending intent's last record (it was staged for that day)."""

@@ -367,7 +367,6 @@ class Monitor:
         async with self._lock:
             for writer in (self.sessions_log, self.access_log):
                 try:
-                    await asyncio.to_thread(writer.file.rotate_due)
-                    await asyncio.to_thread(writer.file.prune)
+                    await asyncio.to_thread(writer.rotate_due)
                 except Exception as exc:  # reported in the status; the next write retries
-                    log.error("rotation of %s failed: %s", writer.stem, exc)
+                    log.error("rotation of %s failed: %s", writer.stem, error_line(exc))

@@ -95,6 +95,9 @@ class Monitor:
         self._stopping = (
             asyncio.Event()
         )  # set by stop(): ends the demo source, a retry or the wait for a readable journal
+        # set by a save that got through (it stored a held batch too) and by stop(): the reader's
+        # wait to retry a batch the database refused ends at once
+        self._retry_now = asyncio.Event()
         self.set_aside = SetAside()
         self.outbox = settings.uplink_url is not None and not demo  # queue closed records for the uplink
         self.restored = False  # restore() has loaded the checkpoint
@@ -173,6 +176,7 @@ class Monitor:
     async def stop(self) -> None:
         """Stop following; the checkpoint stays where the last batch left it."""
         self._stopping.set()
+        self._retry_now.set()
         if self._reader is not None:
             self._reader.stop()
         if self._task is not None:
@@ -186,7 +190,8 @@ class Monitor:
         """Process a batch, then hold the reader until the checkpoint that includes it is saved.
 
         The batch is fed once: while the database refuses the write, the records, open sessions and
-        cursor wait together in memory and the same write is retried with backoff. Nothing is
+        cursor wait together in memory and the same write is retried with backoff (or at once when
+        the tick's save gets through, which stored them: the status is right again). Nothing is
         taken from memory before it is stored, so a kill at any point resumes from the last saved
         checkpoint and reads the batch again.
         """
@@ -197,8 +202,9 @@ class Monitor:
             if self._stopping.is_set():
                 return  # still in memory: the next start resumes after it, a restart re-reads it
             self.reader_state.set("stalled", self.write_error or "", time.time() + delay)
+            self._retry_now.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+                await asyncio.wait_for(self._retry_now.wait(), delay)
             delay = min(delay * 2, RETRY_MAX_S)
         if self.reader_state.status == "stalled":
             self.reader_state.set("following")
@@ -258,6 +264,7 @@ class Monitor:
             if self.write_error is not None:
                 log.info("saving to the database again")
                 self.write_error, self._retry_at = None, 0.0
+                self._retry_now.set()
             await asyncio.to_thread(self._write_files, bool(snap.records))
             return True
 

@@ -7,6 +7,7 @@ the reference every live run must equal.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -285,6 +286,30 @@ async def test_outage_heartbeat_and_restart_lose_nothing(pg_url: str, proxy: Tcp
         got = [row[:7] for row in live_rows(monitor.engine) if row[3] != "10.1.1.1"]
         assert got == expected, f"crash={crash}"
         monitor.engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_readers_wait_ends_when_the_ticks_save_gets_through(
+    pg_url: str, proxy: TcpProxy, tmp_path: Path
+) -> None:
+    """While the database refuses a batch, the reader waits longer each time (0.5 s doubling to
+    30 s). The tick's save that gets through stores the held batch too: the reader goes on at once
+    and the status stops saying "stalled", not at the end of its wait."""
+    settings = make_settings(tmp_path, "wake", database_url=proxy.url(pg_url))
+    monitor = Monitor(settings, open_engine(settings))
+    monitor.restore()
+    proxy.cut()
+    held = asyncio.create_task(monitor._on_batch(classroom(seed=5, n=300)))
+    while (monitor.reader_state.retry_at or 0) - time.time() < 3:  # its 4 s wait has begun
+        await asyncio.sleep(0.05)
+    proxy.restore()
+    await asyncio.sleep(0.6)  # the tick may try again 0.5 s after the reader's last failed save
+    await monitor.tick()
+    assert monitor.write_error is None
+    await asyncio.wait_for(held, 1.5)  # before: until the end of the 4 s wait
+    assert monitor.reader_state.status == "following"
+    assert len(live_rows(monitor.engine)) > 0
+    monitor.engine.dispose()
 
 
 async def _run(monitor: Monitor, parts_: list[list[JournalEntry]]) -> Engine:

@@ -219,7 +219,14 @@ def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
     finally:
         conn.close()
     if 200 <= response.status < 300:
-        return (response.getheader("ETag") or "").strip('"')
+        etag = (response.getheader("ETag") or "").strip('"')
+        if not etag:  # S3 always names the object it stored: this answer came from something else
+            raise S3Error(
+                f"{store.where()}: HTTP {response.status} without an ETag, not an S3 store's answer "
+                "(a proxy or captive portal on the way?)",
+                status=response.status,
+            )
+        return etag
     fields = {m.group(1).decode(): m.group(2).decode("utf-8", "replace") for m in _ERROR_FIELD.finditer(data)}
     code = fields.get("Code")
     raise S3Error(

@@ -2,7 +2,9 @@
 - one that trickles its answer a byte at a time. http.client's timeout is per socket operation, so
   before the total deadline (gaze/s3put.py) such a store held the shipment for ever (measured: a 3 s
   timeout, moto's answer dripped one byte a second, still hanging after minutes) and the app shipped
-  nothing more until restarted."""
+  nothing more until restarted;
+- something on the way that answers `200 OK` to anything without storing it (a proxy, a captive
+  portal): before, its records were marked sent and never reached the bucket."""
 
 from __future__ import annotations
 
@@ -116,4 +118,29 @@ def test_a_trickling_store_gives_up_within_the_deadline(tmp_path: Path, moto: Mo
     done_now = ship_to_moto(engine, moto, bucket)
     assert (done_now.records, done_now.waiting) == (40, 0)
     assert sorted(moto.rows(bucket)) == sorted(expected(recs))
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 21\r\n\r\n<html>Log in!</html>\n",
+    ],
+    ids=["empty", "html"],
+)
+def test_a_200_that_is_not_from_s3_marks_nothing_sent(tmp_path: Path, moto: Moto, answer: bytes) -> None:
+    bucket = moto.new_bucket()
+    engine, recs = queued(tmp_path, 40)
+    fake = FakeStore(answer)
+    store = Store(bucket, "us-east-1", Credentials(moto.access_key, moto.secret_key), f"http://127.0.0.1:{fake.port}")
+    uplink = Uplink(UplinkConfig(store, "org/centres", "testclc", 60), engine, NAMES.get, batch_records=25)
+    report = uplink.ship()
+    fake.close()
+    assert fake.requests == 1 and report.objects == 0
+    assert report.error is not None and "HTTP 200 without an ETag" in report.error
+    assert uplink.status.queued == 40 and uplink.status.last_error == report.error
+    done_now = ship_to_moto(engine, moto, bucket)
+    assert (done_now.records, done_now.waiting) == (40, 0)
+    assert sorted(moto.rows(bucket)) == sorted(expected(recs))  # none lost, none twice
     engine.dispose()

@@ -10,22 +10,29 @@ tests check it against moto's S3 server with signature checking on.
 Addressing: AWS (no endpoint) uses virtual-hosted style `https://BUCKET.s3.REGION.amazonaws.com/KEY`
 (path style for bucket names with dots, whose names break the TLS certificate match); an
 S3-compatible endpoint (MinIO, moto, Ceph, …) uses path style `ENDPOINT/BUCKET/KEY`.
+
+Time: `Store.timeout_s` bounds each wait on the socket, and a whole PUT may take that plus the body
+at `SLOWEST_BYTES_PER_S`: a store that trickles its answer (or reads the body) a byte at a time
+would otherwise hold the shipment for ever, since every byte restarts http.client's timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import re
 import socket
 import ssl
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 SERVICE = "s3"
 ALGORITHM = "AWS4-HMAC-SHA256"
+SLOWEST_BYTES_PER_S = 4_000  # a poor 2G link: a 0.5 MB batch may take timeout_s + 131 s in all
 _ERROR_FIELD = re.compile(rb"<(Code|Message)>([^<]{0,300})</\1>")
 
 
@@ -137,6 +144,42 @@ def put_object(store: Store, key: str, body: bytes, content_type: str = "text/cs
         raise
 
 
+class _Overdue(TimeoutError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no full answer within {seconds:.0f} s")
+        self.seconds = seconds
+
+
+class _Deadline:
+    """`with _Deadline(conn, seconds):` shuts the connection's socket when the time is up (a blocked
+    read or write then returns at once; again every 0.5 s, should the socket have been replaced,
+    as TLS does after connecting) and raises _Overdue at the end of the block."""
+
+    def __init__(self, conn: http.client.HTTPConnection, seconds: float) -> None:
+        self.conn, self.seconds = conn, seconds
+        self.done, self.expired = threading.Event(), threading.Event()
+
+    def _watch(self) -> None:
+        if self.done.wait(self.seconds):
+            return
+        self.expired.set()
+        while True:
+            sock = self.conn.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            if self.done.wait(0.5):
+                return
+
+    def __enter__(self) -> None:
+        threading.Thread(target=self._watch, name="s3put-deadline", daemon=True).start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        if self.expired.is_set():
+            raise _Overdue(self.seconds)
+
+
 def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
     scheme, host, port, path = store.address(key)
     headers = signed_headers(
@@ -157,9 +200,12 @@ def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
     else:
         conn = http.client.HTTPConnection(hostname, port, timeout=store.timeout_s)
     try:
-        conn.request("PUT", path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read(65_536)
+        with _Deadline(conn, store.timeout_s + len(body) / SLOWEST_BYTES_PER_S):
+            conn.request("PUT", path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read(65_536)
+    except _Overdue as exc:
+        raise S3Error(f"no full answer from {store.where()} within {exc.seconds:.0f} s (far too slow)") from None
     except TimeoutError:
         raise S3Error(f"no answer from {store.where()} within {store.timeout_s:.0f} s") from None
     except socket.gaierror:
@@ -173,7 +219,14 @@ def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
     finally:
         conn.close()
     if 200 <= response.status < 300:
-        return (response.getheader("ETag") or "").strip('"')
+        etag = (response.getheader("ETag") or "").strip('"')
+        if not etag:  # S3 always names the object it stored: this answer came from something else
+            raise S3Error(
+                f"{store.where()}: HTTP {response.status} without an ETag, not an S3 store's answer "
+                "(a proxy or captive portal on the way?)",
+                status=response.status,
+            )
+        return etag
     fields = {m.group(1).decode(): m.group(2).decode("utf-8", "replace") for m in _ERROR_FIELD.finditer(data)}
     code = fields.get("Code")
     raise S3Error(

@@ -32,7 +32,8 @@ from urllib.parse import quote, urlsplit
 
 SERVICE = "s3"
 ALGORITHM = "AWS4-HMAC-SHA256"
-SLOWEST_BYTES_PER_S = 4_000  # a poor 2G link: a 0.5 MB batch may take timeout_s + 131 s in all
+# a GPRS-class upload (8 kbit/s): a batch of 5,000 records (~0.3 MB) may take timeout_s + 300 s in all
+SLOWEST_BYTES_PER_S = 1_000
 _ERROR_FIELD = re.compile(rb"<(Code|Message)>([^<]{0,300})</\1>")
 
 

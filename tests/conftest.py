@@ -14,12 +14,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine
 
 from gaze.db import make_engine, migrate
+
+if TYPE_CHECKING:
+    from tests.s3kit import Moto
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("MODULEGAZE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -196,6 +199,19 @@ def timezone(name: str) -> Iterator[None]:
         else:
             os.environ["TZ"] = old
         time.tzset()
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
+    """moto's S3 server on loopback, one per test module (skips without `moto[server]`)."""
+    from tests.s3kit import Moto, require_moto
+
+    require_moto()
+    server = Moto(tmp_path_factory.mktemp("moto")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from gaze.records import add_records
 from gaze.s3put import Credentials, Store, signed_headers
 from gaze.sessions import SessionRecord
 from gaze.uplink import Uplink, UplinkConfig, status_text, uplink_config
-from tests.s3kit import Moto, require_moto
+from tests.s3kit import Moto
 
 T0 = 1_777_905_040_000  # 2026-05-04T14:30:40Z
 NAMES = {"cdn_math": "Mathematics, Grade 7", "cdn_acid": 'Acids & "Bases"'}
@@ -223,16 +222,6 @@ def test_batches_are_fixed_before_sending(engine: Engine) -> None:
 
 
 # ---------------------------------------------------------------- against the S3 server
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
-    require_moto()
-    server = Moto(tmp_path_factory.mktemp("moto")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def config_for(

@@ -12,7 +12,6 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,20 +23,10 @@ from gaze.records import add_records
 from gaze.s3put import Credentials, Store
 from gaze.sessions import SessionRecord
 from gaze.uplink import ShipReport, Uplink, UplinkConfig
-from tests.s3kit import Moto, require_moto
+from tests.s3kit import Moto
 from tests.test_uplink import NAMES, expected, records
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
-    require_moto()
-    server = Moto(tmp_path_factory.mktemp("moto")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class FakeStore:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,20 +22,10 @@ from gaze.records import add_records
 from tests import journalkit, livekit
 from tests.browserkit import App, access_line, append, entry_path, free_port, make_catalog
 from tests.conftest import ROOT, foreign_environ, require
-from tests.s3kit import Moto, require_moto
+from tests.s3kit import Moto
 from tests.test_uplink import T0, records
 
 pytestmark = pytest.mark.usefixtures("clean_env")
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
-    require_moto()
-    server = Moto(tmp_path_factory.mktemp("moto")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def sqlite(tmp_path: Path) -> tuple[str, Engine]:

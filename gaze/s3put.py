@@ -11,6 +11,13 @@ Addressing: AWS (no endpoint) uses virtual-hosted style `https://BUCKET.s3.REGIO
 (path style for bucket names with dots, whose names break the TLS certificate match); an
 S3-compatible endpoint (MinIO, moto, Ceph, …) uses path style `ENDPOINT/BUCKET/KEY`.
 
+What the store tells us (`Store.told`, kept for the process's later PUTs): a Pi has no real-time
+clock, and where NTP is blocked its clock can be hours off; S3 refuses a request more than 15 min
+from its own time (`RequestTimeTooSkewed`), so we sign again with the store's clock (its `Date`
+header) and keep the offset. A bucket in another region than the settings say answers
+`PermanentRedirect` naming its region: we sign again for that region and keep it. Each of the two
+is tried at most once per PUT: no answer makes a PUT go round in circles.
+
 Time: `Store.timeout_s` bounds each wait on the socket, and a whole PUT may take that plus the body
 at `SLOWEST_BYTES_PER_S`: a store that trickles its answer (or reads the body) a byte at a time
 would otherwise hold the shipment for ever, since every byte restarts http.client's timeout.
@@ -19,6 +26,7 @@ would otherwise hold the shipment for ever, since every byte restarts http.clien
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import http.client
@@ -26,15 +34,18 @@ import re
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
 SERVICE = "s3"
 ALGORITHM = "AWS4-HMAC-SHA256"
 # a GPRS-class upload (8 kbit/s): a batch of 5,000 records (~0.3 MB) may take timeout_s + 300 s in all
 SLOWEST_BYTES_PER_S = 1_000
-_ERROR_FIELD = re.compile(rb"<(Code|Message)>([^<]{0,300})</\1>")
+_ERROR_FIELD = re.compile(rb"<(Code|Message|Region|Endpoint)>([^<]{0,300})</\1>")
+_ENDPOINT_REGION = re.compile(r"\bs3[.-]([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com")
 
 
 @dataclass(frozen=True)
@@ -44,15 +55,28 @@ class Credentials:
     token: str | None = field(default=None, repr=False)
 
 
+@dataclass
+class Told:
+    """What the store told us that the settings did not say, for this process's later PUTs."""
+
+    clock_offset_s: float = 0.0  # the store's clock minus ours (positive: ours is behind)
+    region: str | None = None  # where the bucket really is, when a PermanentRedirect said so
+
+    def now(self) -> datetime:
+        """The time as the store sees it: what we sign with."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset_s)
+
+
 @dataclass(frozen=True)
 class Store:
-    """Where objects go. `endpoint` None = AWS itself."""
+    """Where objects go. `endpoint` None = AWS itself. `told` is shared by copies (dataclasses.replace)."""
 
     bucket: str
     region: str
     credentials: Credentials
     endpoint: str | None = None
     timeout_s: float = 30.0
+    told: Told = field(default_factory=Told, compare=False, repr=False)
 
     def address(self, key: str) -> tuple[str, str, int | None, str]:
         """(scheme, host header, port, canonical path) of an object."""
@@ -74,12 +98,19 @@ class S3Error(Exception):
     """A PUT failed; str() says why in words (never a secret). `status` None = no HTTP answer."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, code: str | None = None, region: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        region: str | None = None,
+        clock_offset_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
-        self.region = region  # AWS's x-amz-bucket-region: where the bucket really is
+        self.region = region  # AWS's x-amz-bucket-region (or the error's Region/Endpoint): where the bucket is
+        self.clock_offset_s = clock_offset_s  # a RequestTimeTooSkewed answer's Date minus our clock
 
 
 def _path(raw: str) -> str:
@@ -134,15 +165,21 @@ def signed_headers(
 
 def put_object(store: Store, key: str, body: bytes, content_type: str = "text/csv; charset=utf-8") -> str:
     """PUT `body` as `key`; returns the ETag. Raises S3Error (in words) on any failure. A PUT of the
-    same key replaces the object whole, so repeating a PUT is harmless."""
-    try:
-        return _put(store, key, body, content_type)
-    except S3Error as exc:
-        region = exc.region
-        if region and region != store.region:  # AWS tells which region the bucket lives in: once more there
-            moved = Store(store.bucket, region, store.credentials, store.endpoint, store.timeout_s)
-            return _put(moved, key, body, content_type)
-        raise
+    same key replaces the object whole, so repeating a PUT is harmless. What the store tells about
+    its clock or the bucket's region is kept in `store.told` and used from then on."""
+    told = store.told
+    resigned = moved = False
+    while True:
+        target = store if told.region is None else dataclasses.replace(store, region=told.region)
+        try:
+            return _put(target, key, body, content_type, told.now())
+        except S3Error as exc:
+            if exc.code == "RequestTimeTooSkewed" and exc.clock_offset_s is not None and not resigned:
+                told.clock_offset_s, resigned = exc.clock_offset_s, True  # sign again on the store's clock
+            elif exc.region and exc.region != target.region and not moved:
+                told.region, moved = exc.region, True  # once more where the bucket lives
+            else:
+                raise
 
 
 class _Overdue(TimeoutError):
@@ -181,7 +218,7 @@ class _Deadline:
             raise _Overdue(self.seconds)
 
 
-def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
+def _put(store: Store, key: str, body: bytes, content_type: str, now: datetime) -> str:
     scheme, host, port, path = store.address(key)
     headers = signed_headers(
         "PUT",
@@ -189,7 +226,7 @@ def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
         path,
         body,
         store,
-        datetime.now(UTC),
+        now,
         {"content-type": content_type, "content-length": str(len(body))},
     )
     hostname = urlsplit(f"//{host}").hostname or host
@@ -205,6 +242,7 @@ def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
             conn.request("PUT", path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read(65_536)
+            answered = time.time()
     except _Overdue as exc:
         raise S3Error(f"no full answer from {store.where()} within {exc.seconds:.0f} s (far too slow)") from None
     except TimeoutError:
@@ -230,12 +268,24 @@ def _put(store: Store, key: str, body: bytes, content_type: str) -> str:
         return etag
     fields = {m.group(1).decode(): m.group(2).decode("utf-8", "replace") for m in _ERROR_FIELD.finditer(data)}
     code = fields.get("Code")
+    named = _ENDPOINT_REGION.search(fields.get("Endpoint", ""))
     raise S3Error(
         _explain(store, response.status, code, fields.get("Message")),
         status=response.status,
         code=code,
-        region=response.getheader("x-amz-bucket-region"),
+        region=response.getheader("x-amz-bucket-region") or fields.get("Region") or (named[1] if named else None),
+        clock_offset_s=_store_clock_offset(response.getheader("Date"), answered)
+        if code == "RequestTimeTooSkewed"
+        else None,
     )
+
+
+def _store_clock_offset(date: str | None, answered: float) -> float | None:
+    """The store's clock minus ours, from its answer's `Date` (whole seconds: the middle of that second)."""
+    try:
+        return parsedate_to_datetime(date or "").timestamp() + 0.5 - answered
+    except (TypeError, ValueError):
+        return None
 
 
 _WORDS = {
@@ -247,12 +297,18 @@ _WORDS = {
     "ExpiredToken": "the session token has expired (AWS_SESSION_TOKEN)",
     "InvalidToken": "the session token is not valid (AWS_SESSION_TOKEN)",
     "PermanentRedirect": "the bucket is in another region (set AWS_REGION)",
+    "SlowDown": "the store asked to slow down",
     "AuthorizationHeaderMalformed": "the bucket is in another region (set AWS_REGION)",
 }
 
 
 def _explain(store: Store, status: int, code: str | None, message: str | None) -> str:
     words = _WORDS.get(code or "")
+    if code == "InvalidAccessKeyId" and store.endpoint is not None:  # the key may be right, the store wrong
+        words = (
+            "the store does not know this access key (AWS_ACCESS_KEY_ID; "
+            "or MODULEGAZE_UPLINK_ENDPOINT is not the right store)"
+        )
     if words is None:
         words = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
     return f"{store.where()}: {words}"

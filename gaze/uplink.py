@@ -8,7 +8,10 @@ credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else ~/.aws/credentials; profil
 
 The outbox and batches live in gaze/outbox.py; the wire in gaze/s3put.py. `Uplink.tick()` is what
 the scheduler runs every interval: it ships every waiting batch, or — after a failure — waits a
-growing pause (interval, 2×, 4× … at most an hour or the interval) while the outbox keeps filling.
+growing pause (interval, 2×, 4× … at most an hour or the interval) while the outbox keeps filling;
+a store that asks to slow down (`503 SlowDown`) gets twice that pause, and it is not an alarm. A
+refused key, secret or token is retried no sooner than any failure, and its words name the setting.
+What the store told (gaze/s3put.py `Told`: its clock's offset, the bucket's real region) is shown.
 Secrets never appear in `status`, messages or logs: only the bucket, prefix and endpoint do.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import configparser
 import logging
+import math
 import os
 import threading
 import time
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 DEFAULT_REGION = "us-east-1"
 MAX_PAUSE_S = 3600
 FIRST_RUN_DELAY_S = 5
+CLOCK_NOTE_S = 60  # a clock off by less is not worth a word (the store allows 15 min)
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,9 @@ class UplinkStatus:
     objects_sent: int = 0  # by this process
     records_sent: int = 0
     bytes_sent: int = 0
+    slow_down: bool = False  # the last attempt was asked to slow down (503 SlowDown)
+    clock_offset_s: float = 0.0  # the store's clock minus this machine's (positive: ours is behind)
+    bucket_region: str | None = None  # where the store says the bucket is, when not where the settings say
 
     def as_dict(self, now: float | None = None) -> dict[str, object]:
         now = time.time() if now is None else now
@@ -156,6 +164,9 @@ class UplinkStatus:
             "objectsSent": self.objects_sent,
             "recordsSent": self.records_sent,
             "bytesSent": self.bytes_sent,
+            "slowDown": self.slow_down,
+            "clockOffsetSeconds": round(self.clock_offset_s),
+            "bucketRegion": self.bucket_region,
         }
 
 
@@ -167,6 +178,8 @@ class ShipReport:
     keys: list[str] = field(default_factory=list)
     error: str | None = None
     waiting: int = 0
+    slow_down: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [
@@ -176,6 +189,7 @@ class ShipReport:
         if self.error:
             out.append(f"stopped: {self.error}")
         out.append(f"{self.waiting} records waiting")
+        out += self.notes
         return out
 
 
@@ -189,14 +203,49 @@ def ago(seconds: float) -> str:
     return f"{seconds / 86_400:.0f} days ago"
 
 
+def span(seconds: float) -> str:
+    """A length of time in whole minutes, in words: '17 min', '2 h 03 min', '3 days 4 h'."""
+    minutes = max(1, round(abs(seconds) / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 2880:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    days, hours = divmod(round(minutes / 60), 24)
+    return f"{days} days" + (f" {hours} h" if hours else "")
+
+
+def clock_text(offset_s: float) -> str | None:
+    """What the store's answers say of this machine's clock; None when it is right."""
+    if abs(offset_s) < CLOCK_NOTE_S:
+        return None
+    return f"this Pi's clock is {span(offset_s)} {'behind' if offset_s > 0 else 'ahead of'} the store's"
+
+
+def notes(status: UplinkStatus) -> list[str]:
+    """What the store told that the admin should fix, though records still go out."""
+    out = []
+    clock = clock_text(status.clock_offset_s)
+    if clock:
+        out.append(clock)
+    if status.bucket_region:
+        out.append(f"the bucket is in {status.bucket_region}: set AWS_REGION={status.bucket_region}")
+    return out
+
+
 def status_text(status: UplinkStatus, now: float | None = None) -> tuple[str, bool]:
-    """One line for the board's status strip, and whether it is a problem to flag."""
+    """One line for the board's status strip, and whether it is a problem to flag (an error other
+    than being asked to slow down, or a wrong clock: the records' times come from it)."""
     now = time.time() if now is None else now
     last = "never" if status.last_success_ms is None else ago(now - status.last_success_ms / 1000)
     text = f"uplink: last upload {last} · {status.queued} queued"
     if status.last_error:
         text += f" · {status.last_error}"
-    return text, status.last_error is not None
+        if status.next_attempt_at > now:
+            text += f" · next try in {span(math.ceil(status.next_attempt_at - now))}"
+    for note in notes(status):
+        text += f" · {note}"
+    problem = status.last_error is not None and not status.slow_down
+    return text, problem or clock_text(status.clock_offset_s) is not None
 
 
 class Uplink:
@@ -234,7 +283,8 @@ class Uplink:
         if self.status.failures == 0:
             return 0.0
         cap = max(self.config.interval_s, MAX_PAUSE_S)
-        return float(min(self.config.interval_s * 2 ** (self.status.failures - 1), cap))
+        steps = self.status.failures - 1 + self.status.slow_down  # asked to slow down: one step longer
+        return float(min(self.config.interval_s * 2**steps, cap))
 
     def tick(self, now: float | None = None) -> ShipReport | None:
         """The scheduled job: ship unless still pausing after a failure."""
@@ -264,7 +314,7 @@ class Uplink:
                     report.bytes += len(batch.body)
                     report.keys.append(batch.key)
             except S3Error as exc:
-                report.error = str(exc)
+                report.error, report.slow_down = str(exc), exc.code == "SlowDown"
             except SQLAlchemyError as exc:
                 report.error = f"database: {error_text(exc)}"
             self._account(report)
@@ -275,6 +325,16 @@ class Uplink:
         status.objects_sent += report.objects
         status.records_sent += report.records
         status.bytes_sent += report.bytes
+        told, configured = self.config.store.told, self.config.store.region
+        clock = clock_text(told.clock_offset_s)
+        if clock != clock_text(status.clock_offset_s):
+            log.warning(
+                "uplink: %s", f"{clock}: signing with the store's time" if clock else "the clock is right again"
+            )
+        status.clock_offset_s = told.clock_offset_s
+        status.bucket_region = told.region if told.region not in (None, configured) else None
+        status.slow_down = report.slow_down
+        report.notes = notes(status)
         if report.error is None:
             if status.failures:
                 log.info("uplink: %s reachable again", self.config.describe())

@@ -105,14 +105,17 @@ def serve() -> None:
 
     tune_malloc()  # before any thread starts
     skip_unused_clients()  # before NiceGUI is imported
-    from nicegui import ui
+    from nicegui import helpers, ui
 
     from gaze.auth import session_secret
+    from gaze.cli import exit_on_stop_signals
     from gaze.hardening import guard_browser_logs, redact_logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact_logging()
     guard_browser_logs()  # a page's script cannot write lines into our log
+    if not helpers.is_user_simulation():  # not in the tests' process
+        exit_on_stop_signals()  # uvicorn re-raises the signal after its clean stop: exit 0 then
     services = build()
     ui.run(
         storage_secret=session_secret(services.settings.data_dir),

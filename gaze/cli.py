@@ -303,6 +303,23 @@ def export_command(
     return 0
 
 
+def exit_on_stop_signals() -> None:
+    """SIGTERM/SIGINT end the process with exit code 0 (the dashboard and `follow` alike).
+
+    Installed at start-up, before anything is read: a stop then simply exits. While the dashboard
+    serves, uvicorn catches both signals, shuts down (our on_shutdown saves the checkpoint and the
+    open sessions), puts back the handler it found and raises the signal again: with the default
+    handlers the dashboard then died by the signal after its clean stop (exit -15, or a
+    KeyboardInterrupt traceback for SIGINT); with this one it exits 0. `follow` replaces it with
+    its own (`follow` below) once its loop runs."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
 async def follow(settings: Settings, engine: Engine) -> None:
     """Run the reader and the runtime's jobs (limits, alerts, midnight rotation) until SIGTERM/SIGINT."""
     from gaze.runtime import Runtime  # the other commands need neither APScheduler nor the services
@@ -343,6 +360,7 @@ def dispatch(argv: list[str]) -> int | None:
     if args.command == "export":
         return export_command(args, settings)
     if args.command == "follow":
+        exit_on_stop_signals()
         tune_malloc()  # a service too: before any thread starts
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         redact_logging()

@@ -170,6 +170,30 @@ def test_demo_data_locks_its_own_folder(tmp_path: Path) -> None:
         app.stop()
 
 
+def test_sigterm_saves_and_exits_0(tmp_path: Path) -> None:
+    lines = corpus(seed=21, entries=2000)
+    journal = tmp_path / "oc4d.journal"
+    write(journal, lines)
+    expected = reference(journal, tmp_path)
+    journal.unlink()
+    write(journal, lines[:1100])  # sessions still open when it stops
+    db_url = f"sqlite:///{tmp_path / 'data' / 'gaze.db'}"
+    app = App(journal, tmp_path).start(timeout=90)
+    assert app.process is not None
+    wait_for_cursor(db_url, last_cursor(journal), app.process)
+    process = app.process
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0, app.output()
+    write(journal, lines[1100:])
+    app.start(timeout=90)
+    wait_for_cursor(db_url, last_cursor(journal), app.process)
+    process = app.process
+    process.send_signal(signal.SIGINT)  # Ctrl-C in a terminal: the same clean stop
+    assert process.wait(timeout=30) == 0, app.output()
+    assert "Traceback" not in app.output()
+    assert session_log(tmp_path / "logs") == expected
+
+
 # ---------------------------------------------------------------- the lock file itself
 
 

@@ -41,22 +41,27 @@ def build() -> Services:
     from components.actions import follow_users
     from components.hub import Hub
     from gaze.auth import LoginLimiter
-    from gaze.cli import EXIT_BAD_SETTING, prepare
+    from gaze.cli import EXIT_BAD_SETTING, EXIT_IN_USE, prepare
     from gaze.config import SettingsError, load_settings
     from gaze.db import error_text, migrate
-    from gaze.demo import settle_demo
+    from gaze.demo import log_demo, settle_demo
     from gaze.runtime import Runtime
     from gaze.services import Services
+    from gaze.writerlock import DirectoryInUse, release_all
     from pages import access, api, dashboard, devices, history, login, security, users
 
     try:
         settings = load_settings()
         exit_if_port_in_use(settings.port)  # before anything is created: the first admin above all
-        settings, demo = settle_demo(settings)  # demo data: its own database and log folder
-        engine = prepare(settings)
+        settings, demo, why = settle_demo(settings)  # demo data: its own database and log folder
+        engine = prepare(settings, demo=demo)  # the writer locks: before anything is written
     except SettingsError as exc:
         sys.stderr.write(f"modulegaze: {exc}\n")
         sys.exit(EXIT_BAD_SETTING)
+    except DirectoryInUse as exc:
+        sys.stderr.write(f"modulegaze: {exc}\n")
+        sys.exit(EXIT_IN_USE)
+    log_demo(demo, why)
     try:  # usually the schema is ready before the first request; if not, Services.connect retries
         migrate(engine)
     except Exception as exc:
@@ -74,8 +79,14 @@ def build() -> Services:
         background_tasks.create(runtime.open(follow=services.autostart, on_ready=hub.ready), name="connect")
         log.info("Module Gaze on port %d (%s)", settings.port, "demo data" if services.demo else settings.journal_unit)
 
+    async def shutdown() -> None:
+        try:
+            await runtime.close()  # saves the checkpoint and the open sessions
+        finally:
+            release_all()  # after the last write (the process ends, or a test's app stops)
+
     app.on_startup(startup)
-    app.on_shutdown(runtime.close)
+    app.on_shutdown(shutdown)
     app.state.services, app.state.hub = services, hub  # for operators' tooling and the UI tests
     access.install(services)
     login.register(services, LoginLimiter())
@@ -94,14 +105,17 @@ def serve() -> None:
 
     tune_malloc()  # before any thread starts
     skip_unused_clients()  # before NiceGUI is imported
-    from nicegui import ui
+    from nicegui import helpers, ui
 
     from gaze.auth import session_secret
+    from gaze.cli import exit_on_stop_signals
     from gaze.hardening import guard_browser_logs, redact_logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact_logging()
     guard_browser_logs()  # a page's script cannot write lines into our log
+    if not helpers.is_user_simulation():  # not in the tests' process
+        exit_on_stop_signals()  # uvicorn re-raises the signal after its clean stop: exit 0 then
     services = build()
     ui.run(
         storage_secret=session_secret(services.settings.data_dir),

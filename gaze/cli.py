@@ -21,7 +21,7 @@ from gaze.board import Names
 from gaze.catalog import Catalog
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, error_text, make_engine, migrate
-from gaze.demo import settle_demo
+from gaze.demo import DEMO_FOLDER, settle_demo
 from gaze.devices import DeviceLabels
 from gaze.export import csv_rows
 from gaze.footprint import tune_malloc
@@ -32,8 +32,10 @@ from gaze.journal import JournalSource
 from gaze.localtime import custom
 from gaze.uplink import uplink_config
 from gaze.uplinkcli import add_uplink_parser, uplink_command
+from gaze.writerlock import DirectoryInUse, hold
 
 EXIT_BAD_SETTING = 2
+EXIT_IN_USE = 1  # not 2: another process writes there now; the unit may restart us once it is gone
 
 
 def database_engine(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
@@ -65,11 +67,24 @@ def command_database(url: str | None, settings: Settings) -> Engine:
     return open_database(settings.own_database_url)
 
 
-def prepare(settings: Settings) -> Engine:
-    """Start-up checks shared by every long-running mode: writable directories, a database URL we
-    can use. The database itself may still be down: the service connects when it answers."""
+def hold_data_dir(settings: Settings, *, demo: bool = False) -> None:
+    """The writer lock of our own state (the database, its checkpoint): the data directory, or the
+    demo's folder in it for demo data (gaze.demo.demo_settings). DirectoryInUse when another
+    process holds it."""
+    directory = settings.data_dir / DEMO_FOLDER if demo else settings.data_dir
+    ensure_writable_dir(directory, "MODULEGAZE_DATA_DIR", private=True)
+    hold(directory, "MODULEGAZE_DATA_DIR")
+
+
+def prepare(settings: Settings, *, demo: bool = False) -> Engine:
+    """Start-up checks shared by every long-running mode: writable directories, this process the
+    only writer of the data and log directories (gaze.writerlock; DirectoryInUse otherwise), a
+    database URL we can use. The database itself may still be down: the service connects when it
+    answers. Nothing is written before the locks are held."""
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
     ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR", private=True)  # session secret, SQLite file
+    hold_data_dir(settings, demo=demo)
+    hold(settings.log_dir, "MODULEFETCH_LOG_DIR")
     uplink_config(settings)  # a bad uplink setting stops start-up like any other
     engine = database_engine(settings.own_database_url)
     if settings.journal_file is not None and not settings.journal_file.is_file():
@@ -141,7 +156,7 @@ def manage_users(
 ) -> int:
     try:
         # the dashboard's users: in demo mode they live in the demo's database (gaze.demo.settle_demo)
-        settings, demo = settle_demo(settings)
+        settings, demo, _why = settle_demo(settings)
         if demo:
             err.write(f"users of the demo data ({settings.own_database_url}): MODULEGAZE_DEMO decides\n")
         users = Users(command_database(None, settings))
@@ -175,11 +190,18 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         err.write(f"backfill: --input {args.input}: no such file\n")
         return EXIT_BAD_SETTING
     log_dir = args.log_dir or settings.log_dir
-    try:
-        ensure_writable_dir(log_dir, "--log-dir" if args.log_dir else "MODULEFETCH_LOG_DIR")
+    try:  # the only writer of the log folder, and of our database unless told to use another
+        variable = "--log-dir" if args.log_dir else "MODULEFETCH_LOG_DIR"
+        ensure_writable_dir(log_dir, variable)
+        hold(log_dir, variable)
+        if not args.no_database and not args.database_url:
+            hold_data_dir(settings)
     except SettingsError as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return EXIT_BAD_SETTING
+    except DirectoryInUse as exc:
+        err.write(redact(f"backfill: {exc}\n"))
+        return EXIT_IN_USE
     options = BackfillOptions(
         log_dir=log_dir,
         input=args.input,
@@ -221,10 +243,15 @@ def import_logs_command(
         err.write(f"import-logs: {args.directory}: no such directory\n")
         return EXIT_BAD_SETTING
     try:
+        if not args.database_url:  # our own database: the only writer of it
+            hold_data_dir(settings)
         engine = command_database(args.database_url, settings)
     except SettingsError as exc:
         err.write(redact(f"import-logs: {exc}\n"))
         return EXIT_BAD_SETTING
+    except DirectoryInUse as exc:
+        err.write(redact(f"import-logs: {exc}\n"))
+        return EXIT_IN_USE
     try:
         summary = import_logs(engine, args.directory, stderr=err)
     except (OSError, SQLAlchemyError) as exc:
@@ -276,6 +303,23 @@ def export_command(
     return 0
 
 
+def exit_on_stop_signals() -> None:
+    """SIGTERM/SIGINT end the process with exit code 0 (the dashboard and `follow` alike).
+
+    Installed at start-up, before anything is read: a stop then simply exits. While the dashboard
+    serves, uvicorn catches both signals, shuts down (our on_shutdown saves the checkpoint and the
+    open sessions), puts back the handler it found and raises the signal again: with the default
+    handlers the dashboard then died by the signal after its clean stop (exit -15, or a
+    KeyboardInterrupt traceback for SIGINT); with this one it exits 0. `follow` replaces it with
+    its own (`follow` below) once its loop runs."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
 async def follow(settings: Settings, engine: Engine) -> None:
     """Run the reader and the runtime's jobs (limits, alerts, midnight rotation) until SIGTERM/SIGINT."""
     from gaze.runtime import Runtime  # the other commands need neither APScheduler nor the services
@@ -316,6 +360,7 @@ def dispatch(argv: list[str]) -> int | None:
     if args.command == "export":
         return export_command(args, settings)
     if args.command == "follow":
+        exit_on_stop_signals()
         tune_malloc()  # a service too: before any thread starts
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         redact_logging()
@@ -324,6 +369,9 @@ def dispatch(argv: list[str]) -> int | None:
         except SettingsError as exc:
             sys.stderr.write(f"modulegaze: {exc}\n")
             return EXIT_BAD_SETTING
+        except DirectoryInUse as exc:
+            sys.stderr.write(redact(f"modulegaze: {exc}\n"))
+            return EXIT_IN_USE
         asyncio.run(follow(settings, engine))
         return 0
     return None

@@ -88,13 +88,18 @@ def demo_decision(mode: str, source: JournalSource, systemctl: str = "systemctl"
     return True, f"no {source.unit} on this machine"
 
 
-def settle_demo(settings: Settings) -> tuple[Settings, bool]:
+def settle_demo(settings: Settings) -> tuple[Settings, bool, str]:
     """Decide MODULEGAZE_DEMO once, before anything opens a database or a log file: the settings to
-    run with (the demo's own, when it is demo) and whether it is demo. The reason is logged."""
+    run with (the demo's own, when it is demo), whether it is demo, and why (for `log_demo`)."""
     source = JournalSource(unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file)
     demo, why = demo_decision(settings.demo, source)
+    return (demo_settings(settings) if demo else settings), demo, why
+
+
+def log_demo(demo: bool, why: str) -> None:
+    """The start-up log's line on the decision (after the start-up checks: a refused start prints
+    its one line only)."""
     log.info("%s (%s)", "demo data" if demo else "no demo data", why)
-    return (demo_settings(settings) if demo else settings), demo
 
 
 def demo_settings(settings: Settings) -> Settings:

@@ -1,7 +1,8 @@
 """Read oc4d's lines from the systemd journal — DESIGN §1.
 
 - `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with
-  exponential backoff from the last processed cursor, and publishes its state in `ReaderState`.
+  exponential backoff from the last processed cursor, and publishes its state in `ReaderState`;
+  a cursor whose entry is gone, or a --file replaced under it, is handled in gaze/resume.py.
 - `decode_json_line` / `decode_text_line` turn one line of `journalctl -o json` / `-o short-iso`
   output into a `JournalEntry`; `iter_text` does it for a whole text stream (backfill).
 """

@@ -215,7 +215,9 @@ def reader_text(state: ReaderState, running: bool, now: float | None = None) -> 
     """The reader part of the status strip, in words."""
     now = time.time() if now is None else now
     if state.status == "following":
-        return "Following demo data" if state.detail == DEMO_DETAIL else "Following the oc4d journal"
+        if state.detail == DEMO_DETAIL:
+            return "Following demo data"
+        return "Following the oc4d journal" + (f"; {state.note}" if state.note else "")
     if state.status == "stalled":
         wait = max(0, round((state.retry_at or now) - now))
         return f"Reading paused: {state.detail}; retrying in {wait}s (nothing is lost)"

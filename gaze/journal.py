@@ -1,7 +1,8 @@
 """Read oc4d's lines from the systemd journal — DESIGN §1.
 
 - `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with
-  exponential backoff from the last processed cursor, and publishes its state in `ReaderState`.
+  exponential backoff from the last processed cursor, and publishes its state in `ReaderState`;
+  a cursor whose entry is gone, or a --file replaced under it, is handled in gaze/resume.py.
 - `decode_json_line` / `decode_text_line` turn one line of `journalctl -o json` / `-o short-iso`
   output into a `JournalEntry`; `iter_text` does it for a whole text stream (backfill).
 """
@@ -21,12 +22,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from gaze import resume
+
 log = logging.getLogger(__name__)
 
 MAX_LINE = 16 * 1024 * 1024  # a longer journal line is counted as an error and skipped
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 HEALTHY_RUN_S = 10.0  # a journalctl that ran this long resets the backoff
+EXIT_WAIT_S = 2.0  # a journalctl whose output ended has this long to exit before it is killed
 OUTPUT_FIELDS = "MESSAGE"  # journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself
 
 
@@ -161,6 +165,8 @@ class ReaderState:
     errors: int = 0
     restarts: int = 0
     cursor: str | None = None
+    note: str = ""  # where reading went on after the saved place was gone from the log (plain words)
+    cursor_gone: dict[str, object] | None = None  # the same for /healthz: saved cursor, where reading went on
     listeners: list[Callable[[ReaderState], None]] = field(default_factory=list, repr=False)
 
     def set(self, status: str, detail: str = "", retry_at: float | None = None) -> None:
@@ -197,6 +203,11 @@ class JournalReader:
         self.batch_size = batch_size
         self._stop = asyncio.Event()
         self._process: asyncio.subprocess.Process | None = None
+        self._file_id: tuple[int, int, bytes] | None = None  # the --file journalctl opened
+        self._restart_now = False  # start journalctl again without waiting: file replaced, caught up
+        self._read_before: resume.ReadAgain | None = None  # set once the saved cursor was gone
+        self._from_start = False  # a catch-up read nothing: follow the journal from its start
+        self.skipped_to: str | None = None  # during on_batch([]): the cursor of entries read before
 
     @property
     def cursor(self) -> str | None:
@@ -227,6 +238,9 @@ class JournalReader:
             else:
                 if self._stop.is_set():
                     break
+                if self._restart_now:  # a planned restart: at once
+                    self._restart_now, delay = False, BACKOFF_FIRST_S
+                    continue
                 if time.monotonic() - started >= HEALTHY_RUN_S:
                     delay = BACKOFF_FIRST_S
                 self.state.restarts += 1
@@ -243,10 +257,42 @@ class JournalReader:
             with contextlib.suppress(ProcessLookupError):
                 self._process.terminate()
 
+    def check_file(self) -> bool:
+        """On the runtime's tick: was the --file journal replaced (removed, a new file written at its
+        path)? `journalctl -f` would keep following the removed file for ever; stop it, so that
+        run() starts it again on the new file (whose entries the cursor check then reads)."""
+        process = self._process
+        if self.source.file is None or process is None or process.returncode is not None:
+            return False
+        current = resume.file_id(self.source.file)
+        if current is None or current == self._file_id:
+            return False  # gone without a successor yet: journalctl still reads the old one
+        log.warning("%s was replaced by a new file; reading the new one", self.source.file)
+        self._restart_now = True
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        return True
+
     async def _run_once(self) -> str:
-        args = self.source.args(follow=True, cursor=self.state.cursor, since=None if self.state.cursor else self.since)
+        cursor = self.state.cursor
+        args = self.source.args(follow=True, cursor=cursor, since=None if cursor else self.since)
         if shutil.which(args[0]) is None and not os.path.exists(args[0]):
             raise FileNotFoundError(args[0])
+        catch_up = None
+        gone = resume.entry_id(cursor)
+        if self._from_start:
+            args = self.source.args(follow=True)
+        elif cursor and gone and await resume.cursor_present(self.source, cursor) is False:
+            # --after-cursor would seek by time and skip entries, and -f mixes up the order of several
+            # file sets (gaze/resume.py): read the whole journal once without -f, then follow
+            catch_up = self._read_before = resume.ReadAgain(cursor, gone)
+            args = self.source.args(follow=False)
+            log.warning(
+                "the saved journal cursor %s is not in the journal any more (rotated, vacuumed or replaced); "
+                "reading every entry not read yet from the start of the journal",
+                cursor,
+            )
+        self._file_id = None if self.source.file is None else resume.file_id(self.source.file)
         process = await asyncio.create_subprocess_exec(
             *args,
             stdin=asyncio.subprocess.DEVNULL,
@@ -259,12 +305,20 @@ class JournalReader:
         try:
             await self._pump(process)
         finally:
+            assert process.stdout is not None
+            if process.returncode is None and process.stdout.at_eof():
+                # journalctl is exiting: let asyncio's child watcher collect its exit code (kill()
+                # would reap it first, through Popen.poll(), and the code would read 255)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), EXIT_WAIT_S)
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
             code = await process.wait()
             last_error = await stderr_task
             self._process = None
+        if catch_up is not None and code == 0 and not self._stop.is_set():
+            await self._caught_up(catch_up)
         return f"exit code {code}" + (f": {last_error}" if last_error else "")
 
     async def _tail_stderr(self, process: asyncio.subprocess.Process) -> str:
@@ -297,12 +351,15 @@ class JournalReader:
                 log.warning("skipped a journal line over %d bytes", MAX_LINE)
                 buffer, skipping = b"", True
             batch: Batch = []
+            again = self._read_before
             for line in lines:
                 if not line.strip():
                     continue
                 self.state.lines += 1
                 try:
-                    batch.append(decode_json_line(line))
+                    entry = decode_json_line(line)
+                    if again is None or again.keep(entry):
+                        batch.append(entry)
                 except MalformedLine as exc:
                     self.state.errors += 1
                     log.warning("skipped a malformed journal line: %s", exc)
@@ -315,8 +372,26 @@ class JournalReader:
                 return
 
     async def _deliver(self, batch: Batch) -> None:
-        self.state.last_line_at = time.time()
+        if batch:
+            self.state.last_line_at = time.time()
         await self.on_batch(batch)
-        cursor = last_cursor(batch)
+        cursor = last_cursor(batch) or self.skipped_to
         if cursor:
-            self.state.cursor = cursor
+            self.state.cursor, self._from_start = cursor, False
+        again = self._read_before
+        if again is not None and again.first is not None and not again.told:
+            again.tell(self.state)
+
+    async def _caught_up(self, again: resume.ReadAgain) -> None:
+        """The catch-up read the whole journal: follow it now, after the last entry it printed."""
+        self._restart_now = True
+        if again.last_seen is None:
+            self._from_start = True  # an empty journal: follow it from its start
+        elif again.last_seen != self.state.cursor:  # the last ones were read before: save that place
+            self.skipped_to = again.last_seen
+            try:
+                await self._deliver([])
+            finally:
+                self.skipped_to = None
+        if not again.told:
+            again.tell(self.state)

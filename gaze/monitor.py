@@ -196,7 +196,8 @@ class Monitor:
         checkpoint and reads the batch again.
         """
         self.feed_entries(entries)
-        self.cursor = last_cursor(entries) or self.cursor
+        skipped_to = self._reader.skipped_to if self._reader is not None else None
+        self.cursor = last_cursor(entries) or skipped_to or self.cursor
         delay = RETRY_FIRST_S
         while not await self.persist():
             if self._stopping.is_set():
@@ -341,7 +342,10 @@ class Monitor:
         return clock + int((time.monotonic() - seen_at) * 1000)
 
     async def tick(self) -> None:
-        """Once a second (the runtime's tick job): expire idle sessions, save what changed, retry unwritten files."""
+        """Once a second (the runtime's tick job): notice a replaced journal file, expire idle sessions,
+        save what changed, retry unwritten files."""
+        if self._reader is not None:
+            self._reader.check_file()
         if self._lock.locked():
             return
         now = self.effective_now_ms()

@@ -91,6 +91,7 @@ def register(services: Services) -> None:
                 "lines": state.lines,
                 "errors": state.errors,
                 "restarts": state.restarts,
+                "cursorGone": state.cursor_gone,
             },
             "sessions": {
                 "open": len(services.monitor.store),

@@ -138,3 +138,47 @@ def test_sigkill_follower_and_resume_loses_and_repeats_nothing(reference: tuple[
 
 def test_killing_journalctl_restarts_it_from_the_cursor(reference: tuple[Path, str], tmp_path: Path) -> None:
     _resume_run(reference, tmp_path, kill_journalctl_only=True)
+
+
+NEW_BOOT = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("when", ["while following", "while stopped"])
+def test_replaced_journal_with_clock_behind_loses_and_repeats_nothing(tmp_path: Path, when: str) -> None:
+    """MODULEGAZE_JOURNAL_FILE removed and written anew by a new boot whose clock is 10 minutes
+    behind the last entry read (a Pi without a real-time clock). Before: while following, nothing of
+    the new file was read (journalctl went on with the removed one); after a restart, --after-cursor
+    sought by time and the new file's first 10 minutes were never read. Now the records equal a
+    backfill of the two journals one after the other."""
+    first = corpus(seed=11, entries=3000)
+    second = corpus(seed=12, entries=3000, start_ms=first[-1].time_ms - 600_000)
+    new_entries = [journalkit.export_entry(line.message, line.time_ms * 1000, boot_id=NEW_BOOT) for line in second]
+    both = tmp_path / "reference" / "oc4d.journal"
+    write(both, first)
+    journalkit.write_journal(both, new_entries)
+    ref_logs = tmp_path / "reference" / "logs"
+    result = backfill_cli(["--file", str(both)], env_for(both, ref_logs, f"sqlite:///{tmp_path / 'ref.db'}"))
+    assert result.returncode == 0, result.stderr.decode()
+    expected = session_log(ref_logs)
+
+    journal = tmp_path / "live" / "oc4d.journal"
+    write(journal, first)
+    log_dir = tmp_path / "logs"
+    db_url = f"sqlite:///{tmp_path / 'live.db'}"
+    env = env_for(journal, log_dir, db_url)
+    log_path = tmp_path / "follower.log"
+    follower = start_follower(env, log_path)
+    try:
+        wait_for_cursor(db_url, last_cursor(journal), follower)
+        if when == "while stopped":
+            assert stop(follower) == 0, log_path.read_text()
+        journal.unlink()
+        journalkit.write_journal(journal, new_entries)
+        if when == "while stopped":
+            follower = start_follower(env, log_path)
+        wait_for_cursor(db_url, last_cursor(journal), follower, timeout=30)
+    finally:
+        assert stop(follower) == 0, log_path.read_text()
+    assert session_log(log_dir) == expected, "0 lost, 0 doubled"
+    said = log_path.read_text()
+    assert "is not in the journal any more" in said and "oc4d's log was replaced" in said

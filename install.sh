@@ -183,6 +183,10 @@ if [ -f "$UNIT_FILE" ] && ! grep -q '/opt/modulegaze/' "$UNIT_FILE" &&
   upstream_dir="${upstream_dir:-/home/pi/cdn-module-gaze}"
   say "found upstream's cdn-module-gaze ($UNIT_FILE runs it from $upstream_dir): Module Gaze replaces it"
   say "its log folder $LOG_DIR and the files in it are kept as they are; their sessions go into the history"
+  upstream_logs="$(sed -n -E 's/^[[:space:]]*Environment="?MODULEFETCH_LOG_DIR=([^" ]+).*/\1/p' "$UNIT_FILE" | tail -n 1)"
+  if [ -n "$upstream_logs" ] && [ "$upstream_logs" != "${LOG_DIR#"$ROOT"}" ]; then
+    warn "upstream wrote its session logs to $upstream_logs, not ${LOG_DIR#"$ROOT"}: those files are not taken over (move them into ${LOG_DIR#"$ROOT"} before the service starts)"
+  fi
 fi
 
 # 1. Python (only what is missing).

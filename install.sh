@@ -326,7 +326,8 @@ DATABASE_URL=$oc4d_url"
 MODULEGAZE_BACKGROUND_MONITOR=1
 # Also write modulegaze-access.log: every module line of oc4d's log, once.
 MODULEGAZE_TEE_ACCESS_LOG=1
-# Very first start only: read the journal from this time (later starts resume where they stopped).
+# Very first start only: read the journal from this time (later starts resume where they stopped);
+# over a log folder that already holds sessions (upstream's), from the end of the latest one if later.
 MODULEGAZE_JOURNAL_SINCE=today
 # Session/access logs and their daily .zip archives. The service may only write below
 # /var/lib/modulegaze and /var/log/modulegaze; elsewhere needs ReadWritePaths= (systemctl edit).

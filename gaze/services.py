@@ -100,7 +100,7 @@ class Services:
         self.users.load()
         self.devices.load()
         password = self.users.ensure_first_admin()
-        if password is not None:  # shown once (sign_in_block / first_user_line), so the admin can sign in
+        if password is not None:  # shown once (sign_in_block, log_first_user) so the admin can sign in
             self.first_password = password
         self.check_database()
         if self.uplink is not None:

@@ -5,7 +5,8 @@
 #   sudo bash install.sh --uninstall remove the service and /opt/modulegaze (data, logs, settings stay)
 #
 # Safe to run again: the app and its virtualenv are refreshed, /etc/modulegaze/env is only written
-# when it does not exist yet. The installer never runs the app itself (and never as root).
+# when it does not exist yet. The installer never runs the app itself (and never as root); over
+# upstream's cdn-module-gaze it runs `main.py import-logs` once, as the service user.
 set -euo pipefail
 
 UNIT_NAME="cdnmodulegaze.service"
@@ -28,6 +29,7 @@ OC4D_ENV_FILES=(
   /home/pi/oc4d-server/workspaces/server/.env
 )
 HEALTH_WAIT_S=20
+PORT_WAIT_S=30 # for upstream's port to be free once it is stopped
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -127,6 +129,7 @@ ETC_DIR="$ROOT/etc/modulegaze"
 ENV_FILE="$ETC_DIR/env"
 UNIT_DIR="$ROOT/etc/systemd/system"
 UNIT_FILE="$UNIT_DIR/$UNIT_NAME"
+UPSTREAM_NOTE="$ETC_DIR/upstream" # the folder of the upstream app this install replaced
 
 if ((!STAGING)) && [ "$(id -u)" -ne 0 ]; then
   die "run as root (sudo bash install.sh), or use --prefix DIR for a staging install"
@@ -158,6 +161,10 @@ if ((UNINSTALL)); then
   fi
   say "kept $STATE_DIR (database), $LOG_DIR (session logs), $ETC_DIR (settings)$( ((STAGING)) || printf ' and the %s user' "$SERVICE_USER")"
   say "remove them by hand if they are no longer wanted"
+  if [ -f "$UPSTREAM_NOTE" ]; then
+    say "the earlier cdn-module-gaze (upstream) is NOT brought back: its unit was replaced by ours"
+    say "to run it again, reinstall it from its folder: cd $(head -n 1 "$UPSTREAM_NOTE") && sudo bash install.sh"
+  fi
   exit 0
 fi
 
@@ -166,6 +173,21 @@ fi
 for item in main.py requirements.txt "systemd/$UNIT_NAME"; do
   [ -f "$SRC/$item" ] || die "run install.sh from the Module Gaze source tree ($SRC/$item is missing)"
 done
+
+# 0. Upstream (ComDevNet/cdn-module-gaze): same unit name and port 3002; its unit runs bun/next from
+# its folder as root. Found by its unit file (ours runs /opt/modulegaze/venv/bin/python).
+upstream_dir=""
+if [ -f "$UNIT_FILE" ] && ! grep -q '/opt/modulegaze/' "$UNIT_FILE" &&
+  grep -Eq '^[[:space:]]*ExecStart=.*(bun|next|node)|cdn-module-gaze' "$UNIT_FILE"; then
+  upstream_dir="$(sed -n -E 's/^[[:space:]]*WorkingDirectory=[-]?(.*[^[:space:]])[[:space:]]*$/\1/p' "$UNIT_FILE" | tail -n 1)"
+  upstream_dir="${upstream_dir:-/home/pi/cdn-module-gaze}"
+  say "found upstream's cdn-module-gaze ($UNIT_FILE runs it from $upstream_dir): Module Gaze replaces it"
+  say "its log folder $LOG_DIR and the files in it are kept as they are; their sessions go into the history"
+  upstream_logs="$(sed -n -E 's/^[[:space:]]*Environment="?MODULEFETCH_LOG_DIR=([^" ]+).*/\1/p' "$UNIT_FILE" | tail -n 1)"
+  if [ -n "$upstream_logs" ] && [ "$upstream_logs" != "${LOG_DIR#"$ROOT"}" ]; then
+    warn "upstream wrote its session logs to $upstream_logs, not ${LOG_DIR#"$ROOT"}: those files are not taken over (move them into ${LOG_DIR#"$ROOT"} before the service starts)"
+  fi
+fi
 
 # 1. Python (only what is missing).
 if ((USE_APT)); then
@@ -304,7 +326,8 @@ DATABASE_URL=$oc4d_url"
 MODULEGAZE_BACKGROUND_MONITOR=1
 # Also write modulegaze-access.log: every module line of oc4d's log, once.
 MODULEGAZE_TEE_ACCESS_LOG=1
-# Very first start only: read the journal from this time (later starts resume where they stopped).
+# Very first start only: read the journal from this time (later starts resume where they stopped);
+# over a log folder that already holds sessions (upstream's), from the end of the latest one if later.
 MODULEGAZE_JOURNAL_SINCE=today
 # Session/access logs and their daily .zip archives. The service may only write below
 # /var/lib/modulegaze and /var/log/modulegaze; elsewhere needs ReadWritePaths= (systemctl edit).
@@ -334,6 +357,56 @@ EOF
   mv -- "$tmp_env" "$ENV_FILE"
 fi
 
+port="$(sed -n -E 's/^[[:space:]]*(export[[:space:]]+)?MODULEGAZE_PORT[[:space:]]*=[[:space:]]*["'\'']?([0-9]+).*/\2/p' "$ENV_FILE" | tail -n 1)"
+port="${port:-$DEFAULT_PORT}"
+
+# As the service user, with the service's settings (a staging install: as the caller).
+run_as_service() {
+  local env_vars=(PATH=/usr/local/bin:/usr/bin:/bin "MODULEGAZE_ENV_FILE=$ENV_FILE" "MODULEGAZE_DATA_DIR=$STATE_DIR")
+  if ((STAGING)); then
+    (cd "$APP_DIR" && env -i "${env_vars[@]}" "$@")
+  else
+    (cd "$APP_DIR" && runuser -u "$SERVICE_USER" -- env -i "${env_vars[@]}" "$@")
+  fi
+}
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# 6b. Upstream out of the way: stopped before its unit is replaced (same name), port free for ours,
+# its log files handed to the service user (contents untouched) and their sessions in the history.
+imported=""
+if [ -n "$upstream_dir" ]; then
+  if ((USE_SYSTEMD)); then
+    say "stopping upstream's $UNIT_NAME"
+    systemctl stop "$UNIT_NAME" || warn "could not stop upstream's $UNIT_NAME"
+    systemctl disable --quiet "$UNIT_NAME" >/dev/null 2>&1 || true
+  else
+    say "systemctl not called: stop upstream's $UNIT_NAME yourself before starting ours"
+  fi
+  if port_taken "$port"; then
+    say "waiting for port $port to be free (upstream's next server stopping)"
+    deadline=$((SECONDS + PORT_WAIT_S))
+    while port_taken "$port"; do
+      if ((SECONDS >= deadline)); then
+        die "port $port is still taken after ${PORT_WAIT_S}s (see: ss -ltnp 'sport = :$port'); stop what holds it, then run install.sh again (upstream's unit is still in place: systemctl start $UNIT_NAME brings it back)"
+      fi
+      sleep 0.5
+    done
+  fi
+  if ((!STAGING)); then
+    find "$LOG_DIR" -maxdepth 1 -type f ! -user "$SERVICE_USER" -exec chown "$SERVICE_USER:$SERVICE_USER" {} +
+  fi
+  say "taking the sessions in $LOG_DIR into the history (main.py import-logs)"
+  if import_out="$(run_as_service "$VENV_DIR/bin/python" "$APP_DIR/main.py" import-logs "$LOG_DIR" 2>&1)"; then
+    imported="$(printf '%s\n' "$import_out" | sed -n -E 's/^records added:[[:space:]]*([0-9,]+).*/\1/p' | tail -n 1)"
+    read_lines="$(printf '%s\n' "$import_out" | sed -n -E 's/^lines read:[[:space:]]*([0-9,]+).*/\1/p' | tail -n 1)"
+    say "${imported:-0} records taken into the history (${read_lines:-0} session lines read)"
+  else
+    printf '%s\n' "$import_out" >&2
+    warn "import-logs failed; the service takes the folder's sessions into the history at its first start"
+  fi
+  printf '%s\n' "$upstream_dir" >"$UPSTREAM_NOTE"
+fi
+
 # 7. The unit; for a staging install every path of ours points into the staging root.
 say "installing $UNIT_FILE"
 tmp_unit="$(mktemp "$UNIT_DIR/.$UNIT_NAME.XXXXXX")"
@@ -347,10 +420,19 @@ chmod 0644 -- "$tmp_unit"
 mv -- "$tmp_unit" "$UNIT_FILE"
 
 # 8. Start (or restart) the service and wait for it to answer.
-port="$(sed -n -E 's/^[[:space:]]*(export[[:space:]]+)?MODULEGAZE_PORT[[:space:]]*=[[:space:]]*["'\'']?([0-9]+).*/\2/p' "$ENV_FILE" | tail -n 1)"
-port="${port:-$DEFAULT_PORT}"
+upstream_summary() {
+  [ -n "$upstream_dir" ] || return 0
+  if [ -n "$imported" ]; then
+    say "upstream's cdn-module-gaze replaced: $imported records from $LOG_DIR taken into the history"
+  else
+    say "upstream's cdn-module-gaze replaced: the service takes the records of $LOG_DIR into the history at its first start"
+  fi
+  say "upstream's folder $upstream_dir is left in place (no longer used); when you no longer need it:"
+  say "  sudo rm -rf $upstream_dir /home/pi/.bun   (bun, if nothing else uses it)"
+}
 
 if ((!USE_SYSTEMD)); then
+  upstream_summary
   say "files are in place; systemctl was not called"
   if ((!STAGING)); then
     say "start it with: systemctl daemon-reload && systemctl enable --now $UNIT_NAME"
@@ -404,6 +486,7 @@ case "$health" in
     ;;
   *) warn "/healthz answered $health (not following the journal yet, or database problem): curl -s http://127.0.0.1:$port/healthz" ;;
 esac
+upstream_summary
 echo
 echo "Module Gaze: http://$address:$port/"
 echo "First admin password (printed once, at the first start):"

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -46,7 +47,7 @@ def build() -> Services:
     from gaze.db import error_text, migrate
     from gaze.demo import log_demo, settle_demo
     from gaze.runtime import Runtime
-    from gaze.services import Services
+    from gaze.services import Services, lan_address
     from gaze.writerlock import DirectoryInUse, release_all
     from pages import access, api, dashboard, devices, history, login, security, users
 
@@ -74,9 +75,15 @@ def build() -> Services:
     hub.attach(runtime)
     runtime.on_users_changed(follow_users)
 
+    async def ready() -> None:
+        await hub.ready()
+        block = services.sign_in_block(await asyncio.to_thread(lan_address))
+        sys.stdout.write(block)  # the console's (and the service log's) one word on where to go
+        sys.stdout.flush()
+
     async def startup() -> None:
         runtime.start()
-        background_tasks.create(runtime.open(follow=services.autostart, on_ready=hub.ready), name="connect")
+        background_tasks.create(runtime.open(follow=services.autostart, on_ready=ready), name="connect")
         log.info("Module Gaze on port %d (%s)", settings.port, "demo data" if services.demo else settings.journal_unit)
 
     async def shutdown() -> None:

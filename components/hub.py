@@ -45,6 +45,7 @@ class BoardStatus:
     writer_problem: bool = False
     uplink: str = ""  # empty when the uplink is off
     uplink_problem: bool = False
+    takeover: str = ""  # what this start took over from an earlier writer of the log folder, if anything
     monitoring: bool = False
     live_users: int = 0
     active_modules: int = 0
@@ -203,6 +204,7 @@ class Hub:
             problems.append(f"{monitor.set_aside.count} set aside (table set_aside): {monitor.set_aside.last_error}")
         status.writer = redact("; ".join(problems))
         status.writer_problem = bool(problems)
+        status.takeover = monitor.takeover.status_text() if monitor.takeover is not None else ""
         if services.uplink is not None:
             status.uplink, status.uplink_problem = uplink.status_text(services.uplink.status, now)
         numbers = stats(monitor.store, services.limits, self.now_ms())

@@ -37,6 +37,10 @@ def status_strip(status: BoardStatus, *, demo: bool) -> None:
             ui.icon("warning", color="orange-8").bind_visibility_from(status, "uplink_problem")
             ui.label().bind_text_from(status, "uplink")
         uplink.bind_visibility_from(status, "uplink", backward=bool)
+        with ui.row().classes("items-center gap-1 text-sm").mark("status-takeover") as takeover:
+            ui.icon("history").classes("text-gray-500")
+            ui.label().bind_text_from(status, "takeover")
+        takeover.bind_visibility_from(status, "takeover", backward=bool)
 
 
 def _card(status: BoardStatus, title: str, field: str, marker: str, icon: str) -> ui.card:

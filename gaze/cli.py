@@ -325,13 +325,18 @@ async def follow(settings: Settings, engine: Engine) -> None:
     from gaze.runtime import Runtime  # the other commands need neither APScheduler nor the services
     from gaze.services import Services
 
-    runtime = Runtime(Services(settings, engine, demo=False))
+    services = Services(settings, engine, demo=False)
+    runtime = Runtime(services)
     stop = asyncio.Event()
+
+    async def ready() -> None:
+        services.log_first_user()  # shown once, in the service log, so the admin can sign in
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     runtime.start()
-    opening = asyncio.create_task(runtime.open(follow=True))
+    opening = asyncio.create_task(runtime.open(follow=True, on_ready=ready))
     await stop.wait()
     opening.cancel()
     await runtime.close()

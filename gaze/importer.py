@@ -51,6 +51,7 @@ class ImportSummary:
     malformed: int = 0
     unreadable: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    latest_end_ms: int | None = None  # the end of the latest record read (None: no record)
 
     def lines_out(self) -> list[str]:
         out = [
@@ -167,6 +168,8 @@ def _records(lines: Iterable[bytes], summary: ImportSummary) -> Iterator[Session
         if record is None:
             summary.malformed += 1
         else:
+            if summary.latest_end_ms is None or record.end_ms > summary.latest_end_ms:
+                summary.latest_end_ms = record.end_ms
             yield record
 
 

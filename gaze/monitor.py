@@ -31,6 +31,7 @@ from gaze.pipeline import Ingestor
 from gaze.records import add_records
 from gaze.sessions import SessionRecord, SessionStore
 from gaze.setaside import SetAside, error_line
+from gaze.takeover import Takeover, take_over
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ class Monitor:
         self.set_aside = SetAside()
         self.outbox = settings.uplink_url is not None and not demo  # queue closed records for the uplink
         self.restored = False  # restore() has loaded the checkpoint
+        # journalctl's --since while there is no cursor (None: the whole journal); kept in the checkpoint
+        self.since = settings.journal_since_arg
+        self.takeover: Takeover | None = None  # what this start took over from another writer
         self.write_error: str | None = None  # why the last save failed, in words; None when saving works
         self._retry_at = 0.0
         self._access_staged = False
@@ -117,12 +121,29 @@ class Monitor:
             last_line_at = state.get("last_line_at")
             if isinstance(last_line_at, int | float):
                 self.reader_state.last_line_at = float(last_line_at)
+            since = state.get("since", self.since)
+            self.since = since if isinstance(since, str) else None
         self._saved_version = self.store.version
         self._clock_seen = (self.store.clock_ms, time.monotonic())
         self.restored = True
+        if not state and self.cursor is None and not self.demo:
+            self._take_over()
         self.access_log.recover()
         self.sessions_log.recover()
         self.sessions_log.flush()
+
+    def _take_over(self) -> None:
+        """First start with no checkpoint: take over the log folder (gaze.takeover); saved at once."""
+        takeover = take_over(self.engine, self.settings.log_dir, self.since, self.wall_ms())
+        if takeover is None:
+            return
+        self.takeover, self.since = takeover, takeover.since
+        self.store.clock_ms = takeover.latest_end_ms  # nothing we record can end at or before it
+        self._clock_seen = (self.store.clock_ms, time.monotonic())
+        self._commit(Snapshot(None, self._state(), [], [], []))  # a restart before the first line keeps it
+
+    def _state(self) -> dict[str, object]:  # the open sessions, the last line's time, where reading starts
+        return {**self.store.to_state(), "last_line_at": self.reader_state.last_line_at, "since": self.since}
 
     @property
     def running(self) -> bool:
@@ -139,9 +160,8 @@ class Monitor:
         if self.demo:
             self._task = asyncio.create_task(self._run_demo(), name="demo-source")
         else:
-            since = self.settings.journal_since_arg
             self._reader = JournalReader(
-                self.source, self._on_batch, cursor=self.cursor, since=since, state=self.reader_state
+                self.source, self._on_batch, cursor=self.cursor, since=self.since, state=self.reader_state
             )
             self._task = asyncio.create_task(self._follow(self._reader), name="journal-reader")
 
@@ -244,7 +264,7 @@ class Monitor:
             ingestor = self.ingestor
             snap = Snapshot(
                 self.cursor,
-                {**self.store.to_state(), "last_line_at": self.reader_state.last_line_at},
+                self._state(),
                 list(ingestor.pending_records),
                 list(ingestor.pending_access),
                 list(self.set_aside.pending),

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import logging
+import shlex
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,6 +48,7 @@ class Services:
         self.users = Users(engine)
         self.devices = DeviceLabels(engine)
         self.ready = False  # connect() has loaded our state
+        self.first_password: str | None = None  # the first admin's password when this start created it
         config = uplink_config(settings)  # checked by gaze.cli.prepare already
         if config is not None and self.demo:
             log.warning("uplink off: demo data is never sent to the organisation")
@@ -92,17 +100,44 @@ class Services:
         self.users.load()
         self.devices.load()
         password = self.users.ensure_first_admin()
-        if password is not None:  # shown once, in the service log, so the admin can sign in
-            log.warning(
-                "created the first user %r with password %s — sign in and add users, or run "
-                "`python main.py users passwd %s` to choose another",
-                FIRST_ADMIN,
-                password,
-                FIRST_ADMIN,
-            )
+        if password is not None:  # shown once (sign_in_block, log_first_user) so the admin can sign in
+            self.first_password = password
         self.check_database()
         if self.uplink is not None:
             self.uplink.refresh()
+
+    def passwd_command(self) -> str:
+        """The shell command that sets the first admin's password, with these settings' users."""
+        python = Path(sys.executable)
+        with contextlib.suppress(ValueError):
+            python = python.relative_to(Path.cwd())
+        demo = "MODULEGAZE_DEMO=on " if self.demo else ""
+        return f"{demo}{shlex.quote(str(python))} main.py users passwd {FIRST_ADMIN}"
+
+    def log_first_user(self) -> None:
+        """One log line with the first admin's password when this start created it (`main.py follow`)."""
+        if self.first_password is not None:
+            log.warning(
+                "created the first user %r with password %s — sign in and add users, or run `%s` to choose another",
+                FIRST_ADMIN,
+                self.first_password,
+                self.passwd_command(),
+            )
+
+    def sign_in_block(self, lan: str | None) -> str:
+        """What the console shows once the dashboard is ready: where to go and how to sign in (the
+        password only when this start created it)."""
+        port = self.settings.port
+        lines = ["", "=" * 72, "Module Gaze is ready. Open in a browser:", f"    http://localhost:{port}/"]
+        if lan is not None:
+            lines.append(f"    http://{lan}:{port}/   (from other devices on this network)")
+        lines.append(f"  user name:  {FIRST_ADMIN}")
+        if self.first_password is not None:
+            lines.append(f"  password:   {self.first_password}   (first user, created now: shown only this once)")
+        else:
+            lines.append("  password:   the one printed at the first start (not shown again); to set a new one:")
+            lines.append(f"              {self.passwd_command()}")
+        return "\n".join([*lines, "=" * 72, ""])
 
     @property
     def autostart(self) -> bool:
@@ -133,3 +168,21 @@ class Services:
             self.db_ok, self.db_error = True, None
         self.db_checked_at = time.time()
         return self.db_ok
+
+
+def lan_address() -> str | None:
+    """This machine's address on its network (as `hostname -I` lists it first; else the one a route out
+    would use), None when it has none but loopback."""
+    found: list[str] = []
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        found = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=2).stdout.split()
+    if not found:
+        with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))  # a UDP connect sends nothing: it only picks a route
+            found = [str(probe.getsockname()[0])]
+    for item in found:
+        with contextlib.suppress(ValueError):
+            address = ipaddress.ip_address(item)
+            if address.version == 4 and not (address.is_loopback or address.is_unspecified or address.is_link_local):
+                return item
+    return None

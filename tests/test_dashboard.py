@@ -262,3 +262,21 @@ async def test_today_so_far_keeps_ended_and_open_apart(user: User) -> None:
     with_open = {slug: (e, r) for slug, e, r in today_so_far(services().engine, sessions, now_ms)}
     assert 0.9 < ended_math < 1.1 and points["cdn_math"] == (ended_math, 0.0)
     assert with_open["cdn_geo"][0] == 0.0 and 0.9 < with_open["cdn_geo"][1] < 1.2  # open for about a minute
+
+
+@pytest.fixture
+def earlier_writer(tmp_path: Path) -> None:
+    """The log folder already holds three session lines (upstream's) when the app first starts."""
+    from gaze.logformat import format_session_line
+
+    end = int(time.time() * 1000) - 3_600_000
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lines = [format_session_line(end - i * 60_000, "Guest", "10.0.0.9", "cdn_math", 30) for i in range(3)]
+    (logs / "modulegaze-sessions.log").write_text("".join(reversed(lines)))
+
+
+async def test_status_strip_says_what_the_first_start_took_over(earlier_writer: None, user: User) -> None:
+    await login(user)
+    await user.should_see("Log folder taken over: 3 earlier sessions", retries=WAIT)
+    await user.should_see("monitoring oc4d's log from then on")

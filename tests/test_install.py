@@ -385,3 +385,107 @@ def test_uninstall_keeps_state_logs_and_settings(prefix: Path) -> None:
     assert (prefix / "etc/modulegaze/env").read_text() == env_text
     # Uninstalling twice is harmless.
     run_install("--uninstall", "--prefix", prefix)
+
+
+# ---------------------------------------------------------------- over upstream's cdn-module-gaze
+
+UPSTREAM_UNIT = """[Unit]
+Description=CDN Module Gaze
+After=network.target
+
+[Service]
+Type=simple
+User=root
+WorkingDirectory=/home/pi/cdn-module-gaze
+ExecStart=/home/pi/.bun/bin/bun run start
+Restart=always
+RestartSec=10
+Environment=NODE_ENV=production
+Environment=MODULEGAZE_JOURNAL_SINCE=today
+Environment=MODULEFETCH_LOG_DIR=/var/log/modulegaze
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def _session_lines(end_ms: int, n: int, ip: str) -> str:
+    from gaze.logformat import format_session_line
+
+    return "".join(format_session_line(end_ms - i * 60_000, "Guest", ip, f"m{i}", 30 + i) for i in range(n))
+
+
+def _upstream_logs(logs: Path) -> None:
+    """Today's plain files, an archive of ours and upstream's second one of a day, an old mf- zip."""
+    import zipfile
+
+    now = int(time.time() * 1000)
+    logs.mkdir(parents=True)
+    (logs / "modulegaze-sessions.log").write_text(_session_lines(now - 60_000, 4, "10.0.0.4"))
+    (logs / "modulegaze-access.log").write_text("2026-05-04T10:00:00.000Z\tinfo: 10.0.0.4 GET /modules/x/\n")
+    with zipfile.ZipFile(logs / "modulegaze-sessions-2026-05-03.log.zip", "w") as zf:
+        zf.writestr("modulegaze-sessions-2026-05-03.log", _session_lines(1_777_800_000_000, 3, "10.0.0.3"))
+    with zipfile.ZipFile(logs / "modulegaze-sessions-2026-05-03-1777852800000.log.zip", "w") as zf:
+        zf.writestr("modulegaze-sessions-2026-05-03.log", _session_lines(1_777_810_000_000, 2, "10.0.0.2"))
+    with zipfile.ZipFile(logs / "mf-2026-05-02-ab12.zip", "w") as zf:
+        zf.writestr(
+            "modulefetch.json",
+            '{"recordedAt":"2026-05-02T10:00:00.000Z","userId":"Guest|10.0.0.1","moduleId":"old","durationSeconds":40}',
+        )
+
+
+def test_install_over_upstream(tmp_path: Path) -> None:
+    """Found, stopped (port waited for), logs untouched and in the history, folder left with how to
+    remove it; uninstalling does not bring upstream back and says so."""
+    import socket
+    import sqlite3
+
+    root = tmp_path / "stage"
+    unit = root / "etc/systemd/system" / UNIT_NAME
+    unit.parent.mkdir(parents=True)
+    unit.write_text(UPSTREAM_UNIT)
+    logs = root / "var/log/modulegaze"
+    _upstream_logs(logs)
+    before = {p.name: p.read_bytes() for p in logs.iterdir()}
+    port = free_port()
+    env = root / "etc/modulegaze/env"
+    env.parent.mkdir(parents=True)
+    env.write_text(f"MODULEGAZE_PORT={port}\nMODULEGAZE_DEMO=off\n")
+    upstream = socket.create_server(("127.0.0.1", port))  # upstream's server, still stopping
+
+    with subprocess.Popen(
+        ["bash", str(INSTALL), "--prefix", str(root), "--no-systemd", "--no-apt"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as install:
+        assert install.stdout is not None
+        seen = []
+        for line in install.stdout:  # upstream's server stops once install.sh waits for it
+            seen.append(line)
+            if f"waiting for port {port} to be free" in line:
+                upstream.close()
+        assert install.stderr is not None
+        problems = install.stderr.read()
+        assert install.wait(timeout=INSTALL_TIMEOUT_S) == 0, "".join(seen) + problems
+    assert "upstream wrote its session logs" not in problems  # its unit names the same log folder
+    upstream.close()
+    out = "".join(seen)
+
+    assert "found upstream's cdn-module-gaze" in out and "/home/pi/cdn-module-gaze" in out
+    assert f"waiting for port {port} to be free" in out
+    assert out.index("waiting for port") < out.index(f"installing {unit}")  # stopped before it is replaced
+    assert "10 records taken into the history" in out
+    assert "/home/pi/cdn-module-gaze is left in place" in out and "sudo rm -rf /home/pi/cdn-module-gaze" in out
+    assert {p.name: p.read_bytes() for p in logs.iterdir()} == before  # kept as they were
+    assert "/opt/modulegaze/venv/bin/python" in unit.read_text()  # ours replaced upstream's
+    with contextlib.closing(sqlite3.connect(root / "var/lib/modulegaze/gaze.db")) as db:
+        assert db.execute("SELECT count(*) FROM session_record WHERE source = 'import'").fetchone() == (10,)
+
+    again = run_install("--prefix", root, "--no-systemd", "--no-apt").stdout  # ours now: nothing found
+    assert "found upstream" not in again and "records taken" not in again
+
+    gone = run_install("--uninstall", "--prefix", root).stdout
+    assert not unit.exists()
+    assert "NOT brought back" in gone and "cd /home/pi/cdn-module-gaze && sudo bash install.sh" in gone
+    assert {p.name: p.read_bytes() for p in logs.iterdir()} == before

@@ -65,7 +65,7 @@ def test_follow_alone_raises_alerts_and_rotates_at_midnight(tmp_path: Path) -> N
     with timezone(tz):  # a session line of "today", local time, minutes before midnight
         today = datetime.now().date()
         plain = log_dir / "modulegaze-sessions.log"
-        plain.write_text(format_session_line(now_ms - 60_000, "Guest", "10.0.0.9", "cdn_geo", 30))
+        plain.write_text(format_session_line(start - 30_000, "Guest", "10.0.0.9", "cdn_geo", 30))  # before the journal
     env = env_for(journal, log_dir, db_url)
     env["TZ"] = tz
     follower = start_follower(env, tmp_path / "follow.out")

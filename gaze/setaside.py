@@ -31,6 +31,9 @@ from gaze.sessions import SessionRecord
 ENTRY, RECORD = "entry", "record"
 MAX_KEPT_CHARS = 16_384  # of one set-aside item's data: enough to see what it was
 MAX_ROWS = 1_000  # set_aside keeps the newest this many items (at most about 16 MB); older ones are dropped
+# A roll-up key (user, address, module) longer than this may not fit PostgreSQL's index (2,704 bytes
+# after compression): such records are tried one by one, the others together.
+LONG_KEY_BYTES = 2_400
 
 
 @dataclass
@@ -100,14 +103,42 @@ def add_records_or_set_aside(
 
     The batch goes in one savepoint; when the database refuses it, each half is tried in its own,
     down to the refused records: r refused records among n cost about 2·r·log2(n) savepoints, a
-    batch stored whole costs one. A failure that is not about a value (the database went away) is
-    raised, and nothing is set aside for it.
+    batch stored whole costs one. When it is refused, records with a roll-up key over LONG_KEY_BYTES
+    (rare: the usual values are a few dozen characters) are tried alone, after the others. A failure
+    that is not about a value (the database went away) is raised, and nothing is set aside for it.
     """
     kept = aside.screen(records)
-    if kept:
-        take_write_lock(db)  # opens the write transaction before the first savepoint (SQLite)
-        kept = _halving(db, kept, source, aside, outbox)
-    return kept
+    if not kept:
+        return kept
+    take_write_lock(db)  # opens the write transaction before the first savepoint (SQLite)
+    if _attempt(db, kept, source, outbox):
+        return kept  # the usual batch: one savepoint
+    short = [r for r in kept if _key_bytes(r) <= LONG_KEY_BYTES]
+    stored = {id(r) for r in _halving(db, short, source, aside, outbox)} if short else set()
+    for record in kept:  # a long key alone: refused, it costs one savepoint, not a halving
+        if _key_bytes(record) > LONG_KEY_BYTES and _halving(db, [record], source, aside, outbox):
+            stored.add(id(record))
+    return [r for r in kept if id(r) in stored]
+
+
+def _attempt(db: Session, records: Sequence[SessionRecord], source: str, outbox: bool) -> bool:
+    """Insert in a savepoint; False (nothing inserted) when the database refuses a value."""
+    try:
+        with db.begin_nested():
+            add_records(db, records, source, outbox=outbox)
+    except Exception as exc:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise
+        return False
+    return True
+
+
+def _key_bytes(record: SessionRecord) -> int:
+    """The length of a record's roll-up key (user, address, module) in UTF-8 bytes, or a bound of it."""
+    chars = len(record.user) + len(record.ip) + len(record.module)
+    if chars * 4 <= LONG_KEY_BYTES:  # the usual record: no need to encode it
+        return chars * 4
+    return len(f"{record.user}{record.ip}{record.module}".encode())
 
 
 def _halving(
@@ -125,11 +156,20 @@ def _halving(
             return _halving(db, records[:half], source, aside, outbox) + _halving(
                 db, records[half:], source, aside, outbox
             )
-        bind = db.get_bind()
-        if not isinstance(exc, DataError | UnicodeError) and not answers(bind):  # type: ignore[arg-type]
+        if not _about_a_value(exc) and not answers(db.get_bind()):  # type: ignore[arg-type]
             raise
         aside.add_record(records[0], exc)
         return []
+
+
+def _about_a_value(exc: Exception) -> bool:
+    """Whether the database refused a value (then the connection is fine, no need to ask): text it
+    cannot encode, or PostgreSQL's SQLSTATE class 22 (data exception), 23 (integrity) or 54 (program
+    limit exceeded, e.g. an index row too large)."""
+    if isinstance(exc, DataError | UnicodeError):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23", "54")
 
 
 def error_line(exc: BaseException) -> str:

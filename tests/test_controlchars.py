@@ -136,7 +136,7 @@ def _records(n: int, poison: dict[int, str]) -> list[SessionRecord]:
 
 @pytest.mark.postgres
 async def test_a_refused_record_costs_a_few_savepoints_not_one_per_record(pg_migrated_url: str, tmp_path: Path) -> None:
-    """Before: the batch failed whole, then every record got its own savepoint (200 here)."""
+    """Before: the batch failed whole, then every record got its own savepoint (200 here, 300 below)."""
     engine = make_engine(pg_migrated_url)
     savepoints: list[str] = []
     event.listen(engine, "savepoint", lambda _conn, name: savepoints.append(name))
@@ -149,9 +149,21 @@ async def test_a_refused_record_costs_a_few_savepoints_not_one_per_record(pg_mig
         with Session(engine) as db:
             assert db.scalar(select(RecordRow.id).where(RecordRow.module == LONG_SLUG)) is None
             assert len(db.scalars(select(RecordRow.id)).all()) == 199
-        assert len(savepoints) <= 2 * 8 + 1  # halving down to one record of 200: about 2·log2(200)
+        assert len(savepoints) == 3  # the records before the long one, the long one alone, the rest
         savepoints.clear()
-        monitor.ingestor.pending_records.extend(_records(300, {})[200:])
+        # forced: a duration over PostgreSQL's integer (no real session lasts 68 years) is refused,
+        # among ordinary keys: found by halving, about 2·log2(100) savepoints for each
+        batch = _records(300, {})[200:]
+        batch[41] = SessionRecord("10.2.0.1", "old", "m", 0, 2**32 * 1000, "idle")
+        batch[77] = SessionRecord("10.2.0.2", "old", "m", 0, 2**32 * 1000 + 1, "idle")
+        monitor.ingestor.pending_records.extend(batch)
+        assert await monitor.persist()
+        assert monitor.set_aside.count == 3 and "out of range" in monitor.set_aside.last_error
+        assert len(savepoints) <= 2 * (2 * 7) + 1
+        with Session(engine) as db:
+            assert len(db.scalars(select(RecordRow.id)).all()) == 199 + 98
+        savepoints.clear()
+        monitor.ingestor.pending_records.extend(_records(400, {})[300:])
         assert await monitor.persist()
         assert len(savepoints) == 1  # a batch stored whole: one
     finally:

@@ -127,7 +127,7 @@ def _attempt(db: Session, records: Sequence[SessionRecord], source: str, outbox:
         with db.begin_nested():
             add_records(db, records, source, outbox=outbox)
     except Exception as exc:
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        if _not_about_values(exc):
             raise
         return False
     return True
@@ -149,7 +149,7 @@ def _halving(
             add_records(db, records, source, outbox=outbox)
         return list(records)
     except Exception as exc:
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        if _not_about_values(exc):
             raise
         if len(records) > 1:
             half = len(records) // 2
@@ -160,6 +160,17 @@ def _halving(
             raise
         aside.add_record(records[0], exc)
         return []
+
+
+def _not_about_values(exc: Exception) -> bool:
+    """A failure no record is to blame for: the connection lost, or PostgreSQL's SQLSTATE class 08
+    (connection), 40 (rolled back: deadlock), 53 (insufficient resources: disk full), 55 (lock not
+    available), 57 (operator intervention), 58 (system error) or XX (internal). Raised: the batch
+    waits in memory and is tried again, nothing set aside for it."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in ("08", "40", "53", "55", "57", "58", "XX")
 
 
 def _about_a_value(exc: Exception) -> bool:

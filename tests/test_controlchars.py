@@ -225,3 +225,26 @@ def test_migration_0009_rewrites_control_characters_and_keeps_the_rollups_right(
         assert [row[0] for row in migrated["session_duplicate"]] == [4, 5]
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_lock_timeout_is_retried_never_set_aside(pg_migrated_url: str, tmp_path: Path) -> None:
+    """A refusal no record is to blame for (here a lock not granted in time: SQLSTATE 55P03; a full
+    disk is class 53) keeps the batch for the next attempt. Before: its records were set aside, and
+    so never reached the files."""
+    engine = make_engine(pg_migrated_url + "%20-clock_timeout%3D300")
+    try:
+        monitor = Monitor(make_settings(tmp_path, database_url=pg_migrated_url), engine)
+        monitor.restore()
+        monitor.ingestor.pending_records.extend(_records(1, {}))
+        assert await monitor.persist()
+        with engine.connect() as other, other.begin():
+            other.execute(text("SELECT * FROM usage_daily FOR UPDATE"))  # held by another connection
+            later = SessionRecord("10.1.0.0", "u0", "cdn_math", T0, T0 + 90_000, "idle")  # the same roll-up row: waits
+            monitor.ingestor.pending_records.append(later)
+            assert not await monitor.persist()
+        assert monitor.set_aside.count == 0 and monitor.write_error and "lock" in monitor.write_error
+        assert await monitor.persist()  # the lock is gone: stored
+        assert monitor.set_aside.count == 0 and len(_rows(pg_migrated_url, "SELECT id FROM session_record")) == 2
+    finally:
+        engine.dispose()

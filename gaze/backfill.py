@@ -72,6 +72,7 @@ class Summary:
     already_in_files: int
     elapsed_s: float
     set_aside: SetAside = field(default_factory=SetAside)
+    database: bool = True  # what is set aside is in the set_aside table (else only counted)
 
     def lines(self) -> list[str]:
         rate = self.entries / self.elapsed_s if self.elapsed_s > 0 else 0.0
@@ -91,7 +92,8 @@ class Summary:
         aside = self.set_aside
         if not aside.count:
             return []
-        return [f"set aside:        {aside.count:,} (table set_aside; last: {aside.last_error})"]
+        where = "table set_aside" if self.database else "no database: counted only"
+        return [f"set aside:        {aside.count:,} ({where}; last: {aside.last_error})"]
 
 
 class Progress:
@@ -283,7 +285,10 @@ def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO
     if malformed:
         ignored["malformed"] = malformed
     elapsed = time.monotonic() - started
-    return Summary(counters.entries, counters.hits, ignored, sink.count, sink.in_files, elapsed, sink.aside)
+    in_database = database is not None
+    return Summary(
+        counters.entries, counters.hits, ignored, sink.count, sink.in_files, elapsed, sink.aside, in_database
+    )
 
 
 def _drain(ingestor: Ingestor, sink: _Sink, progress: Progress, read: list[int]) -> None:

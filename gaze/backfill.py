@@ -8,6 +8,10 @@ A record line is written once, ever (DESIGN §4): before writing, backfill reads
 session log files of the log directory already hold (plain file and archives, ours and upstream's)
 and leaves those out of the files, so running it again — with or without a database — adds no line.
 The database side skips records already stored (gaze.records.add_records).
+
+A record the database refuses (or whose text is not UTF-8) is set aside as live reading does
+(gaze.setaside: the `set_aside` table, counted in the summary) and left out of the files too, so the
+files and the database agree; each chunk is stored in the database before its lines are written.
 """
 
 from __future__ import annotations
@@ -28,15 +32,16 @@ from typing import IO, TextIO
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from gaze import setaside
 from gaze.db import BACKFILL
 from gaze.importer import logged_keys, record_key
-from gaze.journal import JournalSource, iter_text
+from gaze.journal import JournalEntry, JournalSource, iter_text
 from gaze.localtime import local_day
 from gaze.logfiles import DailyLog
 from gaze.logformat import SESSIONS_STEM, format_session_line
 from gaze.pipeline import MALFORMED, Ingestor
-from gaze.records import add_records
 from gaze.sessions import SessionRecord, SessionStore
+from gaze.setaside import SetAside
 
 CHUNK = 1 << 20
 PIPE_BYTES = 1 << 20  # journalctl's pipe (Linux default 64 KiB; 1 MiB is the unprivileged maximum)
@@ -66,6 +71,8 @@ class Summary:
     records: int
     already_in_files: int
     elapsed_s: float
+    set_aside: SetAside = field(default_factory=SetAside)
+    database: bool = True  # what is set aside is in the set_aside table (else only counted)
 
     def lines(self) -> list[str]:
         rate = self.entries / self.elapsed_s if self.elapsed_s > 0 else 0.0
@@ -76,9 +83,17 @@ class Summary:
             f"ignored lines:    {sum(self.ignored.values()):,} ({ignored})",
             f"records written:  {self.records - self.already_in_files:,}",
             f"already in files: {self.already_in_files:,}",
+            *self._set_aside(),
             f"elapsed:          {self.elapsed_s:.2f} s",
             f"entries/s:        {rate:,.0f}",
         ]
+
+    def _set_aside(self) -> list[str]:
+        aside = self.set_aside
+        if not aside.count:
+            return []
+        where = "table set_aside" if self.database else "no database: counted only"
+        return [f"set aside:        {aside.count:,} ({where}; last: {aside.last_error})"]
 
 
 class Progress:
@@ -125,11 +140,22 @@ class _Sink:
         self.outbox = outbox
         self.count = 0
         self.in_files = 0  # records left out of the files: they were there already
+        self.aside = SetAside()  # what could not be stored: in neither the files nor the database
 
     def write(self, records: list[SessionRecord]) -> None:
-        if not records:
+        """Store a chunk in the database (what it refuses is set aside), then write its lines."""
+        if not records and not self.aside.pending:
             return
         engine = self.engine()  # ready before anything is written
+        if engine is not None:
+            with Session(engine) as db, db.begin():
+                records = setaside.add_records_or_set_aside(db, records, BACKFILL, aside=self.aside, outbox=self.outbox)
+                dropped = setaside.store(db, self.aside.pending)
+            self.aside.pending.clear()
+            self.aside.dropped += dropped
+        else:
+            records = self.aside.screen(records)
+            self.aside.pending.clear()
         self.count += len(records)
         day: date | None = None
         chunk: list[str] = []
@@ -147,9 +173,10 @@ class _Sink:
             chunk.append(format_session_line(record.end_ms, record.user, record.ip, record.module, record.duration_s))
         if chunk and day is not None:
             self.log.append("".join(chunk).encode(), day)
-        if engine is not None:
-            with Session(engine) as db, db.begin():
-                add_records(db, records, BACKFILL, outbox=self.outbox)
+
+    def entry(self, entry: JournalEntry, exc: Exception) -> None:
+        """An entry the pipeline raised on: set aside (stored with the next chunk), as live reading does."""
+        self.aside.add_entry(entry, exc)
 
 
 def _buffered(stream: IO[bytes], what: str) -> BufferedIOBase:
@@ -225,11 +252,17 @@ def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO
                 if options.format == "text" and options.input is not None:
                     errors: list[str] = []
                     for entry in iter_text(lines, errors):
-                        ingestor.add(entry)
+                        try:
+                            ingestor.add(entry)
+                        except Exception as exc:
+                            sink.entry(entry, exc)
                         _drain(ingestor, sink, progress, read)
                 else:
                     for line in lines:
-                        ingestor.add_json_line(line)
+                        try:
+                            ingestor.add_json_line(line)
+                        except Exception as exc:
+                            sink.entry(JournalEntry(None, None, line.decode("utf-8", "replace")), exc)
                         _drain(ingestor, sink, progress, read)
                 store.close_all()
                 sink.write(ingestor.take()[0])
@@ -251,7 +284,11 @@ def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO
     malformed = counters.ignored.get(MALFORMED, 0)
     if malformed:
         ignored["malformed"] = malformed
-    return Summary(counters.entries, counters.hits, ignored, sink.count, sink.in_files, time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    in_database = database is not None
+    return Summary(
+        counters.entries, counters.hits, ignored, sink.count, sink.in_files, elapsed, sink.aside, in_database
+    )
 
 
 def _drain(ingestor: Ingestor, sink: _Sink, progress: Progress, read: list[int]) -> None:

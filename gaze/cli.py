@@ -231,6 +231,9 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
     except (OSError, RuntimeError) as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return 1
+    except SQLAlchemyError as exc:  # the database stopped answering; refused values are set aside
+        err.write(redact(f"backfill: cannot save to the database: {error_text(exc)}\n"))
+        return 1
     for line in summary.lines():
         out.write(line + "\n")
     return 0

@@ -33,7 +33,9 @@ ACCESS_STEM = "modulegaze-access"
 _DAY = r"\d{4}-\d{2}-\d{2}"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-_CONTROL_TO_SPACE = str.maketrans({"\r": " ", "\n": " ", "\t": " "})
+# Every control character, U+0000-U+001F and U+007F (DESIGN §4), becomes one space.
+_CONTROL_TO_SPACE = str.maketrans(dict.fromkeys([*range(0x20), 0x7F], " "))
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 # ---------------------------------------------------------------- names
@@ -79,12 +81,17 @@ def iso_utc_ms(epoch_ms: int) -> str:
 
 
 def clean_field(value: str) -> str:
-    """Replace each CR, LF and TAB with one space so a value cannot break the line format.
+    """Replace each control character (U+0000-U+001F, U+007F: CR, LF, TAB and NUL among them) with
+    one space, so a value cannot break the line format and every database can store it.
 
-    The one normalisation of identities and module ids (DESIGN §4): the log writers and the
-    database insert path (gaze.records.add_records) both apply it, so a record reads the same in
-    the files and in the database.
+    The one normalisation of identities and module ids (DESIGN §4): the parser (gaze.logline), the
+    log writers, the database insert path (gaze.records.add_records) and the CSV (gaze.csvrow) all
+    apply it, so a record reads the same in the files, the database, the CSV and the uplink.
     """
+    if value.isascii() and value.isprintable():  # the usual value: no control character, no copy
+        return value
+    if _CONTROL.search(value) is None:
+        return value
     return value.translate(_CONTROL_TO_SPACE)
 
 

@@ -13,6 +13,8 @@ from functools import lru_cache
 from typing import Literal, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from gaze.logformat import clean_field
+
 Kind = Literal["entry", "asset"]
 GUEST = "Guest"
 
@@ -181,7 +183,13 @@ def _target(target: str) -> tuple[str, Kind, str] | None:
 
 
 def module_from_path(raw_path: str) -> str | None:
-    """The module slug in a (still percent-encoded) URL path — DESIGN §2 step 3."""
+    """The module slug in a (still percent-encoded) URL path — DESIGN §2 step 3; a control character
+    it decodes to is one space (DESIGN §4)."""
+    slug = _slug(raw_path)
+    return None if slug is None else clean_field(slug)
+
+
+def _slug(raw_path: str) -> str | None:
     idx = raw_path.find("/modules/")
     if idx < 0:
         return None
@@ -223,17 +231,18 @@ def _address(token: str) -> tuple[str, bool] | None:
     addr = parse_address(token)
     if addr is None:
         return None
-    return str(addr), addr.is_loopback or addr.is_unspecified
+    return clean_field(str(addr)), addr.is_loopback or addr.is_unspecified  # an IPv6 zone may hold any byte
 
 
 # ---------------------------------------------------------------- identity
 
 
 def normalize_user(value: object) -> str | None:
-    """DESIGN §2 step 6 normalisation; None means "nothing here"."""
+    """DESIGN §2 step 6 normalisation; None means "nothing here". Control characters become spaces
+    first (DESIGN §4), so a value that was only control characters is nothing, like a blank one."""
     if isinstance(value, bool) or value is None or isinstance(value, dict | list):
         return None
-    text = str(value).strip()
+    text = clean_field(str(value)).strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1]
     text = text.rstrip(";,").strip()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gaze import setaside
 from gaze.config import Settings
-from gaze.db import LIVE, Checkpoint, answers
+from gaze.db import LIVE, Checkpoint
 from gaze.demo import DEMO_DETAIL, probe_journal, run_demo
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
 from gaze.localtime import local_day
@@ -28,7 +28,6 @@ from gaze.logfiles import DailyLog
 from gaze.logformat import ACCESS_STEM, SESSIONS_STEM
 from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
 from gaze.pipeline import Ingestor
-from gaze.records import add_records
 from gaze.sessions import SessionRecord, SessionStore
 from gaze.setaside import SetAside, error_line
 from gaze.takeover import Takeover, take_over
@@ -299,30 +298,14 @@ class Monitor:
     def _commit(self, snap: Snapshot) -> None:
         """One transaction: records (+ roll-ups), set-aside items, checkpoint, access-log intent.
 
-        If it fails while the database answers, a record may be what it refuses: the same
-        transaction is tried again with each record in a savepoint, and a refused one is set aside.
+        A record the database refuses is set aside (gaze.setaside.add_records_or_set_aside: found by
+        halving the batch in savepoints), never allowed to hold back the records with it.
         """
-        try:
-            self._commit_once(snap, isolate=False)
-        except Exception:
-            if not snap.records or not answers(self.engine):
-                raise
-            self._commit_once(snap, isolate=True)
-
-    def _commit_once(self, snap: Snapshot, *, isolate: bool) -> None:
         today = local_day(None)
         refused = SetAside()
         with Session(self.engine) as db, db.begin():
-            if not isolate:
-                add_records(db, snap.records, LIVE, outbox=self.outbox)
-            else:
-                for record in snap.records:
-                    try:
-                        with db.begin_nested():
-                            add_records(db, [record], LIVE, outbox=self.outbox)
-                    except Exception as exc:
-                        refused.add_record(record, exc)
-            setaside.store(db, snap.aside + refused.pending)
+            setaside.add_records_or_set_aside(db, snap.records, LIVE, aside=refused, outbox=self.outbox)
+            dropped = setaside.store(db, snap.aside + refused.pending)
             row = db.get(Checkpoint, CHECKPOINT)
             if row is None:
                 row = Checkpoint(name=CHECKPOINT)
@@ -332,6 +315,7 @@ class Monitor:
             row.updated_ms = self.wall_ms()
             data = "".join(snap.access).encode("utf-8", errors="replace")
             self._access_staged = bool(snap.access) and self.access_log.stage(db, data, today)
+        self.set_aside.dropped += dropped
         if refused.count:
             log.error("set aside %d record(s) the database refused: %s", refused.count, refused.last_error)
             self.set_aside.count += refused.count

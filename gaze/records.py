@@ -55,6 +55,7 @@ __all__ = [
     "add_records",
     "not_marked",
     "rebuild_rollups",
+    "take_write_lock",
 ]
 
 _LOOKUP_CHUNK = 500  # end_ms values per duplicate lookup
@@ -194,6 +195,12 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     else:
         conn.execute(text("DELETE FROM session_duplicate WHERE 0 = 1"))
+
+
+def take_write_lock(db: Session | Connection) -> None:
+    """Hold the write lock `add_records` takes, now (it is held to the end of the transaction): on
+    SQLite this also opens the transaction, which a first savepoint would otherwise stand in for."""
+    _lock(db.connection() if isinstance(db, Session) else db)
 
 
 def _counted(conn: Connection, end_values: Iterable[int]) -> dict[RecordKey, tuple[int, str]]:

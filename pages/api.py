@@ -101,7 +101,11 @@ def register(services: Services) -> None:
             "secondsSinceLastLine": age,
             "database": {"ok": services.db_ok, "error": services.db_error},
             "saving": {"ok": monitor.write_error is None, "error": monitor.write_error},
-            "setAside": {"count": monitor.set_aside.count, "lastError": monitor.set_aside.last_error or None},
+            "setAside": {
+                "count": monitor.set_aside.count,
+                "lastError": monitor.set_aside.last_error or None,
+                "dropped": monitor.set_aside.dropped,  # oldest items deleted to keep the table bounded
+            },
             "catalog": {
                 "database": {"ok": services.catalog.db_status.ok, "error": services.catalog.db_status.error},
                 "scan": {"ok": services.catalog.scan_status.ok, "error": services.catalog.scan_status.error},

@@ -20,7 +20,7 @@ import pytest
 
 from tests import journalkit
 from tests.browserkit import chromium_available, playwright_available
-from tests.conftest import ROOT, foreign_environ, require
+from tests.conftest import ROOT, foreign_environ, pg_admin, require
 from tests.s3kit import require_moto
 
 pytestmark = pytest.mark.slow
@@ -30,6 +30,11 @@ TIMEOUT_S = 120
 
 def journal_tools() -> None:
     require(journalkit.available(), "systemd-journal-remote and journalctl")
+
+
+def journal_tools_and_postgres() -> None:
+    journal_tools()
+    pg_admin().close()
 
 
 def browser_tools() -> None:
@@ -78,6 +83,15 @@ CASES = {
         ),
         require_moto,
         same=("ours", "boto3"),  # boto3's objects are formed by the uplink's rule: the same bytes
+    ),
+    "poison": Case(
+        ("bench/poison.py", "--good", "300", "--poison", "200"),
+        (
+            r"poisoned +[\d.]+ +[\d.]+ +\d+ +[\d.]+ +[\d,]+ +[\d,]+  yes",
+            r"target: poisoned <= 10 x clean: [\d.]+ x -> (PASS|MISS)",
+            r"poisoned / clean with as many lines: [\d.]+ x -> (PASS|MISS)",
+        ),
+        journal_tools_and_postgres,
     ),
     "cookieless": Case(
         ("bench/cookieless.py", "--requests", "100", "--rounds", "1"),

@@ -47,7 +47,7 @@ def build() -> Services:
     from gaze.demo import settle_demo
     from gaze.runtime import Runtime
     from gaze.services import Services
-    from pages import access, api, dashboard, devices, history, login, security, users
+    from pages import access, api, dashboard, devices, history, login, security, unconnected, users
 
     try:
         settings = load_settings()
@@ -84,6 +84,7 @@ def build() -> Services:
     history.register(services, hub)
     devices.register(services, hub)
     api.register(services)
+    app.state.unconnected = unconnected.install(settings, runtime)  # pages whose browser never connects
     security.install()  # last: outside the login wall, so its 401/303 answers get the headers too
     return services
 

@@ -12,8 +12,8 @@ from components.frame import colors
 from components.io import io_bound
 from gaze.auth import LoginLimiter, safe_redirect
 from gaze.services import Services
-from pages.access import signed_in
-from pages.security import request_address
+from pages.access import request_identity
+from pages.security import keep_browser, request_address
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,9 @@ def register(services: Services, limiter: LoginLimiter) -> None:
     @ui.page("/login", title="Module Gaze · Log in")
     def login(redirect_to: str = "/") -> RedirectResponse | None:
         target = safe_redirect(redirect_to)
-        if signed_in(services.users) is not None:
-            return RedirectResponse(target, status_code=303)
         request = ui.context.client.request
+        if request_identity(request, services.users) is not None:
+            return RedirectResponse(target, status_code=303)
         address = request_address(request, services.settings) or (request.client.host if request.client else "")
 
         async def attempt() -> None:
@@ -45,6 +45,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
                 password.set_value("")
                 return
             limiter.succeeded(address)
+            await keep_browser(request)  # a page first loaded without a cookie has no storage yet
             app.storage.user.update(username=user.username)
             ui.navigate.to(target)
 

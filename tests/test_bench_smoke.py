@@ -80,8 +80,25 @@ CASES = {
         same=("ours", "boto3"),  # boto3's objects are formed by the uplink's rule: the same bytes
     ),
     "cookieless": Case(
-        ("bench/cookieless.py", "--requests", "100", "--rounds", "1"),
-        (r"round 1: 100 requests in .* responses with a cookie: \d+", r"(PASS|MISS): worst round"),
+        (
+            "bench/cookieless.py",
+            "--requests",
+            "100",
+            "--rounds",
+            "1",
+            "--pages",
+            "50",
+            "--page-rounds",
+            "1",
+            "--idle",
+            "0",
+        ),
+        (
+            r"round 1: 100 requests in .* responses with a cookie: \d+",
+            r"(PASS|MISS): worst round",
+            r"pages round 1: 50 page loads in .* RSS [+-]\d+ KiB",
+            r"(PASS|MISS): 50 anonymous page loads grew RSS",
+        ),
         journal_tools,
     ),
     "live wire": Case(

@@ -47,7 +47,7 @@ def build() -> Services:
     from gaze.demo import settle_demo
     from gaze.runtime import Runtime
     from gaze.services import Services
-    from pages import access, api, dashboard, devices, history, login, security, unconnected, users
+    from pages import access, api, dashboard, devices, history, login, security, socket_guard, unconnected, users
 
     try:
         settings = load_settings()
@@ -85,6 +85,7 @@ def build() -> Services:
     devices.register(services, hub)
     api.register(services)
     app.state.unconnected = unconnected.install(settings, runtime)  # pages whose browser never connects
+    socket_guard.install(runtime)  # a page's script cannot flood the log with malformed messages
     security.install()  # last: outside the login wall, so its 401/303 answers get the headers too
     return services
 

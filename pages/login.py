@@ -18,6 +18,11 @@ from pages.security import keep_browser, request_address
 log = logging.getLogger(__name__)
 
 
+def text(value: object) -> str:
+    """An input's value as the page's script sent it: text, or nothing (a script may send any JSON)."""
+    return value if isinstance(value, str) else ""
+
+
 def register(services: Services, limiter: LoginLimiter) -> None:
     @ui.page("/login", title="Module Gaze · Log in")
     def login(redirect_to: str = "/") -> RedirectResponse | None:
@@ -32,8 +37,8 @@ def register(services: Services, limiter: LoginLimiter) -> None:
             if wait > 0:
                 error.set_text(f"Too many failed logins. Try again in {math.ceil(wait)} s.")
                 return
-            name = username.value.strip()
-            user = await io_bound(services.users.verify, name, password.value)
+            name = text(username.value).strip()
+            user = await io_bound(services.users.verify, name, text(password.value))
             if user is None:
                 log.info("login failed from %s", address)  # not the name: it may be a mistyped password
                 wait = limiter.failed(address)

@@ -48,8 +48,13 @@ class UnconnectedPages:
         self._connected.discard(client.id)
 
     def waiting(self) -> list[Client]:
-        """The pages served whose browser never connected, oldest first."""
-        return [c for c in list(Client.instances.values()) if c.id not in self._connected and not c.is_deleted]
+        """The pages served whose browser never connected, oldest first (one whose socket is in its
+        handshake is connected: NiceGUI calls the connect hooks at the end of it)."""
+        return [
+            c
+            for c in list(Client.instances.values())
+            if c.id not in self._connected and not c.has_socket_connection and not c.is_deleted
+        ]
 
     def address(self, client: Client) -> str:
         try:

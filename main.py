@@ -49,7 +49,7 @@ def build() -> Services:
     from gaze.runtime import Runtime
     from gaze.services import Services, lan_address
     from gaze.writerlock import DirectoryInUse, release_all
-    from pages import access, api, dashboard, devices, history, login, security, users
+    from pages import access, api, dashboard, devices, history, login, security, socket_guard, unconnected, users
 
     try:
         settings = load_settings()
@@ -102,6 +102,8 @@ def build() -> Services:
     history.register(services, hub)
     devices.register(services, hub)
     api.register(services)
+    app.state.unconnected = unconnected.install(settings, runtime)  # pages whose browser never connects
+    socket_guard.install(runtime)  # a page's script cannot flood the log with malformed messages
     security.install()  # last: outside the login wall, so its 401/303 answers get the headers too
     return services
 

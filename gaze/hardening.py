@@ -5,7 +5,8 @@
   every log line, tracebacks included.
 - `BrowserLogFilter`: what a page's script sends on NiceGUI's log channel (any visitor of /login can
   send it) is logged quoted on one line, as a browser's words, and at most `BROWSER_LINES_PER_MINUTE`
-  of them a minute: a browser cannot forge lines of ours nor flood the journal.
+  of them a minute: a browser cannot forge lines of ours nor flood the journal. `PerMinute` is that
+  limit, also used for the count of malformed websocket messages (pages/socket_guard.py).
 - `private_dir` / `private_sqlite_file`: our data directory (0700) and SQLite database (0600) are
   readable by their owner only — created that way, tightened on start when looser.
 - `port_in_use`: can the HTTP port be bound? Asked before anything is created at start-up.
@@ -65,6 +66,23 @@ BROWSER_LINES_PER_MINUTE = 30
 BROWSER_TEXT_CHARS = 300
 
 
+class PerMinute:
+    """At most `limit` of something in a minute (counted from the first one of that minute): what a
+    browser may make us write to the log."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._window = 0.0
+        self._count = 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        if now - self._window >= 60:
+            self._window, self._count = now, 0
+        self._count += 1
+        return self._count <= self.limit
+
+
 class BrowserLogFilter(logging.Filter):
     """On NiceGUI's logger: a message a browser sent (NiceGUI's `Client.handle_log_message` logs it
     as given) becomes `a browser says: '…'` — repr-quoted, so a newline cannot start a line of
@@ -73,18 +91,13 @@ class BrowserLogFilter(logging.Filter):
     def __init__(self, per_minute: int = BROWSER_LINES_PER_MINUTE) -> None:
         super().__init__()
         self.per_minute = per_minute
-        self._window = 0.0
-        self._count = 0
+        self._lines = PerMinute(per_minute)
         self.dropped = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.funcName != "handle_log_message":
             return True
-        now = time.monotonic()
-        if now - self._window >= 60:
-            self._window, self._count = now, 0
-        self._count += 1
-        if self._count > self.per_minute:
+        if not self._lines.allow():
             self.dropped += 1
             return False
         text = record.getMessage()

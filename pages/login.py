@@ -12,19 +12,24 @@ from components.frame import colors
 from components.io import io_bound
 from gaze.auth import LoginLimiter, safe_redirect
 from gaze.services import Services
-from pages.access import signed_in
-from pages.security import request_address
+from pages.access import request_identity
+from pages.security import keep_browser, request_address
 
 log = logging.getLogger(__name__)
+
+
+def text(value: object) -> str:
+    """An input's value as the page's script sent it: text, or nothing (a script may send any JSON)."""
+    return value if isinstance(value, str) else ""
 
 
 def register(services: Services, limiter: LoginLimiter) -> None:
     @ui.page("/login", title="Module Gaze · Log in")
     def login(redirect_to: str = "/") -> RedirectResponse | None:
         target = safe_redirect(redirect_to)
-        if signed_in(services.users) is not None:
-            return RedirectResponse(target, status_code=303)
         request = ui.context.client.request
+        if request_identity(request, services.users) is not None:
+            return RedirectResponse(target, status_code=303)
         address = request_address(request, services.settings) or (request.client.host if request.client else "")
 
         async def attempt() -> None:
@@ -32,8 +37,8 @@ def register(services: Services, limiter: LoginLimiter) -> None:
             if wait > 0:
                 error.set_text(f"Too many failed logins. Try again in {math.ceil(wait)} s.")
                 return
-            name = username.value.strip()
-            user = await io_bound(services.users.verify, name, password.value)
+            name = text(username.value).strip()
+            user = await io_bound(services.users.verify, name, text(password.value))
             if user is None:
                 log.info("login failed from %s", address)  # not the name: it may be a mistyped password
                 wait = limiter.failed(address)
@@ -45,6 +50,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
                 password.set_value("")
                 return
             limiter.succeeded(address)
+            await keep_browser(request)  # a page first loaded without a cookie has no storage yet
             app.storage.user.update(username=user.username)
             ui.navigate.to(target)
 

@@ -94,8 +94,25 @@ CASES = {
         journal_tools_and_postgres,
     ),
     "cookieless": Case(
-        ("bench/cookieless.py", "--requests", "100", "--rounds", "1"),
-        (r"round 1: 100 requests in .* responses with a cookie: \d+", r"(PASS|MISS): worst round"),
+        (
+            "bench/cookieless.py",
+            "--requests",
+            "100",
+            "--rounds",
+            "1",
+            "--pages",
+            "50",
+            "--page-rounds",
+            "1",
+            "--idle",
+            "0",
+        ),
+        (
+            r"round 1: 100 requests in .* responses with a cookie: \d+",
+            r"(PASS|MISS): worst round",
+            r"pages round 1: 50 page loads in .* RSS [+-]\d+ KiB",
+            r"(PASS|MISS): 50 anonymous page loads grew RSS",
+        ),
         journal_tools,
     ),
     "live wire": Case(

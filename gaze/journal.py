@@ -129,9 +129,13 @@ class JournalSource:
         cursor: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        output: str = "json",
     ) -> list[str]:
-        # --all: without it journalctl prints null for any field of 4096 bytes or more.
-        args = [self.journalctl, "-o", "json", f"--output-fields={OUTPUT_FIELDS}", "--all", "--no-pager", "-q"]
+        """journalctl's command line; `output` "export" for gaze.journal_export (backfill), else JSON."""
+        # --all: without it journalctl prints null for any JSON field of 4096 bytes or more.
+        args = [self.journalctl, "-o", output, f"--output-fields={OUTPUT_FIELDS}", "--no-pager", "-q"]
+        if output == "json":
+            args.append("--all")
         if self.unit:
             args += ["-u", self.unit]
         if self.directory is not None:

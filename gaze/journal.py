@@ -131,11 +131,10 @@ class JournalSource:
         until: str | None = None,
         output: str = "json",
     ) -> list[str]:
-        """journalctl's command line; `output` "export" for gaze.journal_export (backfill), else JSON."""
-        # --all: without it journalctl prints null for any JSON field of 4096 bytes or more.
+        """journalctl's command line; output "export" (gaze.journal_export) or JSON with --all (without
+        it journalctl prints null for any JSON field of 4096 bytes or more)."""
         args = [self.journalctl, "-o", output, f"--output-fields={OUTPUT_FIELDS}", "--no-pager", "-q"]
-        if output == "json":
-            args.append("--all")
+        args += ["--all"] if output == "json" else []
         if self.unit:
             args += ["-u", self.unit]
         if self.directory is not None:

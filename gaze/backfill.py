@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import subprocess
 import sys
 import time
@@ -36,6 +37,7 @@ from gaze import setaside
 from gaze.db import BACKFILL
 from gaze.importer import logged_keys, record_key
 from gaze.journal import JournalEntry, JournalSource, iter_text
+from gaze.journal_export import export_entries
 from gaze.localtime import local_day
 from gaze.logfiles import DailyLog
 from gaze.logformat import SESSIONS_STEM, format_session_line
@@ -186,6 +188,13 @@ def _buffered(stream: IO[bytes], what: str) -> BufferedIOBase:
     return stream
 
 
+def _read(stream: BufferedIOBase, counter: list[int]) -> bytes:
+    """What is there now (journalctl keeps writing while we parse), counted."""
+    chunk = stream.read1(CHUNK)
+    counter[0] += len(chunk)
+    return chunk
+
+
 def _chunks(stream: BufferedIOBase, progress: Progress, counter: list[int]) -> Iterator[bytes]:
     """Complete lines of a byte stream, read in large chunks."""
     rest = b""
@@ -211,7 +220,7 @@ def _open_input(options: BackfillOptions) -> tuple[BufferedIOBase, subprocess.Po
     if options.input is not None:
         path = Path(options.input)
         return path.open("rb"), None, path.stat().st_size
-    args = options.source.args(follow=False, since=options.since, until=options.until)
+    args = options.source.args(follow=False, since=options.since, until=options.until, output="export")
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     assert process.stdout is not None  # stdout=PIPE
     with contextlib.suppress(OSError, AttributeError):  # journalctl runs ahead while we get ready
@@ -256,6 +265,13 @@ def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO
                             ingestor.add(entry)
                         except Exception as exc:
                             sink.entry(entry, exc)
+                        _drain(ingestor, sink, progress, read)
+                elif process is not None:  # the journal itself, through journalctl -o export
+                    for cursor, realtime_us, message in export_entries(functools.partial(_read, stream, read)):
+                        try:
+                            ingestor.add_export(cursor, realtime_us, message)
+                        except Exception as exc:
+                            sink.entry(JournalEntry(None, realtime_us, message.decode("utf-8", "replace")), exc)
                         _drain(ingestor, sink, progress, read)
                 else:
                     for line in lines:

@@ -15,24 +15,15 @@ from typing import TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from gaze.auth import ROLES, VIEWER, AuthError, Users
-from gaze.backfill import BackfillOptions, run_backfill
-from gaze.board import Names
-from gaze.catalog import Catalog
+from gaze.auth import ROLES, VIEWER, AuthError
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, error_text, make_engine, migrate
-from gaze.demo import DEMO_FOLDER, settle_demo
-from gaze.devices import DeviceLabels
-from gaze.export import csv_rows
-from gaze.footprint import tune_malloc
 from gaze.hardening import private_sqlite_file, redact, redact_logging
-from gaze.history import Filters
-from gaze.importer import import_logs
-from gaze.journal import JournalSource
-from gaze.localtime import custom
-from gaze.uplink import uplink_config
-from gaze.uplinkcli import add_uplink_parser, uplink_command
+from gaze.uplinkcli import add_uplink_parser
 from gaze.writerlock import DirectoryInUse, hold
+
+# Each command imports what only it needs where it runs: a backfill does not load the board, the
+# demo, the catalog or the uplink (start-up is part of every command's time: 0.1 s of ~0.5 s).
 
 EXIT_BAD_SETTING = 2
 EXIT_IN_USE = 1  # not 2: another process writes there now; the unit may restart us once it is gone
@@ -71,6 +62,8 @@ def hold_data_dir(settings: Settings, *, demo: bool = False) -> None:
     """The writer lock of our own state (the database, its checkpoint): the data directory, or the
     demo's folder in it for demo data (gaze.demo.demo_settings). DirectoryInUse when another
     process holds it."""
+    from gaze.demo import DEMO_FOLDER
+
     directory = settings.data_dir / DEMO_FOLDER if demo else settings.data_dir
     ensure_writable_dir(directory, "MODULEGAZE_DATA_DIR", private=True)
     hold(directory, "MODULEGAZE_DATA_DIR")
@@ -81,6 +74,8 @@ def prepare(settings: Settings, *, demo: bool = False) -> Engine:
     only writer of the data and log directories (gaze.writerlock; DirectoryInUse otherwise), a
     database URL we can use. The database itself may still be down: the service connects when it
     answers. Nothing is written before the locks are held."""
+    from gaze.uplink import uplink_config
+
     ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
     ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR", private=True)  # session secret, SQLite file
     hold_data_dir(settings, demo=demo)
@@ -154,6 +149,9 @@ def _read_password(from_stdin: bool) -> str:
 def manage_users(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
+    from gaze.auth import Users
+    from gaze.demo import settle_demo
+
     try:
         # the dashboard's users: in demo mode they live in the demo's database (gaze.demo.settle_demo)
         settings, demo, _why = settle_demo(settings)
@@ -183,6 +181,9 @@ def manage_users(
 
 
 def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from gaze.backfill import BackfillOptions, run_backfill
+    from gaze.journal import JournalSource
+
     if args.input is not None and (args.since or args.until or args.directory):
         err.write("backfill: --input cannot be combined with --since/--until/--directory\n")
         return EXIT_BAD_SETTING
@@ -242,6 +243,8 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
 def import_logs_command(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
+    from gaze.importer import import_logs
+
     if not args.directory.is_dir():
         err.write(f"import-logs: {args.directory}: no such directory\n")
         return EXIT_BAD_SETTING
@@ -271,6 +274,13 @@ def export_command(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     """The CSV the History page downloads for these days, sessions ending in them (local time)."""
+    from gaze.board import Names
+    from gaze.catalog import Catalog
+    from gaze.devices import DeviceLabels
+    from gaze.export import csv_rows
+    from gaze.history import Filters
+    from gaze.localtime import custom
+
     try:
         first = date.fromisoformat(args.since)
         last = date.fromisoformat(args.until) if args.until else date.today()
@@ -364,10 +374,14 @@ def dispatch(argv: list[str]) -> int | None:
     if args.command == "users":
         return manage_users(args, settings)
     if args.command == "uplink":
+        from gaze.uplinkcli import uplink_command
+
         return uplink_command(args, settings)
     if args.command == "export":
         return export_command(args, settings)
     if args.command == "follow":
+        from gaze.footprint import tune_malloc
+
         exit_on_stop_signals()
         tune_malloc()  # a service too: before any thread starts
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -129,9 +129,12 @@ class JournalSource:
         cursor: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        output: str = "json",
     ) -> list[str]:
-        # --all: without it journalctl prints null for any field of 4096 bytes or more.
-        args = [self.journalctl, "-o", "json", f"--output-fields={OUTPUT_FIELDS}", "--all", "--no-pager", "-q"]
+        """journalctl's command line; output "export" (gaze.journal_export) or JSON with --all (without
+        it journalctl prints null for any JSON field of 4096 bytes or more)."""
+        args = [self.journalctl, "-o", output, f"--output-fields={OUTPUT_FIELDS}", "--no-pager", "-q"]
+        args += ["--all"] if output == "json" else []
         if self.unit:
             args += ["-u", self.unit]
         if self.directory is not None:

@@ -90,6 +90,15 @@ class Ingestor:
             return
         self.add(entry)
 
+    def add_export(self, cursor: bytes | None, realtime_us: int | None, message: bytes) -> None:
+        """One entry of `journalctl -o export` (gaze.journal_export), decoded only when it can hold a hit."""
+        if b"/modules/" not in message:
+            self.counters.entries += 1
+            self.counters.ignored[NO_MODULE] += 1
+            return
+        text = message.decode("utf-8", errors="replace")
+        self.add(JournalEntry(None if cursor is None else cursor.decode("ascii", errors="replace"), realtime_us, text))
+
     def take(self) -> tuple[list[SessionRecord], list[str]]:
         records, access = self.pending_records, self.pending_access
         self.pending_records, self.pending_access = [], []

@@ -117,12 +117,19 @@ class Classroom:
         catalog: Sequence[CatalogEntry] = DEMO_CATALOG,
         start_ms: int = DEFAULT_START_MS,
         users: list[str] | None = None,
+        dwell_s: tuple[float, float] = (45, 1200),
+        hop: float = 0.0,
     ) -> None:
+        """`dwell_s`: how long a learner stays on a module before deciding what next (uniform, seconds);
+        `hop`: the chance that they then open another module straight away (a link, no portal).
+        Short dwells and hops make a session-dense day, a record every ten entries or so."""
         if devices < 1 or devices > 60_000:
             raise ValueError("devices must be between 1 and 60000")
         if not catalog:
             raise ValueError("catalog must not be empty")
         self._rng = random.Random(seed)
+        self._dwell_ms = (dwell_s[0] * 1000, dwell_s[1] * 1000)
+        self._hop = hop
         self._modules = [_module_urls(i, m) for i, m in enumerate(catalog)]
         self._users = list(users) if users else list(DEFAULT_USERS)
         self._heap: list[tuple[int, int, _Event]] = []
@@ -266,7 +273,7 @@ class Classroom:
         return self._rng.randrange(1_500, 12_000)
 
     def _dwell(self) -> int:
-        return int(self._rng.uniform(45_000, 1_200_000))
+        return int(self._rng.uniform(*self._dwell_ms))
 
     def _pick_module(self, dev: _Device) -> int:
         n = len(self._modules)
@@ -343,7 +350,9 @@ class Classroom:
         """Dwell time is over: switch module, go idle, sign in or leave."""
         rng = self._rng
         r = rng.random()
-        if dev.wants_signin and dev.email is None and r < 0.35:
+        if r < self._hop:  # never with the default hop = 0: the default day stays the same
+            self._push(t + rng.randrange(500, 4_000), (index, _OPEN))
+        elif dev.wants_signin and dev.email is None and r < 0.35:
             self._sign_in(dev, t)
             # NextAuth's callbackUrl brings the reader straight back to the module.
             self._push(t + rng.randrange(4_000, 20_000), (index, _RESUME_ENTRY))

@@ -11,12 +11,11 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gaze.catalog import Catalog
 from gaze.config import Settings, SettingsError
 from gaze.db import error_text
-from gaze.localtime import local_midnight_ms
-from gaze.outbox import BATCH_RECORDS, queue_since
-from gaze.uplink import Uplink, ago, uplink_config
+from gaze.outbox import BATCH_RECORDS
+
+# `add_uplink_parser` is loaded with every command's parser: the uplink itself only when it runs.
 
 EXIT_BAD_SETTING = 2
 
@@ -37,6 +36,8 @@ def add_uplink_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def catalog_names(settings: Settings) -> Callable[[str], str | None]:
     """Module names for the CSV's Module Viewed column, from oc4d's catalog as the app reads it."""
+    from gaze.catalog import Catalog
+
     catalog = Catalog(database_url=settings.oc4d_database_url, uploads_roots=settings.uploads_roots, demo=False)
     catalog.reload()
 
@@ -51,6 +52,9 @@ def uplink_command(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     from gaze.cli import command_database  # here: gaze.cli imports this module
+    from gaze.localtime import local_midnight_ms
+    from gaze.outbox import queue_since
+    from gaze.uplink import Uplink, ago, uplink_config
 
     since: date | None = None
     if args.queue_since is not None:

@@ -234,3 +234,25 @@ def test_small_custom_catalog() -> None:
     modules = {_module_of(m.group(4)) for line in lines if (m := ACCESS.match(line.message))}
     assert modules <= {"only one", None}
     assert "only one" in modules
+
+
+def _records(lines: list[Line]) -> int:
+    from gaze.journal import JournalEntry
+    from gaze.pipeline import Ingestor
+    from gaze.sessions import SessionStore
+
+    store = SessionStore()
+    ingestor = Ingestor(store)
+    for line in lines:
+        ingestor.add(JournalEntry(None, line.time_ms * 1000, line.message))
+    store.close_all()
+    return ingestor.counters.records
+
+
+def test_short_visits_and_hops_make_a_session_dense_day() -> None:
+    """bench/corpora.py's dense shape: a record at least every 12 entries; the default day is as it was."""
+    default = list(Classroom(seed=0).day(20_000))
+    dense = list(Classroom(seed=0, devices=300, dwell_s=(8, 40), hop=0.5).day(20_000))
+    assert len(dense) / _records(dense) <= 12
+    assert len(default) / _records(default) >= 50
+    assert default == list(Classroom(seed=0, dwell_s=(45, 1200), hop=0.0).day(20_000))

@@ -58,17 +58,18 @@ in_root_pids() {  # processes whose root directory is ours: started by this chec
 cleanup() {
   set +e
   [ -n "$app_pid" ] && kill -TERM -- "-$app_pid" 2>/dev/null
-  local pids
-  pids=$(in_root_pids)
-  if [ -n "$pids" ]; then
-    kill -TERM $pids 2>/dev/null
+  local pids m
+  mapfile -t pids < <(in_root_pids)
+  if ((${#pids[@]})); then
+    kill -TERM "${pids[@]}" 2>/dev/null
     sleep 2
-    pids=$(in_root_pids)
-    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+    mapfile -t pids < <(in_root_pids)
+    ((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null
     sleep 1
   fi
-  for m in dev/pts dev/shm dev proc; do
-    mountpoint -q "$root/$m" && { umount "$root/$m" || umount -l "$root/$m"; }
+  # /dev/pts, /dev/shm, /dev, /proc and whatever a test left mounted in the root, deepest first
+  for m in $(findmnt -rn -o TARGET | grep "^$root/" | sort -r); do
+    umount "$m" || umount -l "$m"
   done
   if [ "${FRESH_ROOT_KEEP:-0}" = 1 ]; then
     say "kept $root"

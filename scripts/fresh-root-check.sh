@@ -10,6 +10,7 @@
 # Debian packages come from the mirror this machine's apt is configured with (`apt-cache policy`).
 # Needs root. FRESH_ROOT_DIR=<folder> builds the root there; FRESH_ROOT_KEEP=1 keeps it afterwards.
 set -euo pipefail
+{ # read whole before it runs: a checkout or an edit during a long check does not change what runs
 cd "$(dirname "$0")/.."
 repo=$PWD
 
@@ -45,6 +46,7 @@ fi
 root=${FRESH_ROOT_DIR:-$(mktemp -d /var/tmp/modulegaze-fresh-root.XXXXXX)}
 mkdir -p "$root"
 [ -z "$(ls -A "$root")" ] || die "$root is not empty: give FRESH_ROOT_DIR an empty or new folder"
+chmod 755 "$root"  # it is / in the root: mktemp's 700 would shut out every user but root (_apt, nobody)
 app_pid=""
 
 in_root_pids() {  # processes whose root directory is ours: started by this check
@@ -190,3 +192,4 @@ if [ "$cmd1" = PASS ] && [ "$cmd2" = PASS ]; then
 fi
 echo "FRESH ROOT CHECK: FAIL"
 exit 1
+}

@@ -2,7 +2,8 @@
 
 A :class:`DailyLog` owns one plain file ``<dir>/<stem>.log`` and its daily archives
 ``<dir>/<stem>-YYYY-MM-DD.log.zip`` (one member ``<stem>-YYYY-MM-DD.log``).  Writes are appended,
-flushed and fsynced.  Archiving ("rotation", gaze.archives) writes the zip under a temporary name,
+flushed and fsynced; a write that fails (disk full) is cut back, so the file only ever holds whole
+lines.  Archiving ("rotation", gaze.archives) writes the zip under a temporary name,
 fsyncs it, renames it into place and only then is the plain file removed, so a crash at any point
 loses nothing.  Archives older than the retention are pruned.  Names and line formats: gaze.logformat.
 """
@@ -135,13 +136,23 @@ class DailyLog:
         except FileNotFoundError:
             return os.open(self.path, flags | os.O_CREAT, 0o644), True
 
-    def _write(self, data: bytes) -> int:
-        """Append ``data`` durably; return the file size before the write."""
+    def _write(self, data: bytes, lines_from: int | None = None) -> int:
+        """Append ``data`` durably; return the file size before the write.
+
+        A write that fails (disk full) cuts the file back, so a reader (cdn-auto copying the file)
+        only ever sees whole lines: to its size before the write, or, given ``lines_from``, to its
+        last whole line after that offset (a caller completing a record there keeps the lines that
+        got in whole; it writes the rest later).
+        """
         fd, created = self._open_append()
         try:
             offset = os.fstat(fd).st_size
-            _write_all(fd, data)
-            os.fsync(fd)
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            except OSError:
+                self._cut(fd, offset if lines_from is None else lines_from, whole_lines=lines_from is not None)
+                raise
         finally:
             os.close(fd)
         if created:
@@ -149,6 +160,21 @@ class DailyLog:
         if offset == 0:
             self._invalidate()
         return offset
+
+    def _cut(self, fd: int, size: int, *, whole_lines: bool) -> None:
+        """After a failed write: truncate the open plain file to ``size`` bytes or, with
+        ``whole_lines``, to the end of its last line after ``size``; durably."""
+        try:
+            end = os.fstat(fd).st_size
+            if whole_lines and end > size:
+                with open(self.path, "rb") as f:
+                    f.seek(size)
+                    size += f.read(end - size).rfind(b"\n") + 1
+            if end > size:
+                os.ftruncate(fd, size)
+                os.fsync(fd)
+        except OSError as exc:
+            log.warning("%s: cannot cut a partly written line: %s", self.path, _one_line(exc))
 
     def prepare(self, day: date) -> int:
         """Archive the plain file if it belongs to a day before ``day``; return its size now.
@@ -196,6 +222,8 @@ class DailyLog:
         - the file ends at ``offset`` with a proper prefix of ``data`` (possibly empty): append the rest;
         - the file is shorter than ``offset``, missing, or holds something else there: append all
           of ``data`` and log a warning.
+        Should the write fail, the file is cut back to the last whole line of ``data`` in it (or to
+        its size before, when ``data`` was being appended whole): no part of a line is left.
         """
         if not data:
             return
@@ -211,6 +239,7 @@ class DailyLog:
                     size, present = 0, b""
                 if size >= offset and present == data:
                     return
+                lines_from: int | None = None  # on a failed write, cut back to the size before it
                 if size < offset:
                     log.warning(
                         "%s is %d bytes, shorter than the recorded offset %d; appending the record again",
@@ -221,6 +250,7 @@ class DailyLog:
                     missing = data
                 elif size - offset == len(present) and data.startswith(present):
                     missing = data[len(present) :]
+                    lines_from = offset  # the lines of `data` there stay; a part of one does not
                     if present:
                         log.info("%s: completing a partly written record at offset %d", self.path, offset)
                 else:
@@ -230,7 +260,7 @@ class DailyLog:
                         offset,
                     )
                     missing = data
-                self._write(missing)
+                self._write(missing, lines_from)
             except OSError as exc:
                 raise self._error(exc, f"cannot write {self.path.name}") from exc
 

@@ -7,7 +7,8 @@ Protocol for one write of `data` to a DailyLog:
 3. the data is appended and fsynced;
 4. the intent is cleared (and `written_upto` advanced) in the database.
 At start-up `recover()` completes an intent left by a crash with `DailyLog.reconcile`, which writes
-only what is missing. A failed write (unwritable directory) keeps everything for the next attempt.
+only what is missing. A failed write (unwritable directory, full disk) leaves no part of a line in the
+file (gaze.logfiles cuts it back) and keeps everything for the next attempt.
 """
 
 from __future__ import annotations

@@ -4,10 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+installed() { [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" == ii* ]]; }  # a Debian package
 need=()
 [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
 command -v journalctl >/dev/null || need+=(systemd)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# Playwright's driver (a node binary in its wheel) needs libatomic.so.1, which a minimal Debian
+# lacks and chromium does not bring (scripts/fresh-root-check.sh checks the list on such a root).
+installed libatomic1 || need+=(libatomic1)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -7,7 +7,7 @@ from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.confirm import confirm
-from components.frame import header, icon_button
+from components.frame import frame, icon_button
 from components.hub import Hub
 from gaze.auth import ROLES, VIEWER, AuthError, Users
 from gaze.services import Services
@@ -20,8 +20,7 @@ def register(services: Services, hub: Hub) -> None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-        header(actions, "Users")
-        with ui.column().classes("w-full max-w-3xl mx-auto gap-4 p-2 sm:p-4"):
+        with frame(actions, "Users", width="max-w-3xl"):
             if not actions.is_admin:
                 ui.label("Only an admin can manage users.").classes("text-gray-600").mark("users-denied")
                 return None

@@ -10,10 +10,9 @@ from typing import Any, NamedTuple
 
 from nicegui import ui
 
-from components.frame import PRIMARY
+from components.theme import OPEN_COLOR, PRIMARY
 
 ENDED_COLOR = PRIMARY
-OPEN_COLOR = "#d97706"
 LABEL_WIDTH = 100  # px of a category axis' names (modules), truncated beyond
 NARROW_PX = 480  # a chart narrower than this (a phone) stacks its legend's entries, above the grid
 

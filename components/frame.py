@@ -1,18 +1,21 @@
-"""The look every page shares: the app's colour, and the header of every signed-in page (title,
-navigation, who is signed in, log out)."""
+"""The frame of every signed-in page (NiceGUI's examples/modularization): the app's colour, the
+header (title, navigation, who is signed in, log out) and the column the page's content goes in.
+
+    with frame(actions, "History"):
+        ...  # the page's widgets
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from nicegui import Client, app, ui
 
 from components.actions import Actions, send_to_login
+from components.theme import PRIMARY
 
-PRIMARY = "#1f6f8b"  # the header, the buttons, the charts' ended time
-# A select's menu stays inside the screen on a phone: at most 95% of its width, and long option
-# labels (a module's name, a slug no catalog names) wrap, even inside a word.
-MENU_IN_SCREEN = "popup-content-style='max-width:95vw;overflow-wrap:anywhere'"
+WALL_FONT_PX = 24
 
 
 def colors() -> None:
@@ -49,9 +52,33 @@ def log_out() -> None:
     send_to_login({here, *others})
 
 
-def header(actions: Actions, title: str = "Live module sessions", tools: Callable[[], None] | None = None) -> None:
-    """`tools` draws page-specific buttons at the start of the right-hand group (e.g. the board's Limits)."""
+@contextmanager
+def frame(
+    actions: Actions,
+    title: str = "Live module sessions",
+    *,
+    tools: Callable[[], None] | None = None,
+    width: str = "max-w-6xl",
+    gap: str = "gap-4",
+    wall: bool = False,
+) -> Iterator[ui.column]:
+    """A signed-in page: its header, then a centred column `width` wide whose children stand `gap`
+    apart. `tools` draws page-specific buttons at the start of the header's right-hand group (e.g.
+    the board's Limits). A `wall` (the board for a screen in the centre) has large type and no
+    header: nothing to click."""
     colors()
+    if wall:
+        for element in ("html", "body"):  # every rem-sized thing grows, and what inherits body's size
+            ui.query(element).style(f"font-size: {WALL_FONT_PX}px")
+        content = ui.column().classes("w-full gap-4 p-4").mark("wall")
+    else:
+        _header(actions, title, tools)
+        content = ui.column().classes(f"w-full {width} mx-auto {gap} p-2 sm:p-4")
+    with content:
+        yield content
+
+
+def _header(actions: Actions, title: str, tools: Callable[[], None] | None) -> None:
     with ui.header().classes(
         f"items-center justify-between bg-[{PRIMARY}] px-2 sm:px-4 py-2 gap-x-2 gap-y-1 flex-wrap"
     ):

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from nicegui import ui
 
 from components.actions import Actions, NotAllowed
-from components.frame import MENU_IN_SCREEN
 from components.search_select import enter_picks_single
+from components.theme import MENU_IN_SCREEN
 from gaze.board import Names, module_label, module_title
 from gaze.catalog import Catalog
 from gaze.limits import LimitError, Limits, Preview, validate_minutes

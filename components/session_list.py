@@ -43,7 +43,7 @@ def idle_text(idle_s: float) -> str:
     return f"idle {int(idle_s // 60)} min" if idle_s > IDLE_SHOWN_AFTER_S else ""
 
 
-class SessionRow:
+class LiveRow:
     """One open session: four elements (a board holds up to 50 rows, each element costs memory).
     Each second only the text of the time element is sent (about 40 bytes); the names with the
     idle/limit text at most once a minute; classes when the row crosses its limit.
@@ -124,7 +124,7 @@ class SessionList:
         self.on_open = on_open
         self.order = hub.order
         self.hub = hub
-        self._rows: dict[Key, SessionRow] = {}
+        self._rows: dict[Key, LiveRow] = {}
         self.max_rows = PAGE_ROWS
         with ui.element("div").classes("w-full") as self.root:
             with ui.element("div").classes(
@@ -165,7 +165,7 @@ class SessionList:
                 row = None
             if row is None:
                 with self.body:
-                    row = SessionRow(
+                    row = LiveRow(
                         row_view(session, self.names.catalog, self.names.labels),
                         self.limit_for(session.module),
                         self.on_open,

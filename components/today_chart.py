@@ -14,8 +14,9 @@ from typing import Any
 
 from nicegui import ui
 
-from components.charts import OPEN_COLOR, bar_series, minutes_bars, redraw
+from components.charts import bar_series, minutes_bars, redraw
 from components.hub import TODAY_TOP, Hub, TodayPoint
+from components.theme import OPEN_COLOR
 
 ENDED, OPEN = "Ended (as History › Today)", "Open now, so far"
 

@@ -10,7 +10,7 @@ from nicegui import ui
 
 from components.alerts import AlertBanner, AlertHistory
 from components.device_day import DeviceDay
-from components.frame import colors, header, icon_button
+from components.frame import frame, icon_button
 from components.hub import Hub
 from components.limits_panel import LimitsPanel
 from components.monitoring import monitoring_control, stopped_banner
@@ -21,7 +21,6 @@ from gaze.board import Names, RowView
 from gaze.services import Services
 from pages.access import page_actions, to_login
 
-WALL_FONT_PX = 24
 T = TypeVar("T")
 
 
@@ -78,8 +77,7 @@ def register(services: Services, hub: Hub) -> None:
                 "open-limits"
             )
 
-        header(actions, tools=tools)
-        with ui.column().classes("w-full max-w-6xl mx-auto gap-3 sm:gap-4 p-2 sm:p-4"):
+        with frame(actions, tools=tools, gap="gap-3 sm:gap-4"):
             stopped_banner(hub.status)
             AlertBanner(actions, services.limits, names)
             stat_cards(hub.status, on_limits=open_limits)
@@ -101,10 +99,7 @@ def register(services: Services, hub: Hub) -> None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-        colors()
-        for element in ("html", "body"):  # every rem-sized thing grows, and what inherits body's size
-            ui.query(element).style(f"font-size: {WALL_FONT_PX}px")
-        with ui.column().classes("w-full gap-4 p-4").mark("wall"):
+        with frame(actions, wall=True):
             with ui.row().classes("w-full items-center gap-x-6 gap-y-1 flex-wrap"):
                 ui.label("Module Gaze").classes("text-2xl font-semibold text-primary")
                 ui.label().bind_text_from(hub.status, "reader").classes("text-gray-600")

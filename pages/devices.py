@@ -13,7 +13,7 @@ from nicegui import ui
 from sqlalchemy import Engine
 
 from components.actions import Actions, NotAllowed
-from components.frame import header
+from components.frame import frame
 from components.hub import Hub
 from components.io import io_bound
 from gaze.devices import DeviceLabels, LabelError, recent_devices
@@ -30,8 +30,7 @@ def register(services: Services, hub: Hub) -> None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-        header(actions, "Devices")
-        with ui.column().classes("w-full max-w-3xl mx-auto gap-4 p-2 sm:p-4"):
+        with frame(actions, "Devices", width="max-w-3xl"):
             panel = DevicesPanel(actions, services.engine, services.devices, services.monitor.store.sessions)
         await panel.draw()
         return None

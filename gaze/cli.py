@@ -60,9 +60,9 @@ def command_database(url: str | None, settings: Settings) -> Engine:
 
 def hold_data_dir(settings: Settings, *, demo: bool = False) -> None:
     """The writer lock of our own state (the database, its checkpoint): the data directory, or the
-    demo's folder in it for demo data (gaze.demo.demo_settings). DirectoryInUse when another
+    demo's folder in it for demo data (gaze.simulator.demo.demo_settings). DirectoryInUse when another
     process holds it."""
-    from gaze.demo import DEMO_FOLDER
+    from gaze.simulator import DEMO_FOLDER
 
     directory = settings.data_dir / DEMO_FOLDER if demo else settings.data_dir
     ensure_writable_dir(directory, "MODULEGAZE_DATA_DIR", private=True)
@@ -150,10 +150,10 @@ def manage_users(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     from gaze.auth import Users
-    from gaze.demo import settle_demo
+    from gaze.simulator import settle_demo
 
     try:
-        # the dashboard's users: in demo mode they live in the demo's database (gaze.demo.settle_demo)
+        # the dashboard's users: in demo mode they live in the demo's database (gaze.simulator.demo.settle_demo)
         settings, demo, _why = settle_demo(settings)
         if demo:
             err.write(f"users of the demo data ({settings.own_database_url}): MODULEGAZE_DEMO decides\n")

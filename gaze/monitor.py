@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from gaze import setaside
 from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint
-from gaze.demo import DEMO_DETAIL, probe_journal, run_demo
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
 from gaze.localtime import local_day
 from gaze.logfiles import DailyLog
@@ -30,6 +29,7 @@ from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
 from gaze.pipeline import Ingestor
 from gaze.sessions import SessionRecord, SessionStore
 from gaze.setaside import SetAside, error_line
+from gaze.simulator import DEMO_DETAIL, probe_journal, run_demo
 from gaze.takeover import Takeover, take_over
 
 log = logging.getLogger(__name__)

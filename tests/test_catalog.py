@@ -13,7 +13,7 @@ from gaze.catalog import Catalog
 from gaze.catalog import catalog as catalog_module
 from gaze.catalog.modulenames import Module, SourceStatus, merge, module_key
 from gaze.catalog.oc4d_db import engine_url
-from gaze.traffic import DEMO_CATALOG
+from gaze.simulator import DEMO_CATALOG
 
 MODULE_DDL = (
     'CREATE TABLE "Module" (id text primary key, name text not null, description text, index_html_url text, '

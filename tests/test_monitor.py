@@ -27,7 +27,7 @@ from gaze.logformat import ACCESS_STEM, SESSIONS_STEM, format_session_line
 from gaze.logwriter import session_bytes
 from gaze.monitor import CHECKPOINT, Monitor
 from gaze.sessions import SessionRecord
-from gaze.traffic import Classroom
+from gaze.simulator import Classroom
 from tests.conftest import seed_migrated
 
 A = "192.168.1.20"

@@ -243,7 +243,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
 def import_logs_command(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
-    from gaze.importer import import_logs
+    from gaze.logs.importer import import_logs
 
     if not args.directory.is_dir():
         err.write(f"import-logs: {args.directory}: no such directory\n")

@@ -23,9 +23,7 @@ from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint
 from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
 from gaze.localtime import local_day
-from gaze.logfiles import DailyLog
-from gaze.logformat import ACCESS_STEM, SESSIONS_STEM
-from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
+from gaze.logs import ACCESS_STEM, SESSIONS_STEM, DailyLog, ExactlyOnceLog, SessionLogWriter
 from gaze.pipeline import Ingestor
 from gaze.sessions import SessionRecord, SessionStore
 from gaze.setaside import SetAside, error_line

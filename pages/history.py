@@ -27,7 +27,7 @@ from gaze.catalog import Catalog
 from gaze.devices import DeviceLabels
 from gaze.history import Filters, Range, Totals
 from gaze.history_query import RANGES, HistoryQuery, device_ip, order_by, resolve_range
-from gaze.logformat import ARCHIVE_NAME as ARCHIVE
+from gaze.logs import ARCHIVE_NAME as ARCHIVE
 from gaze.services import Services
 from pages import history_files
 from pages.access import page_actions, to_login

@@ -15,7 +15,7 @@ from gaze.board import Names
 from gaze.export import csv_rows
 from gaze.history import Filters
 from gaze.history_query import device_ip, resolve_range
-from gaze.logformat import ARCHIVE_NAME as ARCHIVE
+from gaze.logs import ARCHIVE_NAME as ARCHIVE
 from gaze.services import Services
 
 

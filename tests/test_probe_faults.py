@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from gaze.journal import JournalEntry
-from gaze.logfiles import DailyLog
-from gaze.logformat import clean_field
+from gaze.logs.files import DailyLog
+from gaze.logs.format import clean_field
 from gaze.monitor import Monitor
 from gaze.simulator import Classroom
 from tests.livekit import session_log

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from gaze.db import make_engine, migrate
-from gaze.logformat import format_session_line
+from gaze.logs.format import format_session_line
 from gaze.runtime import next_local_midnight
 from gaze.simulator import Line
 from tests import journalkit

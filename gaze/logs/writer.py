@@ -1,4 +1,4 @@
-"""Exactly-once writing of the plain log files — DESIGN §4 on top of gaze.logfiles.
+"""Exactly-once writing of the plain log files — DESIGN §4 on top of gaze.logs.files.
 
 Protocol for one write of `data` to a DailyLog:
 1. `prepare(day)` archives an old plain file and gives the offset the data will start at;
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from gaze.db import LIVE, LogWriterRow, RecordRow
 from gaze.localtime import local_day
-from gaze.logfiles import DailyLog, LogDirError
-from gaze.logformat import format_session_line
+from gaze.logs.files import DailyLog, LogDirError
+from gaze.logs.format import format_session_line
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from gaze.auth import ROLES, VIEWER, AuthError
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.hardening import private_sqlite_file, redact, redact_logging
-from gaze.uplinkcli import add_uplink_parser
+from gaze.uplink.cli import add_uplink_parser
 from gaze.writerlock import DirectoryInUse, hold
 
 # Each command imports what only it needs where it runs: a backfill does not load the board, the
@@ -374,7 +374,7 @@ def dispatch(argv: list[str]) -> int | None:
     if args.command == "users":
         return manage_users(args, settings)
     if args.command == "uplink":
-        from gaze.uplinkcli import uplink_command
+        from gaze.uplink.cli import uplink_command
 
         return uplink_command(args, settings)
     if args.command == "export":

@@ -26,7 +26,7 @@ from gaze.board import Names, format_duration, module_title
 from gaze.catalog import Catalog
 from gaze.devices import DeviceLabels
 from gaze.history import Filters, Range, Totals
-from gaze.history_query import RANGES, HistoryQuery, device_ip, order_by, resolve_range
+from gaze.history_url import RANGES, HistoryQuery, device_ip, order_by, resolve_range
 from gaze.logs import ARCHIVE_NAME as ARCHIVE
 from gaze.services import Services
 from pages import history_files

@@ -237,8 +237,8 @@ def test_small_custom_catalog() -> None:
 
 
 def _records(lines: list[Line]) -> int:
+    from gaze.ingest import Ingestor
     from gaze.journal import JournalEntry
-    from gaze.pipeline import Ingestor
     from gaze.sessions import SessionStore
 
     store = SessionStore()

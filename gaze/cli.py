@@ -60,7 +60,7 @@ def command_database(url: str | None, settings: Settings) -> Engine:
 
 def hold_data_dir(settings: Settings, *, demo: bool = False) -> None:
     """The writer lock of our own state (the database, its checkpoint): the data directory, or the
-    demo's folder in it for demo data (gaze.simulator.demo.demo_settings). DirectoryInUse when another
+    demo's folder in it for demo data (gaze.demo.demo_settings). DirectoryInUse when another
     process holds it."""
     from gaze.simulator import DEMO_FOLDER
 
@@ -153,7 +153,7 @@ def manage_users(
     from gaze.simulator import settle_demo
 
     try:
-        # the dashboard's users: in demo mode they live in the demo's database (gaze.simulator.demo.settle_demo)
+        # the dashboard's users: in demo mode they live in the demo's database (gaze.demo.settle_demo)
         settings, demo, _why = settle_demo(settings)
         if demo:
             err.write(f"users of the demo data ({settings.own_database_url}): MODULEGAZE_DEMO decides\n")

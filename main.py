@@ -45,9 +45,9 @@ def build() -> Services:
     from gaze.cli import EXIT_BAD_SETTING, EXIT_IN_USE, prepare
     from gaze.config import SettingsError, load_settings
     from gaze.db import error_text, migrate
-    from gaze.demo import log_demo, settle_demo
     from gaze.runtime import Runtime
     from gaze.services import Services, lan_address
+    from gaze.simulator import log_demo, settle_demo
     from gaze.writerlock import DirectoryInUse, release_all
     from pages import access, api, dashboard, devices, history, login, security, socket_guard, unconnected, users
 

@@ -1,6 +1,6 @@
 """The benchmarks' days of oc4d traffic, as a centre would hand them to `main.py backfill`.
 
-Two shapes, both seeded `gaze.traffic.Classroom` days:
+Two shapes, both seeded `gaze.simulator.traffic.Classroom` days:
 - `default`: 25 devices, long visits (45 s to 20 min on a module): about a record per 80 entries;
 - `dense`: 300 devices, short visits (8 to 40 s) and one learner in two hopping straight to another
   module: about a record per 9 entries — a centre whose learners hop between modules.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from gaze.traffic import Classroom, Line
+from gaze.simulator import Classroom, Line
 from tests import journalkit
 
 UNIT = "oc4d.service"

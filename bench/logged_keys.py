@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python bench/logged_keys.py [--records N] [--per-day D]
 
 Writes N records as daily `.zip` archives of D lines each (our own format, via format_session_line)
-into a temporary folder, then times `gaze.importer.logged_keys` over it and reports lines/s and the
+into a temporary folder, then times `gaze.logs.importer.logged_keys` over it and reports lines/s and the
 growth of the process's peak RSS (the set of 16-byte record keys backfill keeps while it runs).
 A report, not a test: it prints the figures and exits 0.
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gaze.importer import logged_keys
-from gaze.logformat import format_session_line
+from gaze.logs import format_session_line
+from gaze.logs.importer import logged_keys
 
 T0 = 1_777_905_040_000  # 2026-05-04T14:30:40Z
 DAY_MS = 86_400_000

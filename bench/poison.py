@@ -42,7 +42,7 @@ if str(REPO) not in sys.path:
 
 import psycopg  # noqa: E402
 
-from gaze.traffic import Line  # noqa: E402
+from gaze.simulator import Line  # noqa: E402
 from tests import journalkit  # noqa: E402
 from tests.browserkit import access_line, asset_path, entry_path  # noqa: E402
 from tests.livekit import corpus, env_for, last_cursor, write  # noqa: E402

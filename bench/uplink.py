@@ -71,8 +71,7 @@ def child(mode: str, db_url: str, endpoint: str, key: str, secret: str, bucket: 
     out: dict[str, float | int] = {"base_kib": base}
     t0 = time.perf_counter()
     if mode == "ours":
-        from gaze.s3put import Credentials, Store, put_object
-        from gaze.uplink import Uplink, UplinkConfig
+        from gaze.uplink import Credentials, Store, Uplink, UplinkConfig, put_object
 
         out["import_s"], out["import_kib"] = time.perf_counter() - t0, _rss_kib()
         put_clock = [0.0]
@@ -96,7 +95,7 @@ def child(mode: str, db_url: str, endpoint: str, key: str, secret: str, bucket: 
 
         from gaze.csvrow import cdn_row
         from gaze.db import RecordRow
-        from gaze.outbox import csv_bytes
+        from gaze.uplink.outbox import csv_bytes
 
         client = boto3.client(
             "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret

@@ -13,8 +13,8 @@ from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.hub import Hub
+from gaze.alerts import Alert
 from gaze.board import Names
-from gaze.limits import Alert
 from gaze.logline import GUEST
 
 NAMES_SHOWN = 3

@@ -11,7 +11,7 @@ from nicegui import ui
 
 from components.search_select import enter_picks_single
 from components.theme import MENU_IN_SCREEN
-from gaze.history_query import RANGES, HistoryQuery
+from gaze.history_url import RANGES, HistoryQuery
 
 ChangeHandler = Callable[[str | None], Awaitable[None]]  # gets the text filter typed in, if any
 Handler = Callable[[], object]

@@ -11,7 +11,7 @@ from nicegui import ui
 
 from gaze.board import device_text, format_duration
 from gaze.history import SessionItem
-from gaze.history_query import SORTS
+from gaze.history_url import SORTS
 
 PAGE_SIZE = 25
 NO_SESSIONS = "No ended sessions in this range."  # what an empty table or chart says

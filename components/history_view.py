@@ -18,7 +18,7 @@ from components.hub import Hub
 from components.url_history import UrlHistory
 from gaze.board import Names, format_duration
 from gaze.history import Filters, Range, SessionItem, Totals
-from gaze.history_query import HistoryQuery, device_ip
+from gaze.history_url import HistoryQuery, device_ip
 
 LABEL_WIDTH = 140  # px of module names on /history's charts
 

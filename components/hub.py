@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 
 from components.io import io_bound
 from gaze import history, uplink
+from gaze.alerts import Alert
 from gaze.board import LiveOrder, last_line_text, over_note, reader_text, stats
 from gaze.catalog import Catalog
 from gaze.hardening import redact
-from gaze.limits import Alert
 from gaze.runtime import Runtime
 from gaze.services import Services
 from gaze.sessions import Key, OpenSession

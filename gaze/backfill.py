@@ -35,13 +35,12 @@ from sqlalchemy.orm import Session
 
 from gaze import setaside
 from gaze.db import BACKFILL
-from gaze.importer import logged_keys, record_key
+from gaze.ingest import MALFORMED, Ingestor
 from gaze.journal import JournalEntry, JournalSource, iter_text
 from gaze.journal_export import export_entries
 from gaze.localtime import local_day
-from gaze.logfiles import DailyLog
-from gaze.logformat import SESSIONS_STEM, format_session_line
-from gaze.pipeline import MALFORMED, Ingestor
+from gaze.logs import SESSIONS_STEM, DailyLog, format_session_line
+from gaze.logs.importer import logged_keys, record_key
 from gaze.sessions import SessionRecord, SessionStore
 from gaze.setaside import SetAside
 

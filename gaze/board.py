@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from gaze.demo import DEMO_DETAIL
+from gaze.alerts import alert_key
 from gaze.journal import ReaderState
-from gaze.limits import Limits, alert_key
+from gaze.limits import Limits
 from gaze.logline import GUEST
 from gaze.sessions import Key, OpenSession, SessionStore
+from gaze.simulator import DEMO_DETAIL
 
 IDLE_SHOWN_AFTER_S = 60
 

@@ -19,7 +19,7 @@ from gaze.auth import ROLES, VIEWER, AuthError
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
 from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.hardening import private_sqlite_file, redact, redact_logging
-from gaze.uplinkcli import add_uplink_parser
+from gaze.uplink.cli import add_uplink_parser
 from gaze.writerlock import DirectoryInUse, hold
 
 # Each command imports what only it needs where it runs: a backfill does not load the board, the
@@ -60,9 +60,9 @@ def command_database(url: str | None, settings: Settings) -> Engine:
 
 def hold_data_dir(settings: Settings, *, demo: bool = False) -> None:
     """The writer lock of our own state (the database, its checkpoint): the data directory, or the
-    demo's folder in it for demo data (gaze.demo.demo_settings). DirectoryInUse when another
+    demo's folder in it for demo data (gaze.simulator.demo.demo_settings). DirectoryInUse when another
     process holds it."""
-    from gaze.demo import DEMO_FOLDER
+    from gaze.simulator import DEMO_FOLDER
 
     directory = settings.data_dir / DEMO_FOLDER if demo else settings.data_dir
     ensure_writable_dir(directory, "MODULEGAZE_DATA_DIR", private=True)
@@ -150,10 +150,10 @@ def manage_users(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     from gaze.auth import Users
-    from gaze.demo import settle_demo
+    from gaze.simulator import settle_demo
 
     try:
-        # the dashboard's users: in demo mode they live in the demo's database (gaze.demo.settle_demo)
+        # the dashboard's users: in demo mode they live in the demo's database (gaze.simulator.demo.settle_demo)
         settings, demo, _why = settle_demo(settings)
         if demo:
             err.write(f"users of the demo data ({settings.own_database_url}): MODULEGAZE_DEMO decides\n")
@@ -243,7 +243,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
 def import_logs_command(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
-    from gaze.importer import import_logs
+    from gaze.logs.importer import import_logs
 
     if not args.directory.is_dir():
         err.write(f"import-logs: {args.directory}: no such directory\n")
@@ -374,7 +374,7 @@ def dispatch(argv: list[str]) -> int | None:
     if args.command == "users":
         return manage_users(args, settings)
     if args.command == "uplink":
-        from gaze.uplinkcli import uplink_command
+        from gaze.uplink.cli import uplink_command
 
         return uplink_command(args, settings)
     if args.command == "export":

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     demo: str = Field("auto", validation_alias="MODULEGAZE_DEMO")
     trusted_proxies: str = Field("", validation_alias="MODULEGAZE_TRUSTED_PROXIES")
     oc4d_origin: str = Field("http://oc4d.cdn", validation_alias="MODULEGAZE_OC4D_ORIGIN")
-    # Uplink to the organisation's bucket (DESIGN §8; gaze/uplink.py checks the combination).
+    # Uplink to the organisation's bucket (DESIGN §8; gaze/uplink/config.py checks the combination).
     uplink_url: str | None = Field(None, validation_alias="MODULEGAZE_UPLINK_URL")
     uplink_endpoint: str | None = Field(None, validation_alias="MODULEGAZE_UPLINK_ENDPOINT")
     uplink_location: str | None = Field(None, validation_alias="MODULEGAZE_UPLINK_LOCATION")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gaze.logformat import clean_field
+from gaze.logs import clean_field
 
 HEADER = ("User", "Access Time", "IP Address", "Access Date", "Module Viewed", "Duration Seconds")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

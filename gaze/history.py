@@ -251,7 +251,7 @@ def sessions_page(
     order: Sequence[Any] | None = None,
 ) -> tuple[list[SessionItem], int]:
     """Page `page` (1 = newest) of the sessions ending in `rng`, newest first, and their total count.
-    `order`: another ORDER BY (gaze.history_query.order_by); it ends with the record id.
+    `order`: another ORDER BY (gaze.history_url.order_by); it ends with the record id.
 
     The count comes from the roll-ups. With a filter, the per-day counts of the roll-up also tell
     which days hold the page, so only those days' records are scanned (the end_ms index), however

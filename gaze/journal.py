@@ -178,7 +178,7 @@ class ReaderState:
             listener(self)
 
 
-Batch = list[JournalEntry]
+EntryBatch = list[JournalEntry]
 
 
 class JournalReader:
@@ -191,7 +191,7 @@ class JournalReader:
     def __init__(
         self,
         source: JournalSource,
-        on_batch: Callable[[Batch], Awaitable[None]],
+        on_batch: Callable[[EntryBatch], Awaitable[None]],
         *,
         cursor: str | None = None,
         since: str | None = None,
@@ -353,7 +353,7 @@ class JournalReader:
                 self.state.errors += 1
                 log.warning("skipped a journal line over %d bytes", MAX_LINE)
                 buffer, skipping = b"", True
-            batch: Batch = []
+            batch: EntryBatch = []
             again = self._read_before
             for line in lines:
                 if not line.strip():
@@ -374,7 +374,7 @@ class JournalReader:
             if self._stop.is_set():
                 return
 
-    async def _deliver(self, batch: Batch) -> None:
+    async def _deliver(self, batch: EntryBatch) -> None:
         if batch:
             self.state.last_line_at = time.time()
         await self.on_batch(batch)

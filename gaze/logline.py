@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Literal, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from gaze.logformat import clean_field
+from gaze.logs import clean_field
 
 Kind = Literal["entry", "asset"]
 GUEST = "Guest"

@@ -21,15 +21,13 @@ from sqlalchemy.orm import Session
 from gaze import setaside
 from gaze.config import Settings
 from gaze.db import LIVE, Checkpoint
-from gaze.demo import DEMO_DETAIL, probe_journal, run_demo
-from gaze.journal import Batch, JournalReader, JournalSource, ReaderState, last_cursor
+from gaze.ingest import Ingestor
+from gaze.journal import EntryBatch, JournalReader, JournalSource, ReaderState, last_cursor
 from gaze.localtime import local_day
-from gaze.logfiles import DailyLog
-from gaze.logformat import ACCESS_STEM, SESSIONS_STEM
-from gaze.logwriter import ExactlyOnceLog, SessionLogWriter
-from gaze.pipeline import Ingestor
+from gaze.logs import ACCESS_STEM, SESSIONS_STEM, DailyLog, ExactlyOnceLog, SessionLogWriter
 from gaze.sessions import SessionRecord, SessionStore
 from gaze.setaside import SetAside, error_line
+from gaze.simulator import DEMO_DETAIL, probe_journal, run_demo
 from gaze.takeover import Takeover, take_over
 
 log = logging.getLogger(__name__)
@@ -187,7 +185,7 @@ class Monitor:
         finally:
             self.reader_state.set("stopped")
 
-    def _demo_feed(self, entries: Batch) -> None:
+    def _demo_feed(self, entries: EntryBatch) -> None:
         self.reader_state.lines += len(entries)
         self.reader_state.last_line_at = time.time()
         self.feed_entries(entries)
@@ -205,7 +203,7 @@ class Monitor:
 
     # ------------------------------------------------------------------ feeding
 
-    async def _on_batch(self, entries: Batch) -> None:
+    async def _on_batch(self, entries: EntryBatch) -> None:
         """Process a batch, then hold the reader until the checkpoint that includes it is saved.
 
         The batch is fed once: while the database refuses the write, the records, open sessions and
@@ -229,7 +227,7 @@ class Monitor:
         if self.reader_state.status == "stalled":
             self.reader_state.set("following")
 
-    def feed_entries(self, entries: Batch) -> None:
+    def feed_entries(self, entries: EntryBatch) -> None:
         """Process entries now; without a cursor (demo) they are persisted by the next tick.
 
         An entry the pipeline raises on is set aside (counted, stored for inspection), never

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from gaze.db import HOURS, LIVE, DuplicateRow, OutboxRow, RecordRow, UsageDaily, UsageDim, UsageHourly
 from gaze.localtime import hour_pieces, local_time
-from gaze.logformat import clean_field
+from gaze.logs import clean_field
 from gaze.sessions import SessionRecord
 
 __all__ = [

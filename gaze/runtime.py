@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from gaze.limits import Alert
+from gaze.alerts import Alert
 from gaze.services import Services
 from gaze.uplink import FIRST_RUN_DELAY_S
 

@@ -33,7 +33,7 @@ CONNECT_MAX_S = 30.0
 
 class Services:
     def __init__(self, settings: Settings, engine: Engine, *, demo: bool = False) -> None:
-        """`demo`: decided by gaze.demo.settle_demo, which also gave the demo its own `settings`."""
+        """`demo`: decided by gaze.simulator.demo.settle_demo, which also gave the demo its own `settings`."""
         self.settings = settings
         self.engine = engine
         source = JournalSource(

@@ -1,7 +1,7 @@
 """Taking over a log folder another writer filled — DESIGN §4 (upstream's app, or an earlier install).
 
 The first start with no checkpoint of ours over a log folder that holds session lines:
-- takes the folder's records into the history once (`gaze.importer.import_logs`, which skips the
+- takes the folder's records into the history once (`gaze.logs.importer.import_logs`, which skips the
   records already stored), so /history shows the months before the hand-over;
 - reads oc4d's log from the end of the latest record there (when that is later than
   MODULEGAZE_JOURNAL_SINCE), and starts the session clock at that end: a request logged a little
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
 
-from gaze.importer import import_logs
+from gaze.logs.importer import import_logs
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from gaze.board import Names, module_title
 from gaze.catalog import Catalog
 from gaze.devices import DeviceLabels
 from gaze.history import Filters, Range, SessionItem, Totals
-from gaze.history_query import HistoryQuery, order_by
-from gaze.logformat import ARCHIVE_NAME as ARCHIVE
+from gaze.history_url import HistoryQuery, order_by
+from gaze.logs import ARCHIVE_NAME as ARCHIVE
 from gaze.services import Services
 from pages import history_files
 from pages.access import page_actions, to_login

@@ -14,8 +14,8 @@ from nicegui import app
 from gaze.board import Names
 from gaze.export import csv_rows
 from gaze.history import Filters
-from gaze.history_query import device_ip, resolve_range
-from gaze.logformat import ARCHIVE_NAME as ARCHIVE
+from gaze.history_url import device_ip, resolve_range
+from gaze.logs import ARCHIVE_NAME as ARCHIVE
 from gaze.services import Services
 
 

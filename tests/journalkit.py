@@ -148,7 +148,7 @@ def export_entry(
 
 
 def entries_from_lines(lines: Iterable[_LineLike], *, unit: str = "oc4d.service", lag_us: int = 0) -> Iterator[bytes]:
-    """Export entries for ``gaze.traffic.Line``s: realtime = the request time (+ ``lag_us``)."""
+    """Export entries for ``gaze.simulator.traffic.Line``s: realtime = the request time (+ ``lag_us``)."""
     for line in lines:
         yield export_entry(line.message, line.time_ms * 1000 + lag_us, unit=unit)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from gaze.traffic import DEFAULT_START_MS, Classroom, Line
+from gaze.simulator import DEFAULT_START_MS, Classroom, Line
 from tests import journalkit
 from tests.conftest import ROOT, foreign_environ
 

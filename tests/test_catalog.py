@@ -1,5 +1,5 @@
-"""gaze.catalog and its sources: oc4d database (gaze.oc4d_db) + uploads scan (gaze.uploads), DESIGN §7 matching
-(gaze.modulenames), /api/modules payload."""
+"""gaze.catalog and its sources: oc4d database (gaze.catalog.oc4d_db) + uploads scan (gaze.catalog.uploads), DESIGN §7 matching
+(gaze.catalog.modulenames), /api/modules payload."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from gaze import catalog as catalog_module
 from gaze.catalog import Catalog
-from gaze.modulenames import Module, SourceStatus, merge, module_key
-from gaze.oc4d_db import engine_url
-from gaze.traffic import DEMO_CATALOG
+from gaze.catalog import catalog as catalog_module
+from gaze.catalog.modulenames import Module, SourceStatus, merge, module_key
+from gaze.catalog.oc4d_db import engine_url
+from gaze.simulator import DEMO_CATALOG
 
 MODULE_DDL = (
     'CREATE TABLE "Module" (id text primary key, name text not null, description text, index_html_url text, '

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from gaze.db import BACKFILL, Checkpoint, RecordRow, make_engine, migrate
-from gaze.logformat import format_session_line
+from gaze.logs.format import format_session_line
 from tests.conftest import ROOT, foreign_environ
 
 T0 = int(datetime(2026, 5, 4, 14, 30, tzinfo=UTC).timestamp() * 1000)

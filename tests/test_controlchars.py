@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from gaze import setaside
 from gaze.csvrow import cdn_row
 from gaze.db import IMPORT, LIVE, RecordRow, make_engine
-from gaze.logformat import clean_field, format_session_line
 from gaze.logline import classify
+from gaze.logs.format import clean_field, format_session_line
 from gaze.monitor import Monitor
 from gaze.records import Rollup, add_records, rebuild_rollups
 from gaze.sessions import SessionRecord

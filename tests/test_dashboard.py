@@ -267,7 +267,7 @@ async def test_today_so_far_keeps_ended_and_open_apart(user: User) -> None:
 @pytest.fixture
 def earlier_writer(tmp_path: Path) -> None:
     """The log folder already holds three session lines (upstream's) when the app first starts."""
-    from gaze.logformat import format_session_line
+    from gaze.logs.format import format_session_line
 
     end = int(time.time() * 1000) - 3_600_000
     logs = tmp_path / "logs"

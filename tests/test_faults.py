@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from gaze.journal import JournalEntry
 from gaze.monitor import Monitor
-from gaze.traffic import DEFAULT_START_MS, Line
+from gaze.simulator import DEFAULT_START_MS, Line
 from tests import journalkit
 from tests.browserkit import ADMIN_USER, App, access_line, asset_path, entry_path
 from tests.conftest import require

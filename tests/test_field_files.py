@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gaze.db import RecordRow, make_engine
-from gaze.importer import log_files, logged_keys, record_key
-from gaze.logfiles import DailyLog
-from gaze.logformat import ACCESS_STEM, SESSIONS_STEM
+from gaze.logs.files import DailyLog
+from gaze.logs.format import ACCESS_STEM, SESSIONS_STEM
+from gaze.logs.importer import log_files, logged_keys, record_key
 from tests.conftest import ROOT, foreign_environ
 
 DAY = datetime(2026, 5, 4, tzinfo=UTC)

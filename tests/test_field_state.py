@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from gaze import history
 from gaze.config import SettingsError, load_settings
 from gaze.db import IMPORT, LIVE, MIGRATIONS, RecordRow, make_engine, migrate
-from gaze.demo import UNREADABLE, demo_decision, demo_settings, probe_journal, run_demo
 from gaze.journal import JournalEntry, JournalSource
 from gaze.monitor import Monitor
 from gaze.records import Rollup, add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
+from gaze.simulator.demo import UNREADABLE, demo_decision, demo_settings, probe_journal, run_demo
 from tests import journalkit
 from tests.conftest import ROOT, require, seed_migrated
 

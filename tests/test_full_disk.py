@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from gaze.journal import JournalEntry
-from gaze.logfiles import DailyLog, LogDirError
-from gaze.logformat import SESSIONS_STEM, format_session_line
+from gaze.logs.files import DailyLog, LogDirError
+from gaze.logs.format import SESSIONS_STEM, format_session_line
 from tests.conftest import require
 from tests.test_monitor import (
     ACCESS_LOG,

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from gaze import history
 from gaze.db import IMPORT, LIVE, RecordRow, make_engine
-from gaze.importer import import_logs, log_files, parse_session_line
-from gaze.logformat import format_session_line
+from gaze.logs.format import format_session_line
+from gaze.logs.importer import import_logs, log_files, parse_session_line
 from gaze.records import add_records
 from gaze.sessions import SessionRecord
 from tests.conftest import ROOT, foreign_environ

@@ -410,7 +410,7 @@ WantedBy=multi-user.target
 
 
 def _session_lines(end_ms: int, n: int, ip: str) -> str:
-    from gaze.logformat import format_session_line
+    from gaze.logs.format import format_session_line
 
     return "".join(format_session_line(end_ms - i * 60_000, "Guest", ip, f"m{i}", 30 + i) for i in range(n))
 

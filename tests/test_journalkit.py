@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gaze.traffic import Classroom
+from gaze.simulator import Classroom
 from tests import journalkit
 from tests.journalkit import export_entry, message_bytes, read_json, write_journal
 

@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from gaze.alerts import LIMIT_REMOVED, SESSION_ENDED
 from gaze.board import over_note, stats
 from gaze.db import AlertRow, LimitRow
-from gaze.limits import LIMIT_REMOVED, SESSION_ENDED, LimitError, Limits, validate_minutes
+from gaze.limits import LimitError, Limits, validate_minutes
 from gaze.sessions import OpenSession, SessionStore
 
 MIN = 60_000

@@ -1,4 +1,4 @@
-"""Tests for gaze.logfiles: line formats, appending, daily zip rotation, crash recovery, retention."""
+"""Tests for gaze.logs.files: line formats, appending, daily zip rotation, crash recovery, retention."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gaze.logfiles import DailyLog, LogDirError
-from gaze.logformat import ACCESS_STEM, SESSIONS_STEM, format_access_line, format_session_line, iso_utc_ms
+from gaze.logs.files import DailyLog, LogDirError
+from gaze.logs.format import ACCESS_STEM, SESSIONS_STEM, format_access_line, format_session_line, iso_utc_ms
 from tests.conftest import timezone
 
 D1 = date(2026, 5, 4)
@@ -361,7 +361,7 @@ def test_reconcile_complete_record_is_left_alone(dlog: DailyLog, caplog: pytest.
     b = line("2026-05-04T11:00:00.000Z")
     dlog.append(a, D1)
     off = dlog.append(b, D1)
-    with caplog.at_level(logging.WARNING, logger="gaze.logfiles"):
+    with caplog.at_level(logging.WARNING, logger="gaze.logs.files"):
         dlog.reconcile(off, b)
         dlog.reconcile(0, a)  # an earlier record, followed by more data
     assert dlog.path.read_bytes() == a + b
@@ -374,7 +374,7 @@ def test_reconcile_partial_write_appends_the_rest(dlog: DailyLog, caplog: pytest
     dlog.append(a, D1)
     with dlog.path.open("ab") as f:
         f.write(b[:17])  # the crash tore the write
-    with caplog.at_level(logging.WARNING, logger="gaze.logfiles"):
+    with caplog.at_level(logging.WARNING, logger="gaze.logs.files"):
         dlog.reconcile(len(a), b)
     assert dlog.path.read_bytes() == a + b
     assert not caplog.records
@@ -390,7 +390,7 @@ def test_reconcile_write_never_happened(dlog: DailyLog) -> None:
 
 def test_reconcile_missing_file(dlog: DailyLog, logdir: Path, caplog: pytest.LogCaptureFixture) -> None:
     b = line("2026-05-04T11:00:00.000Z")
-    with caplog.at_level(logging.WARNING, logger="gaze.logfiles"):
+    with caplog.at_level(logging.WARNING, logger="gaze.logs.files"):
         dlog.reconcile(500, b)
     assert dlog.path.read_bytes() == b
     assert any("shorter than the recorded offset" in r.getMessage() for r in caplog.records)
@@ -403,7 +403,7 @@ def test_reconcile_file_shorter_than_offset(dlog: DailyLog, caplog: pytest.LogCa
     a = line("2026-05-04T10:00:00.000Z")
     b = line("2026-05-04T11:00:00.000Z")
     dlog.append(a, D1)
-    with caplog.at_level(logging.WARNING, logger="gaze.logfiles"):
+    with caplog.at_level(logging.WARNING, logger="gaze.logs.files"):
         dlog.reconcile(len(a) + 10, b)
     assert dlog.path.read_bytes() == a + b
     assert [r.levelno for r in caplog.records] == [logging.WARNING]
@@ -415,7 +415,7 @@ def test_reconcile_different_content(dlog: DailyLog, caplog: pytest.LogCaptureFi
     other = line("2026-05-04T12:00:00.000Z", "other")
     dlog.append(a, D1)
     dlog.append(other, D1)
-    with caplog.at_level(logging.WARNING, logger="gaze.logfiles"):
+    with caplog.at_level(logging.WARNING, logger="gaze.logs.files"):
         dlog.reconcile(len(a), b)
     assert dlog.path.read_bytes() == a + other + b
     assert any("different content" in r.getMessage() for r in caplog.records)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gaze.logformat import iso_utc_ms
 from gaze.logline import GUEST, Hit, classify, module_from_path, parse
+from gaze.logs.format import iso_utc_ms
 from tests.conformance_data import case_id, load
 
 LINES = load("lines.jsonl")

@@ -23,11 +23,11 @@ from gaze.config import Settings, load_settings
 from gaze.db import LIVE, Checkpoint, LogWriterRow, RecordRow, make_engine, migrate
 from gaze.journal import JournalEntry
 from gaze.localtime import local_day
-from gaze.logformat import ACCESS_STEM, SESSIONS_STEM, format_session_line
-from gaze.logwriter import session_bytes
+from gaze.logs.format import ACCESS_STEM, SESSIONS_STEM, format_session_line
+from gaze.logs.writer import session_bytes
 from gaze.monitor import CHECKPOINT, Monitor
 from gaze.sessions import SessionRecord
-from gaze.traffic import Classroom
+from gaze.simulator import Classroom
 from tests.conftest import seed_migrated
 
 A = "192.168.1.20"

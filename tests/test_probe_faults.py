@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from gaze.journal import JournalEntry
-from gaze.logfiles import DailyLog
-from gaze.logformat import clean_field
+from gaze.logs.files import DailyLog
+from gaze.logs.format import clean_field
 from gaze.monitor import Monitor
-from gaze.traffic import Classroom
+from gaze.simulator import Classroom
 from tests.livekit import session_log
 from tests.tcpproxy import TcpProxy
 from tests.test_monitor import live_rows, make_settings, open_engine

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from gaze.db import make_engine, migrate
-from gaze.logformat import format_session_line
+from gaze.logs.format import format_session_line
 from gaze.runtime import next_local_midnight
-from gaze.traffic import Line
+from gaze.simulator import Line
 from tests import journalkit
 from tests.browserkit import access_line, asset_path, entry_path
 from tests.conftest import require, timezone

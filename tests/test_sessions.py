@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from gaze.logformat import format_session_line
 from gaze.logline import Hit, parse
+from gaze.logs.format import format_session_line
 from gaze.sessions import CAPACITY, SessionRecord, SessionStore
 from tests.conformance_data import case_id, load
 

@@ -21,9 +21,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from gaze.db import IMPORT, LIVE, RecordRow
-from gaze.importer import parse_session_line
 from gaze.journal import JournalEntry
-from gaze.logformat import format_session_line
+from gaze.logs.format import format_session_line
+from gaze.logs.importer import parse_session_line
 from gaze.monitor import Monitor
 from gaze.sessions import SessionRecord
 from gaze.takeover import at_end, since_ms, take_over

@@ -1,4 +1,4 @@
-"""gaze.traffic: seeded synthetic oc4d traffic."""
+"""gaze.simulator.traffic: seeded synthetic oc4d traffic."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from gaze.traffic import DEFAULT_START_MS, DEMO_CATALOG, Classroom, Line
+from gaze.simulator import DEFAULT_START_MS, DEMO_CATALOG, Classroom, Line
 
 BUILD_ID = re.compile(r"^\d{10,}_[A-Za-z0-9_-]+$")
 ACCESS = re.compile(r'^info: (\S+) .*?\[([^\]]+)\] "([A-Z]+) (\S+) HTTP/1\.1" (\d{3})')
@@ -237,8 +237,8 @@ def test_small_custom_catalog() -> None:
 
 
 def _records(lines: list[Line]) -> int:
+    from gaze.ingest import Ingestor
     from gaze.journal import JournalEntry
-    from gaze.pipeline import Ingestor
     from gaze.sessions import SessionStore
 
     store = SessionStore()

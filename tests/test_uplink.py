@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from gaze.config import SettingsError, load_settings
 from gaze.csvrow import cdn_row as csv_row
 from gaze.db import BACKFILL, LIVE, OutboxRow, UplinkBatchRow
-from gaze.outbox import counts, csv_bytes, next_batch, object_key, queue_since
 from gaze.records import add_records
-from gaze.s3put import Credentials, Store, signed_headers
 from gaze.sessions import SessionRecord
-from gaze.uplink import Uplink, UplinkConfig, status_text, uplink_config
+from gaze.uplink import Credentials, Store, Uplink, UplinkConfig, status_text, uplink_config
+from gaze.uplink.outbox import counts, csv_bytes, next_batch, object_key, queue_since
+from gaze.uplink.sigv4 import signed_headers
 from tests.s3kit import Moto
 
 T0 = 1_777_905_040_000  # 2026-05-04T14:30:40Z

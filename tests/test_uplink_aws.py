@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from gaze.s3put import Credentials, Store
-from gaze.uplink import Uplink, UplinkConfig, status_text
+from gaze.uplink import Credentials, Store, Uplink, UplinkConfig, status_text
 from tests.s3kit import Moto
 from tests.s3standin import MAX_SKEW_S, S3StandIn
 from tests.test_uplink import NAMES, T0, expected, records, store

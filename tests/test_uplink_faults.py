@@ -1,6 +1,6 @@
 """Uplink against a misbehaving store (what moto never does):
 - one that trickles its answer a byte at a time. http.client's timeout is per socket operation, so
-  before the total deadline (gaze/s3put.py) such a store held the shipment for ever (measured: a 3 s
+  before the total deadline (gaze/uplink/s3put.py) such a store held the shipment for ever (measured: a 3 s
   timeout, moto's answer dripped one byte a second, still hanging after minutes) and the app shipped
   nothing more until restarted;
 - something on the way that answers `200 OK` to anything without storing it (a proxy, a captive
@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from gaze.db import LIVE, make_engine, migrate
 from gaze.records import add_records
-from gaze.s3put import Credentials, Store
 from gaze.sessions import SessionRecord
-from gaze.uplink import ShipReport, Uplink, UplinkConfig
+from gaze.uplink import Credentials, ShipReport, Store, Uplink, UplinkConfig
 from tests.s3kit import Moto
 from tests.test_uplink import NAMES, expected, records
 

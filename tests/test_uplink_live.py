@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from gaze.csvrow import cdn_row as csv_row
 from gaze.db import LIVE, UplinkBatchRow, make_engine, migrate
-from gaze.outbox import counts
 from gaze.records import add_records
+from gaze.uplink.outbox import counts
 from tests import journalkit, livekit
 from tests.browserkit import App, access_line, append, entry_path, free_port, make_catalog
 from tests.conftest import ROOT, foreign_environ, require

@@ -4,8 +4,8 @@ plain file is removed; nothing is ever lost to a failed rotation".
 `write_archive` puts a plain file into its day's archive: under a temporary name, fsynced, renamed
 into place. An archive of that day already there is merged (its content first); one that already
 ends with the plain file's content (a rotation that crashed before removing the plain file) is
-kept as it is; an unreadable one is moved aside, never deleted. gaze.logfiles removes the plain
-file afterwards and prunes old archives.
+kept as it is; an unreadable one is moved aside, never deleted. gaze.logs.files removes the plain
+file afterwards; `prune_archives` removes the archives older than the retention.
 """
 
 from __future__ import annotations
@@ -13,19 +13,29 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["fsync_dir", "write_archive"]
+__all__ = ["fsync_dir", "one_line", "prune_archives", "write_archive"]
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
+
+
+def one_line(exc: OSError) -> str:
+    """An OSError in one line: what went wrong and on which file."""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        text = f"{text}: {exc.filename}"
+    return " ".join(str(text).split())
 
 
 def fsync_dir(directory: Path) -> None:
@@ -129,3 +139,39 @@ def write_archive(plain_path: Path, zip_path: Path, member: str) -> bool:
     os.replace(tmp_path, zip_path)
     fsync_dir(zip_path.parent)
     return True
+
+
+def prune_archives(
+    directory: Path, patterns: Sequence[re.Pattern[str]], limit: date, retention_days: int
+) -> list[Path]:
+    """Remove the archives in `directory` whose name matches one of `patterns` with a date (group 1)
+    before `limit`; return them. A missing directory has none; OSError when it cannot be listed."""
+    removed: list[Path] = []
+    try:
+        with os.scandir(directory) as it:
+            names = sorted(entry.name for entry in it)
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for name in names:
+        match = next((m for pattern in patterns if (m := pattern.fullmatch(name))), None)
+        if not match:
+            continue
+        if match.group(1) is None:  # an `mf-*` name that does not start with a date
+            continue
+        try:
+            archived = date.fromisoformat(match.group(1))
+        except ValueError:
+            continue
+        if archived >= limit:
+            continue
+        path = directory / name
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("cannot remove old archive %s: %s", path, one_line(exc))
+            continue
+        log.info("removed %s (older than %d days)", name, retention_days)
+        removed.append(path)
+    return removed

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from gaze.config import Settings
 from gaze.journal import JournalEntry, JournalSource
-from gaze.traffic import Classroom
+from gaze.simulator.traffic import Classroom
 
 log = logging.getLogger(__name__)
 DEMO_DETAIL = "demo data"

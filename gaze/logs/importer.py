@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gaze.db import IMPORT
-from gaze.logformat import MF_FILE, SESSION_LOG_FILE, clean_field
+from gaze.logs.format import MF_FILE, SESSION_LOG_FILE, clean_field
 from gaze.records import add_records
 from gaze.sessions import SessionRecord
 

@@ -1,7 +1,7 @@
 """What the log files look like — DESIGN §4: their names (plain files, daily archives, upstream's
 older archives) and their lines (session and access lines, the ISO UTC time they start with).
 
-Pure functions and patterns, no file access: gaze.logfiles writes and rotates the files, the
+Pure functions and patterns, no file access: gaze.logs.files writes and rotates the files, the
 importer and backfill read them, the History page lists the archives by `ARCHIVE_NAME`.
 """
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gaze.config import Settings, SettingsError
 from gaze.db import error_text
-from gaze.outbox import BATCH_RECORDS
+from gaze.uplink.outbox import BATCH_RECORDS
 
 # `add_uplink_parser` is loaded with every command's parser: the uplink itself only when it runs.
 
@@ -53,8 +53,8 @@ def uplink_command(
 ) -> int:
     from gaze.cli import command_database  # here: gaze.cli imports this module
     from gaze.localtime import local_midnight_ms
-    from gaze.outbox import queue_since
     from gaze.uplink import Uplink, ago, uplink_config
+    from gaze.uplink.outbox import queue_since
 
     since: date | None = None
     if args.queue_since is not None:

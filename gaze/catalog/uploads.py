@@ -1,6 +1,6 @@
 """The uploads folder scan — DESIGN §5 (`MODULEGAZE_UPLOADS_MODULES_ROOT`): the modules on disk,
 `<root>/<build>/<slug>/index.html` (or `<root>/<slug>/index.html`), the newest build per slug, named
-by the page's <title>; one source of the module catalog (gaze.catalog).
+by the page's <title>; one source of the module catalog (gaze.catalog.catalog).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from gaze.catalog.modulenames import Module, SourceStatus
 from gaze.logline import BUILD_ID
-from gaze.modulenames import Module, SourceStatus
 
 __all__ = ["scan_uploads", "uploads_url"]
 

@@ -1,4 +1,4 @@
-"""gaze.history_query: /history's URL state read back leniently, the device filter by name, and the
+"""gaze.history_url: /history's URL state read back leniently, the device filter by name, and the
 session table's server-side sort paged through (against a model, on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from gaze import history
 from gaze.db import IMPORT
 from gaze.history import Filters, Range
-from gaze.history_query import SORTS, HistoryQuery, device_ip, order_by
+from gaze.history_url import SORTS, HistoryQuery, device_ip, order_by
 from gaze.localtime import local_midnight_ms
 from gaze.records import add_records
 from gaze.sessions import SessionRecord

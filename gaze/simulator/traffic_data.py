@@ -1,6 +1,6 @@
 """The synthetic classroom's material: its module catalog, learners, browsers, assets and noise.
 
-Data only, for `gaze.traffic.Classroom` (and the demo catalog of `gaze.catalog`).
+Data only, for `gaze.simulator.traffic.Classroom` (and the demo catalog of `gaze.catalog`).
 """
 
 from __future__ import annotations

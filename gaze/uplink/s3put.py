@@ -7,9 +7,7 @@ imported (figures in README "Uplink"). SigV4 is specified at
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html; the
 tests check it against moto's S3 server with signature checking on.
 
-Addressing: AWS (no endpoint) uses virtual-hosted style `https://BUCKET.s3.REGION.amazonaws.com/KEY`
-(path style for bucket names with dots, whose names break the TLS certificate match); an
-S3-compatible endpoint (MinIO, moto, Ceph, …) uses path style `ENDPOINT/BUCKET/KEY`.
+Addressing and the store's data: gaze/uplink/store.py; the signature: gaze/uplink/sigv4.py.
 
 What the store tells us (`Store.told`, kept for the process's later PUTs): a Pi has no real-time
 clock, and where NTP is blocked its clock can be hours off; S3 refuses a request more than 15 min
@@ -27,140 +25,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import hmac
 import http.client
 import re
 import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-SERVICE = "s3"
-ALGORITHM = "AWS4-HMAC-SHA256"
+from gaze.uplink.sigv4 import signed_headers
+from gaze.uplink.store import S3Error, Store
+
 # a GPRS-class upload (8 kbit/s): a batch of 5,000 records (~0.3 MB) may take timeout_s + 300 s in all
 SLOWEST_BYTES_PER_S = 1_000
 _ERROR_FIELD = re.compile(rb"<(Code|Message|Region|Endpoint)>([^<]{0,300})</\1>")
 _ENDPOINT_REGION = re.compile(r"\bs3[.-]([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    access_key: str
-    secret_key: str = field(repr=False)
-    token: str | None = field(default=None, repr=False)
-
-
-@dataclass
-class Told:
-    """What the store told us that the settings did not say, for this process's later PUTs."""
-
-    clock_offset_s: float = 0.0  # the store's clock minus ours (positive: ours is behind)
-    region: str | None = None  # where the bucket really is, when a PermanentRedirect said so
-
-    def now(self) -> datetime:
-        """The time as the store sees it: what we sign with."""
-        return datetime.now(UTC) + timedelta(seconds=self.clock_offset_s)
-
-
-@dataclass(frozen=True)
-class Store:
-    """Where objects go. `endpoint` None = AWS itself. `told` is shared by copies (dataclasses.replace)."""
-
-    bucket: str
-    region: str
-    credentials: Credentials
-    endpoint: str | None = None
-    timeout_s: float = 30.0
-    told: Told = field(default_factory=Told, compare=False, repr=False)
-
-    def address(self, key: str) -> tuple[str, str, int | None, str]:
-        """(scheme, host header, port, canonical path) of an object."""
-        if self.endpoint is None:
-            if "." in self.bucket:
-                return "https", f"s3.{self.region}.amazonaws.com", None, _path(f"/{self.bucket}/{key}")
-            return "https", f"{self.bucket}.s3.{self.region}.amazonaws.com", None, _path(f"/{key}")
-        parts = urlsplit(self.endpoint)
-        return parts.scheme, parts.netloc, parts.port, _path(f"/{self.bucket}/{key}")
-
-    def where(self) -> str:
-        """The store in words, without secrets: for messages."""
-        if self.endpoint is None:
-            return f"s3://{self.bucket} (AWS {self.region})"
-        return f"s3://{self.bucket} at {self.endpoint}"
-
-
-class S3Error(Exception):
-    """A PUT failed; str() says why in words (never a secret). `status` None = no HTTP answer."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        region: str | None = None,
-        clock_offset_s: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.region = region  # AWS's x-amz-bucket-region (or the error's Region/Endpoint): where the bucket is
-        self.clock_offset_s = clock_offset_s  # a RequestTimeTooSkewed answer's Date minus our clock
-
-
-def _path(raw: str) -> str:
-    # S3 signs the URI-encoded path with '/' kept, each other byte outside A-Z a-z 0-9 - _ . ~ escaped.
-    return quote(raw, safe="/-_.~")
-
-
-def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
-
-
-def signing_key(secret: str, day: str, region: str) -> bytes:
-    key = _hmac(f"AWS4{secret}".encode(), day)
-    key = _hmac(key, region)
-    key = _hmac(key, SERVICE)
-    return _hmac(key, "aws4_request")
-
-
-def signed_headers(
-    method: str, host: str, path: str, body: bytes, store: Store, now: datetime, extra: dict[str, str] | None = None
-) -> dict[str, str]:
-    """The request headers including `Authorization` (SigV4, no query string, signed payload)."""
-    amz_date = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    day = amz_date[:8]
-    payload_hash = hashlib.sha256(body).hexdigest()
-    headers = {"host": host, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date}
-    headers.update({k.lower(): v for k, v in (extra or {}).items()})
-    if store.credentials.token:
-        headers["x-amz-security-token"] = store.credentials.token
-    names = sorted(headers)
-    canonical = "\n".join(
-        [
-            method,
-            path,
-            "",
-            "".join(f"{n}:{' '.join(headers[n].split())}\n" for n in names),
-            ";".join(names),
-            payload_hash,
-        ]
-    )
-    scope = f"{day}/{store.region}/{SERVICE}/aws4_request"
-    to_sign = "\n".join([ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
-    signature = hmac.new(
-        signing_key(store.credentials.secret_key, day, store.region), to_sign.encode("utf-8"), hashlib.sha256
-    ).hexdigest()
-    headers["authorization"] = (
-        f"{ALGORITHM} Credential={store.credentials.access_key}/{scope}, "
-        f"SignedHeaders={';'.join(names)}, Signature={signature}"
-    )
-    return headers
 
 
 def put_object(store: Store, key: str, body: bytes, content_type: str = "text/csv; charset=utf-8") -> str:

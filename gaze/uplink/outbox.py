@@ -1,4 +1,4 @@
-"""The uplink's outbox in our database (DESIGN §8): queued records, and the batches formed from them.
+"""The uplink's outbox in our database (DESIGN §8): queued records, and the shipments (batches) formed from them.
 
 `gaze.records.add_records(..., outbox=True)` queues newly counted records in the transaction that
 inserts them. A batch is formed in ONE transaction: its object key and CSV bytes are stored and its
@@ -52,7 +52,7 @@ def object_key(prefix: str, location: str, first_end_ms: int, last_end_ms: int, 
 
 
 @dataclass(frozen=True)
-class Batch:
+class Shipment:
     id: int
     key: str
     body: bytes
@@ -79,12 +79,12 @@ def _write_lock(conn: Connection) -> None:
         conn.execute(text("DELETE FROM uplink_batch WHERE 0 = 1"))
 
 
-def _unsent(conn: Connection) -> Batch | None:
+def _unsent(conn: Connection) -> Shipment | None:
     b = BATCHES.c
     row = conn.execute(
         select(b.id, b.key, b.body, b.records, b.attempts).where(b.sent_ms.is_(None)).order_by(b.id).limit(1)
     ).first()
-    return None if row is None else Batch(row.id, row.key, bytes(row.body), row.records, row.attempts)
+    return None if row is None else Shipment(row.id, row.key, bytes(row.body), row.records, row.attempts)
 
 
 def next_batch(
@@ -93,7 +93,7 @@ def next_batch(
     location: str,
     names: Callable[[str], str | None] = lambda _module: None,
     limit: int = BATCH_RECORDS,
-) -> Batch | None:
+) -> Shipment | None:
     """The oldest unsent batch; else a new one formed from the oldest queued records; else None."""
     with engine.begin() as conn:
         _write_lock(conn)
@@ -133,7 +133,7 @@ def next_batch(
         ids = [p.record_id for p in picked]
         for i in range(0, len(ids), 500):
             conn.execute(update(OUTBOX).where(o.record_id.in_(ids[i : i + 500])).values(batch_id=batch_id))
-        return Batch(batch_id, key, body, len(picked), 0)
+        return Shipment(batch_id, key, body, len(picked), 0)
 
 
 def note_attempt(engine: Engine, batch_id: int) -> None:

@@ -3,12 +3,7 @@
 Used by the benchmark (``Classroom(seed).day(80_000)``) and by the live demo mode
 (``Classroom(seed, start_ms=now).lines_until(now)`` called periodically).
 
-Everything is written in the real oc4d line shapes (see DESIGN.md section 2):
-
-- classic: ``info: ::ffff:IP - [ISO] "GET /path HTTP/1.1" 200`` (+ ``{"email":"…"}`` once signed in)
-- morgan:  ``info: IP user=<u> - [ISO] "GET /path HTTP/1.1" 200 1234 "-" "Mozilla/5.0 …"``
-  (``user=anonymous`` as a Guest, ``user=<email>`` - sometimes percent-encoded - once signed in,
-  sometimes a trailing ``{"timestamp":"…"}`` object)
+Everything is written in the real oc4d line shapes (gaze/simulator/lines.py, DESIGN.md section 2).
 
 Simulated behaviour: devices open a module's entry page, fetch its assets every few seconds
 (304s, percent-encoded file names, sub-page ``index.html``), go back to the portal (a burst of
@@ -28,10 +23,10 @@ import heapq
 import random
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from urllib.parse import quote
 
-from gaze.traffic_data import (
+from gaze.simulator.lines import DEFAULT_START_MS, Device, Line, ModuleUrls, access_message, make_devices, module_urls
+from gaze.simulator.traffic_data import (
     ASSETS,
     DEFAULT_USERS,
     DEMO_CATALOG,
@@ -39,23 +34,8 @@ from gaze.traffic_data import (
     MISSING,
     NEXT_NOISE,
     SUBPAGES,
-    USER_AGENTS,
     CatalogEntry,
 )
-
-__all__ = ["DEFAULT_START_MS", "DEFAULT_USERS", "DEMO_CATALOG", "CatalogEntry", "Classroom", "Line"]
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One journal entry of oc4d.service."""
-
-    time_ms: int  # epoch ms (UTC) the request happened
-    message: str  # the journal MESSAGE
-
-
-# 2026-05-04T07:30:00Z, a Monday morning: the default start of a simulated school day.
-DEFAULT_START_MS = 1_777_879_800_000
 
 # Device actions (_RESUME_ENTRY: reload the current module's entry page, e.g. after signing in).
 _ARRIVE, _OPEN, _READ, _RESUME, _RESUME_ENTRY = range(5)
@@ -63,45 +43,7 @@ _ARRIVE, _OPEN, _READ, _RESUME, _RESUME_ENTRY = range(5)
 # ((device index, action)), or the loopback health check (None).
 _Event = str | tuple[int, int] | None
 _HEALTH = None
-
-_HOST = "http://oc4d.cdn"
-
-
-@dataclass(slots=True)
-class _Module:
-    slug: str
-    root: str  # URL prefix ending in '/', already percent-encoded
-    entry: str
-    thumb: str
-
-
-@dataclass(slots=True)
-class _Device:
-    ip: str
-    morgan: bool
-    ts_json: bool
-    ua: str
-    wants_signin: bool
-    email: str | None = None
-    user_token: str = "anonymous"
-    module: int = -1
-    dwell_end: int = 0
-
-
-def _module_urls(index: int, entry: CatalogEntry) -> _Module:
-    slug = entry["slug"]
-    build = entry.get("build") or ""
-    enc = quote(slug, safe="")
-    if (slug.startswith("cdn_") and index % 3 != 2) or not build:
-        root = f"/modules/{enc}/content/"  # classic CDN layout
-        thumb = f"/modules/{enc}/thumbnail.png"
-    elif index % 4 == 1:
-        root = f"/modules/{build}/{enc}/"
-        thumb = f"{root}thumbnail.jpg"
-    else:
-        root = f"/uploads/modules/{build}/{enc}/"
-        thumb = f"{root}thumbnail.png"
-    return _Module(slug=slug, root=root, entry=f"{root}index.html", thumb=thumb)
+_HOST = "http://oc4d.cdn"  # the Referer of pages opened from the portal
 
 
 class Classroom:
@@ -130,32 +72,14 @@ class Classroom:
         self._rng = random.Random(seed)
         self._dwell_ms = (dwell_s[0] * 1000, dwell_s[1] * 1000)
         self._hop = hop
-        self._modules = [_module_urls(i, m) for i, m in enumerate(catalog)]
+        self._modules = [module_urls(i, m) for i, m in enumerate(catalog)]
         self._users = list(users) if users else list(DEFAULT_USERS)
         self._heap: list[tuple[int, int, _Event]] = []
         self._seq = 0
         self._iso_sec = -1
         self._iso_prefix = ""
-        self._devices: list[_Device] = []
+        self._devices = make_devices(self._rng, devices)
         rng = self._rng
-        ips: set[str] = set()
-        ip_list: list[str] = []
-        subnets = [4, 1, 8, 10, 20]
-        while len(ip_list) < devices:
-            third = rng.choice(subnets) if len(ips) < 1000 else rng.randrange(256)
-            ip = f"192.168.{third}.{rng.randrange(2, 255)}"
-            if ip not in ips:
-                ips.add(ip)
-                ip_list.append(ip)
-        for ip in ip_list:
-            dev = _Device(
-                ip=ip,
-                morgan=rng.random() < 0.5,
-                ts_json=rng.random() < 0.3,
-                ua=rng.choice(USER_AGENTS),
-                wants_signin=rng.random() < 0.45,
-            )
-            self._devices.append(dev)
         # Start-up lines, then devices arrive over the first minutes of the lesson.
         self._push(start_ms, "info: Server listening on port 80")
         self._push(start_ms + 40, "info: Database connection established")
@@ -209,29 +133,11 @@ class Classroom:
         return f"{self._iso_prefix}.{milli:03d}Z"
 
     def _access(
-        self, dev: _Device, t: int, target: str, status: int = 200, *, method: str = "GET", referer: str = "-"
+        self, dev: Device, t: int, target: str, status: int = 200, *, method: str = "GET", referer: str = "-"
     ) -> None:
-        iso = self._iso(t)
-        if dev.morgan:
-            if status in (204, 304):
-                size = "-"
-            elif status >= 300:
-                size = str(self._rng.randrange(90, 240))
-            else:
-                size = str(self._rng.randrange(180, 250_000))
-            msg = (
-                f'info: {dev.ip} user={dev.user_token} - [{iso}] "{method} {target} HTTP/1.1" '
-                f'{status} {size} "{referer}" "{dev.ua}"'
-            )
-            if dev.ts_json:
-                msg += f' {{"timestamp":"{iso}"}}'
-        else:
-            msg = f'info: ::ffff:{dev.ip} - [{iso}] "{method} {target} HTTP/1.1" {status}'
-            if dev.email is not None:
-                msg += f' {{"email":"{dev.email}"}}'
-        self._push(t, msg)
+        self._push(t, access_message(dev, self._iso(t), target, status, method, referer, self._rng))
 
-    def _asset_target(self, mod: _Module) -> str:
+    def _asset_target(self, mod: ModuleUrls) -> str:
         return mod.root + quote(self._rng.choice(ASSETS))
 
     def _status(self) -> int:
@@ -275,7 +181,7 @@ class Classroom:
     def _dwell(self) -> int:
         return int(self._rng.uniform(*self._dwell_ms))
 
-    def _pick_module(self, dev: _Device) -> int:
+    def _pick_module(self, dev: Device) -> int:
         n = len(self._modules)
         if n == 1:
             return 0
@@ -285,7 +191,7 @@ class Classroom:
             choice = (choice + 1 + self._rng.randrange(n - 1)) % n
         return choice
 
-    def _portal(self, dev: _Device, t: int, *, fan_out: bool) -> int:
+    def _portal(self, dev: Device, t: int, *, fan_out: bool) -> int:
         """The Next.js portal page, optionally followed by the thumbnail fan-out; returns end time."""
         rng = self._rng
         self._access(dev, t, "/", 200)
@@ -310,7 +216,7 @@ class Classroom:
             self._access(dev, at, target, self._status(), referer=_HOST + "/")
         return end
 
-    def _open(self, dev: _Device, t: int, module: int) -> None:
+    def _open(self, dev: Device, t: int, module: int) -> None:
         rng = self._rng
         dev.module = module
         dev.dwell_end = t + self._dwell()
@@ -325,7 +231,7 @@ class Classroom:
         if rng.random() < 0.15:
             self._access(dev, at, mod.root + rng.choice(MISSING), 404, referer=_HOST + mod.entry)
 
-    def _read(self, dev: _Device, t: int) -> None:
+    def _read(self, dev: Device, t: int) -> None:
         rng = self._rng
         mod = self._modules[dev.module]
         ref = _HOST + mod.entry
@@ -346,7 +252,7 @@ class Classroom:
         else:
             self._access(dev, t, rng.choice(NEXT_NOISE), self._status())
 
-    def _decide(self, index: int, dev: _Device, t: int) -> None:
+    def _decide(self, index: int, dev: Device, t: int) -> None:
         """Dwell time is over: switch module, go idle, sign in or leave."""
         rng = self._rng
         r = rng.random()
@@ -364,7 +270,7 @@ class Classroom:
         else:
             self._push(t + rng.randrange(600_000, 3_600_000), (index, _ARRIVE))
 
-    def _sign_in(self, dev: _Device, t: int) -> None:
+    def _sign_in(self, dev: Device, t: int) -> None:
         rng = self._rng
         self._access(dev, t, "/auth/signin?callbackUrl=%2F", 200)
         self._access(dev, t + rng.randrange(50, 200), "/api/auth/csrf", 200)

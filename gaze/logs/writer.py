@@ -1,4 +1,4 @@
-"""Exactly-once writing of the plain log files — DESIGN §4 on top of gaze.logfiles.
+"""Exactly-once writing of the plain log files — DESIGN §4 on top of gaze.logs.files.
 
 Protocol for one write of `data` to a DailyLog:
 1. `prepare(day)` archives an old plain file and gives the offset the data will start at;
@@ -8,7 +8,7 @@ Protocol for one write of `data` to a DailyLog:
 4. the intent is cleared (and `written_upto` advanced) in the database.
 At start-up `recover()` completes an intent left by a crash with `DailyLog.reconcile`, which writes
 only what is missing. A failed write (unwritable directory, full disk) leaves no part of a line in the
-file (gaze.logfiles cuts it back) and keeps everything for the next attempt.
+file (gaze.logs.files cuts it back) and keeps everything for the next attempt.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from gaze.db import LIVE, LogWriterRow, RecordRow
 from gaze.localtime import local_day
-from gaze.logfiles import DailyLog, LogDirError
-from gaze.logformat import format_session_line
+from gaze.logs.files import DailyLog, LogDirError
+from gaze.logs.format import format_session_line
 
 log = logging.getLogger(__name__)
 

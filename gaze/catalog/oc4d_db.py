@@ -10,8 +10,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from gaze.catalog.modulenames import Module, SourceStatus, slug_of_url
 from gaze.db import error_text
-from gaze.modulenames import Module, SourceStatus, slug_of_url
 
 __all__ = ["engine_url", "read_database"]
 

@@ -1,10 +1,10 @@
 """Module catalog — DESIGN §6 (/api/modules) and §7 (module names).
 
 Two sources, merged:
-- oc4d's PostgreSQL (read-only, gaze.oc4d_db): the Prisma-made `"Module"` table, plus `"User"` for
+- oc4d's PostgreSQL (read-only, gaze.catalog.oc4d_db): the Prisma-made `"Module"` table, plus `"User"` for
   display names;
-- a scan of the uploads folder (gaze.uploads): `<root>/<build>/<slug>/index.html`, newest build per slug.
-`demo=True` adds the synthetic catalog of `gaze.traffic`. Matching a log slug: gaze.modulenames.
+- a scan of the uploads folder (gaze.catalog.uploads): `<root>/<build>/<slug>/index.html`, newest build per slug.
+`demo=True` adds the synthetic catalog of `gaze.simulator.traffic`. Matching a log slug: gaze.catalog.modulenames.
 
 `Catalog.reload()` is blocking (run it in a worker thread) and never raises; each source reports
 its state in a `SourceStatus`. Readers (`match`, `modules`, …) see one consistent snapshot that
@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gaze.catalog.modulenames import Module, ModuleIndex, SourceStatus, merge
+from gaze.catalog.oc4d_db import read_database
+from gaze.catalog.uploads import scan_uploads, uploads_url
 from gaze.db import error_text
-from gaze.modulenames import Module, ModuleIndex, SourceStatus, merge
-from gaze.oc4d_db import read_database
-from gaze.traffic import DEMO_CATALOG
-from gaze.uploads import scan_uploads, uploads_url
+from gaze.simulator.traffic_data import DEMO_CATALOG
 
 __all__ = ["Catalog", "demo_catalog"]
 

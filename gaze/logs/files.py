@@ -3,9 +3,9 @@
 A :class:`DailyLog` owns one plain file ``<dir>/<stem>.log`` and its daily archives
 ``<dir>/<stem>-YYYY-MM-DD.log.zip`` (one member ``<stem>-YYYY-MM-DD.log``).  Writes are appended,
 flushed and fsynced; a write that fails (disk full) is cut back, so the file only ever holds whole
-lines.  Archiving ("rotation", gaze.archives) writes the zip under a temporary name,
+lines.  Archiving ("rotation", gaze.logs.archives) writes the zip under a temporary name,
 fsyncs it, renames it into place and only then is the plain file removed, so a crash at any point
-loses nothing.  Archives older than the retention are pruned.  Names and line formats: gaze.logformat.
+loses nothing.  Archives older than the retention are pruned.  Names and line formats: gaze.logs.format.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from gaze.archives import fsync_dir, write_archive
 from gaze.localtime import local_day
-from gaze.logformat import MF_FILE, SESSIONS_STEM, archive_re, line_day, member_name
+from gaze.logs.archives import fsync_dir, one_line, prune_archives, write_archive
+from gaze.logs.format import MF_FILE, SESSIONS_STEM, archive_re, line_day, member_name
 
 __all__ = ["DailyLog", "LogDirError"]
 
@@ -34,13 +34,6 @@ _HEAD_BYTES = 64
 
 class LogDirError(Exception):
     """The log directory is missing and cannot be created, or cannot be written."""
-
-
-def _one_line(exc: OSError) -> str:
-    text = exc.strerror or str(exc) or type(exc).__name__
-    if exc.filename is not None:
-        text = f"{text}: {exc.filename}"
-    return " ".join(str(text).split())
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -86,7 +79,7 @@ class DailyLog:
         return member_name(self._stem, day)
 
     def _error(self, exc: OSError, what: str = "") -> LogDirError:
-        detail = f"{what}: {_one_line(exc)}" if what else _one_line(exc)
+        detail = f"{what}: {one_line(exc)}" if what else one_line(exc)
         return LogDirError(f"log directory {self._directory} is not writable: {detail}")
 
     # ---------------------------------------------------------------- the day
@@ -174,7 +167,7 @@ class DailyLog:
                 os.ftruncate(fd, size)
                 os.fsync(fd)
         except OSError as exc:
-            log.warning("%s: cannot cut a partly written line: %s", self.path, _one_line(exc))
+            log.warning("%s: cannot cut a partly written line: %s", self.path, one_line(exc))
 
     def prepare(self, day: date) -> int:
         """Archive the plain file if it belongs to a day before ``day``; return its size now.
@@ -321,34 +314,8 @@ class DailyLog:
         ``today() - retention_days``; return them."""
         with self._lock:
             limit = self._today() - timedelta(days=self._retention_days)
-            removed: list[Path] = []
+            patterns = [self._archive_re] + ([self._legacy_re] if self._legacy_re else [])
             try:
-                with os.scandir(self._directory) as it:
-                    names = sorted(entry.name for entry in it)
-            except (FileNotFoundError, NotADirectoryError):
-                return removed
+                return prune_archives(self._directory, patterns, limit, self._retention_days)
             except OSError as exc:
                 raise self._error(exc) from exc
-            for name in names:
-                match = self._archive_re.fullmatch(name) or (self._legacy_re and self._legacy_re.fullmatch(name))
-                if not match:
-                    continue
-                if match.group(1) is None:  # an `mf-*` name that does not start with a date
-                    continue
-                try:
-                    archived = date.fromisoformat(match.group(1))
-                except ValueError:
-                    continue
-                if archived >= limit:
-                    continue
-                path = self._directory / name
-                try:
-                    path.unlink()
-                except FileNotFoundError:
-                    continue
-                except OSError as exc:
-                    log.warning("cannot remove old archive %s: %s", path, _one_line(exc))
-                    continue
-                log.info("removed %s (older than %d days)", name, self._retention_days)
-                removed.append(path)
-            return removed

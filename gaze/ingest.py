@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gaze.journal import JournalEntry, MalformedLine, decode_json_line
-from gaze.logformat import format_access_line
 from gaze.logline import NO_MODULE, Hit, classify
+from gaze.logs import format_access_line
 from gaze.sessions import SessionRecord, SessionStore
 
 NO_TIME = "no-time"  # a hit with neither a bracketed time nor a journal time

@@ -2,15 +2,16 @@
 
 Two processes writing the same state each write every record (a dashboard and `main.py follow` on
 the same settings doubled every session line and every database row). So the processes that write
-take an advisory lock (`flock`, exclusive, non-blocking) on a `.modulegaze.lock` file in each
-directory they write, before they write anything, and keep it for their lifetime. The kernel drops
-it when the holder's last descriptor closes — also on SIGKILL, so no lock ever goes stale. The
-file holds the holder's pid and command line so a refused process can name it; it is only a hint
-(read with a size limit, the pid checked to be alive, the text cleaned of control characters).
+take an advisory lock (`flock`, exclusive, non-blocking) on each directory they write — on the
+directory itself, so no file of ours appears in the centre's log folder — before they write
+anything, and keep it for their lifetime. The kernel drops it when the holder's last descriptor
+closes — also on SIGKILL, so no lock ever goes stale. A refused process names the holder from the
+kernel's own table (/proc/locks: pid and the directory's inode) and /proc/<pid>/cmdline, cleaned of
+control characters and passwords.
 
 The lock descriptor is opened close-on-exec: journalctl and the migration child do not inherit it.
 Within one process, taking the same directory again is a no-op (a data directory that is also the
-log directory holds one lock), recognised by the lock file's inode.
+log directory holds one lock), recognised by the directory's inode.
 """
 
 from __future__ import annotations
@@ -20,14 +21,11 @@ import fcntl
 import os
 import re
 import shlex
-import sys
 from pathlib import Path
 
 from gaze.config import SettingsError
-from gaze.hardening import FILE_MODE, redact
+from gaze.hardening import redact
 
-LOCK_FILE = ".modulegaze.lock"
-_HINT_BYTES = 4096  # what is read of a holder's note
 _COMMAND_CHARS = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 UNKNOWN_HOLDER = "another Module Gaze process"
@@ -37,46 +35,38 @@ class DirectoryInUse(Exception):
     """Another process holds the directory's lock; str() is the one line to print."""
 
 
-_held: dict[tuple[int, int], int] = {}  # lock file (device, inode) -> descriptor, for this process's lifetime
+_held: dict[tuple[int, int], int] = {}  # directory (device, inode) -> descriptor, for this process's lifetime
 
 
-def holder_note() -> str:
-    """What this process writes into the lock files it holds: pid, then the command line (no
-    password: a `--database-url` may carry one)."""
-    argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
-    command = _CONTROL.sub(" ", redact(shlex.join(argv)))[:_COMMAND_CHARS]
-    return f"{os.getpid()}\n{command}\n"
-
-
-def describe_holder(note: bytes) -> str:
-    """`pid 1234 (python main.py follow)` from a lock file's note, or UNKNOWN_HOLDER when the note
-    is empty, malformed or names a process that is gone."""
-    pid_text, _, rest = note[:_HINT_BYTES].decode("utf-8", "replace").partition("\n")
-    if not pid_text.strip().isdigit() or not 0 < int(pid_text) < 2**22:
+def describe_holder(pid: int | None) -> str:
+    """`pid 1234 (python main.py follow)` for a running process, or UNKNOWN_HOLDER."""
+    if pid is None or not 0 < pid < 2**22:
         return UNKNOWN_HOLDER
-    pid = int(pid_text)
-    if not Path(f"/proc/{pid}").exists():
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes()[:4096].decode("utf-8", "replace").split("\0")
+    except OSError:
         return UNKNOWN_HOLDER
-    command = _CONTROL.sub(" ", rest).strip()[:_COMMAND_CHARS]
+    command = _CONTROL.sub(" ", redact(shlex.join(a for a in argv if a))).strip()[:_COMMAND_CHARS]
     return f"pid {pid} ({command})" if command else f"pid {pid}"
 
 
-def _open(path: Path) -> tuple[int, bool]:
-    """The lock file's descriptor and whether we may write our note into it. A lock file another
-    user made (say root ran a command once) can still be locked read-only."""
-    flags = os.O_CLOEXEC | os.O_NOFOLLOW
-    try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | flags, FILE_MODE), True
-    except PermissionError:
-        return os.open(path, os.O_RDONLY | flags), False
+def lock_holder(info: os.stat_result) -> int | None:
+    """The pid holding a flock on the file or directory `info` describes, from /proc/locks."""
+    where = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/locks").read_text().splitlines():
+            fields = line.split()  # 1: FLOCK ADVISORY WRITE <pid> <maj:min:inode> 0 EOF
+            if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == where and fields[4].isdigit():
+                return int(fields[4])
+    return None
 
 
 def hold(directory: Path, variable: str) -> None:
     """Take `directory`'s writer lock for the rest of this process (the directory exists), or raise
     DirectoryInUse naming the holder; SettingsError naming `variable` when it cannot be locked at all."""
-    path = Path(os.path.abspath(directory / LOCK_FILE))
+    path = Path(os.path.abspath(directory))
     try:
-        fd, writable = _open(path)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         info = os.fstat(fd)
     except OSError as exc:
         raise SettingsError(f"{variable}: cannot lock {path} ({exc.strerror or exc})") from None
@@ -87,22 +77,14 @@ def hold(directory: Path, variable: str) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        try:
-            note = os.pread(fd, _HINT_BYTES, 0)
-        except OSError:
-            note = b""
         os.close(fd)
         raise DirectoryInUse(
-            f"{variable}: {directory} is in use by {describe_holder(note)}; "
+            f"{variable}: {directory} is in use by {describe_holder(lock_holder(info))}; "
             "one Module Gaze process writes there at a time"
         ) from None
     except OSError as exc:
         os.close(fd)
         raise SettingsError(f"{variable}: cannot lock {path} ({exc.strerror or exc})") from None
-    if writable:
-        with contextlib.suppress(OSError):  # the note is a courtesy: the lock is what counts
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, holder_note().encode(), 0)
     _held[key] = fd
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from nicegui import ui
 
 from components.charts import OPEN_COLOR, bar_series, minutes_bars, redraw
-from components.hub import TODAY_TOP, Hub, TodayPoint
+from components.hub import Hub
+from gaze.board import TODAY_TOP, TodayPoint
 
 ENDED, OPEN = "Ended (as History › Today)", "Open now, so far"
 

@@ -32,7 +32,7 @@ def register(services: Services, hub: Hub) -> None:
             return to_login()
         header(actions, "Devices")
         with ui.column().classes("w-full max-w-3xl mx-auto gap-4 p-2 sm:p-4"):
-            panel = DevicesPanel(actions, services.engine, services.devices, services.monitor.store.sessions)
+            panel = DevicesPanel(actions, services.engine, services.devices, services.recorder.sessions)
         await panel.draw()
         return None
 

@@ -257,7 +257,7 @@ async def test_every_action_checks_the_role_on_the_server(user: User) -> None:
                 await getattr(viewer, name)(*args)
     assert services().limits.limits == {"cdn_math": 30}
     assert services().users.role_of("mallory") is None and services().users.role_of("watcher") == VIEWER
-    assert not services().monitor.running
+    assert not services().sources.running
     assert services().devices.all() == {}
     ghost = Actions(services(), hub, Identity("removed-meanwhile"))  # a page left open by a deleted user
     with user, pytest.raises(NotAllowed):
@@ -266,7 +266,7 @@ async def test_every_action_checks_the_role_on_the_server(user: User) -> None:
 
 async def test_heartbeat_route(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
     await user.open("/login")
-    store = services().monitor.store
+    store = services().recorder.store
     async with raw_client("192.168.1.50") as client:
         assert (
             await client.post("/api/module-heartbeat", params={"slug": "cdn_math", "user": "anna"})
@@ -304,7 +304,7 @@ async def test_heartbeat_trusts_a_configured_proxy(user: User) -> None:
             "/api/module-heartbeat", params={"slug": "cdn_geo"}, headers={"X-Forwarded-For": "192.168.1.60"}
         )
     assert response.status_code == 204
-    assert services().monitor.store.get("192.168.1.60", "Guest") is not None
+    assert services().recorder.store.get("192.168.1.60", "Guest") is not None
 
 
 async def test_healthz_codes(user: User) -> None:
@@ -312,7 +312,7 @@ async def test_healthz_codes(user: User) -> None:
     async with raw_client() as client:
         stopped = await client.get("/healthz")
         assert stopped.status_code == 503 and stopped.json()["reader"]["status"] == "stopped"
-        services().monitor.reader_state.set("following")
+        services().recorder.reader_state.set("following")
         following = await client.get("/healthz")
         assert following.status_code == 200 and following.json()["database"]["ok"] is True
         assert set(following.json()) >= {"reader", "secondsSinceLastLine", "database", "catalog"}
@@ -320,7 +320,7 @@ async def test_healthz_codes(user: User) -> None:
 
 async def test_healthz_reports_the_log_writers_and_never_a_password(user: User) -> None:
     await user.open("/login")
-    monitor = services().monitor
+    monitor = services().recorder
     monitor.reader_state.set("following")
     async with raw_client() as client:
         healthy = await client.get("/healthz")
@@ -339,7 +339,7 @@ async def test_healthz_reports_the_log_writers_and_never_a_password(user: User) 
 
 async def test_status_strip_never_shows_a_password(user: User) -> None:
     await user.open("/login")
-    services().monitor.reader_state.set("restarting", "database: postgresql://gaze:hunter2@db/gaze refused", 0)
+    services().recorder.reader_state.set("restarting", "database: postgresql://gaze:hunter2@db/gaze refused", 0)
     hub = app.state.hub
     hub.refresh_status()
     assert "hunter2" not in hub.status.reader and "postgresql://gaze:***@db/gaze" in hub.status.reader

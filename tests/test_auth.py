@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import stat
 from pathlib import Path
 
@@ -335,6 +336,34 @@ async def test_healthz_reports_the_log_writers_and_never_a_password(user: User) 
     assert broken.status_code == 503
     assert broken.json()["logs"]["access"] == {"ok": False, "error": "log directory /x is not writable", "waiting": 0}
     assert "hunter2" not in broken.text and "postgresql://gaze:***@db/gaze" in broken.json()["reader"]["detail"]
+
+
+async def test_board_and_healthz_give_one_verdict_from_one_published_status(user: User) -> None:
+    """The board's status and /healthz judge the recorder's latest published status with the same
+    rule (gaze.status.health): stopped, following, a log writer failing, something set aside."""
+    await user.open("/login")
+    recorder, hub = services().recorder, app.state.hub
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recorder.status.write_error = "changed by a reader"  # type: ignore[misc]
+
+    def set_aside() -> None:
+        recorder.access_log.status.ok = True
+        recorder.set_aside.count, recorder.set_aside.last_error = 1, "refused"
+        recorder.publish()
+
+    steps = [
+        (lambda: None, 503),
+        (lambda: recorder.reader_state.set("following"), 200),
+        (lambda: (setattr(recorder.access_log.status, "ok", False), recorder.publish()), 503),
+        (set_aside, 200),  # counted on the strip, the service still healthy
+    ]
+    async with raw_client() as client:
+        for change, code in steps:
+            change()
+            hub.refresh_status()
+            answer = await client.get("/healthz")
+            assert answer.status_code == code and hub.status.healthy is (code == 200)
+    assert hub.status.writer_problem and "1 set aside" in hub.status.writer
 
 
 async def test_status_strip_never_shows_a_password(user: User) -> None:

@@ -14,7 +14,6 @@ import time
 from nicegui import Event, binding
 
 from components.io import io_bound
-from gaze import status as texts
 from gaze import uplink
 from gaze.board import LiveOrder, TodayPoint, over_note, stats, today_so_far
 from gaze.hardening import redact
@@ -22,7 +21,15 @@ from gaze.limits import Alert
 from gaze.runtime import Runtime
 from gaze.services import Services
 from gaze.sessions import Key, OpenSession
-from gaze.status import health
+from gaze.status import (
+    catalog_text,
+    database_text,
+    frozen_text,
+    health,
+    last_line_text,
+    reader_text,
+    writer_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,16 +146,16 @@ class Hub:
         board.monitoring = status.running
         self._follow_monitoring(status.running, now)
         board.frozen = self.stopped_at is not None
-        board.frozen_text = texts.frozen_text(self.stopped_at, reader.last_line_at) if board.frozen else ""
-        board.reader = redact(texts.reader_text(reader, status.running, now))  # details quote exception texts
+        board.frozen_text = frozen_text(self.stopped_at, reader.last_line_at) if board.frozen else ""
+        board.reader = redact(reader_text(reader, status.running, now))  # details quote exception texts
         board.reader_problem = verdict.reader_problem
-        board.last_line = texts.last_line_text(reader, now)
-        board.catalog, board.catalog_problem = texts.catalog_text(
+        board.last_line = last_line_text(reader, now)
+        board.catalog, board.catalog_problem = catalog_text(
             services.catalog, oc4d_database=bool(services.settings.oc4d_database_url), demo=services.demo
         )
-        board.database = texts.database_text(status, services.db_ok, services.db_error)
+        board.database = database_text(status, services.db_ok, services.db_error)
         board.database_problem = verdict.database_problem
-        board.writer = redact(texts.writer_text(status))
+        board.writer = redact(writer_text(status))
         board.writer_problem = verdict.writer_problem
         board.healthy = verdict.healthy
         board.takeover = status.takeover

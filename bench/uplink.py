@@ -6,9 +6,9 @@ Run from the repository root (needs `moto[server]` from requirements-dev.txt)::
 
 1. Starts moto's S3 server with signature checking, creates a bucket, and queues N records (default
    10,000) in a fresh SQLite database through `add_records(..., outbox=True)`, 100 per transaction
-   as the live monitor does.
+   as the live recorder does.
 2. In a child process that first imports what the running app imports (NiceGUI, SQLAlchemy, the
-   monitor, history and catalog) and opens the database — the baseline — imports `gaze.uplink` and
+   recorder, history and catalog) and opens the database — the baseline — imports `gaze.uplink` and
    ships everything: time (forming batches vs PUTs), objects, records and bytes sent, and the RSS
    added over the baseline (after the shipment, and the peak). Target: <= 10 MB RSS added.
 3. The same objects sent by boto3 from an identical child: the library the uplink does not use,
@@ -56,7 +56,7 @@ def _app_baseline(db_url: str) -> Engine:
     import nicegui  # noqa: F401
     from sqlalchemy import text
 
-    from gaze import catalog, history, monitor  # noqa: F401
+    from gaze import catalog, history, recorder  # noqa: F401
     from gaze.db import make_engine
 
     engine = make_engine(db_url)

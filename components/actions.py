@@ -139,12 +139,12 @@ class Actions:
 
     async def start_monitoring(self) -> None:
         self._require_admin("start monitoring")
-        self._services.monitor.start()
+        self._services.sources.start()
         self.hub.refresh_status()
 
     async def stop_monitoring(self) -> None:
         self._require_admin("stop monitoring")
-        await self._services.monitor.stop()
+        await self._services.sources.stop()
         self.hub.refresh_status()
 
     # ------------------------------------------------------------------ devices

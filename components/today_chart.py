@@ -15,8 +15,9 @@ from typing import Any
 from nicegui import ui
 
 from components.charts import bar_series, minutes_bars, redraw
-from components.hub import TODAY_TOP, Hub, TodayPoint
+from components.hub import Hub
 from components.theme import OPEN_COLOR
+from gaze.board import TODAY_TOP, TodayPoint
 
 ENDED, OPEN = "Ended (as History › Today)", "Open now, so far"
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import bisect
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import Engine
+
+from gaze import history
 from gaze.alerts import alert_key
-from gaze.journal import ReaderState
 from gaze.limits import Limits
 from gaze.logline import GUEST
-from gaze.sessions import Key, OpenSession, SessionStore
-from gaze.simulator import DEMO_DETAIL
+from gaze.sessions import Key, OpenSession
 
 IDLE_SHOWN_AFTER_S = 60
+TODAY_TOP = 8  # modules in the board's "today so far" chart
 
 
 class ModuleLike(Protocol):
@@ -24,6 +25,10 @@ class ModuleLike(Protocol):
     def slug(self) -> str: ...
     @property
     def name(self) -> str: ...
+
+
+class SessionsLike(Protocol):
+    def sessions(self) -> list[OpenSession]: ...
 
 
 class CatalogLike(Protocol):
@@ -189,7 +194,7 @@ class Stats:
     over_acknowledged: int  # of those over the limit: the ones an admin has acknowledged already
 
 
-def stats(store: SessionStore, limits: Limits, now_ms: int) -> Stats:
+def stats(store: SessionsLike, limits: Limits, now_ms: int) -> Stats:
     sessions = store.sessions()
     over = [s for s in sessions if limits.over_limit(s, now_ms)]
     seen = limits.acknowledged_sessions
@@ -212,31 +217,18 @@ def over_note(stats: Stats) -> str:
     return f"{stats.over_acknowledged} acknowledged"
 
 
-def reader_text(state: ReaderState, running: bool, now: float | None = None) -> str:
-    """The reader part of the status strip, in words."""
-    now = time.time() if now is None else now
-    if state.status == "following":
-        if state.detail == DEMO_DETAIL:
-            return "Following demo data"
-        return "Following the oc4d journal" + (f"; {state.note}" if state.note else "")
-    if state.status == "stalled":
-        wait = max(0, round((state.retry_at or now) - now))
-        return f"Reading paused: {state.detail}; retrying in {wait}s (nothing is lost)"
-    if state.status == "restarting":
-        wait = max(0, round((state.retry_at or now) - now))
-        return f"journalctl stopped ({state.detail}); restarting in {wait}s"
-    if state.status == "unreadable":
-        return state.detail
-    if state.status == "missing":
-        wait = max(0, round((state.retry_at or now) - now))
-        return f"journalctl not found; retrying in {wait}s"
-    if state.status == "starting":
-        return "Starting journalctl…"
-    return "Monitoring is running" if running else "Monitoring stopped"
+TodayPoint = tuple[str, float, float]  # module slug, minutes of ended sessions, minutes of open ones so far
 
 
-def last_line_text(state: ReaderState, now: float | None = None) -> str:
-    now = time.time() if now is None else now
-    if state.last_line_at is None:
-        return "no oc4d line yet"
-    return f"last oc4d line {format_age(now - state.last_line_at)}"
+def today_so_far(engine: Engine, sessions: list[OpenSession], now_ms: int) -> list[TodayPoint]:
+    """Minutes per module today, in two parts: ended sessions exactly as /history's "Today" counts
+    them (the roll-ups, by end time), and the open sessions' time since midnight so far."""
+    rng = history.today()
+    ended: dict[str, float] = dict(history.minutes_by_module(engine, rng, top=1000))
+    running: dict[str, float] = {}
+    for session in sessions:
+        start = max(session.start_ms, rng.start_ms)
+        if now_ms > start:
+            running[session.module] = running.get(session.module, 0.0) + (now_ms - start) / 60_000
+    points = [(m, ended.get(m, 0.0), running.get(m, 0.0)) for m in set(ended) | set(running)]
+    return sorted(points, key=lambda p: (-(p[1] + p[2]), p[0]))[:TODAY_TOP]

@@ -20,14 +20,32 @@ import json
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from gaze.journal import JournalEntry, JournalSource, ReaderState
+from pathlib import Path
+from typing import NamedTuple, Protocol
 
 log = logging.getLogger(__name__)
+
+
+# What this module needs of gaze.journal's JournalEntry, JournalSource and ReaderState, which
+# import this module (so it does not import them back).
+class JournalEntry(Protocol):
+    @property
+    def cursor(self) -> str | None: ...
+
+
+class JournalSource(Protocol):
+    def args(self, *, follow: bool) -> list[str]: ...
+
+
+class ReaderState(Protocol):
+    status: str
+    detail: str
+    retry_at: float | None
+    note: str
+    cursor_gone: dict[str, object] | None
+
+    def set(self, status: str, detail: str = "", retry_at: float | None = None) -> None: ...
+
 
 CHECK_TIMEOUT_S = 30.0
 SIGNATURE = b"LPKSHHRH"  # a journal file's first bytes; its 128-bit file ID follows at byte 24

@@ -1,7 +1,7 @@
 """The one clock of a running Module Gaze — DESIGN §1 `gaze/runtime.py`.
 
 Every timed job runs here, on one APScheduler, the same in `main.py` (with the UI) and in
-`main.py follow` (without): the monitor's tick (session expiry, saving, file retries), limit checks
+`main.py follow` (without): the recorder's tick (session expiry, saving, file retries), limit checks
 and alerts, the database check, the catalog reload, the midnight rotation and the uplink's shipments. The UI adds no clock
 of its own: it registers what it pushes to pages with `every()`, and hears of new alerts through
 `on_alerts()`.
@@ -108,7 +108,7 @@ class Runtime:
         then `on_ready()` (the board's first figures)."""
         await self.services.connect()
         if follow:
-            self.services.monitor.start()
+            self.services.sources.start()
         if on_ready is not None:
             await on_ready()
 
@@ -116,15 +116,15 @@ class Runtime:
         """Stop the clock and the reader; save where the reader stands."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        monitor = self.services.monitor
-        await monitor.stop()
-        await monitor.persist()
+        await self.services.sources.stop()
+        await self.services.recorder.persist()
 
     # ------------------------------------------------------------------ jobs
 
     async def _tick(self) -> None:
         if self.services.ready:
-            await self.services.monitor.tick()
+            self.services.sources.check_file()
+            await self.services.recorder.tick()
 
     async def check_limits(self) -> list[Alert]:
         """Store an alert for every open session that crossed its module's limit, end the alerts whose
@@ -134,8 +134,8 @@ class Runtime:
         limits = services.limits
         if not services.ready or not (limits.limits or limits.open):
             return []
-        running = services.monitor.running
-        sessions = services.monitor.store.sessions()
+        running = services.sources.running
+        sessions = services.recorder.sessions()
         now_ms = time.time_ns() // 1_000_000
 
         def check() -> tuple[list[Alert], int]:
@@ -181,7 +181,7 @@ class Runtime:
         """Archive yesterday's plain files and prune old archives, then plan the next midnight."""
         try:
             if self.services.ready:
-                await self.services.monitor.rotate_due()
+                await self.services.recorder.rotate_due()
                 self.rotations += 1
                 log.info("midnight rotation done")
         finally:

@@ -23,7 +23,8 @@ from gaze.db import error_text, migrate
 from gaze.devices import DeviceLabels
 from gaze.journal import JournalSource
 from gaze.limits import Limits
-from gaze.monitor import Monitor
+from gaze.recorder import Recorder
+from gaze.sources import Sources
 from gaze.uplink import Uplink, uplink_config
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ class Services:
         self.catalog = Catalog(
             database_url=settings.oc4d_database_url, uploads_roots=settings.uploads_roots, demo=self.demo
         )
-        self.monitor = Monitor(settings, engine, source=source, demo=self.demo)
+        self.recorder = Recorder(settings, engine, demo=self.demo)  # the write path; its status is all the UI reads
+        self.sources = Sources(self.recorder, source, demo=self.demo)  # what feeds it: journal or demo
         self.limits = Limits(engine, resolve=self.resolve_module)
         self.users = Users(engine)
         self.devices = DeviceLabels(engine)
@@ -52,7 +54,7 @@ class Services:
         config = uplink_config(settings)  # checked by gaze.cli.prepare already
         if config is not None and self.demo:
             log.warning("uplink off: demo data is never sent to the organisation")
-        # demo records are never queued (gaze.monitor) nor is anything shipped from a demo run
+        # demo records are never queued (gaze.recorder) nor is anything shipped from a demo run
         self.uplink = None if config is None or self.demo else Uplink(config, engine, self.module_name)
         self.db_ok = True
         self.db_error: str | None = None
@@ -94,7 +96,7 @@ class Services:
     def load(self) -> None:
         """Blocking start-up work: schema, checkpoint, catalog, limits, database check."""
         migrate(self.engine)
-        self.monitor.restore()
+        self.recorder.restore()
         self.catalog.reload()
         self.limits.load()
         self.users.load()

@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from components.actions import Actions
 from components.alerts import AlertBanner, AlertHistory
 from components.device_day import DeviceDay
 from components.frame import frame, icon_button
@@ -59,38 +60,7 @@ def register(services: Services, hub: Hub) -> None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-
-        def limits_panel() -> LimitsPanel:
-            return LimitsPanel(actions, services.limits, services.catalog, services.monitor.store.sessions)
-
-        limits = Lazy(lambda: limits_dialog(limits_panel))
-        device_day = Lazy(lambda: DeviceDay(actions, names, services.engine))
-
-        def open_limits() -> None:
-            limits.get().open()
-
-        async def open_day(view: RowView) -> None:
-            await device_day.get().show(view)
-
-        def tools() -> None:
-            ui.button("Limits", icon="timer", on_click=open_limits).props("flat dense no-caps color=white").mark(
-                "open-limits"
-            )
-
-        with frame(actions, tools=tools, gap="gap-3 sm:gap-4"):
-            stopped_banner(hub.status)
-            AlertBanner(actions, services.limits, names)
-            stat_cards(hub.status, on_limits=open_limits)
-            # On a phone the summary and the sessions (over-limit first) come first, then the rest.
-            with ui.column().classes("w-full gap-2 max-md:order-1"):
-                status_strip(hub.status, demo=services.demo)
-                monitoring_control(actions, background=services.settings.background_monitor)
-            with ui.card().classes("w-full p-0 sm:p-2"):
-                ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
-                SessionList(hub, names, services.limits.limit_for, on_open=open_day)
-            with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1"):
-                TodayChart(hub, names.module)
-                AlertHistory(hub, services.limits, names)
+        dashboard_page(services, hub, actions, names)
         return None
 
     @ui.page("/wall", title="Module Gaze")
@@ -99,14 +69,55 @@ def register(services: Services, hub: Hub) -> None:
         actions = page_actions(services, hub)
         if actions is None:
             return to_login()
-        with frame(actions, wall=True):
-            with ui.row().classes("w-full items-center gap-x-6 gap-y-1 flex-wrap"):
-                ui.label("Module Gaze").classes("text-2xl font-semibold text-primary")
-                ui.label().bind_text_from(hub.status, "reader").classes("text-gray-600")
-                ui.label().bind_text_from(hub.status, "last_line").classes("text-gray-600")
-            stopped_banner(hub.status)
-            AlertBanner(actions, services.limits, names, controls=False)
-            stat_cards(hub.status)
-            with ui.card().classes("w-full p-0 sm:p-2"):
-                SessionList(hub, names, services.limits.limit_for, controls=False)
+        wall_page(services, hub, actions, names)
         return None
+
+
+def dashboard_page(services: Services, hub: Hub, actions: Actions, names: Names) -> None:
+    """The admin's board: status, alerts, cards, the live sessions, today's chart, the alert history."""
+
+    def limits_panel() -> LimitsPanel:
+        return LimitsPanel(actions, services.limits, services.catalog, services.recorder.sessions)
+
+    limits = Lazy(lambda: limits_dialog(limits_panel))
+    device_day = Lazy(lambda: DeviceDay(actions, names, services.engine))
+
+    def open_limits() -> None:
+        limits.get().open()
+
+    async def open_day(view: RowView) -> None:
+        await device_day.get().show(view)
+
+    def tools() -> None:
+        ui.button("Limits", icon="timer", on_click=open_limits).props("flat dense no-caps color=white").mark(
+            "open-limits"
+        )
+
+    with frame(actions, tools=tools, gap="gap-3 sm:gap-4"):
+        stopped_banner(hub.status)
+        AlertBanner(actions, services.limits, names)
+        stat_cards(hub.status, on_limits=open_limits)
+        # On a phone the summary and the sessions (over-limit first) come first, then the rest.
+        with ui.column().classes("w-full gap-2 max-md:order-1"):
+            status_strip(hub.status, demo=services.demo)
+            monitoring_control(actions, background=services.settings.background_monitor)
+        with ui.card().classes("w-full p-0 sm:p-2"):
+            ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
+            SessionList(hub, names, services.limits.limit_for, on_open=open_day)
+        with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1"):
+            TodayChart(hub, names.module)
+            AlertHistory(hub, services.limits, names)
+
+
+def wall_page(services: Services, hub: Hub, actions: Actions, names: Names) -> None:
+    """The wall board: large type, no controls."""
+    with frame(actions, wall=True):
+        with ui.row().classes("w-full items-center gap-x-6 gap-y-1 flex-wrap"):
+            ui.label("Module Gaze").classes("text-2xl font-semibold text-primary")
+            ui.label().bind_text_from(hub.status, "reader").classes("text-gray-600")
+            ui.label().bind_text_from(hub.status, "last_line").classes("text-gray-600")
+        stopped_banner(hub.status)
+        AlertBanner(actions, services.limits, names, controls=False)
+        stat_cards(hub.status)
+        with ui.card().classes("w-full p-0 sm:p-2"):
+            SessionList(hub, names, services.limits.limit_for, controls=False)

@@ -31,7 +31,7 @@ def register(services: Services, hub: Hub) -> None:
         if actions is None:
             return to_login()
         with frame(actions, "Devices", width="max-w-3xl"):
-            panel = DevicesPanel(actions, services.engine, services.devices, services.monitor.store.sessions)
+            panel = DevicesPanel(actions, services.engine, services.devices, services.recorder.sessions)
         await panel.draw()
         return None
 

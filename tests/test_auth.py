@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import stat
 from pathlib import Path
 
@@ -257,7 +258,7 @@ async def test_every_action_checks_the_role_on_the_server(user: User) -> None:
                 await getattr(viewer, name)(*args)
     assert services().limits.limits == {"cdn_math": 30}
     assert services().users.role_of("mallory") is None and services().users.role_of("watcher") == VIEWER
-    assert not services().monitor.running
+    assert not services().sources.running
     assert services().devices.all() == {}
     ghost = Actions(services(), hub, Identity("removed-meanwhile"))  # a page left open by a deleted user
     with user, pytest.raises(NotAllowed):
@@ -266,7 +267,7 @@ async def test_every_action_checks_the_role_on_the_server(user: User) -> None:
 
 async def test_heartbeat_route(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
     await user.open("/login")
-    store = services().monitor.store
+    store = services().recorder.store
     async with raw_client("192.168.1.50") as client:
         assert (
             await client.post("/api/module-heartbeat", params={"slug": "cdn_math", "user": "anna"})
@@ -304,7 +305,7 @@ async def test_heartbeat_trusts_a_configured_proxy(user: User) -> None:
             "/api/module-heartbeat", params={"slug": "cdn_geo"}, headers={"X-Forwarded-For": "192.168.1.60"}
         )
     assert response.status_code == 204
-    assert services().monitor.store.get("192.168.1.60", "Guest") is not None
+    assert services().recorder.store.get("192.168.1.60", "Guest") is not None
 
 
 async def test_healthz_codes(user: User) -> None:
@@ -312,7 +313,7 @@ async def test_healthz_codes(user: User) -> None:
     async with raw_client() as client:
         stopped = await client.get("/healthz")
         assert stopped.status_code == 503 and stopped.json()["reader"]["status"] == "stopped"
-        services().monitor.reader_state.set("following")
+        services().recorder.reader_state.set("following")
         following = await client.get("/healthz")
         assert following.status_code == 200 and following.json()["database"]["ok"] is True
         assert set(following.json()) >= {"reader", "secondsSinceLastLine", "database", "catalog"}
@@ -320,7 +321,7 @@ async def test_healthz_codes(user: User) -> None:
 
 async def test_healthz_reports_the_log_writers_and_never_a_password(user: User) -> None:
     await user.open("/login")
-    monitor = services().monitor
+    monitor = services().recorder
     monitor.reader_state.set("following")
     async with raw_client() as client:
         healthy = await client.get("/healthz")
@@ -337,9 +338,37 @@ async def test_healthz_reports_the_log_writers_and_never_a_password(user: User) 
     assert "hunter2" not in broken.text and "postgresql://gaze:***@db/gaze" in broken.json()["reader"]["detail"]
 
 
+async def test_board_and_healthz_give_one_verdict_from_one_published_status(user: User) -> None:
+    """The board's status and /healthz judge the recorder's latest published status with the same
+    rule (gaze.status.health): stopped, following, a log writer failing, something set aside."""
+    await user.open("/login")
+    recorder, hub = services().recorder, app.state.hub
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recorder.status.write_error = "changed by a reader"  # type: ignore[misc]
+
+    def set_aside() -> None:
+        recorder.access_log.status.ok = True
+        recorder.set_aside.count, recorder.set_aside.last_error = 1, "refused"
+        recorder.publish()
+
+    steps = [
+        (lambda: None, 503),
+        (lambda: recorder.reader_state.set("following"), 200),
+        (lambda: (setattr(recorder.access_log.status, "ok", False), recorder.publish()), 503),
+        (set_aside, 200),  # counted on the strip, the service still healthy
+    ]
+    async with raw_client() as client:
+        for change, code in steps:
+            change()
+            hub.refresh_status()
+            answer = await client.get("/healthz")
+            assert answer.status_code == code and hub.status.healthy is (code == 200)
+    assert hub.status.writer_problem and "1 set aside" in hub.status.writer
+
+
 async def test_status_strip_never_shows_a_password(user: User) -> None:
     await user.open("/login")
-    services().monitor.reader_state.set("restarting", "database: postgresql://gaze:hunter2@db/gaze refused", 0)
+    services().recorder.reader_state.set("restarting", "database: postgresql://gaze:hunter2@db/gaze refused", 0)
     hub = app.state.hub
     hub.refresh_status()
     assert "hunter2" not in hub.status.reader and "postgresql://gaze:***@db/gaze" in hub.status.reader

@@ -22,7 +22,7 @@ from gaze.csvrow import cdn_row
 from gaze.db import IMPORT, LIVE, RecordRow, make_engine
 from gaze.logline import classify
 from gaze.logs.format import clean_field, format_session_line
-from gaze.monitor import Monitor
+from gaze.recorder import Recorder
 from gaze.records import Rollup, add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
 from tests.conftest import ROOT, foreign_environ
@@ -141,7 +141,7 @@ async def test_a_refused_record_costs_a_few_savepoints_not_one_per_record(pg_mig
     savepoints: list[str] = []
     event.listen(engine, "savepoint", lambda _conn, name: savepoints.append(name))
     try:
-        monitor = Monitor(make_settings(tmp_path, database_url=pg_migrated_url), engine)
+        monitor = Recorder(make_settings(tmp_path, database_url=pg_migrated_url), engine)
         monitor.restore()
         monitor.ingestor.pending_records.extend(_records(200, {137: LONG_SLUG}))
         assert await monitor.persist()
@@ -174,7 +174,7 @@ async def test_set_aside_keeps_the_newest_items_and_counts_the_dropped(
     engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(setaside, "MAX_ROWS", 3)
-    monitor = Monitor(make_settings(tmp_path, database_url=db_url), engine)
+    monitor = Recorder(make_settings(tmp_path, database_url=db_url), engine)
     monitor.restore()
     bad = [SessionRecord("10.0.0.1", f"bad{k}\ud800", "m", T0, T0 + 1000 * (k + 2), "idle") for k in range(5)]
     monitor.ingestor.pending_records.extend([*bad[:2], *_records(3, {})])
@@ -234,7 +234,7 @@ async def test_a_lock_timeout_is_retried_never_set_aside(pg_migrated_url: str, t
     so never reached the files."""
     engine = make_engine(pg_migrated_url + "%20-clock_timeout%3D300")
     try:
-        monitor = Monitor(make_settings(tmp_path, database_url=pg_migrated_url), engine)
+        monitor = Recorder(make_settings(tmp_path, database_url=pg_migrated_url), engine)
         monitor.restore()
         monitor.ingestor.pending_records.extend(_records(1, {}))
         assert await monitor.persist()

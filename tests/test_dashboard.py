@@ -71,7 +71,7 @@ def hit(ip: str, module: str, *, user: str = "anonymous", ago_s: float = 0.0, as
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when * 1000) % 1000:03d}Z"
     path = f"/modules/{quote(module, safe='')}/" + ("app.js" if asset else "content/index.html")
     line = f'info: {ip} user={quote(user)} - [{stamp}] "GET {path} HTTP/1.1" 200'
-    services().monitor.feed_entries([JournalEntry(None, int(when * 1_000_000), line)])
+    services().recorder.feed_entries([JournalEntry(None, int(when * 1_000_000), line)])
 
 
 async def login(user: User, name: str = "tester", role: str = "admin") -> None:
@@ -117,7 +117,7 @@ async def test_pushes_change_pages_on_the_event_loop(user: User) -> None:
     """The hub's pushes run on the event loop, as NiceGUI needs (a plain function job ran in a worker
     thread, and the rows push and the second's push then changed the same rows at once)."""
     await login(user)
-    services().monitor.start()  # the second's push ticks rows while monitoring runs
+    services().sources.start()  # the second's push ticks rows while monitoring runs
     loop_thread, seen = threading.get_ident(), set()
     hub().sessions_changed.subscribe(lambda _: seen.add(("rows", threading.get_ident())))
     hub().second.subscribe(lambda _: seen.add(("second", threading.get_ident())))
@@ -173,7 +173,7 @@ async def test_set_update_and_remove_limits(user: User) -> None:
 
 async def test_over_limit_alert_banner_and_acknowledge(user: User) -> None:
     await login(user)
-    services().monitor.start()  # alerts are raised while monitoring runs (a stopped board is frozen)
+    services().sources.start()  # alerts are raised while monitoring runs (a stopped board is frozen)
     services().limits.set_limit("cdn_geo", 1)
     hub().limits_changed.emit()
     hit("10.0.0.9", "cdn_geo", user="bob", ago_s=90)
@@ -238,7 +238,7 @@ async def test_start_monitoring_without_journal_shows_a_status_not_a_traceback(u
     user.find(marker="start-monitoring").click()
     await user.should_see("Monitoring started")
     await user.should_see(marker="stop-monitoring", retries=WAIT)
-    await until(lambda: services().monitor.reader_state.status in ("restarting", "missing"))
+    await until(lambda: services().recorder.reader_state.status in ("restarting", "missing"))
     await user.should_see("restarting in", retries=WAIT)
     user.find(marker="stop-monitoring").click()
     await user.should_see("Stop monitoring?", retries=WAIT)
@@ -248,17 +248,17 @@ async def test_start_monitoring_without_journal_shows_a_status_not_a_traceback(u
 
 async def test_today_so_far_keeps_ended_and_open_apart(user: User) -> None:
     """Ended minutes are History's Today (the roll-ups); open sessions are a separate part."""
-    from components.hub import today_so_far
     from gaze import history
+    from gaze.board import today_so_far
 
     await login(user)
     hit("10.0.0.5", "cdn_math", ago_s=120)
     hit("10.0.0.5", "cdn_geo", ago_s=60)  # closes cdn_math after 60 s: an ended session
-    await services().monitor.persist()  # the record and its roll-ups, as the next tick would
+    await services().recorder.persist()  # the record and its roll-ups, as the next tick would
     now_ms = int(time.time() * 1000)
     points = {slug: (ended, running) for slug, ended, running in today_so_far(services().engine, [], now_ms)}
     ended_math = dict(history.minutes_by_module(services().engine, history.today())).get("cdn_math", 0.0)
-    sessions = services().monitor.store.sessions()
+    sessions = services().recorder.store.sessions()
     with_open = {slug: (e, r) for slug, e, r in today_so_far(services().engine, sessions, now_ms)}
     assert 0.9 < ended_math < 1.1 and points["cdn_math"] == (ended_math, 0.0)
     assert with_open["cdn_geo"][0] == 0.0 and 0.9 < with_open["cdn_geo"][1] < 1.2  # open for about a minute

@@ -13,8 +13,9 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from gaze.backfill import BackfillOptions, run_backfill
+from gaze.checkpoint import CHECKPOINT
 from gaze.db import BACKFILL, LIVE, MIGRATIONS, Checkpoint, LogWriterRow, RecordRow, make_engine, migrate
-from gaze.monitor import CHECKPOINT, Monitor
+from gaze.recorder import Recorder
 from tests.test_monitor import (
     SCENE,
     SCENE_ROWS,
@@ -96,16 +97,16 @@ def test_large_values_round_trip(engine: Engine) -> None:
 
 async def test_monitor_persist_restore_cycle(engine: Engine, db_url: str, tmp_path: Path) -> None:
     settings = make_settings(tmp_path, database_url=db_url)
-    monitor = Monitor(settings, engine)
+    monitor = Recorder(settings, engine)
     monitor.restore()
     assert monitor.cursor is None and len(monitor.store) == 0
-    await monitor._on_batch(SCENE[:5])
-    await monitor._on_batch(SCENE[5:])
+    await monitor.record(SCENE[:5])
+    await monitor.record(SCENE[5:])
     assert live_rows(engine) == SCENE_ROWS
     log_file = settings.log_dir / SESSIONS_LOG
     assert log_file.read_text() == expected_log(SCENE_ROWS)
 
-    again = Monitor(settings, engine)
+    again = Recorder(settings, engine)
     again.restore()
     assert again.cursor == SCENE[-1].cursor
     assert again.store.clock_ms == monitor.store.clock_ms
@@ -122,17 +123,17 @@ async def test_live_run_resumed_matches_uninterrupted(engine: Engine, db_url: st
     entries = classroom(seed=21, n=1500)
     reference = make_settings(tmp_path, "reference")
     ref_engine = open_engine(reference)
-    ref = Monitor(reference, ref_engine)
+    ref = Recorder(reference, ref_engine)
     ref.restore()
     for batch in batches(entries, 250):
-        await ref._on_batch(batch)
+        await ref.record(batch)
 
     settings = make_settings(tmp_path, "resumed", database_url=db_url)
     for part in (entries[:600], entries[600:]):
-        monitor = Monitor(settings, engine)
+        monitor = Recorder(settings, engine)
         monitor.restore()
         for batch in batches(part, 250):
-            await monitor._on_batch(batch)
+            await monitor.record(batch)
     assert live_rows(engine) == live_rows(ref_engine)
     assert len(live_rows(engine)) > 10
     assert all_sessions(settings.log_dir) == all_sessions(reference.log_dir)
@@ -175,10 +176,10 @@ async def test_backfill_records_stay_out_of_the_live_log(engine: Engine, db_url:
     summary = run_backfill(BackfillOptions(log_dir=tmp_path / "backfill-logs", input=str(source)), engine)
     assert summary.records == 3  # the open sessions at the end are 0 s long, not recorded
     settings = make_settings(tmp_path, database_url=db_url)
-    monitor = Monitor(settings, engine)
+    monitor = Recorder(settings, engine)
     monitor.restore()
     assert not (settings.log_dir / SESSIONS_LOG).exists()
-    await monitor._on_batch(SCENE)
+    await monitor.record(SCENE)
     assert (settings.log_dir / SESSIONS_LOG).read_text() == expected_log(SCENE_ROWS)
     with Session(engine) as db:
         sources = [r.source for r in db.scalars(select(RecordRow).order_by(RecordRow.id))]

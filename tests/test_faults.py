@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from gaze.journal import JournalEntry
-from gaze.monitor import Monitor
+from gaze.recorder import Recorder
 from gaze.simulator import DEFAULT_START_MS, Line
 from tests import journalkit
 from tests.browserkit import ADMIN_USER, App, access_line, asset_path, entry_path
@@ -249,7 +249,7 @@ async def test_outage_heartbeat_and_restart_lose_nothing(pg_url: str, proxy: Tcp
     entries = classroom(seed=5, n=3000)
     third = len(entries) // 3
     reference_settings = make_settings(tmp_path, "reference")
-    reference = await _run(Monitor(reference_settings, open_engine(reference_settings)), [entries])
+    reference = await _run(Recorder(reference_settings, open_engine(reference_settings)), [entries])
     expected = [row[:7] for row in live_rows(reference)]
     assert len(expected) >= 30
 
@@ -259,9 +259,9 @@ async def test_outage_heartbeat_and_restart_lose_nothing(pg_url: str, proxy: Tcp
         with engine.begin() as conn:  # each round starts empty (same schema)
             for table in ("session_record", "checkpoint", "log_writer", "usage_daily", "usage_dim", "usage_hourly"):
                 conn.execute(text(f"DELETE FROM {table}"))
-        monitor = Monitor(settings, engine)
+        monitor = Recorder(settings, engine)
         monitor.restore()
-        await monitor._on_batch(entries[:third])
+        await monitor.record(entries[:third])
         proxy.cut()
         monitor.feed_entries(entries[third : 2 * third])
         monitor.cursor = entries[2 * third - 1].cursor
@@ -272,7 +272,7 @@ async def test_outage_heartbeat_and_restart_lose_nothing(pg_url: str, proxy: Tcp
         proxy.restore()
         if crash:  # killed during the outage: a new process resumes from the saved checkpoint
             engine.dispose()
-            monitor = Monitor(settings, open_engine(settings))
+            monitor = Recorder(settings, open_engine(settings))
             monitor.restore()
             await _run(monitor, [entries[third:]])
         else:
@@ -291,10 +291,10 @@ async def test_the_readers_wait_ends_when_the_ticks_save_gets_through(
     30 s). The tick's save that gets through stores the held batch too: the reader goes on at once
     and the status stops saying "stalled", not at the end of its wait."""
     settings = make_settings(tmp_path, "wake", database_url=proxy.url(pg_url))
-    monitor = Monitor(settings, open_engine(settings))
+    monitor = Recorder(settings, open_engine(settings))
     monitor.restore()
     proxy.cut()
-    held = asyncio.create_task(monitor._on_batch(classroom(seed=5, n=300)))
+    held = asyncio.create_task(monitor.record(classroom(seed=5, n=300)))
     while (monitor.reader_state.retry_at or 0) - time.time() < 3:  # its 4 s wait has begun
         await asyncio.sleep(0.05)
     proxy.restore()
@@ -307,13 +307,13 @@ async def test_the_readers_wait_ends_when_the_ticks_save_gets_through(
     monitor.engine.dispose()
 
 
-async def _run(monitor: Monitor, parts_: list[list[JournalEntry]]) -> Engine:
+async def _run(monitor: Recorder, parts_: list[list[JournalEntry]]) -> Engine:
     """Feed `parts_` as the reader would (batches of 400), close everything, save."""
     if not monitor.restored:
         monitor.restore()
     for part in parts_:
         for i in range(0, len(part), 400):
-            await monitor._on_batch(part[i : i + 400])
+            await monitor.record(part[i : i + 400])
     monitor.store.close_all()
     assert await monitor.persist()
     return monitor.engine

@@ -22,10 +22,11 @@ from gaze import history
 from gaze.config import SettingsError, load_settings
 from gaze.db import IMPORT, LIVE, MIGRATIONS, RecordRow, make_engine, migrate
 from gaze.journal import JournalEntry, JournalSource
-from gaze.monitor import Monitor
+from gaze.recorder import Recorder
 from gaze.records import Rollup, add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
 from gaze.simulator.demo import UNREADABLE, demo_decision, demo_settings, probe_journal, run_demo
+from gaze.sources import Sources
 from tests import journalkit
 from tests.conftest import ROOT, require, seed_migrated
 
@@ -235,15 +236,16 @@ def test_unreadable_journal_is_a_status_not_demo(tmp_path: Path) -> None:
         seed_migrated(url)
         engine = make_engine(url)
         migrate(engine)
-        monitor = Monitor(settings, engine, source=source)
+        monitor = Recorder(settings, engine)
+        sources = Sources(monitor, source)
         await asyncio.to_thread(monitor.restore)
-        monitor.start()
+        sources.start()
         for _ in range(100):
             if monitor.reader_state.status == "unreadable":
                 break
             await asyncio.sleep(0.1)
         state = (monitor.reader_state.status, monitor.reader_state.detail)
-        await monitor.stop()
+        await sources.stop()
         engine.dispose()
         return state
 

@@ -37,7 +37,7 @@ from gaze.db import (
 from gaze.devices import DeviceLabels, LabelError, recent_devices
 from gaze.export import CSV_HEADER, csv_rows
 from gaze.history import Filters, Range
-from gaze.monitor import Monitor
+from gaze.recorder import Recorder
 from gaze.records import add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
 from tests.conftest import timezone
@@ -180,9 +180,9 @@ async def test_monitor_and_backfill_go_through_add_records(engine: Engine, db_ur
     scene = [SessionRecord(r[3], r[2], r[4], r[0], r[1], r[6]) for r in SCENE_ROWS]
     assert insert(engine, scene, BACKFILL) == len(scene)
     settings = make_settings(tmp_path, database_url=db_url)
-    monitor = Monitor(settings, engine)
+    monitor = Recorder(settings, engine)
     monitor.restore()
-    await monitor._on_batch(SCENE)
+    await monitor.record(SCENE)
     assert (settings.log_dir / SESSIONS_LOG).read_text() == expected_log(SCENE_ROWS)
     wide = history.Range(0, 2**62, "all")
     assert history.totals(engine, wide).sessions == len(scene)

@@ -372,7 +372,7 @@ async def test_today_updates_live_while_open(user: User) -> None:
     await insert(today_records())
     await started()
     await login(user)
-    services().monitor.start()  # a stopped board is frozen: History's today follows the running one
+    services().sources.start()  # a stopped board is frozen: History's today follows the running one
     hub().refresh_status()
     await user.open("/history?sort=duration")
     assert cards(user) == ("17m 00s", "3", "2", "2")

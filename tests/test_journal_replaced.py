@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gaze.board import reader_text
 from gaze.journal import JournalEntry, JournalReader, JournalSource, ReaderState
 from gaze.resume import EntryId, ReadAgain, entry_id
+from gaze.status import reader_text
 from tests import journalkit
 from tests.conftest import require
 

@@ -1,7 +1,7 @@
-"""The live Monitor in-process: database checkpoint + exactly-once log files (DESIGN §3, §4).
+"""The live Recorder in-process: database checkpoint + exactly-once log files (DESIGN §3, §4).
 
 Real SQLite files and real log directories; the journal is replaced by feeding JournalEntry batches
-to the monitor the way its JournalReader does (`_on_batch`).
+to the recorder the way its JournalReader does (`record`, through gaze.sources).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from gaze.checkpoint import CHECKPOINT
 from gaze.config import Settings, load_settings
 from gaze.db import LIVE, Checkpoint, LogWriterRow, RecordRow, make_engine, migrate
 from gaze.journal import JournalEntry
 from gaze.localtime import local_day
 from gaze.logs.format import ACCESS_STEM, SESSIONS_STEM, format_session_line
 from gaze.logs.writer import session_bytes
-from gaze.monitor import CHECKPOINT, Monitor
+from gaze.recorder import Recorder
 from gaze.sessions import SessionRecord
 from gaze.simulator import Classroom
 from tests.conftest import seed_migrated
@@ -121,8 +122,8 @@ def checkpoint(engine: Engine) -> tuple[str | None, dict[str, object]]:
         return row.cursor, json.loads(row.state)
 
 
-async def new_monitor(settings: Settings, engine: Engine) -> Monitor:
-    monitor = Monitor(settings, engine)
+async def new_monitor(settings: Settings, engine: Engine) -> Recorder:
+    monitor = Recorder(settings, engine)
     monitor.restore()
     return monitor
 
@@ -132,7 +133,7 @@ async def run_through(settings: Settings, entries: list[JournalEntry], size: int
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
     for batch in batches(entries, size):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     return engine
 
 
@@ -177,9 +178,9 @@ async def test_records_land_in_database_and_log_once(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
-    await monitor._on_batch(SCENE[:5])
+    await monitor.record(SCENE[:5])
     assert live_rows(engine) == SCENE_ROWS[:1]
-    await monitor._on_batch(SCENE[5:])
+    await monitor.record(SCENE[5:])
     assert live_rows(engine) == SCENE_ROWS
     log_file = settings.log_dir / SESSIONS_LOG
     assert log_file.read_text() == expected_log(SCENE_ROWS)
@@ -207,7 +208,7 @@ async def test_batch_without_cursor_keeps_the_last_cursor(tmp_path: Path) -> Non
     settings = make_settings(tmp_path)
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
-    await monitor._on_batch(SCENE[:4])
+    await monitor.record(SCENE[:4])
     monitor.feed_entries([JournalEntry(None, (T0 + 61_000) * 1000, hit(B, T0 + 61_000, "/modules/cdn_art/x.js"))])
     await monitor.tick()  # persists what feed_entries gathered
     cursor, state = checkpoint(engine)
@@ -230,7 +231,7 @@ async def test_restart_continues_from_checkpoint(tmp_path: Path, utc_tz: None) -
         engine = open_engine(settings)  # a new process: new engine, new monitor, restore()
         monitor = await new_monitor(settings, engine)
         for batch in batches(entries[start:stop], 150):
-            await monitor._on_batch(batch)
+            await monitor.record(batch)
         engine.dispose()
 
     engine = open_engine(settings)
@@ -260,7 +261,7 @@ def record_rows(records: list[SessionRecord], source: str) -> list[RecordRow]:
     ]
 
 
-def _commit_without_writing(monitor: Monitor, engine: Engine, entries: list[JournalEntry]) -> bytes:
+def _commit_without_writing(monitor: Recorder, engine: Engine, entries: list[JournalEntry]) -> bytes:
     """What `_on_batch` commits — records, cursor, open sessions, the file intent — but no file write.
 
     Returns the bytes the intent says must go into the sessions log.
@@ -296,7 +297,7 @@ async def test_crash_between_intent_and_file_write(tmp_path: Path, utc_tz: None,
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
     for batch in batches(entries[:1000], 200):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     log_file = settings.log_dir / SESSIONS_LOG
     before = log_file.read_bytes()
     assert before
@@ -316,7 +317,7 @@ async def test_crash_between_intent_and_file_write(tmp_path: Path, utc_tz: None,
     assert log_file.read_bytes() == before + data  # completed exactly once by restore()
     assert monitor.sessions_log.status.ok
     for batch in batches(entries[1600:], 200):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     assert live_rows(engine) == expected_rows
     assert all_sessions(settings.log_dir) == all_sessions(reference.log_dir)
 
@@ -342,7 +343,7 @@ async def test_access_tee_written_once_across_restart(tmp_path: Path) -> None:
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
     for batch in batches(entries[:600], 100):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     assert access_messages(settings.log_dir) == module_messages(entries[:600])
     engine.dispose()
 
@@ -350,7 +351,7 @@ async def test_access_tee_written_once_across_restart(tmp_path: Path) -> None:
     monitor = await new_monitor(settings, engine)  # restore() must not write anything again
     assert access_messages(settings.log_dir) == module_messages(entries[:600])
     for batch in batches(entries[600:], 100):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     assert access_messages(settings.log_dir) == module_messages(entries)
     assert monitor.access_log.status.ok
 
@@ -361,7 +362,7 @@ async def test_access_tee_crash_before_write(tmp_path: Path, written: str) -> No
     settings = make_settings(tmp_path, tee_access_log=True)
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
-    await monitor._on_batch(entries[:300])
+    await monitor.record(entries[:300])
     access_file = settings.log_dir / ACCESS_LOG
 
     # The batch's access lines are staged in the cursor's transaction; the process dies before writing.
@@ -384,7 +385,7 @@ async def test_access_tee_crash_before_write(tmp_path: Path, written: str) -> No
     monitor = await new_monitor(settings, engine)
     assert access_messages(settings.log_dir) == module_messages(entries[:500])
     assert monitor.cursor == entries[499].cursor
-    await monitor._on_batch(entries[500:])
+    await monitor.record(entries[500:])
     assert access_messages(settings.log_dir) == module_messages(entries)
 
 
@@ -401,13 +402,13 @@ async def test_unwritable_log_dir_keeps_records_and_catches_up(tmp_path: Path, u
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
     for batch in batches(entries[:900], 300):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     assert monitor.sessions_log.status.ok
     written_before = all_sessions(settings.log_dir)
 
     aside = block_dir(settings.log_dir)
     for batch in batches(entries[900:2100], 300):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     status = monitor.sessions_log.status
     assert not status.ok
     assert str(settings.log_dir) in status.detail and "not writable" in status.detail
@@ -429,7 +430,7 @@ async def test_unwritable_log_dir_keeps_records_and_catches_up(tmp_path: Path, u
     assert access_messages(settings.log_dir) == module_messages(entries[:2100])
 
     for batch in batches(entries[2100:], 300):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     assert live_rows(engine) == expected_rows
     assert all_sessions(settings.log_dir) == all_sessions(reference.log_dir)
     assert access_messages(settings.log_dir) == module_messages(entries)
@@ -442,7 +443,7 @@ async def test_unwritable_at_start_then_recreated(tmp_path: Path) -> None:
     monitor = await new_monitor(settings, engine)
     settings.log_dir.parent.mkdir(parents=True, exist_ok=True)
     settings.log_dir.write_text("x")
-    await monitor._on_batch(SCENE)
+    await monitor.record(SCENE)
     assert not monitor.sessions_log.status.ok
     assert live_rows(engine) == SCENE_ROWS
     settings.log_dir.unlink()
@@ -458,13 +459,13 @@ async def test_crash_after_delayed_write_is_not_repeated(tmp_path: Path, written
     settings = make_settings(tmp_path)
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
-    await monitor._on_batch(SCENE[:4])
+    await monitor.record(SCENE[:4])
     log_file = settings.log_dir / SESSIONS_LOG
     before = log_file.read_text()
     assert before == expected_log(SCENE_ROWS[:1])
 
     aside = block_dir(settings.log_dir)
-    await monitor._on_batch(SCENE[4:])
+    await monitor.record(SCENE[4:])
     assert not monitor.sessions_log.status.ok
     with Session(engine) as db:
         row = db.get(LogWriterRow, SESSIONS_STEM)
@@ -498,7 +499,7 @@ async def test_day_change_archives_yesterday(tmp_path: Path, utc_tz: None) -> No
     monitor = await new_monitor(settings, engine)
     log_dir = settings.log_dir
 
-    await monitor._on_batch(
+    await monitor.record(
         [
             entry(A, d1 + 10 * 3600_000, "cdn_math"),
             entry(A, d1 + 10 * 3600_000 + 50_000, "cdn_bio"),  # math, 50 s, ends on day 1
@@ -509,7 +510,7 @@ async def test_day_change_archives_yesterday(tmp_path: Path, utc_tz: None) -> No
         d1 + 10 * 3600_000 + 50_000, "Guest", A, "cdn_math", 50
     )
     # one batch holding both days: B's art ends after midnight, C's math later on day 2
-    await monitor._on_batch(
+    await monitor.record(
         [
             entry(B, d2 + 60_000, "cdn_art", asset=True),
             entry(B, d2 + 90_000, "cdn_math"),  # art, 210 s, ends on day 2
@@ -549,7 +550,7 @@ async def test_wall_clock_expiry_when_following(tmp_path: Path) -> None:
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
     assert monitor.effective_now_ms() is None
-    await monitor._on_batch(
+    await monitor.record(
         [
             entry(A, T0, "cdn_math"),
             entry(A, T0 + 40_000, "cdn_math", asset=True),
@@ -592,8 +593,8 @@ async def test_expiry_only_closes_idle_sessions(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, idle_timeout_seconds=300)
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
-    await monitor._on_batch([entry(A, T0, "cdn_math"), entry(A, T0 + 10_000, "cdn_math", asset=True)])
-    await monitor._on_batch([entry(B, T0 + 280_000, "cdn_art"), entry(B, T0 + 290_000, "cdn_art", asset=True)])
+    await monitor.record([entry(A, T0, "cdn_math"), entry(A, T0 + 10_000, "cdn_math", asset=True)])
+    await monitor.record([entry(B, T0 + 280_000, "cdn_art"), entry(B, T0 + 290_000, "cdn_art", asset=True)])
     clock, seen_at = monitor._clock_seen
     monitor._clock_seen = (clock, seen_at - 60)  # one minute later: A idle 340 s, B 70 s
     monitor.reader_state.status = "following"
@@ -609,7 +610,7 @@ def test_restore_restarts_the_wall_clock_reference(tmp_path: Path) -> None:
         state = {"clock": T0, "dropped": 0, "open": [[A, "Guest", "cdn_math", T0 - 5_000, T0]]}
         db.add(Checkpoint(name=CHECKPOINT, cursor="s=x;i=9", state=json.dumps(state), updated_ms=0))
     before = time.monotonic()
-    monitor = Monitor(settings, engine)
+    monitor = Recorder(settings, engine)
     monitor.restore()
     assert monitor.cursor == "s=x;i=9"
     assert monitor.store.get(A, "Guest") is not None
@@ -622,8 +623,8 @@ async def test_log_dir_recreated_when_removed(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
-    await monitor._on_batch(SCENE[:4])
+    await monitor.record(SCENE[:4])
     shutil.rmtree(settings.log_dir)
-    await monitor._on_batch(SCENE[4:])
+    await monitor.record(SCENE[4:])
     assert monitor.sessions_log.status.ok
     assert (settings.log_dir / SESSIONS_LOG).read_text() == expected_log(SCENE_ROWS[1:])

@@ -21,7 +21,7 @@ import pytest
 from gaze.journal import JournalEntry
 from gaze.logs.files import DailyLog
 from gaze.logs.format import clean_field
-from gaze.monitor import Monitor
+from gaze.recorder import Recorder
 from gaze.simulator import Classroom
 from tests.livekit import session_log
 from tests.tcpproxy import TcpProxy
@@ -65,16 +65,16 @@ def doubled(lines: list[str]) -> int:
     return sum(n - 1 for n in Counter(lines).values() if n > 1)
 
 
-async def run(monitor: Monitor, entries: list[JournalEntry], log: DailyLog, proxy: TcpProxy) -> None:
+async def run(monitor: Recorder, entries: list[JournalEntry], log: DailyLog, proxy: TcpProxy) -> None:
     monitor.restore()
     third = len(entries) // 3
-    await monitor._on_batch(entries[:third])
+    await monitor.record(entries[:third])
     cut = cut_after_first_write(log, proxy)
-    await monitor._on_batch(entries[third : 2 * third])  # saved; the file write's clear is refused
+    await monitor.record(entries[third : 2 * third])  # saved; the file write's clear is refused
     assert cut, "the write happened"
     await monitor.rotate_due()  # midnight while the database is away
     proxy.restore()
-    await monitor._on_batch(entries[2 * third :])
+    await monitor.record(entries[2 * third :])
     monitor.store.close_all()
     assert await monitor.persist()
 
@@ -85,7 +85,7 @@ async def test_connection_lost_after_a_write_writes_nothing_twice(
 ) -> None:
     entries = two_days_ago(3000)
     settings = make_settings(tmp_path, stem, database_url=proxy.url(pg_url), tee_access_log=True)
-    monitor = Monitor(settings, open_engine(settings))
+    monitor = Recorder(settings, open_engine(settings))
     writer = monitor.access_log if stem == "access" else monitor.sessions_log
     await run(monitor, entries, writer.file, proxy)
     records = session_log(settings.log_dir).splitlines()

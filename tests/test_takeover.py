@@ -1,7 +1,7 @@
 """Taking over a log folder another writer filled (DESIGN §4): the first start with no checkpoint reads
 oc4d's log from just after the folder's latest record, and the folder's records go into the history once.
 
-In-process tests feed JournalEntry batches to a real Monitor (real SQLite, real log folder); the end
+In-process tests feed JournalEntry batches to a real Recorder (real SQLite, real log folder); the end
 to end test runs `main.py follow` over a real .journal file and then `main.py export`.
 """
 
@@ -24,7 +24,7 @@ from gaze.db import IMPORT, LIVE, RecordRow
 from gaze.journal import JournalEntry
 from gaze.logs.format import format_session_line
 from gaze.logs.importer import parse_session_line
-from gaze.monitor import Monitor
+from gaze.recorder import Recorder
 from gaze.sessions import SessionRecord
 from gaze.takeover import at_end, since_ms, take_over
 from tests import journalkit
@@ -139,7 +139,7 @@ async def test_first_start_takes_over_and_writes_nothing_ending_at_or_before_h(t
     upstream_folder(settings.log_dir)
     before = (settings.log_dir / "modulegaze-sessions.log").read_text()
     engine = open_engine(settings)
-    monitor = Monitor(settings, engine, wall_ms=lambda: H + 600 * S)
+    monitor = Recorder(settings, engine, wall_ms=lambda: H + 600 * S)
     monitor.restore()
     assert monitor.takeover is not None and monitor.since == at_end(H)
     cursor, state = checkpoint(engine)  # saved at once: a restart before the first line keeps it
@@ -150,7 +150,7 @@ async def test_first_start_takes_over_and_writes_nothing_ending_at_or_before_h(t
     b_at_h = JournalEntry("c-b", (H + 3) * 1000, hit(B, H - 2, "/modules/mb/index.html"))
     late = [b_at_h, entry(B, H + 400, "mb", asset=True), entry(A, H + 1 * S, "ma"), entry(B, H + 2 * S, "mc")]
     late += [entry(A, H + 90 * S, "ma", asset=True), entry(A, H + 2000 * S, "zz")]  # the last expires both
-    await monitor._on_batch(late)
+    await monitor.record(late)
     written = (settings.log_dir / "modulegaze-sessions.log").read_text()
     assert written.startswith(before)
     ours = [parse_session_line(line) for line in written[len(before) :].splitlines()]
@@ -161,7 +161,7 @@ async def test_first_start_takes_over_and_writes_nothing_ending_at_or_before_h(t
     assert records(engine, IMPORT) == 9 and records(engine, LIVE) == 2
 
     # a restart resumes from the cursor; it takes nothing over again
-    restarted = Monitor(settings, engine)
+    restarted = Recorder(settings, engine)
     restarted.restore()
     assert restarted.takeover is None and restarted.cursor == late[-1].cursor
     assert records(engine, IMPORT) == 9
@@ -171,9 +171,9 @@ async def test_restart_before_the_first_line_keeps_the_start(tmp_path: Path) -> 
     settings = make_settings(tmp_path, journal_since="today")
     upstream_folder(settings.log_dir)
     engine = open_engine(settings)
-    Monitor(settings, engine, wall_ms=lambda: H + 600 * S).restore()
+    Recorder(settings, engine, wall_ms=lambda: H + 600 * S).restore()
     (settings.log_dir / "modulegaze-sessions.log").unlink()  # whatever the folder holds now
-    again = Monitor(settings, engine)
+    again = Recorder(settings, engine)
     again.restore()
     assert again.takeover is None and again.cursor is None and again.since == at_end(H)
     assert again.store.clock_ms == H
@@ -182,18 +182,18 @@ async def test_restart_before_the_first_line_keeps_the_start(tmp_path: Path) -> 
 async def test_no_takeover_with_a_checkpoint_of_ours_or_in_demo(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     engine = open_engine(settings)
-    ours = Monitor(settings, engine)
+    ours = Recorder(settings, engine)
     ours.restore()
     assert ours.takeover is None  # nothing in the folder
-    await ours._on_batch([entry(A, T0, "ma")])
+    await ours.record([entry(A, T0, "ma")])
     upstream_folder(settings.log_dir)  # lines appear later (another writer): not a first start
-    later = Monitor(settings, engine)
+    later = Recorder(settings, engine)
     later.restore()
     assert later.takeover is None and later.since == "today"
     demo_settings = make_settings(tmp_path, "demo")
     upstream_folder(demo_settings.log_dir)
     demo_engine = open_engine(demo_settings)
-    demo = Monitor(demo_settings, demo_engine, demo=True)
+    demo = Recorder(demo_settings, demo_engine, demo=True)
     demo.restore()
     assert demo.takeover is None and records(demo_engine, IMPORT) == 0
 

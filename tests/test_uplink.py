@@ -329,7 +329,8 @@ def test_timing_of_status_fields(engine: Engine, moto: Moto) -> None:
 
 @pytest.mark.usefixtures("clean_env")
 def test_demo_records_are_never_queued_nor_shipped(engine: Engine, tmp_path: Path) -> None:
-    from gaze.monitor import Monitor, Snapshot
+    from gaze.checkpoint import Snapshot
+    from gaze.recorder import Recorder
     from gaze.services import Services
 
     settings = load_settings(
@@ -342,8 +343,8 @@ def test_demo_records_are_never_queued_nor_shipped(engine: Engine, tmp_path: Pat
     )
     demo = Services(settings, engine, demo=True)
     assert demo.uplink is None
-    demo.monitor._commit(Snapshot(None, {}, records(3), [], []))
+    demo.recorder._commit(Snapshot(None, {}, records(3), [], []))
     assert _queued(engine) == 0
-    Monitor(settings, engine)._commit(Snapshot(None, {}, records(2, start=T0 + 10**7), [], []))
+    Recorder(settings, engine)._commit(Snapshot(None, {}, records(2, start=T0 + 10**7), [], []))
     assert _queued(engine) == 2
     assert Services(settings, engine, demo=False).uplink is not None

@@ -1,80 +1,52 @@
-"""The live monitor: journal reader → Ingestor → database checkpoint → log files.
+"""The write path: entries → Ingestor → database checkpoint → log files.
 
-One per process. Every batch of journal entries is committed together with the session records it
+One per process, fed by gaze/sources.py (the journal reader or the demo classroom) and by the
+heartbeat route. Every batch of journal entries is committed together with the session records it
 closed, the open sessions and the journal cursor, so a restart — clean or SIGKILL — resumes exactly
 where the last commit left off; the log writers then put each record into the files exactly once.
+It publishes its state as one frozen `Status` (gaze/status.py) on each tick and change: all the UI reads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from gaze import setaside
+from gaze.checkpoint import Snapshot, commit, load_checkpoint, write_files
 from gaze.config import Settings
-from gaze.db import LIVE, Checkpoint
 from gaze.ingest import Ingestor
-from gaze.journal import EntryBatch, JournalReader, JournalSource, ReaderState, last_cursor
+from gaze.journal import EntryBatch, ReaderState, last_cursor
 from gaze.localtime import local_day
 from gaze.logs import ACCESS_STEM, SESSIONS_STEM, DailyLog, ExactlyOnceLog, SessionLogWriter
-from gaze.sessions import SessionRecord, SessionStore
+from gaze.sessions import Key, OpenSession, SessionStore
 from gaze.setaside import SetAside, error_line
-from gaze.simulator import DEMO_DETAIL, probe_journal, run_demo
+from gaze.status import Aside, Feed, Reader, Status, Writer
 from gaze.takeover import Takeover, take_over
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "live"
 RETRY_FIRST_S = 0.5  # a batch the database refused is retried after this, doubling …
 RETRY_MAX_S = 30.0  # … up to this
 RETRY_TICK_S = 5.0  # the tick's own save retries no more often than this while the database refuses
-PROBE_RETRY_S = 30.0  # while the journal cannot be read
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What one save commits together: the cursor, the open sessions (state), the records and
-    access lines gathered so far, and what was set aside."""
-
-    cursor: str | None
-    state: dict[str, object]
-    records: list[SessionRecord]
-    access: list[str]
-    aside: list[tuple[str, str, str]]
-
-
-def load_checkpoint(engine: Engine, name: str = CHECKPOINT) -> tuple[str | None, dict[str, object]]:
-    with Session(engine) as db:
-        row = db.get(Checkpoint, name)
-        if row is None:
-            return None, {}
-        return row.cursor, json.loads(row.state or "{}")
-
-
-class Monitor:
+class Recorder:
     def __init__(
         self,
         settings: Settings,
         engine: Engine,
         *,
-        source: JournalSource | None = None,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         demo: bool = False,
     ) -> None:
         self.settings = settings
         self.demo = demo
         self.engine = engine
-        self.source = source or JournalSource(
-            unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file
-        )
         self.store = SessionStore(settings.idle_timeout_seconds, settings.max_open_sessions, track_changes=True)
         self.ingestor = Ingestor(
             self.store, include_loopback=settings.include_loopback, tee_access=settings.tee_access_log
@@ -84,17 +56,13 @@ class Monitor:
             engine, DailyLog(settings.log_dir, SESSIONS_STEM, retention_days=retention)
         )
         self.access_log = ExactlyOnceLog(engine, DailyLog(settings.log_dir, ACCESS_STEM, retention_days=retention))
-        self.reader_state = ReaderState()
+        self.reader_state = ReaderState()  # the feed's reader sets it; its last line's time is saved here
+        self.feed: Feed | None = None  # set by the feed (gaze.sources.Sources)
         self.wall_ms = wall_ms
         self.cursor: str | None = None
-        self._reader: JournalReader | None = None
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._stopping = (
-            asyncio.Event()
-        )  # set by stop(): ends the demo source, a retry or the wait for a readable journal
-        # set by a save that got through (it stored a held batch too) and by stop(): the reader's
-        # wait to retry a batch the database refused ends at once
+        # set by a save that got through (it stored a held batch too) and by wake(): the wait to
+        # retry a batch the database refused ends at once
         self._retry_now = asyncio.Event()
         self.set_aside = SetAside()
         self.outbox = settings.uplink_url is not None and not demo  # queue closed records for the uplink
@@ -107,8 +75,31 @@ class Monitor:
         self._access_staged = False
         self._clock_seen: tuple[int | None, float] = (None, time.monotonic())
         self._saved_version = self.store.version  # store.version the checkpoint holds
+        self.status = Status()  # the latest published; replaced, never changed
+        self.reader_state.listeners.append(lambda _state: self.publish())
 
-    # ------------------------------------------------------------------ lifecycle
+    def publish(self) -> None:
+        """Publish what the recorder says about itself now (on each tick and each change)."""
+        self.status = Status(
+            running=self.feed is not None and self.feed.running,
+            reader=Reader.of(self.reader_state),
+            write_error=self.write_error,
+            sessions_log=Writer.of(self.sessions_log.status),
+            access_log=Writer.of(self.access_log.status),
+            set_aside=Aside.of(self.set_aside),
+            takeover=self.takeover.status_text() if self.takeover is not None else "",
+            open_sessions=len(self.store),
+            dropped_at_capacity=self.store.dropped,
+            counters=self.ingestor.counters.as_dict(),
+        )
+
+    def sessions(self) -> list[OpenSession]:
+        """The open sessions now."""
+        return self.store.sessions()
+
+    def drain_changes(self) -> dict[Key, OpenSession | None]:
+        """The open sessions that changed since the last call (None: ended), for the live board."""
+        return self.store.drain_changes()
 
     def restore(self) -> None:
         """Load the checkpoint and finish any log write a crash interrupted (blocking; call once)."""
@@ -128,6 +119,7 @@ class Monitor:
         self.access_log.recover()
         self.sessions_log.recover()
         self.sessions_log.flush()
+        self.publish()
 
     def _take_over(self) -> None:
         """First start with no checkpoint: take over the log folder (gaze.takeover); saved at once."""
@@ -142,82 +134,27 @@ class Monitor:
     def _state(self) -> dict[str, object]:  # the open sessions, the last line's time, where reading starts
         return {**self.store.to_state(), "last_line_at": self.reader_state.last_line_at, "since": self.since}
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    def start(self) -> None:
-        """Start following the journal — or the simulated classroom in demo mode (idempotent)."""
-        if self.running:
-            return
-        if not self.restored:  # the checkpoint is not loaded (database unreachable so far)
-            log.warning("monitoring starts when the database answers")
-            return
-        self._stopping.clear()
-        if self.demo:
-            self._task = asyncio.create_task(self._run_demo(), name="demo-source")
-        else:
-            self._reader = JournalReader(
-                self.source, self._on_batch, cursor=self.cursor, since=self.since, state=self.reader_state
-            )
-            self._task = asyncio.create_task(self._follow(self._reader), name="journal-reader")
-
-    async def _follow(self, reader: JournalReader) -> None:
-        """Follow the journal; while journalctl cannot read it, say so (never demo) and look again."""
-        while not self._stopping.is_set():
-            probe = await asyncio.to_thread(probe_journal, self.source)
-            if probe.state != "unreadable":
-                break
-            if self.reader_state.status != "unreadable":
-                log.error("%s", probe.detail)
-            self.reader_state.set("unreadable", probe.detail, time.time() + PROBE_RETRY_S)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), PROBE_RETRY_S)
-        if self._stopping.is_set():
-            self.reader_state.set("stopped")
-            return
-        await reader.run()
-
-    async def _run_demo(self) -> None:
-        self.reader_state.set("following", DEMO_DETAIL)
-        try:
-            await run_demo(self._demo_feed, self._stopping, resume_ms=self.store.clock_ms)
-        finally:
-            self.reader_state.set("stopped")
-
-    def _demo_feed(self, entries: EntryBatch) -> None:
-        self.reader_state.lines += len(entries)
-        self.reader_state.last_line_at = time.time()
-        self.feed_entries(entries)
-
-    async def stop(self) -> None:
-        """Stop following; the checkpoint stays where the last batch left it."""
-        self._stopping.set()
+    def wake(self) -> None:
+        """End a held batch's wait for its next save attempt now (the feed stops)."""
         self._retry_now.set()
-        if self._reader is not None:
-            self._reader.stop()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
 
-    # ------------------------------------------------------------------ feeding
-
-    async def _on_batch(self, entries: EntryBatch) -> None:
+    async def record(
+        self, entries: EntryBatch, skipped_to: str | None = None, stopping: asyncio.Event | None = None
+    ) -> None:
         """Process a batch, then hold the reader until the checkpoint that includes it is saved.
 
         The batch is fed once: while the database refuses the write, the records, open sessions and
         cursor wait together in memory and the same write is retried with backoff (or at once when
         the tick's save gets through, which stored them: the status is right again). Nothing is
         taken from memory before it is stored, so a kill at any point resumes from the last saved
-        checkpoint and reads the batch again.
+        checkpoint and reads the batch again. `skipped_to`: the cursor of entries read before (the
+        reader's catch-up); `stopping`: set when the feed stops (then wake() ends the wait).
         """
         self.feed_entries(entries)
-        skipped_to = self._reader.skipped_to if self._reader is not None else None
         self.cursor = last_cursor(entries) or skipped_to or self.cursor
         delay = RETRY_FIRST_S
         while not await self.persist():
-            if self._stopping.is_set():
+            if stopping is not None and stopping.is_set():
                 return  # still in memory: the next start resumes after it, a restart re-reads it
             self.reader_state.set("stalled", self.write_error or "", time.time() + delay)
             self._retry_now.clear()
@@ -271,6 +208,7 @@ class Monitor:
                 await asyncio.to_thread(self._commit, snap)
             except Exception as exc:
                 self._write_failed(exc)
+                self.publish()
                 return False
             # only what was stored leaves memory; what arrived meanwhile stays pending
             del ingestor.pending_records[: len(snap.records)]
@@ -283,7 +221,9 @@ class Monitor:
                 log.info("saving to the database again")
                 self.write_error, self._retry_at = None, 0.0
                 self._retry_now.set()
-            await asyncio.to_thread(self._write_files, bool(snap.records))
+            staged = self.access_log if self._access_staged else None
+            await asyncio.to_thread(write_files, staged, self.sessions_log, bool(snap.records))
+            self.publish()
             return True
 
     def _write_failed(self, exc: Exception) -> None:
@@ -294,43 +234,10 @@ class Monitor:
         self._retry_at = time.monotonic() + RETRY_FIRST_S
 
     def _commit(self, snap: Snapshot) -> None:
-        """One transaction: records (+ roll-ups), set-aside items, checkpoint, access-log intent.
-
-        A record the database refuses is set aside (gaze.setaside.add_records_or_set_aside: found by
-        halving the batch in savepoints), never allowed to hold back the records with it.
-        """
-        today = local_day(None)
-        refused = SetAside()
-        with Session(self.engine) as db, db.begin():
-            setaside.add_records_or_set_aside(db, snap.records, LIVE, aside=refused, outbox=self.outbox)
-            dropped = setaside.store(db, snap.aside + refused.pending)
-            row = db.get(Checkpoint, CHECKPOINT)
-            if row is None:
-                row = Checkpoint(name=CHECKPOINT)
-                db.add(row)
-            row.cursor = snap.cursor
-            row.state = json.dumps(snap.state, separators=(",", ":"))
-            row.updated_ms = self.wall_ms()
-            data = "".join(snap.access).encode("utf-8", errors="replace")
-            self._access_staged = bool(snap.access) and self.access_log.stage(db, data, today)
-        self.set_aside.dropped += dropped
-        if refused.count:
-            log.error("set aside %d record(s) the database refused: %s", refused.count, refused.last_error)
-            self.set_aside.count += refused.count
-            self.set_aside.last_error = refused.last_error
-
-    def _write_files(self, new_records: bool) -> None:
-        """After a commit: complete the staged access-log write and bring the session log up to date.
-        A failure here is the log writers' status (retried by the tick), not the commit's."""
-        try:
-            if self._access_staged:
-                self.access_log.complete(local_day(None))
-            if new_records or self.sessions_log.status.waiting or not self.sessions_log.status.ok:
-                self.sessions_log.flush()
-        except Exception as exc:
-            log.error("writing the log files failed: %s (retried)", error_line(exc))
-
-    # ------------------------------------------------------------------ wall clock
+        """Commit `snap` (gaze.checkpoint.commit); what the database refused is counted as set aside."""
+        self._access_staged = commit(
+            self.engine, snap, self.access_log, self.set_aside, outbox=self.outbox, now_ms=self.wall_ms()
+        )
 
     def effective_now_ms(self) -> int | None:
         """Event time advanced by the wall time since the last hit (= wall clock for live traffic).
@@ -344,10 +251,14 @@ class Monitor:
         return clock + int((time.monotonic() - seen_at) * 1000)
 
     async def tick(self) -> None:
-        """Once a second (the runtime's tick job): notice a replaced journal file, expire idle sessions,
-        save what changed, retry unwritten files."""
-        if self._reader is not None:
-            self._reader.check_file()
+        """Once a second (the runtime's tick job, after the feed's own): expire idle sessions, save
+        what changed, retry unwritten files; publish the status."""
+        try:
+            await self._tick()
+        finally:
+            self.publish()
+
+    async def _tick(self) -> None:
         if self._lock.locked():
             return
         now = self.effective_now_ms()
@@ -383,3 +294,4 @@ class Monitor:
                     await asyncio.to_thread(writer.rotate_due)
                 except Exception as exc:  # reported in the status; the next write retries
                     log.error("rotation of %s failed: %s", writer.stem, error_line(exc))
+        self.publish()

@@ -42,12 +42,12 @@ def build() -> Services:
     from components.actions import follow_users
     from components.hub import Hub
     from gaze.auth import LoginLimiter
-    from gaze.cli import EXIT_BAD_SETTING, EXIT_IN_USE, prepare
     from gaze.config import SettingsError, load_settings
     from gaze.db import error_text, migrate
     from gaze.demo import log_demo, settle_demo
     from gaze.runtime import Runtime
     from gaze.services import Services, lan_address
+    from gaze.startup import EXIT_BAD_SETTING, EXIT_IN_USE, prepare
     from gaze.writerlock import DirectoryInUse, release_all
     from pages import access, api, dashboard, devices, history, login, security, socket_guard, unconnected, users
 
@@ -117,8 +117,8 @@ def serve() -> None:
     from nicegui import helpers, ui
 
     from gaze.auth import session_secret
-    from gaze.cli import exit_on_stop_signals
     from gaze.hardening import guard_browser_logs, redact_logging
+    from gaze.startup import exit_on_stop_signals
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact_logging()

@@ -49,7 +49,7 @@ class Services:
         self.devices = DeviceLabels(engine)
         self.ready = False  # connect() has loaded our state
         self.first_password: str | None = None  # the first admin's password when this start created it
-        config = uplink_config(settings)  # checked by gaze.cli.prepare already
+        config = uplink_config(settings)  # checked by gaze.startup.prepare already
         if config is not None and self.demo:
             log.warning("uplink off: demo data is never sent to the organisation")
         # demo records are never queued (gaze.monitor) nor is anything shipped from a demo run

@@ -14,10 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from gaze.config import Settings, SettingsError
 from gaze.db import error_text
 from gaze.outbox import BATCH_RECORDS
+from gaze.startup import EXIT_BAD_SETTING, command_database
 
 # `add_uplink_parser` is loaded with every command's parser: the uplink itself only when it runs.
-
-EXIT_BAD_SETTING = 2
 
 
 def add_uplink_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,7 +50,6 @@ def catalog_names(settings: Settings) -> Callable[[str], str | None]:
 def uplink_command(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
-    from gaze.cli import command_database  # here: gaze.cli imports this module
     from gaze.localtime import local_midnight_ms
     from gaze.outbox import queue_since
     from gaze.uplink import Uplink, ago, uplink_config

@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session
 from gaze import setaside
 from gaze.db import BACKFILL
 from gaze.importer import logged_keys, record_key
-from gaze.journal import JournalEntry, JournalSource, iter_text
+from gaze.journal import JournalSource
+from gaze.journal_decode import JournalEntry, iter_text
 from gaze.journal_export import export_entries
 from gaze.localtime import local_day
 from gaze.logfiles import DailyLog

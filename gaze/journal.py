@@ -3,26 +3,23 @@
 - `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with
   exponential backoff from the last processed cursor, and publishes its state in `ReaderState`;
   a cursor whose entry is gone, or a --file replaced under it, is handled in gaze/resume.py.
-- `decode_json_line` / `decode_text_line` turn one line of `journalctl -o json` / `-o short-iso`
-  output into a `JournalEntry`; `iter_text` does it for a whole text stream (backfill).
+- Decoding one line of journalctl's output into a `JournalEntry` is gaze/journal_decode.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
 
 from gaze import resume
+from gaze.journal_decode import JournalEntry, MalformedLine, decode_json_line
 
 log = logging.getLogger(__name__)
 
@@ -34,82 +31,9 @@ EXIT_WAIT_S = 2.0  # a journalctl whose output ended has this long to exit befor
 OUTPUT_FIELDS = "MESSAGE"  # journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself
 
 
-class JournalEntry(NamedTuple):  # a tuple: made once per journal line, so it must be cheap
-    cursor: str | None
-    realtime_us: int | None
-    message: str
-
-    @property
-    def realtime_ms(self) -> int | None:
-        return None if self.realtime_us is None else self.realtime_us // 1000
-
-
-class MalformedLine(ValueError):
-    """A line of journalctl output that is not a journal entry."""
-
-
-# ---------------------------------------------------------------- decoding
-
-
-def _text(value: object) -> str:
-    """A journal field as text: journald emits non-UTF-8 values as arrays of byte values."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        if value and all(isinstance(b, int) for b in value):
-            return bytes(b & 0xFF for b in value).decode("utf-8", errors="replace")
-        if value:  # a field present several times: the first value
-            return _text(value[0])
-    return "" if value is None else str(value)
-
-
-def decode_json_line(line: bytes | str) -> JournalEntry:
-    """One line of `journalctl -o json`. Raises MalformedLine."""
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        raise MalformedLine(f"not JSON: {exc}") from None
-    except RecursionError:
-        raise MalformedLine("JSON nested too deeply") from None
-    if not isinstance(obj, dict):
-        raise MalformedLine("not a JSON object")
-    realtime = obj.get("__REALTIME_TIMESTAMP")
-    try:
-        realtime_us = int(realtime) if realtime is not None else None
-    except (TypeError, ValueError):
-        realtime_us = None
-    cursor = obj.get("__CURSOR")
-    return JournalEntry(cursor if isinstance(cursor, str) else None, realtime_us, _text(obj.get("MESSAGE")))
-
-
-def decode_text_line(line: str) -> JournalEntry:
-    """One line of `journalctl -o short-iso` (or short-iso-precise); the time prefix is optional."""
-    line = line.rstrip("\r\n")
-    head, _, _ = line.partition(" ")
-    realtime_us = None
-    if head[:4].isdigit() and "T" in head:
-        with contextlib.suppress(ValueError):
-            realtime_us = _datetime_us(datetime.fromisoformat(head))
-    return JournalEntry(None, realtime_us, line)
-
-
-def _datetime_us(when: datetime) -> int:
-    if when.tzinfo is None:
-        when = when.astimezone()
-    return int(when.timestamp()) * 1_000_000 + when.microsecond
-
-
 def last_cursor(entries: Iterable[JournalEntry]) -> str | None:
     """The cursor to resume after these entries: the last one that has a cursor."""
     return next((e.cursor for e in reversed(list(entries)) if e.cursor), None)
-
-
-def iter_text(lines: Iterable[bytes], errors: list[str]) -> Iterator[JournalEntry]:
-    """Entries of a short-iso text stream (bytes decoded as UTF-8 with replacement)."""
-    for line in lines:
-        text = line.decode("utf-8", errors="replace")
-        if text.strip() and not text.startswith("-- "):  # "-- Boot …" / "-- No entries --" markers
-            yield decode_text_line(text)
 
 
 # ---------------------------------------------------------------- journalctl command line

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from gaze.journal import JournalEntry, JournalSource, ReaderState
+    from gaze.journal import JournalSource, ReaderState
+    from gaze.journal_decode import JournalEntry
 
 log = logging.getLogger(__name__)
 

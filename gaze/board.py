@@ -27,6 +27,7 @@ class ModuleLike(Protocol):
 
 class CatalogLike(Protocol):
     def match(self, slug: str) -> ModuleLike | None: ...
+    def module_name(self, slug: str) -> str: ...
     def display_name(self, user: str) -> str | None: ...
 
 
@@ -72,10 +73,8 @@ class RowView:
 
 def module_label(catalog: CatalogLike | None, slug: str) -> tuple[str, str | None]:
     """(name to show, slug to show beside it or None)."""
-    module = catalog.match(slug) if catalog is not None else None
-    if module is None or module.name == slug:
-        return slug, None
-    return module.name, slug
+    name = catalog.module_name(slug) if catalog is not None else slug
+    return name, (None if name == slug else slug)
 
 
 def module_title(module: ModuleLike) -> str:

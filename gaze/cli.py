@@ -100,11 +100,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         format=args.format,
         since=args.since,
         until=args.until,
-        source=JournalSource(
-            unit=args.unit or settings.journal_unit,
-            directory=args.directory or (None if args.file else settings.journal_directory),
-            file=args.file or (None if args.directory else settings.journal_file),
-        ),
+        source=JournalSource.from_settings(settings, unit=args.unit, directory=args.directory, file=args.file),
         idle_timeout_s=settings.idle_timeout_seconds,
         max_sessions=settings.max_open_sessions,
         include_loopback=settings.include_loopback,

@@ -17,9 +17,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gaze import resume
 from gaze.journal_decode import JournalEntry, MalformedLine, decode_json_line
+
+if TYPE_CHECKING:
+    from gaze.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,17 @@ class JournalSource:
     directory: Path | None = None
     file: Path | None = None
     journalctl: str = "journalctl"
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, unit: str | None = None, directory: Path | None = None, file: Path | None = None
+    ) -> JournalSource:
+        """oc4d's journal as the settings name it (MODULEGAZE_JOURNAL_UNIT/_DIRECTORY/_FILE); a unit, a
+        directory or a file given here (backfill's options) replace the settings' — a directory or a
+        file given replaces both of the settings' places."""
+        if directory is None and file is None:
+            directory, file = settings.journal_directory, settings.journal_file
+        return cls(unit=unit or settings.journal_unit, directory=directory, file=file)
 
     def args(
         self,

@@ -74,9 +74,7 @@ class Monitor:
         self.settings = settings
         self.demo = demo
         self.engine = engine
-        self.source = source or JournalSource(
-            unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file
-        )
+        self.source = source or JournalSource.from_settings(settings)
         self.store = SessionStore(settings.idle_timeout_seconds, settings.max_open_sessions, track_changes=True)
         self.ingestor = Ingestor(
             self.store, include_loopback=settings.include_loopback, tee_access=settings.tee_access_log

@@ -36,9 +36,7 @@ class Services:
         """`demo`: decided by gaze.demo.settle_demo, which also gave the demo its own `settings`."""
         self.settings = settings
         self.engine = engine
-        source = JournalSource(
-            unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file
-        )
+        source = JournalSource.from_settings(settings)
         self.demo = demo
         self.catalog = Catalog(
             database_url=settings.oc4d_database_url, uploads_roots=settings.uploads_roots, demo=self.demo
@@ -53,7 +51,7 @@ class Services:
         if config is not None and self.demo:
             log.warning("uplink off: demo data is never sent to the organisation")
         # demo records are never queued (gaze.monitor) nor is anything shipped from a demo run
-        self.uplink = None if config is None or self.demo else Uplink(config, engine, self.module_name)
+        self.uplink = None if config is None or self.demo else Uplink(config, engine, self.catalog.module_name)
         self.db_ok = True
         self.db_error: str | None = None
         self.db_checked_at: float | None = None
@@ -85,11 +83,6 @@ class Services:
             else:
                 self.ready = True
                 return True
-
-    def module_name(self, slug: str) -> str | None:
-        """The catalog name of a log slug, None when the catalog does not know it."""
-        module = self.catalog.match(slug)
-        return module.name if module is not None else None
 
     def load(self) -> None:
         """Blocking start-up work: schema, checkpoint, catalog, limits, database check."""

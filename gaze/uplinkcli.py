@@ -33,18 +33,13 @@ def add_uplink_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--batch-records", type=int, default=BATCH_RECORDS, help=argparse.SUPPRESS)
 
 
-def catalog_names(settings: Settings) -> Callable[[str], str | None]:
+def catalog_names(settings: Settings) -> Callable[[str], str]:
     """Module names for the CSV's Module Viewed column, from oc4d's catalog as the app reads it."""
     from gaze.catalog import Catalog
 
     catalog = Catalog(database_url=settings.oc4d_database_url, uploads_roots=settings.uploads_roots, demo=False)
     catalog.reload()
-
-    def name(slug: str) -> str | None:
-        module = catalog.match(slug)
-        return module.name if module is not None else None
-
-    return name
+    return catalog.module_name
 
 
 def uplink_command(

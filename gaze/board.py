@@ -13,6 +13,7 @@ from gaze.journal import ReaderState
 from gaze.limits import Limits, alert_key
 from gaze.logline import GUEST
 from gaze.sessions import Key, OpenSession, SessionStore
+from gaze.uplink import ago
 
 IDLE_SHOWN_AFTER_S = 60
 
@@ -44,9 +45,8 @@ def format_duration(seconds: float) -> str:
 
 
 def format_age(seconds: float | None) -> str:
-    if seconds is None:
-        return "never"
-    return f"{format_duration(seconds)} ago"
+    """How long ago, as the whole status strip says it (gaze.uplink.ago), or `never`."""
+    return "never" if seconds is None else ago(seconds)
 
 
 @dataclass(frozen=True, slots=True)

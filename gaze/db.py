@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Engine,
     Index,
     Integer,
@@ -321,6 +322,17 @@ def error_text(exc: BaseException) -> str:
     """A database exception as one line of words (no password): the driver's message, not SQLAlchemy's wrapper."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return redact(text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def write_lock(conn: Connection, key: int, table: str) -> None:
+    """Hold a write lock to the end of the transaction, taken first so that what the transaction
+    reads stays true until it commits: on PostgreSQL the advisory lock `key` (one per kind of
+    writer), on SQLite the database's write lock, by a write that changes nothing in `table` (this
+    also opens the transaction, and SQLite never has to upgrade a stale read transaction)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    else:
+        conn.execute(text(f"DELETE FROM {table} WHERE 0 = 1"))
 
 
 def answers(engine: Engine) -> bool:

@@ -32,10 +32,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, exists, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from gaze.db import HOURS, LIVE, DuplicateRow, OutboxRow, RecordRow, UsageDaily, UsageDim, UsageHourly
+from gaze.db import HOURS, LIVE, DuplicateRow, OutboxRow, RecordRow, UsageDaily, UsageDim, UsageHourly, write_lock
 from gaze.localtime import hour_pieces, local_time
 from gaze.logformat import clean_field
 from gaze.sessions import SessionRecord
@@ -189,12 +189,8 @@ def _item(r: SessionRecord | RecordRow) -> _Item:
 
 
 def _lock(conn: Connection) -> None:
-    """Hold the write lock from the start, so the duplicate check and the inserts are one atomic step
-    (and SQLite never has to upgrade a stale read transaction)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    else:
-        conn.execute(text("DELETE FROM session_duplicate WHERE 0 = 1"))
+    """Hold the write lock from the start, so the duplicate check and the inserts are one atomic step."""
+    write_lock(conn, _PG_LOCK_KEY, "session_duplicate")
 
 
 def take_write_lock(db: Session | Connection) -> None:

@@ -105,7 +105,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         max_sessions=settings.max_open_sessions,
         include_loopback=settings.include_loopback,
         retention_days=settings.retention_days,
-        outbox=settings.uplink_url is not None,
+        outbox=settings.uplink_on(),
     )
 
     def database() -> Engine:  # opened while journalctl already reads

@@ -51,7 +51,8 @@ class Services:
         if config is not None and self.demo:
             log.warning("uplink off: demo data is never sent to the organisation")
         # demo records are never queued (gaze.monitor) nor is anything shipped from a demo run
-        self.uplink = None if config is None or self.demo else Uplink(config, engine, self.catalog.module_name)
+        on = settings.uplink_on(demo=self.demo)
+        self.uplink = Uplink(config, engine, self.catalog.module_name) if config is not None and on else None
         self.db_ok = True
         self.db_error: str | None = None
         self.db_checked_at: float | None = None

@@ -33,7 +33,8 @@ from gaze.localtime import (
     yesterday,
 )
 from gaze.logline import GUEST
-from gaze.records import DAILY, DIMS, HOURLY, IP, MODULE, RECORDS, USER, not_marked
+from gaze.records import RECORDS, not_marked
+from gaze.rollups import DAILY, DIMS, HOURLY, IP, MODULE, USER
 
 __all__ = [
     "NO_FILTERS",

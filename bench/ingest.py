@@ -41,7 +41,7 @@ if str(REPO) not in sys.path:
 
 from bench.corpora import DESCRIPTIONS, SHAPES, UNIT, Corpus, make  # noqa: E402
 from gaze import logline  # noqa: E402
-from gaze.journal_decode import JournalEntry  # noqa: E402
+from gaze.journalctl import JournalEntry  # noqa: E402
 from gaze.logformat import SESSIONS_STEM  # noqa: E402
 from gaze.logline import classify  # noqa: E402
 from gaze.pipeline import Ingestor  # noqa: E402

@@ -37,9 +37,8 @@ from gaze import setaside
 from gaze.backfill_report import Progress, Summary
 from gaze.db import BACKFILL
 from gaze.importer import logged_keys, record_key
-from gaze.journal import JournalSource
-from gaze.journal_decode import JournalEntry, iter_text
 from gaze.journal_export import export_entries
+from gaze.journalctl import JournalEntry, JournalSource, iter_text
 from gaze.localtime import local_day
 from gaze.logfiles import DailyLog
 from gaze.logformat import SESSIONS_STEM, format_session_line

@@ -73,7 +73,7 @@ def manage_users(
 
 def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from gaze.backfill import BackfillOptions, run_backfill
-    from gaze.journal import JournalSource
+    from gaze.journalctl import JournalSource
 
     if args.input is not None and (args.since or args.until or args.directory):
         err.write("backfill: --input cannot be combined with --since/--until/--directory\n")

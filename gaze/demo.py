@@ -17,8 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gaze.config import Settings
-from gaze.journal import JournalSource
-from gaze.journal_decode import JournalEntry
+from gaze.journalctl import JournalEntry, JournalSource
 from gaze.traffic import Classroom
 
 log = logging.getLogger(__name__)

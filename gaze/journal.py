@@ -3,7 +3,8 @@
 - `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with
   exponential backoff from the last processed cursor, and publishes its state in `ReaderState`;
   a cursor whose entry is gone, or a --file replaced under it, is handled in gaze/resume.py.
-- Decoding one line of journalctl's output into a `JournalEntry` is gaze/journal_decode.py.
+- journalctl itself — its command line (`JournalSource`) and decoding one line of its output into
+  a `JournalEntry` — is gaze/journalctl.py (both names are found here too).
 """
 
 from __future__ import annotations
@@ -16,14 +17,23 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gaze import resume
-from gaze.journal_decode import JournalEntry, MalformedLine, decode_json_line
+from gaze.journalctl import JournalEntry, JournalSource, MalformedLine, decode_json_line
 
-if TYPE_CHECKING:
-    from gaze.config import Settings
+__all__ = [
+    "BACKOFF_FIRST_S",
+    "BACKOFF_MAX_S",
+    "EXIT_WAIT_S",
+    "HEALTHY_RUN_S",
+    "MAX_LINE",
+    "Batch",
+    "JournalEntry",
+    "JournalReader",
+    "JournalSource",
+    "ReaderState",
+    "last_cursor",
+]
 
 log = logging.getLogger(__name__)
 
@@ -32,64 +42,11 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 HEALTHY_RUN_S = 10.0  # a journalctl that ran this long resets the backoff
 EXIT_WAIT_S = 2.0  # a journalctl whose output ended has this long to exit before it is killed
-OUTPUT_FIELDS = "MESSAGE"  # journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself
 
 
 def last_cursor(entries: Iterable[JournalEntry]) -> str | None:
     """The cursor to resume after these entries: the last one that has a cursor."""
     return next((e.cursor for e in reversed(list(entries)) if e.cursor), None)
-
-
-# ---------------------------------------------------------------- journalctl command line
-
-
-@dataclass(frozen=True, slots=True)
-class JournalSource:
-    unit: str = "oc4d.service"
-    directory: Path | None = None
-    file: Path | None = None
-    journalctl: str = "journalctl"
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, *, unit: str | None = None, directory: Path | None = None, file: Path | None = None
-    ) -> JournalSource:
-        """oc4d's journal as the settings name it (MODULEGAZE_JOURNAL_UNIT/_DIRECTORY/_FILE); a unit, a
-        directory or a file given here (backfill's options) replace the settings' — a directory or a
-        file given replaces both of the settings' places."""
-        if directory is None and file is None:
-            directory, file = settings.journal_directory, settings.journal_file
-        return cls(unit=unit or settings.journal_unit, directory=directory, file=file)
-
-    def args(
-        self,
-        *,
-        follow: bool,
-        cursor: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        output: str = "json",
-    ) -> list[str]:
-        """journalctl's command line; output "export" (gaze.journal_export) or JSON with --all (without
-        it journalctl prints null for any JSON field of 4096 bytes or more)."""
-        args = [self.journalctl, "-o", output, f"--output-fields={OUTPUT_FIELDS}", "--no-pager", "-q"]
-        args += ["--all"] if output == "json" else []
-        if self.unit:
-            args += ["-u", self.unit]
-        if self.directory is not None:
-            args += ["--directory", str(self.directory.absolute())]
-        if self.file is not None:
-            # absolute: `journalctl --file NAME -f` with a bare relative name prints nothing and exits 0
-            args += ["--file", str(self.file.absolute())]
-        if cursor:
-            args.append(f"--after-cursor={cursor}")
-        elif since:
-            args.append(f"--since={since}")
-        if until:
-            args.append(f"--until={until}")
-        if follow:
-            args += ["-f", "-n", "all"]
-        return args
 
 
 # ---------------------------------------------------------------- live reader

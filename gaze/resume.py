@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from gaze.journal import JournalSource, ReaderState
-    from gaze.journal_decode import JournalEntry
+    from gaze.journal import ReaderState
+    from gaze.journalctl import JournalEntry, JournalSource
 
 log = logging.getLogger(__name__)
 

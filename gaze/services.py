@@ -21,7 +21,7 @@ from gaze.catalog import Catalog
 from gaze.config import Settings
 from gaze.db import error_text, migrate
 from gaze.devices import DeviceLabels
-from gaze.journal import JournalSource
+from gaze.journalctl import JournalSource
 from gaze.limits import Limits
 from gaze.monitor import Monitor
 from gaze.uplink import Uplink, uplink_config

@@ -1,4 +1,5 @@
-"""One line of journalctl's output as a journal entry — DESIGN §1: `decode_json_line` /
+"""journalctl, the program we read oc4d's journal through — DESIGN §1: its command line for a
+`JournalSource` (oc4d's unit, a journal directory or file), and its output: `decode_json_line` /
 `decode_text_line` turn one line of `journalctl -o json` / `-o short-iso` output into a
 `JournalEntry`; `iter_text` does it for a whole text stream (backfill). The live reader is
 gaze/journal.py; `-o export` is gaze/journal_export.py."""
@@ -8,8 +9,15 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from gaze.config import Settings
+
+OUTPUT_FIELDS = "MESSAGE"  # journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself
 
 
 class JournalEntry(NamedTuple):  # a tuple: made once per journal line, so it must be cheap
@@ -83,3 +91,55 @@ def iter_text(lines: Iterable[bytes], errors: list[str]) -> Iterator[JournalEntr
         text = line.decode("utf-8", errors="replace")
         if text.strip() and not text.startswith("-- "):  # "-- Boot …" / "-- No entries --" markers
             yield decode_text_line(text)
+
+
+# ---------------------------------------------------------------- journalctl command line
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSource:
+    unit: str = "oc4d.service"
+    directory: Path | None = None
+    file: Path | None = None
+    journalctl: str = "journalctl"
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, unit: str | None = None, directory: Path | None = None, file: Path | None = None
+    ) -> JournalSource:
+        """oc4d's journal as the settings name it (MODULEGAZE_JOURNAL_UNIT/_DIRECTORY/_FILE); a unit, a
+        directory or a file given here (backfill's options) replace the settings' — a directory or a
+        file given replaces both of the settings' places."""
+        if directory is None and file is None:
+            directory, file = settings.journal_directory, settings.journal_file
+        return cls(unit=unit or settings.journal_unit, directory=directory, file=file)
+
+    def args(
+        self,
+        *,
+        follow: bool,
+        cursor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        output: str = "json",
+    ) -> list[str]:
+        """journalctl's command line; output "export" (gaze.journal_export) or JSON with --all (without
+        it journalctl prints null for any JSON field of 4096 bytes or more)."""
+        args = [self.journalctl, "-o", output, f"--output-fields={OUTPUT_FIELDS}", "--no-pager", "-q"]
+        args += ["--all"] if output == "json" else []
+        if self.unit:
+            args += ["-u", self.unit]
+        if self.directory is not None:
+            args += ["--directory", str(self.directory.absolute())]
+        if self.file is not None:
+            # absolute: `journalctl --file NAME -f` with a bare relative name prints nothing and exits 0
+            args += ["--file", str(self.file.absolute())]
+        if cursor:
+            args.append(f"--after-cursor={cursor}")
+        elif since:
+            args.append(f"--since={since}")
+        if until:
+            args.append(f"--until={until}")
+        if follow:
+            args += ["-f", "-n", "all"]
+        return args

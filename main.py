@@ -17,6 +17,11 @@ from typing import TYPE_CHECKING
 os.environ.setdefault("NICEGUI_STORAGE_PATH", str(Path(os.environ.get("MODULEGAZE_DATA_DIR") or "data") / "nicegui"))
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from components.hub import Hub
+    from gaze.config import Settings
+    from gaze.runtime import Runtime
     from gaze.services import Services
 
 log = logging.getLogger("modulegaze")
@@ -35,21 +40,14 @@ def exit_if_port_in_use(port: int) -> None:
         sys.exit(EXIT_PORT_IN_USE)
 
 
-def build() -> Services:
-    """Settings -> services -> runtime (the one clock) -> pages. Exits with code 2 on a bad setting."""
-    from nicegui import app, background_tasks
-
-    from components.actions import follow_users
-    from components.hub import Hub
-    from gaze.auth import LoginLimiter
-    from gaze.cli import EXIT_BAD_SETTING, EXIT_IN_USE, prepare
+def start_up() -> tuple[Settings, bool, Engine]:
+    """Settings, the demo decision and the start-up checks (gaze.startup.prepare): the settings to
+    run with, whether it is demo data, and the engine. One line and exit 2 on a bad setting, 1 when
+    another process writes to our folders."""
     from gaze.config import SettingsError, load_settings
-    from gaze.db import error_text, migrate
-    from gaze.runtime import Runtime
-    from gaze.services import Services, lan_address
-    from gaze.simulator import log_demo, settle_demo
-    from gaze.writerlock import DirectoryInUse, release_all
-    from pages import access, api, dashboard, devices, history, login, security, socket_guard, unconnected, users
+    from gaze.simulator.demo import log_demo, settle_demo
+    from gaze.startup import EXIT_BAD_SETTING, EXIT_IN_USE, prepare
+    from gaze.writerlock import DirectoryInUse
 
     try:
         settings = load_settings()
@@ -63,6 +61,21 @@ def build() -> Services:
         sys.stderr.write(f"modulegaze: {exc}\n")
         sys.exit(EXIT_IN_USE)
     log_demo(demo, why)
+    return settings, demo, engine
+
+
+def build() -> Services:
+    """Settings -> services -> runtime (the one clock) -> pages. Exits with code 2 on a bad setting."""
+    from nicegui import app, background_tasks
+
+    from components.actions import follow_users
+    from components.hub import Hub
+    from gaze.db import error_text, migrate
+    from gaze.runtime import Runtime
+    from gaze.services import Services, lan_address
+    from gaze.writerlock import release_all
+
+    settings, demo, engine = start_up()
     try:  # usually the schema is ready before the first request; if not, Services.connect retries
         migrate(engine)
     except Exception as exc:
@@ -95,6 +108,17 @@ def build() -> Services:
     app.on_startup(startup)
     app.on_shutdown(shutdown)
     app.state.services, app.state.hub = services, hub  # for operators' tooling and the UI tests
+    register_pages(services, hub, runtime)
+    return services
+
+
+def register_pages(services: Services, hub: Hub, runtime: Runtime) -> None:
+    """Every page and the guards around them, in the order they must be installed."""
+    from nicegui import app
+
+    from gaze.auth import LoginLimiter
+    from pages import access, api, dashboard, devices, history, login, security, socket_guard, unconnected, users
+
     access.install(services)
     login.register(services, LoginLimiter())
     dashboard.register(services, hub)
@@ -102,10 +126,9 @@ def build() -> Services:
     history.register(services, hub)
     devices.register(services, hub)
     api.register(services)
-    app.state.unconnected = unconnected.install(settings, runtime)  # pages whose browser never connects
+    app.state.unconnected = unconnected.install(services.settings, runtime)  # pages whose browser never connects
     socket_guard.install(runtime)  # a page's script cannot flood the log with malformed messages
     security.install()  # last: outside the login wall, so its 401/303 answers get the headers too
-    return services
 
 
 def serve() -> None:
@@ -117,8 +140,8 @@ def serve() -> None:
     from nicegui import helpers, ui
 
     from gaze.auth import session_secret
-    from gaze.cli import exit_on_stop_signals
     from gaze.hardening import guard_browser_logs, redact_logging
+    from gaze.startup import exit_on_stop_signals
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact_logging()

@@ -42,7 +42,7 @@ if str(REPO) not in sys.path:
 from bench.corpora import DESCRIPTIONS, SHAPES, UNIT, Corpus, make  # noqa: E402
 from gaze import logline  # noqa: E402
 from gaze.ingest import Ingestor  # noqa: E402
-from gaze.journal import JournalEntry  # noqa: E402
+from gaze.journalctl import JournalEntry  # noqa: E402
 from gaze.logline import classify  # noqa: E402
 from gaze.logs import SESSIONS_STEM  # noqa: E402
 from gaze.sessions import SessionStore  # noqa: E402

@@ -34,10 +34,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gaze import setaside
+from gaze.backfill_report import Progress, Summary
 from gaze.db import BACKFILL
 from gaze.ingest import MALFORMED, Ingestor
-from gaze.journal import JournalEntry, JournalSource, iter_text
 from gaze.journal_export import export_entries
+from gaze.journalctl import JournalEntry, JournalSource, iter_text
 from gaze.localtime import local_day
 from gaze.logs import SESSIONS_STEM, DailyLog, format_session_line
 from gaze.logs.importer import logged_keys, record_key
@@ -62,70 +63,6 @@ class BackfillOptions:
     include_loopback: bool = False
     retention_days: int = 365
     outbox: bool = False  # queue the new records for the uplink (DESIGN §8)
-
-
-@dataclass
-class Summary:
-    entries: int
-    hits: int
-    ignored: dict[str, int]
-    records: int
-    already_in_files: int
-    elapsed_s: float
-    set_aside: SetAside = field(default_factory=SetAside)
-    database: bool = True  # what is set aside is in the set_aside table (else only counted)
-
-    def lines(self) -> list[str]:
-        rate = self.entries / self.elapsed_s if self.elapsed_s > 0 else 0.0
-        ignored = ", ".join(f"{k} {v:,}" for k, v in sorted(self.ignored.items())) or "none"
-        return [
-            f"entries read:     {self.entries:,}",
-            f"module hits:      {self.hits:,}",
-            f"ignored lines:    {sum(self.ignored.values()):,} ({ignored})",
-            f"records written:  {self.records - self.already_in_files:,}",
-            f"already in files: {self.already_in_files:,}",
-            *self._set_aside(),
-            f"elapsed:          {self.elapsed_s:.2f} s",
-            f"entries/s:        {rate:,.0f}",
-        ]
-
-    def _set_aside(self) -> list[str]:
-        aside = self.set_aside
-        if not aside.count:
-            return []
-        where = "table set_aside" if self.database else "no database: counted only"
-        return [f"set aside:        {aside.count:,} ({where}; last: {aside.last_error})"]
-
-
-class Progress:
-    """A one-line progress display on a terminal; silent otherwise."""
-
-    def __init__(self, stream: TextIO, total_bytes: int | None) -> None:
-        self.stream = stream
-        self.total = total_bytes
-        self.enabled = stream.isatty()
-        self.started = time.monotonic()
-        self._last = 0.0
-
-    def update(self, done_bytes: int, entries: int, force: bool = False) -> None:
-        now = time.monotonic()
-        if not self.enabled or (not force and now - self._last < 0.2):
-            return
-        self._last = now
-        rate = entries / max(now - self.started, 1e-6)
-        if self.total:
-            frac = min(done_bytes / self.total, 1.0)
-            bar = "#" * int(frac * 30)
-            text = f"\r[{bar:<30}] {frac:6.1%}  {entries:,} entries  {rate:,.0f}/s"
-        else:
-            text = f"\r{entries:,} entries  {rate:,.0f}/s"
-        self.stream.write(text)
-        self.stream.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 class _Sink:
@@ -256,29 +193,15 @@ def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO
             progress = Progress(stderr, total)
             read = [0]
             try:
-                lines = _chunks(stream, progress, read)
-                if options.format == "text" and options.input is not None:
-                    errors: list[str] = []
-                    for entry in iter_text(lines, errors):
-                        try:
-                            ingestor.add(entry)
-                        except Exception as exc:
-                            sink.entry(entry, exc)
-                        _drain(ingestor, sink, progress, read)
-                elif process is not None:  # the journal itself, through journalctl -o export
-                    for cursor, realtime_us, message in export_entries(functools.partial(_read, stream, read)):
-                        try:
-                            ingestor.add_export(cursor, realtime_us, message)
-                        except Exception as exc:
-                            sink.entry(JournalEntry(None, realtime_us, message.decode("utf-8", "replace")), exc)
-                        _drain(ingestor, sink, progress, read)
-                else:
-                    for line in lines:
-                        try:
-                            ingestor.add_json_line(line)
-                        except Exception as exc:
-                            sink.entry(JournalEntry(None, None, line.decode("utf-8", "replace")), exc)
-                        _drain(ingestor, sink, progress, read)
+                _feed(
+                    options,
+                    stream,
+                    journal=process is not None,
+                    ingestor=ingestor,
+                    sink=sink,
+                    progress=progress,
+                    read=read,
+                )
                 store.close_all()
                 sink.write(ingestor.take()[0])
                 sink.engine()  # a database that cannot be opened is an error even with no record
@@ -293,14 +216,53 @@ def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO
                 stream.close()
     if process is not None and process.returncode not in (0, None):
         raise RuntimeError(f"journalctl exited with code {process.returncode}")
+    return _summary(ingestor, sink, time.monotonic() - started, in_database=database is not None)
+
+
+def _feed(
+    options: BackfillOptions,
+    stream: BufferedIOBase,
+    *,
+    journal: bool,
+    ingestor: Ingestor,
+    sink: _Sink,
+    progress: Progress,
+    read: list[int],
+) -> None:
+    """Every entry of the input into the ingestor (`journal`: journalctl -o export is the input); an
+    entry it fails on is set aside by the sink."""
+    lines = _chunks(stream, progress, read)
+    if options.format == "text" and options.input is not None:
+        errors: list[str] = []
+        for entry in iter_text(lines, errors):
+            try:
+                ingestor.add(entry)
+            except Exception as exc:
+                sink.entry(entry, exc)
+            _drain(ingestor, sink, progress, read)
+    elif journal:  # the journal itself, through journalctl -o export
+        for cursor, realtime_us, message in export_entries(functools.partial(_read, stream, read)):
+            try:
+                ingestor.add_export(cursor, realtime_us, message)
+            except Exception as exc:
+                sink.entry(JournalEntry(None, realtime_us, message.decode("utf-8", "replace")), exc)
+            _drain(ingestor, sink, progress, read)
+    else:
+        for line in lines:
+            try:
+                ingestor.add_json_line(line)
+            except Exception as exc:
+                sink.entry(JournalEntry(None, None, line.decode("utf-8", "replace")), exc)
+            _drain(ingestor, sink, progress, read)
+
+
+def _summary(ingestor: Ingestor, sink: _Sink, elapsed: float, *, in_database: bool) -> Summary:
     counters = ingestor.counters
     ignored = dict(counters.ignored)
     ignored.pop(MALFORMED, None)
     malformed = counters.ignored.get(MALFORMED, 0)
     if malformed:
         ignored["malformed"] = malformed
-    elapsed = time.monotonic() - started
-    in_database = database is not None
     return Summary(
         counters.entries, counters.hits, ignored, sink.count, sink.in_files, elapsed, sink.aside, in_database
     )

@@ -14,6 +14,7 @@ from gaze.alerts import alert_key
 from gaze.limits import Limits
 from gaze.logline import GUEST
 from gaze.sessions import Key, OpenSession
+from gaze.uplink import ago
 
 IDLE_SHOWN_AFTER_S = 60
 TODAY_TOP = 8  # modules in the board's "today so far" chart
@@ -33,6 +34,7 @@ class SessionsLike(Protocol):
 
 class CatalogLike(Protocol):
     def match(self, slug: str) -> ModuleLike | None: ...
+    def module_name(self, slug: str) -> str: ...
     def display_name(self, user: str) -> str | None: ...
 
 
@@ -49,9 +51,8 @@ def format_duration(seconds: float) -> str:
 
 
 def format_age(seconds: float | None) -> str:
-    if seconds is None:
-        return "never"
-    return f"{format_duration(seconds)} ago"
+    """How long ago, as the whole status strip says it (gaze.uplink.ago), or `never`."""
+    return "never" if seconds is None else ago(seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +79,8 @@ class RowView:
 
 def module_label(catalog: CatalogLike | None, slug: str) -> tuple[str, str | None]:
     """(name to show, slug to show beside it or None)."""
-    module = catalog.match(slug) if catalog is not None else None
-    if module is None or module.name == slug:
-        return slug, None
-    return module.name, slug
+    name = catalog.module_name(slug) if catalog is not None else slug
+    return name, (None if name == slug else slug)
 
 
 def module_title(module: ModuleLike) -> str:

@@ -1,4 +1,5 @@
-"""Command line: `backfill`, `follow`, `import-logs`, `export`, `uplink` and `users` sub-commands, and the start-up checks they share with the UI."""
+"""Command line: `backfill`, `follow`, `import-logs`, `export`, `uplink` and `users` sub-commands (the
+parser is gaze.cli_parser; the start-up checks they share with the UI are gaze.startup)."""
 
 from __future__ import annotations
 
@@ -15,126 +16,16 @@ from typing import TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from gaze.auth import ROLES, VIEWER, AuthError
+from gaze.auth import AuthError
+from gaze.cli_parser import build_parser
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
-from gaze.db import MigrationError, error_text, make_engine, migrate
-from gaze.hardening import private_sqlite_file, redact, redact_logging
-from gaze.uplink.cli import add_uplink_parser
+from gaze.db import error_text
+from gaze.hardening import redact, redact_logging
+from gaze.startup import EXIT_BAD_SETTING, EXIT_IN_USE, command_database, exit_on_stop_signals, hold_data_dir, prepare
 from gaze.writerlock import DirectoryInUse, hold
 
 # Each command imports what only it needs where it runs: a backfill does not load the board, the
 # demo, the catalog or the uplink (start-up is part of every command's time: 0.1 s of ~0.5 s).
-
-EXIT_BAD_SETTING = 2
-EXIT_IN_USE = 1  # not 2: another process writes there now; the unit may restart us once it is gone
-
-
-def database_engine(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
-    """An engine for `url` (no connection yet; a SQLite file is created 0600), or SettingsError
-    naming the variable."""
-    try:
-        private_sqlite_file(url)  # 0600 before SQLite creates it (it would use 0644)
-        return make_engine(url)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
-        raise SettingsError(redact(f"{variable}: cannot use database {url} ({error_text(exc)})")) from None
-
-
-def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
-    """Connect and migrate our own database now (one-shot commands), or SettingsError naming the variable."""
-    engine = database_engine(url, variable)
-    try:
-        migrate(engine, in_process=True)
-    except (SQLAlchemyError, OSError, ValueError, MigrationError) as exc:
-        raise SettingsError(redact(f"{variable}: cannot use database {url} ({error_text(exc)})")) from None
-    return engine
-
-
-def command_database(url: str | None, settings: Settings) -> Engine:
-    """The database a command line tool works on: `--database-url`, else our own from the settings."""
-    if url:
-        return open_database(url, "--database-url")
-    if settings.database_url is None:
-        ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR", private=True)
-    return open_database(settings.own_database_url)
-
-
-def hold_data_dir(settings: Settings, *, demo: bool = False) -> None:
-    """The writer lock of our own state (the database, its checkpoint): the data directory, or the
-    demo's folder in it for demo data (gaze.simulator.demo.demo_settings). DirectoryInUse when another
-    process holds it."""
-    from gaze.simulator import DEMO_FOLDER
-
-    directory = settings.data_dir / DEMO_FOLDER if demo else settings.data_dir
-    ensure_writable_dir(directory, "MODULEGAZE_DATA_DIR", private=True)
-    hold(directory, "MODULEGAZE_DATA_DIR")
-
-
-def prepare(settings: Settings, *, demo: bool = False) -> Engine:
-    """Start-up checks shared by every long-running mode: writable directories, this process the
-    only writer of the data and log directories (gaze.writerlock; DirectoryInUse otherwise), a
-    database URL we can use. The database itself may still be down: the service connects when it
-    answers. Nothing is written before the locks are held."""
-    from gaze.uplink import uplink_config
-
-    ensure_writable_dir(settings.log_dir, "MODULEFETCH_LOG_DIR")
-    ensure_writable_dir(settings.data_dir, "MODULEGAZE_DATA_DIR", private=True)  # session secret, SQLite file
-    hold_data_dir(settings, demo=demo)
-    hold(settings.log_dir, "MODULEFETCH_LOG_DIR")
-    uplink_config(settings)  # a bad uplink setting stops start-up like any other
-    engine = database_engine(settings.own_database_url)
-    if settings.journal_file is not None and not settings.journal_file.is_file():
-        raise SettingsError(f"MODULEGAZE_JOURNAL_FILE: {settings.journal_file} is not a file")
-    if settings.journal_directory is not None and not settings.journal_directory.is_dir():
-        raise SettingsError(f"MODULEGAZE_JOURNAL_DIRECTORY: {settings.journal_directory} is not a directory")
-    return engine
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="main.py", description="Module Gaze: live module sessions from oc4d's journal."
-    )
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("serve", help="run the dashboard (the default)")
-    follow = sub.add_parser("follow", help="follow the journal and write sessions, without the web UI")
-    follow.add_argument("--log-level", default="INFO")
-    back = sub.add_parser("backfill", help="rebuild session records from past journal entries")
-    src = back.add_mutually_exclusive_group()
-    src.add_argument("--input", metavar="FILE|-", help="read journalctl output from a file or stdin")
-    back.add_argument(
-        "--format", choices=("json", "text"), default="json", help="json = journalctl -o json; text = -o short-iso"
-    )
-    back.add_argument("--since", help="read the journal from this time (journalctl --since syntax)")
-    back.add_argument("--until", help="read the journal up to this time")
-    back.add_argument("--directory", type=Path, help="journal directory instead of the system journal")
-    src.add_argument("--file", type=Path, help="journal file instead of the system journal")
-    back.add_argument("--unit", help="systemd unit (default from MODULEGAZE_JOURNAL_UNIT)")
-    back.add_argument(
-        "--log-dir", type=Path, help="where to write modulegaze-sessions.log (default MODULEFETCH_LOG_DIR)"
-    )
-    back.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
-    back.add_argument("--no-database", action="store_true", help="write the log files only")
-    imp = sub.add_parser("import-logs", help="load modulegaze-sessions log files and archives into the database")
-    imp.add_argument("directory", type=Path, metavar="DIR", help="folder holding the .log and .log.zip files")
-    imp.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
-    add_uplink_parser(sub)
-    exp = sub.add_parser("export", help="write the sessions of a period as CSV (the History page's CSV)")
-    exp.add_argument("--since", required=True, metavar="DATE", help="first local day, YYYY-MM-DD")
-    exp.add_argument("--until", metavar="DATE", help="last local day, YYYY-MM-DD (default: today)")
-    exp.add_argument("--output", type=Path, metavar="FILE", help="write here instead of standard output")
-    exp.add_argument("--database-url", help="database to read (default MODULEGAZE_DATABASE_URL / SQLite)")
-    users = sub.add_parser("users", help="manage who may log in to the dashboard")
-    users_sub = users.add_subparsers(dest="users_command", required=True)
-    add = users_sub.add_parser("add", help="add a user (asks for the password)")
-    add.add_argument("username")
-    add.add_argument("--role", choices=ROLES, default=VIEWER)
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    passwd = users_sub.add_parser("passwd", help="set a user's password")
-    passwd.add_argument("username")
-    passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    remove = users_sub.add_parser("remove", help="remove a user")
-    remove.add_argument("username")
-    users_sub.add_parser("list", help="list users and roles")
-    return parser
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -182,7 +73,7 @@ def manage_users(
 
 def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from gaze.backfill import BackfillOptions, run_backfill
-    from gaze.journal import JournalSource
+    from gaze.journalctl import JournalSource
 
     if args.input is not None and (args.since or args.until or args.directory):
         err.write("backfill: --input cannot be combined with --since/--until/--directory\n")
@@ -209,16 +100,12 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         format=args.format,
         since=args.since,
         until=args.until,
-        source=JournalSource(
-            unit=args.unit or settings.journal_unit,
-            directory=args.directory or (None if args.file else settings.journal_directory),
-            file=args.file or (None if args.directory else settings.journal_file),
-        ),
+        source=JournalSource.from_settings(settings, unit=args.unit, directory=args.directory, file=args.file),
         idle_timeout_s=settings.idle_timeout_seconds,
         max_sessions=settings.max_open_sessions,
         include_loopback=settings.include_loopback,
         retention_days=settings.retention_days,
-        outbox=settings.uplink_url is not None,
+        outbox=settings.uplink_on(),
     )
 
     def database() -> Engine:  # opened while journalctl already reads
@@ -314,23 +201,6 @@ def export_command(
     finally:
         engine.dispose()
     return 0
-
-
-def exit_on_stop_signals() -> None:
-    """SIGTERM/SIGINT end the process with exit code 0 (the dashboard and `follow` alike).
-
-    Installed at start-up, before anything is read: a stop then simply exits. While the dashboard
-    serves, uvicorn catches both signals, shuts down (our on_shutdown saves the checkpoint and the
-    open sessions), puts back the handler it found and raises the signal again: with the default
-    handlers the dashboard then died by the signal after its clean stop (exit -15, or a
-    KeyboardInterrupt traceback for SIGINT); with this one it exits 0. `follow` replaces it with
-    its own (`follow` below) once its loop runs."""
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise SystemExit(0)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
 
 
 async def follow(settings: Settings, engine: Engine) -> None:

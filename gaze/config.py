@@ -204,6 +204,12 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(item, strict=False) for item in _split(self.trusted_proxies))
 
+    def uplink_on(self, *, demo: bool = False) -> bool:
+        """Whether closed records are queued and shipped to the organisation (DESIGN §8):
+        MODULEGAZE_UPLINK_URL is set (gaze.uplink.uplink_config checks the rest), and the records
+        are not the demo's — demo data is never sent."""
+        return self.uplink_url is not None and not demo
+
     @property
     def own_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'gaze.db').absolute()}"

@@ -7,6 +7,7 @@ midnights (all the `Range` constructors of gaze.localtime, re-exported here for 
 answered from the roll-ups — unfiltered from usage_dim / usage_hourly, one filter from usage_dim
 (plus covering indexes of usage_daily for distinct counts), several filters from usage_daily,
 activity by hour included — never from the raw records; any other range from the raw records.
+The filters and the WHERE clauses they make are gaze/history_filters.py.
 """
 
 from __future__ import annotations
@@ -16,9 +17,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, case, distinct, func, or_, select
+from sqlalchemy import Connection, Engine, and_, distinct, func, or_, select
 
 from gaze.db import HOURS
+from gaze.history_filters import (
+    NO_FILTERS,
+    Filters,
+    _daily,
+    _dim,
+    _filtered,
+    _in_days,
+    _raw,
+    _single,
+    _users,
+    records_in,
+)
 from gaze.localtime import (
     Range,
     custom,
@@ -33,7 +46,8 @@ from gaze.localtime import (
     yesterday,
 )
 from gaze.logline import GUEST
-from gaze.records import DAILY, DIMS, HOURLY, IP, MODULE, RECORDS, USER, not_marked
+from gaze.records import RECORDS, not_marked
+from gaze.rollups import DAILY, DIMS, HOURLY, IP, MODULE, USER
 
 __all__ = [
     "NO_FILTERS",
@@ -57,21 +71,6 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Filters:
-    """Exact module slug, device IP and user id; None = all."""
-
-    module: str | None = None
-    ip: str | None = None
-    user: str | None = None
-
-    def __bool__(self) -> bool:
-        return self.module is not None or self.ip is not None or self.user is not None
-
-
-NO_FILTERS = Filters()
-
-
-@dataclass(frozen=True, slots=True)
 class Totals:
     seconds: int
     sessions: int
@@ -89,50 +88,6 @@ class SessionItem:
     module: str
     duration_s: int
     source: str
-
-
-def _filtered(stmt: Select[Any], table: Any, filters: Filters) -> Select[Any]:
-    if filters.module is not None:
-        stmt = stmt.where(table.c.module == filters.module)
-    if filters.ip is not None:
-        stmt = stmt.where(table.c.ip == filters.ip)
-    if filters.user is not None:
-        stmt = stmt.where(table.c.user_id == filters.user)
-    return stmt
-
-
-def _in_days(stmt: Select[Any], table: Any, days: tuple[int, int]) -> Select[Any]:
-    return stmt.where(table.c.day >= days[0], table.c.day <= days[1])
-
-
-def _raw(stmt: Select[Any], rng: Range, filters: Filters) -> Select[Any]:
-    r = RECORDS.c
-    stmt = stmt.where(r.end_ms >= rng.start_ms, r.end_ms < rng.end_ms, not_marked())
-    return _filtered(stmt, RECORDS, filters)
-
-
-def records_in(rng: Range, filters: Filters, *columns: Any) -> Select[Any]:
-    """SELECT `columns` of the counted records ending in `rng`, oldest end first (the CSV export)."""
-    return _raw(select(*columns), rng, filters).order_by(RECORDS.c.end_ms, RECORDS.c.id)
-
-
-def _users(column: Any) -> Any:
-    return func.count(distinct(case((column != GUEST, column))))
-
-
-def _single(filters: Filters) -> tuple[str, str] | None:
-    """(dim, value) when exactly one of the filters is set."""
-    chosen = [(d, v) for d, v in ((MODULE, filters.module), (IP, filters.ip), (USER, filters.user)) if v is not None]
-    return chosen[0] if len(chosen) == 1 else None
-
-
-def _dim(stmt: Select[Any], days: tuple[int, int], dim: str, value: str | None = None) -> Select[Any]:
-    stmt = stmt.where(DIMS.c.dim == dim, DIMS.c.day >= days[0], DIMS.c.day <= days[1])
-    return stmt if value is None else stmt.where(DIMS.c.value == value)
-
-
-def _daily(stmt: Select[Any], days: tuple[int, int], filters: Filters) -> Select[Any]:
-    return _filtered(_in_days(stmt, DAILY, days), DAILY, filters)
 
 
 def totals(engine: Engine, rng: Range, filters: Filters = NO_FILTERS, *, from_records: bool = False) -> Totals:
@@ -274,29 +229,12 @@ def sessions_page(
                 return [], int(total)
             stmt = _raw(select(*_ITEM_COLUMNS), rng, filters).order_by(*order).limit(page_size).offset(offset)
             return _items(conn.execute(stmt)), int(total)
-        single = _single(filters)
-        if single is not None:
-            counts = _dim(select(DIMS.c.day, func.sum(DIMS.c.sessions)), days, *single).group_by(DIMS.c.day)
-            per_day = conn.execute(counts.order_by(DIMS.c.day.desc())).all()
-        else:
-            counts = _daily(select(DAILY.c.day, func.sum(DAILY.c.sessions)), days, filters).group_by(DAILY.c.day)
-            per_day = conn.execute(counts.order_by(DAILY.c.day.desc())).all()
-        total = sum(int(n) for _, n in per_day)
+        per_day = _per_day(conn, days, filters)
+        total = sum(n for _, n in per_day)
         if not by_end:
             stmt = _raw(select(*_ITEM_COLUMNS), rng, filters).order_by(*order).limit(page_size).offset(offset)
             return _items(conn.execute(stmt)), total
-        chosen: list[int] = []
-        seen = skip = 0
-        for day, n in per_day:
-            if seen + n <= offset:
-                seen += int(n)
-                continue
-            if not chosen:
-                skip = offset - seen
-            chosen.append(day)
-            seen += int(n)
-            if seen >= offset + page_size:
-                break
+        chosen, skip = _page_days(per_day, offset, page_size)
         if not chosen:
             return [], total
         windows = []
@@ -307,6 +245,35 @@ def sessions_page(
         stmt = _filtered(select(*_ITEM_COLUMNS).where(or_(*windows), not_marked()), RECORDS, filters)
         stmt = stmt.order_by(*order).limit(page_size).offset(skip)
         return _items(conn.execute(stmt)), total
+
+
+def _per_day(conn: Connection, days: tuple[int, int], filters: Filters) -> list[tuple[int, int]]:
+    """(day, sessions) of the filtered sessions, newest day first, from the roll-ups."""
+    single = _single(filters)
+    if single is not None:
+        counts = _dim(select(DIMS.c.day, func.sum(DIMS.c.sessions)), days, *single).group_by(DIMS.c.day)
+        rows = conn.execute(counts.order_by(DIMS.c.day.desc())).all()
+    else:
+        counts = _daily(select(DAILY.c.day, func.sum(DAILY.c.sessions)), days, filters).group_by(DAILY.c.day)
+        rows = conn.execute(counts.order_by(DAILY.c.day.desc())).all()
+    return [(int(day), int(n)) for day, n in rows]
+
+
+def _page_days(per_day: list[tuple[int, int]], offset: int, page_size: int) -> tuple[list[int], int]:
+    """The days (newest first) that hold the page's sessions, and how many of the first day's to skip."""
+    chosen: list[int] = []
+    seen = skip = 0
+    for day, n in per_day:
+        if seen + n <= offset:
+            seen += n
+            continue
+        if not chosen:
+            skip = offset - seen
+        chosen.append(day)
+        seen += n
+        if seen >= offset + page_size:
+            break
+    return chosen, skip
 
 
 def _runs(days: list[int]) -> Iterator[tuple[int, int]]:

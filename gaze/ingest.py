@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gaze.journal import JournalEntry, MalformedLine, decode_json_line
+from gaze.journalctl import JournalEntry, MalformedLine, decode_json_line
 from gaze.logline import NO_MODULE, Hit, classify
 from gaze.logs import format_access_line
 from gaze.sessions import SessionRecord, SessionStore

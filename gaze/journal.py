@@ -3,26 +3,37 @@
 - `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with
   exponential backoff from the last processed cursor, and publishes its state in `ReaderState`;
   a cursor whose entry is gone, or a --file replaced under it, is handled in gaze/resume.py.
-- `decode_json_line` / `decode_text_line` turn one line of `journalctl -o json` / `-o short-iso`
-  output into a `JournalEntry`; `iter_text` does it for a whole text stream (backfill).
+- journalctl itself — its command line (`JournalSource`) and decoding one line of its output into
+  a `JournalEntry` — is gaze/journalctl.py (both names are found here too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from typing import NamedTuple
 
 from gaze import resume
+from gaze.journalctl import JournalEntry, JournalSource, MalformedLine, decode_json_line
+
+__all__ = [
+    "BACKOFF_FIRST_S",
+    "BACKOFF_MAX_S",
+    "EXIT_WAIT_S",
+    "HEALTHY_RUN_S",
+    "MAX_LINE",
+    "EntryBatch",
+    "JournalEntry",
+    "JournalReader",
+    "JournalSource",
+    "ReaderState",
+    "last_cursor",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,126 +42,11 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 HEALTHY_RUN_S = 10.0  # a journalctl that ran this long resets the backoff
 EXIT_WAIT_S = 2.0  # a journalctl whose output ended has this long to exit before it is killed
-OUTPUT_FIELDS = "MESSAGE"  # journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself
-
-
-class JournalEntry(NamedTuple):  # a tuple: made once per journal line, so it must be cheap
-    cursor: str | None
-    realtime_us: int | None
-    message: str
-
-    @property
-    def realtime_ms(self) -> int | None:
-        return None if self.realtime_us is None else self.realtime_us // 1000
-
-
-class MalformedLine(ValueError):
-    """A line of journalctl output that is not a journal entry."""
-
-
-# ---------------------------------------------------------------- decoding
-
-
-def _text(value: object) -> str:
-    """A journal field as text: journald emits non-UTF-8 values as arrays of byte values."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        if value and all(isinstance(b, int) for b in value):
-            return bytes(b & 0xFF for b in value).decode("utf-8", errors="replace")
-        if value:  # a field present several times: the first value
-            return _text(value[0])
-    return "" if value is None else str(value)
-
-
-def decode_json_line(line: bytes | str) -> JournalEntry:
-    """One line of `journalctl -o json`. Raises MalformedLine."""
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        raise MalformedLine(f"not JSON: {exc}") from None
-    except RecursionError:
-        raise MalformedLine("JSON nested too deeply") from None
-    if not isinstance(obj, dict):
-        raise MalformedLine("not a JSON object")
-    realtime = obj.get("__REALTIME_TIMESTAMP")
-    try:
-        realtime_us = int(realtime) if realtime is not None else None
-    except (TypeError, ValueError):
-        realtime_us = None
-    cursor = obj.get("__CURSOR")
-    return JournalEntry(cursor if isinstance(cursor, str) else None, realtime_us, _text(obj.get("MESSAGE")))
-
-
-def decode_text_line(line: str) -> JournalEntry:
-    """One line of `journalctl -o short-iso` (or short-iso-precise); the time prefix is optional."""
-    line = line.rstrip("\r\n")
-    head, _, _ = line.partition(" ")
-    realtime_us = None
-    if head[:4].isdigit() and "T" in head:
-        with contextlib.suppress(ValueError):
-            realtime_us = _datetime_us(datetime.fromisoformat(head))
-    return JournalEntry(None, realtime_us, line)
-
-
-def _datetime_us(when: datetime) -> int:
-    if when.tzinfo is None:
-        when = when.astimezone()
-    return int(when.timestamp()) * 1_000_000 + when.microsecond
 
 
 def last_cursor(entries: Iterable[JournalEntry]) -> str | None:
     """The cursor to resume after these entries: the last one that has a cursor."""
     return next((e.cursor for e in reversed(list(entries)) if e.cursor), None)
-
-
-def iter_text(lines: Iterable[bytes], errors: list[str]) -> Iterator[JournalEntry]:
-    """Entries of a short-iso text stream (bytes decoded as UTF-8 with replacement)."""
-    for line in lines:
-        text = line.decode("utf-8", errors="replace")
-        if text.strip() and not text.startswith("-- "):  # "-- Boot …" / "-- No entries --" markers
-            yield decode_text_line(text)
-
-
-# ---------------------------------------------------------------- journalctl command line
-
-
-@dataclass(frozen=True, slots=True)
-class JournalSource:
-    unit: str = "oc4d.service"
-    directory: Path | None = None
-    file: Path | None = None
-    journalctl: str = "journalctl"
-
-    def args(
-        self,
-        *,
-        follow: bool,
-        cursor: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        output: str = "json",
-    ) -> list[str]:
-        """journalctl's command line; output "export" (gaze.journal_export) or JSON with --all (without
-        it journalctl prints null for any JSON field of 4096 bytes or more)."""
-        args = [self.journalctl, "-o", output, f"--output-fields={OUTPUT_FIELDS}", "--no-pager", "-q"]
-        args += ["--all"] if output == "json" else []
-        if self.unit:
-            args += ["-u", self.unit]
-        if self.directory is not None:
-            args += ["--directory", str(self.directory.absolute())]
-        if self.file is not None:
-            # absolute: `journalctl --file NAME -f` with a bare relative name prints nothing and exits 0
-            args += ["--file", str(self.file.absolute())]
-        if cursor:
-            args.append(f"--after-cursor={cursor}")
-        elif since:
-            args.append(f"--since={since}")
-        if until:
-            args.append(f"--until={until}")
-        if follow:
-            args += ["-f", "-n", "all"]
-        return args
 
 
 # ---------------------------------------------------------------- live reader

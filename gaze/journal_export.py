@@ -9,7 +9,7 @@ journalctl takes 0.3 s for `-o export --output-fields=MESSAGE` against 1.3 s for
 
 The entries read this way are the ones `-o json` gives (`decode_json_line`): the first MESSAGE of
 an entry, its realtime and its cursor; a value that is not UTF-8 is decoded with replacement, as
-`journal._text` does for JSON's byte arrays.
+`journalctl._text` does for JSON's byte arrays.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ class Recorder:
         # retry a batch the database refused ends at once
         self._retry_now = asyncio.Event()
         self.set_aside = SetAside()
-        self.outbox = settings.uplink_url is not None and not demo  # queue closed records for the uplink
+        self.outbox = settings.uplink_on(demo=demo)  # queue closed records for the uplink
         self.restored = False  # restore() has loaded the checkpoint
         # journalctl's --since while there is no cursor (None: the whole journal); kept in the checkpoint
         self.since = settings.journal_since_arg

@@ -22,22 +22,23 @@ Roll-ups
     for each single dimension (module / ip / user); `usage_hourly` (day, hour) → ms, sessions
     active. The hour split covers [end − duration, end] cut at local hour boundaries, each piece
     labelled with its own local hour (gaze.localtime.hour_pieces). The queries of gaze.history read
-    them. After a change of the machine's time zone, `rebuild_rollups` recomputes them.
+    them. After a change of the machine's time zone, `rebuild_rollups` recomputes them. The
+    in-memory accumulator and its upserts are gaze/rollups.py.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, exists, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from gaze.db import HOURS, LIVE, DuplicateRow, OutboxRow, RecordRow, UsageDaily, UsageDim, UsageHourly
-from gaze.localtime import hour_pieces, local_time
+from gaze.db import LIVE, DuplicateRow, OutboxRow, RecordRow, write_lock
 from gaze.logs import clean_field
+from gaze.rollups import DAILY, DIMS, HOURLY, IP, MODULE, USER, Rollup
 from gaze.sessions import SessionRecord
 
 __all__ = [
@@ -62,103 +63,15 @@ _LOOKUP_CHUNK = 500  # end_ms values per duplicate lookup
 _PG_LOCK_KEY = 0x67617A65  # "gaze": serialises add_records between processes on PostgreSQL
 
 RECORDS = RecordRow.__table__
-DAILY = UsageDaily.__table__
-DIMS = UsageDim.__table__
-HOURLY = UsageHourly.__table__
 DUPLICATES = DuplicateRow.__table__
 OUTBOX = OutboxRow.__table__
 
-MODULE, IP, USER = "module", "ip", "user"  # usage_dim.dim
 RecordKey = tuple[int, str, str, str, int]  # a record's identity: end_ms, user_id, ip, module, duration_s
 
 
 def not_marked() -> ColumnElement[bool]:
     """session_record rows that are counted: not marked in session_duplicate."""
     return ~exists().where(DUPLICATES.c.record_id == RECORDS.c.id)
-
-
-# ====================================================================== roll-ups
-
-
-class Rollup:
-    """Roll-up deltas gathered in memory, then added to the tables with one upsert per table."""
-
-    def __init__(self) -> None:
-        local_time.check_zone()
-        self.daily: dict[tuple[int, str, str, str], list[int]] = {}
-        self.dims: dict[tuple[str, int, str], list[int]] = {}
-        self.hourly: dict[tuple[int, int], list[int]] = {}
-
-    def add(self, end_ms: int, duration_s: int, module: str, ip: str, user: str) -> None:
-        day = local_time.slot(end_ms)[0]
-        key = (day, module, ip, user)
-        row = self.daily.get(key)
-        if row is None:
-            row = self.daily[key] = [0] * 26
-        row[0] += duration_s
-        row[1] += 1
-        hourly = self.hourly
-        pieces = list(hour_pieces(end_ms - duration_s * 1000, end_ms))
-        for hour, ms in pieces:
-            row[2 + hour] += ms
-            cell = hourly.get((day, hour))
-            if cell is None:
-                hourly[(day, hour)] = [ms, 1]
-            else:
-                cell[0] += ms
-                cell[1] += 1
-        dims = self.dims
-        for dim_key in ((MODULE, day, module), (IP, day, ip), (USER, day, user)):
-            dim = dims.get(dim_key)
-            if dim is None:
-                dim = dims[dim_key] = [0] * 26
-            dim[0] += duration_s
-            dim[1] += 1
-            for hour, ms in pieces:
-                dim[2 + hour] += ms
-
-    def __len__(self) -> int:
-        return len(self.daily)
-
-    def write(self, conn: Connection) -> None:
-        """Add the deltas to the roll-up tables (insert, or add to the existing row)."""
-        if self.daily:
-            rows = [
-                {"day": k[0], "module": k[1], "ip": k[2], "user_id": k[3], "seconds": v[0], "sessions": v[1]}
-                | dict(zip(HOURS, v[2:], strict=True))
-                for k, v in self.daily.items()
-            ]
-            _upsert(conn, DAILY, ["day", "module", "ip", "user_id"], ["seconds", "sessions", *HOURS], rows)
-        if self.dims:
-            rows = [
-                {"dim": k[0], "day": k[1], "value": k[2], "seconds": v[0], "sessions": v[1]}
-                | dict(zip(HOURS, v[2:], strict=True))
-                for k, v in self.dims.items()
-            ]
-            _upsert(conn, DIMS, ["dim", "day", "value"], ["seconds", "sessions", *HOURS], rows)
-        if self.hourly:
-            rows = [{"day": k[0], "hour": k[1], "ms": v[0], "sessions": v[1]} for k, v in self.hourly.items()]
-            _upsert(conn, HOURLY, ["day", "hour"], ["ms", "sessions"], rows)
-        self.daily, self.dims, self.hourly = {}, {}, {}
-
-
-def _upsert(conn: Connection, table: Any, keys: list[str], adds: list[str], rows: list[dict[str, Any]]) -> None:
-    stmt: Any
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(table)
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database {conn.dialect.name}")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={c: table.c[c] + getattr(stmt.excluded, c) for c in adds}
-    )
-    for i in range(0, len(rows), 5000):
-        conn.execute(stmt, rows[i : i + 5000])
 
 
 # ====================================================================== the insert path
@@ -189,12 +102,8 @@ def _item(r: SessionRecord | RecordRow) -> _Item:
 
 
 def _lock(conn: Connection) -> None:
-    """Hold the write lock from the start, so the duplicate check and the inserts are one atomic step
-    (and SQLite never has to upgrade a stale read transaction)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    else:
-        conn.execute(text("DELETE FROM session_duplicate WHERE 0 = 1"))
+    """Hold the write lock from the start, so the duplicate check and the inserts are one atomic step."""
+    write_lock(conn, _PG_LOCK_KEY, "session_duplicate")
 
 
 def take_write_lock(db: Session | Connection) -> None:
@@ -221,6 +130,49 @@ def _counted(conn: Connection, end_values: Iterable[int]) -> dict[RecordKey, tup
     return found
 
 
+@dataclass
+class _Plan:
+    """What `add_records` does with a batch: the rows to insert and what they mark or queue."""
+
+    keep: list[_Item] = field(default_factory=list)
+    mark_old: list[int] = field(default_factory=list)  # stored rows a live record takes over from
+    mark_new: list[int] = field(default_factory=list)  # positions in `keep` of live rows that repeat a live row
+    fresh: list[int] = field(default_factory=list)  # positions in `keep` of rows counted for the first time
+    takeover: list[tuple[int, int]] = field(default_factory=list)  # (stored row id, position of the live row)
+    rollup: Rollup = field(default_factory=Rollup)
+
+
+def _plan(items: list[_Item], counted: dict[RecordKey, tuple[int, str]], source: str) -> _Plan:
+    """Sort a batch by the duplicate rules of the module doc (`counted` is updated as rows are kept)."""
+    plan = _Plan()
+    keep, rollup = plan.keep, plan.rollup
+    live = source == LIVE
+    for item in items:
+        key = item.key
+        hit = counted.get(key)
+        if not live:
+            if hit is not None:
+                continue
+            counted[key] = (-1, source)
+        elif hit is None:
+            counted[key] = (-1, LIVE)
+        elif hit[1] != LIVE:
+            if hit[0] >= 0:
+                plan.mark_old.append(hit[0])
+                plan.takeover.append((hit[0], len(keep)))
+            counted[key] = (-1, LIVE)
+            keep.append(item)
+            continue  # same key, same roll-up contribution: the figures do not change
+        else:
+            plan.mark_new.append(len(keep))
+            keep.append(item)
+            continue
+        plan.fresh.append(len(keep))
+        keep.append(item)
+        rollup.add(item.end_ms, item.duration_s, item.module, item.ip, item.user)
+    return plan
+
+
 def add_records(
     db: Session | Connection,
     records: Sequence[SessionRecord] | Sequence[RecordRow],
@@ -238,39 +190,17 @@ def add_records(
         return 0
     conn = db.connection() if isinstance(db, Session) else db
     _lock(conn)
-    counted = _counted(conn, (i.end_ms for i in items))
-    rollup = Rollup()
-    live = source == LIVE
-    keep: list[_Item] = []
-    mark_old: list[int] = []  # stored rows a live record takes over from
-    mark_new: list[int] = []  # positions in `keep` of live rows that repeat a live row
-    fresh: list[int] = []  # positions in `keep` of rows that are counted for the first time
-    takeover: list[tuple[int, int]] = []  # (stored row id, position in `keep` of the live row counted instead)
-    for item in items:
-        key = item.key
-        hit = counted.get(key)
-        if not live:
-            if hit is not None:
-                continue
-            counted[key] = (-1, source)
-        elif hit is None:
-            counted[key] = (-1, LIVE)
-        elif hit[1] != LIVE:
-            if hit[0] >= 0:
-                mark_old.append(hit[0])
-                takeover.append((hit[0], len(keep)))
-            counted[key] = (-1, LIVE)
-            keep.append(item)
-            continue  # same key, same roll-up contribution: the figures do not change
-        else:
-            mark_new.append(len(keep))
-            keep.append(item)
-            continue
-        fresh.append(len(keep))
-        keep.append(item)
-        rollup.add(item.end_ms, item.duration_s, item.module, item.ip, item.user)
-    if not keep:
+    plan = _plan(items, _counted(conn, (i.end_ms for i in items)), source)
+    if not plan.keep:
         return 0
+    _insert(conn, plan, source, outbox=outbox)
+    plan.rollup.write(conn)
+    return len(plan.keep)
+
+
+def _insert(conn: Connection, plan: _Plan, source: str, *, outbox: bool) -> None:
+    """Insert the kept rows, mark the duplicates, queue the newly counted rows for the uplink."""
+    keep, fresh, mark_old = plan.keep, plan.fresh, plan.mark_old
     values = [
         {
             "end_ms": i.end_ms,
@@ -284,24 +214,22 @@ def add_records(
         }
         for i in keep
     ]
-    if mark_new or takeover or (outbox and fresh):
+    if plan.mark_new or plan.takeover or (outbox and fresh):
         ids = [
             row[0]
             for row in conn.execute(insert(RECORDS).returning(RECORDS.c.id, sort_by_parameter_order=True), values)
         ]
-        mark_old.extend(ids[p] for p in mark_new)
+        mark_old.extend(ids[p] for p in plan.mark_new)
         if outbox and fresh:
             queued = int(time.time() * 1000)
             rows = [{"record_id": ids[p], "end_ms": keep[p].end_ms, "queued_ms": queued} for p in fresh]
             conn.execute(insert(OUTBOX), rows)
-        for old, p in takeover:  # the uplink's queue follows the counted row: queued (or shipped) once
+        for old, p in plan.takeover:  # the uplink's queue follows the counted row: queued (or shipped) once
             conn.execute(update(OUTBOX).where(OUTBOX.c.record_id == old).values(record_id=ids[p]))
     else:
         conn.execute(insert(RECORDS), values)
     if mark_old:
         conn.execute(insert(DUPLICATES), [{"record_id": i} for i in mark_old])
-    rollup.write(conn)
-    return len(keep)
 
 
 def rebuild_rollups(conn: Connection, batch: int = 20_000) -> int:

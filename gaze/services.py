@@ -21,7 +21,7 @@ from gaze.catalog import Catalog
 from gaze.config import Settings
 from gaze.db import error_text, migrate
 from gaze.devices import DeviceLabels
-from gaze.journal import JournalSource
+from gaze.journalctl import JournalSource
 from gaze.limits import Limits
 from gaze.recorder import Recorder
 from gaze.sources import Sources
@@ -37,9 +37,7 @@ class Services:
         """`demo`: decided by gaze.simulator.demo.settle_demo, which also gave the demo its own `settings`."""
         self.settings = settings
         self.engine = engine
-        source = JournalSource(
-            unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file
-        )
+        source = JournalSource.from_settings(settings)
         self.demo = demo
         self.catalog = Catalog(
             database_url=settings.oc4d_database_url, uploads_roots=settings.uploads_roots, demo=self.demo
@@ -51,11 +49,12 @@ class Services:
         self.devices = DeviceLabels(engine)
         self.ready = False  # connect() has loaded our state
         self.first_password: str | None = None  # the first admin's password when this start created it
-        config = uplink_config(settings)  # checked by gaze.cli.prepare already
+        config = uplink_config(settings)  # checked by gaze.startup.prepare already
         if config is not None and self.demo:
             log.warning("uplink off: demo data is never sent to the organisation")
         # demo records are never queued (gaze.recorder) nor is anything shipped from a demo run
-        self.uplink = None if config is None or self.demo else Uplink(config, engine, self.module_name)
+        on = settings.uplink_on(demo=self.demo)
+        self.uplink = Uplink(config, engine, self.catalog.module_name) if config is not None and on else None
         self.db_ok = True
         self.db_error: str | None = None
         self.db_checked_at: float | None = None
@@ -87,11 +86,6 @@ class Services:
             else:
                 self.ready = True
                 return True
-
-    def module_name(self, slug: str) -> str | None:
-        """The catalog name of a log slug, None when the catalog does not know it."""
-        module = self.catalog.match(slug)
-        return module.name if module is not None else None
 
     def load(self) -> None:
         """Blocking start-up work: schema, checkpoint, catalog, limits, database check."""

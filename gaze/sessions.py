@@ -195,11 +195,6 @@ class SessionStore:
             if guest is not None:
                 self._close(guest, t, SIGN_IN, closed)
 
-    def _touch(self, session: OpenSession, t: int) -> None:
-        session.last_ms = t
-        self._open.move_to_end(session.key)
-        self._changed(session.key, session)
-
     def _expire(self, cutoff_ms: int, closed: list[SessionRecord]) -> None:
         while self._open:
             oldest = next(iter(self._open.values()))

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session
 
 from gaze.db import SetAsideRow, answers, error_text
-from gaze.journal import JournalEntry
+from gaze.journalctl import JournalEntry
 from gaze.records import add_records, take_write_lock
 from gaze.sessions import SessionRecord
 

@@ -23,9 +23,7 @@ class Sources:
         settings = recorder.settings
         self.recorder = recorder
         self.demo = demo
-        self.source = source or JournalSource(
-            unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file
-        )
+        self.source = source or JournalSource.from_settings(settings)
         self.reader_state = recorder.reader_state  # the recorder saves its last line's time
         self._reader: JournalReader | None = None
         self._task: asyncio.Task[None] | None = None

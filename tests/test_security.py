@@ -15,13 +15,13 @@ from sqlalchemy import Engine
 
 from gaze import history
 from gaze.catalog.oc4d_db import read_database
-from gaze.cli import open_database
 from gaze.config import SettingsError, load_settings
 from gaze.csvrow import spreadsheet_safe
 from gaze.export import CSV_HEADER, csv_rows
 from gaze.hardening import RedactingFormatter, port_in_use, private_dir, private_sqlite_file, redact
 from gaze.history import Filters
 from gaze.logs.format import format_session_line
+from gaze.startup import open_database
 from tests.test_config import _run_main
 from tests.test_history import IMPORT, insert, rec
 

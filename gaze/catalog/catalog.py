@@ -103,6 +103,12 @@ class Catalog:
         """The catalog module a log slug names (DESIGN §7), or None."""
         return self._snap.index.match(slug)
 
+    def module_name(self, slug: str) -> str:
+        """The name of the module a log slug names (DESIGN §7): the catalog's name, the slug itself
+        when the catalog does not know it. Every page, the CSV and the uplink name modules by it."""
+        module = self.match(slug)
+        return module.name if module is not None else slug
+
     def display_name(self, user: str) -> str | None:
         """The oc4d display name of an email identity, or None."""
         if not user or "@" not in user:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gaze.config import Settings
-from gaze.journal import JournalEntry, JournalSource
+from gaze.journalctl import JournalEntry, JournalSource
 from gaze.simulator.traffic import Classroom
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def demo_decision(mode: str, source: JournalSource, systemctl: str = "systemctl"
 def settle_demo(settings: Settings) -> tuple[Settings, bool, str]:
     """Decide MODULEGAZE_DEMO once, before anything opens a database or a log file: the settings to
     run with (the demo's own, when it is demo), whether it is demo, and why (for `log_demo`)."""
-    source = JournalSource(unit=settings.journal_unit, directory=settings.journal_directory, file=settings.journal_file)
+    source = JournalSource.from_settings(settings)
     demo, why = demo_decision(settings.demo, source)
     return (demo_settings(settings) if demo else settings), demo, why
 

@@ -13,11 +13,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gaze.config import Settings, SettingsError
 from gaze.db import error_text
+from gaze.startup import EXIT_BAD_SETTING, command_database
 from gaze.uplink.outbox import BATCH_RECORDS
 
 # `add_uplink_parser` is loaded with every command's parser: the uplink itself only when it runs.
-
-EXIT_BAD_SETTING = 2
 
 
 def add_uplink_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,24 +33,18 @@ def add_uplink_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--batch-records", type=int, default=BATCH_RECORDS, help=argparse.SUPPRESS)
 
 
-def catalog_names(settings: Settings) -> Callable[[str], str | None]:
+def catalog_names(settings: Settings) -> Callable[[str], str]:
     """Module names for the CSV's Module Viewed column, from oc4d's catalog as the app reads it."""
     from gaze.catalog import Catalog
 
     catalog = Catalog(database_url=settings.oc4d_database_url, uploads_roots=settings.uploads_roots, demo=False)
     catalog.reload()
-
-    def name(slug: str) -> str | None:
-        module = catalog.match(slug)
-        return module.name if module is not None else None
-
-    return name
+    return catalog.module_name
 
 
 def uplink_command(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
-    from gaze.cli import command_database  # here: gaze.cli imports this module
     from gaze.localtime import local_midnight_ms
     from gaze.uplink import Uplink, ago, uplink_config
     from gaze.uplink.outbox import queue_since

@@ -99,13 +99,13 @@ def resolve_region(settings: Settings, environ: os._Environ[str] | dict[str, str
 
 def uplink_config(settings: Settings, environ: os._Environ[str] | dict[str, str] = os.environ) -> UplinkConfig | None:
     """The uplink's settings checked together, or None when it is off. SettingsError names the variable."""
-    if settings.uplink_url is None:
+    if not settings.uplink_on():
         return None
     if settings.uplink_location is None:
         raise SettingsError(
             "MODULEGAZE_UPLINK_LOCATION: required when MODULEGAZE_UPLINK_URL is set (the centre's name)"
         )
-    bucket, _, prefix = settings.uplink_url.removeprefix("s3://").partition("/")
+    bucket, _, prefix = (settings.uplink_url or "").removeprefix("s3://").partition("/")
     store = Store(
         bucket, resolve_region(settings, environ), resolve_credentials(settings, environ), settings.uplink_endpoint
     )

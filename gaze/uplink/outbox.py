@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, exists, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, exists, func, insert, select, update
 
 from gaze.csvrow import HEADER, cdn_row
-from gaze.db import DuplicateRow, OutboxRow, RecordRow, UplinkBatchRow
+from gaze.db import DuplicateRow, OutboxRow, RecordRow, UplinkBatchRow, write_lock
 
 BATCH_RECORDS = 5000  # records per object: ~0.5 MB of CSV, held in memory one at a time
 _PG_LOCK_KEY = 0x67617A66  # serialises batch forming between processes on PostgreSQL
@@ -73,10 +73,7 @@ class Counts:
 
 def _write_lock(conn: Connection) -> None:
     """Take the write lock first, so two processes never form batches from the same records."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    else:
-        conn.execute(text("DELETE FROM uplink_batch WHERE 0 = 1"))
+    write_lock(conn, _PG_LOCK_KEY, "uplink_batch")
 
 
 def _unsent(conn: Connection) -> Shipment | None:

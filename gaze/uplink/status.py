@@ -74,6 +74,8 @@ class ShipReport:
 
 
 def ago(seconds: float) -> str:
+    """How long ago, in words: 'just now', '17 min ago', '5 h ago', '3 days ago' — the status
+    strip's one way to say it (the last upload, the last oc4d line: gaze.board.format_age)."""
     if seconds < 90:
         return "just now"
     if seconds < 5400:

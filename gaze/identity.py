@@ -1,0 +1,157 @@
+"""Who an oc4d access line names — DESIGN §2 step 6: `user_of` looks in the line's sources in order
+(a JSON object at its end, morgan's ` user=`, identity headers, the request's query, Apache's
+remote-user field) and the first that names someone wins, else `GUEST`; `normalize_user` is the
+normalisation every source's value goes through. gaze/logline.py parses the rest of the line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from urllib.parse import parse_qsl, unquote
+
+from gaze.logs.format import clean_field
+
+GUEST = "Guest"
+
+_HEADER_NAMES = (
+    "x-remote-user",
+    "x-auth-request-user",
+    "x-forwarded-user",
+    "x-authenticated-user",
+    "x-user-email",
+    "x-user",
+    "remote_user",
+    "remote-user",
+)
+_HEADER = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(n) for n in _HEADER_NAMES) + r")\s*[:=]\s*"
+    r"(\"[^\"]*\"|'[^']*'|[^\s,;\"']+)",
+    re.IGNORECASE,
+)
+_JSON_KEYS = (
+    "user", "username", "login", "email", "sub", "remote_user",
+    "preferred_username", "upn", "user_email", "mail", "nameid",
+)  # fmt: skip
+_JSON_KEY_HINT = re.compile(r'"(?:' + "|".join(_JSON_KEYS) + r')"')
+_QUERY_KEYS = (
+    "user", "username", "login", "email", "sub", "upn",
+    "preferred_username", "remote_user", "user_email",
+)  # fmt: skip
+
+
+def user_of(rest: str, trailer: str, query: str) -> str:
+    """The user an access line names: `rest` is what lies between the address and the request,
+    `trailer` what follows the request, `query` the request's query string."""
+    return (  # DESIGN §2 step 6: the first source that names someone wins
+        _json_identity(trailer)
+        or _morgan_identity(rest)
+        or _header_identity(rest, trailer)
+        or _query_identity(query)
+        or _remote_user_field(rest)
+        or GUEST
+    )
+
+
+def normalize_user(value: object) -> str | None:
+    """DESIGN §2 step 6 normalisation; None means "nothing here". Control characters become spaces
+    first (DESIGN §4), so a value that was only control characters is nothing, like a blank one."""
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        return None
+    text = clean_field(str(value)).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1]
+    text = text.rstrip(";,").strip()
+    if text[:7].lower() == "mailto:":
+        text = text[7:].strip()
+    if not text or text == "-":
+        return None
+    if "@" in text:
+        text = text.lower()
+    if text.lower() in ("guest", "anonymous"):
+        return GUEST
+    return text
+
+
+def _json_identity(trailer: str) -> str | None:
+    text = trailer.rstrip()
+    if not text.endswith("}"):
+        return None
+    pos = text.find("{")
+    if pos < 0 or (_JSON_KEY_HINT.search(text, pos) is None and "\\" not in text):
+        return None  # no identity key can be in there (e.g. morgan's {"timestamp":…})
+    return _json_identity_of(text[pos:])
+
+
+@lru_cache(maxsize=4096)
+def _json_identity_of(text: str) -> str | None:
+    """The identity in the first `{…}` suffix of `text` that is a JSON object."""
+    pos = 0
+    while pos >= 0:
+        try:
+            obj = json.loads(text[pos:])
+        except RecursionError:  # nested deeper than Python parses: no identity from it
+            return None
+        except ValueError:
+            pos = text.find("{", pos + 1)
+            continue
+        if isinstance(obj, dict):
+            for key in _JSON_KEYS:
+                value = obj.get(key)
+                if value is not None:
+                    user = normalize_user(value)
+                    if user:
+                        return user
+        return None
+    return None
+
+
+def _morgan_identity(prefix: str) -> str | None:
+    pos = prefix.find(" user=")
+    if pos < 0:
+        return None
+    token = prefix[pos + 6 :].split(None, 1)
+    return _morgan_token(token[0]) if token else None
+
+
+@lru_cache(maxsize=4096)
+def _morgan_token(token: str) -> str | None:
+    return normalize_user(unquote(token.replace("+", " "), errors="replace"))
+
+
+def _header_identity(prefix: str, trailer: str) -> str | None:
+    if ":" not in trailer and "=" not in trailer and "=" not in prefix:
+        return None
+    best: tuple[int, str] | None = None
+    for text in (prefix, trailer):
+        for m in _HEADER.finditer(text):
+            user = normalize_user(m.group(2))
+            rank = _HEADER_NAMES.index(m.group(1).lower())
+            if user and (best is None or rank < best[0]):
+                best = (rank, user)
+    return best[1] if best else None
+
+
+def _query_identity(query: str) -> str | None:
+    if not query:
+        return None
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+        params.setdefault(key, value)
+    for key in _QUERY_KEYS:
+        user = normalize_user(params.get(key))
+        if user:
+            return user
+    return None
+
+
+def _remote_user_field(prefix: str) -> str | None:
+    """The Apache remote-user field: the token right before ` [` (prefix starts after the address)."""
+    pos = prefix.find(" [")
+    if pos < 0:
+        return None
+    tokens = prefix[:pos].split()
+    if not tokens or tokens[-1] == "-":  # the classic line's `-`: nothing there
+        return None
+    return normalize_user(tokens[-1])

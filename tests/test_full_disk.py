@@ -101,14 +101,14 @@ async def test_full_disk_leaves_whole_lines_then_writes_each_line_once(small_dis
     engine = open_engine(settings)
     monitor = await new_monitor(settings, engine)
     for batch in batches(entries[:200], 100):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     assert monitor.sessions_log.status.ok and monitor.access_log.status.ok
     files = [settings.log_dir / SESSIONS_LOG, settings.log_dir / ACCESS_LOG]
     assert all(f.stat().st_size for f in files)
 
     filler = fill(small_disk)
     for batch in batches(entries[200:500], 50):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
         assert [f.name for f in files if not whole_lines(f)] == [], "part of a line while the disk is full"
         await monitor.tick()  # the retry while still full leaves whole lines too
         assert [f.name for f in files if not whole_lines(f)] == []
@@ -123,7 +123,7 @@ async def test_full_disk_leaves_whole_lines_then_writes_each_line_once(small_dis
     assert access_messages(settings.log_dir) == module_messages(entries[:500])
 
     for batch in batches(entries[500:], 50):
-        await monitor._on_batch(batch)
+        await monitor.record(batch)
     assert all_sessions(settings.log_dir) == expected_log(live_rows(engine))
     assert access_messages(settings.log_dir) == module_messages(entries)
 

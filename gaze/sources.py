@@ -45,6 +45,8 @@ class Sources:
             log.warning("monitoring starts when the database answers")
             return
         self._stopping.clear()
+        # A plain asyncio task, not NiceGUI's background_tasks: gaze/ never imports NiceGUI (it runs
+        # under `main.py follow` and the tests too); this object keeps the task and awaits it on stop.
         if self.demo:
             self._task = asyncio.create_task(self._run_demo(), name="demo-source")
         else:

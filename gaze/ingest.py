@@ -48,6 +48,9 @@ class Ingestor:
         self.store = store
         self.include_loopback = include_loopback
         self.tee_access = tee_access
+        # the access log's lines up to this journal time (epoch ms) are there already: another writer
+        # teed them before we took over its log folder (gaze.takeover); None: tee every module line
+        self.teed_until_ms: int | None = None
         self.now_ms = now_ms
         self.counters = Counters()
         self.pending_records: list[SessionRecord] = []
@@ -62,7 +65,7 @@ class Ingestor:
         counters = self.counters
         counters.entries += 1
         message = entry.message
-        if self.tee_access and "/modules/" in message:
+        if self.tee_access and "/modules/" in message and self._not_teed_yet(entry):
             self.pending_access.append(format_access_line(self.now_ms(), message))
         result = classify(message, self.include_loopback)
         if isinstance(result, str):
@@ -75,6 +78,10 @@ class Ingestor:
             return
         counters.hits += 1
         self.store.feed(hit, None if realtime_us is None else realtime_us // 1000)
+
+    def _not_teed_yet(self, entry: JournalEntry) -> bool:
+        until = self.teed_until_ms
+        return until is None or entry.realtime_us is None or entry.realtime_us // 1000 > until
 
     def add_json_line(self, line: bytes) -> None:
         """One line of `journalctl -o json`, skipping the JSON decode when it cannot hold a hit."""

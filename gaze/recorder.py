@@ -111,6 +111,8 @@ class Recorder:
                 self.reader_state.last_line_at = float(last_line_at)
             since = state.get("since", self.since)
             self.since = since if isinstance(since, str) else None
+            teed = state.get("teed_until_ms")
+            self.ingestor.teed_until_ms = teed if isinstance(teed, int) else None
         self._saved_version = self.store.version
         self._clock_seen = (self.store.clock_ms, time.monotonic())
         self.restored = True
@@ -128,11 +130,17 @@ class Recorder:
             return
         self.takeover, self.since = takeover, takeover.since
         self.store.clock_ms = takeover.latest_end_ms  # nothing we record can end at or before it
+        self.ingestor.teed_until_ms = takeover.teed_until_ms  # nor is an access line written twice
         self._clock_seen = (self.store.clock_ms, time.monotonic())
         self._commit(Snapshot(None, self._state(), [], [], []))  # a restart before the first line keeps it
 
     def _state(self) -> dict[str, object]:  # the open sessions, the last line's time, where reading starts
-        return {**self.store.to_state(), "last_line_at": self.reader_state.last_line_at, "since": self.since}
+        return {
+            **self.store.to_state(),
+            "last_line_at": self.reader_state.last_line_at,
+            "since": self.since,
+            "teed_until_ms": self.ingestor.teed_until_ms,
+        }
 
     def wake(self) -> None:
         """End a held batch's wait for its next save attempt now (the feed stops)."""

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
 
+from gaze.logs.format import ACCESS_STEM
 from gaze.logs.importer import import_logs
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ class Takeover:
     since: str | None  # journalctl's --since for the first reading (None: the whole journal)
     from_ms: int  # when reading starts
     unreadable: tuple[str, ...] = ()
+    teed_until_ms: int | None = None  # the time of the last line the earlier writer put in the access log
 
     @property
     def from_latest(self) -> bool:
@@ -137,6 +139,8 @@ class Takeover:
             f" ({self.records - self.added:,} were there already); reading oc4d's log from {where}"
             f" (--since={self.since}), so none of them is written again"
         )
+        if self.teed_until_ms is not None:
+            text += f"; its access log holds oc4d's lines up to {_when(self.teed_until_ms)}: not written again"
         if self.unreadable:
             text += f"; could not read {', '.join(self.unreadable)}"
         return text
@@ -172,6 +176,28 @@ def take_over(engine: Engine, log_dir: Path, since_arg: str | None, now_ms: int)
         since, from_ms = at_end(latest), latest
     if latest > now_ms:
         log.warning("the latest record in %s ends in the future (%s): is the clock right?", log_dir, _when(latest))
-    takeover = Takeover(log_dir, records, summary.added, latest, since, from_ms, tuple(summary.unreadable))
+    teed = last_access_ms(log_dir)
+    teed = teed if teed is not None and teed > from_ms else None  # lines after from_ms are there already
+    takeover = Takeover(log_dir, records, summary.added, latest, since, from_ms, tuple(summary.unreadable), teed)
     log.warning("%s", takeover.log_text())
     return takeover
+
+
+def last_access_ms(log_dir: Path) -> int | None:
+    """When the earlier writer wrote the last line of the plain access log (its `<ISO now>` field,
+    DESIGN §4): it teed oc4d's lines as it read them, so the lines logged up to then are in the file
+    (None: no access log, or no line we can read the time of)."""
+    path = log_dir / f"{ACCESS_STEM}.log"
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 65_536))
+            tail = f.read()
+    except OSError:
+        return None
+    lines = tail.rstrip(b"\n").rsplit(b"\n", 1)
+    stamp = lines[-1].split(b"\t", 1)[0].decode("ascii", "replace").strip()
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)

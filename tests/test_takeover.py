@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gaze.db import IMPORT, LIVE, RecordRow
 from gaze.journal import JournalEntry
-from gaze.logs.format import format_session_line
+from gaze.logs.format import format_session_line, iso_utc_ms
 from gaze.logs.importer import parse_session_line
 from gaze.recorder import Recorder
 from gaze.sessions import SessionRecord
@@ -292,3 +292,33 @@ def test_follow_over_upstreams_folder_writes_no_session_twice(tmp_path: Path) ->
     assert exported == expected
     log_text = (tmp_path / "follower.log").read_text()
     assert "taking over the log folder" in log_text and f"{len(upstream):,} session records" in log_text
+
+
+async def test_the_access_lines_the_earlier_writer_teed_are_not_teed_again(tmp_path: Path) -> None:
+    """Upstream teed oc4d's module lines into modulegaze-access.log until the hand-over, later than
+    the end of its latest session record (H), where our reading starts: those lines are not written
+    again — also after a restart in between — and every later one is, once."""
+    settings = make_settings(tmp_path, journal_since="all", tee_access_log=True)
+    upstream_folder(settings.log_dir)
+    handover = H + 120 * S
+    teed = [hit(A, H + k * 30 * S, "/modules/ma/index.html") for k in range(5)]  # H … H + 120 s
+    access = settings.log_dir / "modulegaze-access.log"
+    access.write_text("".join(f"{iso_utc_ms(H + k * 30 * S + 40)}\t{line}\n" for k, line in enumerate(teed)))
+    engine = open_engine(settings)
+    first = Recorder(settings, engine, wall_ms=lambda: handover + 60 * S)
+    first.restore()
+    assert first.takeover is not None and first.takeover.teed_until_ms == H + 120 * S + 40
+    read = [JournalEntry(f"c{k}", (H + k * 30 * S) * 1000, line) for k, line in enumerate(teed)]
+    await first.record(read[:2])
+    restarted = Recorder(settings, engine)  # a restart while still inside what upstream teed
+    restarted.restore()
+    later = [entry(A, handover + 10 * S, "ma"), entry(B, handover + 20 * S, "mb")]
+    await restarted.record(read[2:] + later)
+    lines = []  # the day's file was archived when our first line (written today) came: read both
+    for path in sorted(settings.log_dir.glob("modulegaze-access*")):
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as zf:
+                lines += zf.read(zf.namelist()[0]).decode().splitlines()
+        else:
+            lines += path.read_text().splitlines()
+    assert [line.split("\t", 1)[1] for line in lines] == teed + [e.message for e in later]

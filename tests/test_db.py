@@ -16,7 +16,7 @@ from gaze.backfill import BackfillOptions, run_backfill
 from gaze.checkpoint import CHECKPOINT
 from gaze.db import BACKFILL, LIVE, MIGRATIONS, Checkpoint, LogWriterRow, RecordRow, make_engine, migrate
 from gaze.recorder import Recorder
-from tests.test_monitor import (
+from tests.recorderkit import (
     SCENE,
     SCENE_ROWS,
     SESSIONS_LOG,

@@ -41,7 +41,7 @@ from gaze.recorder import Recorder
 from gaze.records import add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
 from tests.conftest import timezone
-from tests.test_monitor import SCENE, SCENE_ROWS, SESSIONS_LOG, expected_log, make_settings
+from tests.recorderkit import SCENE, SCENE_ROWS, SESSIONS_LOG, expected_log, make_settings
 
 MIN = 60_000
 HOUR = 3_600_000

@@ -74,3 +74,12 @@ def test_the_cache_follows_a_change_of_zone() -> None:
     with timezone("Asia/Kolkata"):  # +05:30
         local_time.check_zone()
         assert local_time.slot(moment) == (20260115, 17, 19_800_000)
+
+
+def test_hour_pieces_in_a_half_hour_zone() -> None:
+    noon_utc = int(datetime(2026, 1, 15, 12, tzinfo=UTC).timestamp() * 1000)  # 17:30 in Kolkata (+05:30)
+    with timezone("Asia/Kolkata"):
+        local_time.check_zone()
+        pieces = list(hour_pieces(noon_utc, noon_utc + HOUR_MS))
+    local_time.check_zone()
+    assert pieces == [(17, 30 * 60_000), (18, 30 * 60_000)]

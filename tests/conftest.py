@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -219,6 +220,18 @@ def utc_tz() -> Iterator[None]:
     """Run with TZ=UTC so local days are UTC days."""
     with timezone("UTC"):
         yield
+
+
+@pytest.fixture
+def new_york() -> Iterator[ZoneInfo]:
+    with timezone("America/New_York"):
+        yield ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def london() -> Iterator[ZoneInfo]:
+    with timezone("Europe/London"):
+        yield ZoneInfo("Europe/London")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -318,3 +318,30 @@ def test_a_missing_journal_file_or_directory_stops_start_up_in_one_line(
     result = _run_main(["follow"], extra, tmp_path)
     _assert_one_line_naming(result, variable)
     assert f"is not a {kind}" in result.stderr
+
+
+# ---------------------------------------------------------------- database URLs (issue 12 §8)
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("url", ["foo", "sqlite://", "sqlite:///:memory:", "oracle+cx://u@h/d", "postgresql", "mysql:"])
+def test_unsupported_database_urls_are_bad_settings(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("MODULEGAZE_DATABASE_URL", url)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value).startswith("MODULEGAZE_DATABASE_URL: ") and "\n" not in str(info.value)
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("sqlite:////var/lib/modulegaze/gaze.db", "sqlite:////var/lib/modulegaze/gaze.db"),
+        ("postgresql://gaze@db/gaze", "postgresql://gaze@db/gaze"),
+        ("postgresql+psycopg://gaze@db/gaze", "postgresql+psycopg://gaze@db/gaze"),
+        ("postgres://gaze@db/gaze", "postgresql://gaze@db/gaze"),
+    ],
+)
+def test_supported_database_urls(monkeypatch: pytest.MonkeyPatch, url: str, kept: str) -> None:
+    monkeypatch.setenv("MODULEGAZE_DATABASE_URL", url)
+    assert load_settings().database_url == kept

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
-from gaze import setaside
 from gaze.csvrow import cdn_row
 from gaze.db import IMPORT, LIVE, RecordRow, make_engine
 from gaze.logline import classify
@@ -26,8 +25,8 @@ from gaze.recorder import Recorder
 from gaze.records import Rollup, add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
 from tests.conftest import ROOT, foreign_environ
+from tests.recorderkit import make_settings
 from tests.test_field_state import _tables, _upgrade
-from tests.test_monitor import make_settings
 
 T0 = int(datetime(2026, 5, 4, 14, 30, tzinfo=UTC).timestamp() * 1000)
 CONTROLS = [chr(c) for c in (*range(0x20), 0x7F)]
@@ -168,23 +167,6 @@ async def test_a_refused_record_costs_a_few_savepoints_not_one_per_record(pg_mig
         assert len(savepoints) == 1  # a batch stored whole: one
     finally:
         engine.dispose()
-
-
-async def test_set_aside_keeps_the_newest_items_and_counts_the_dropped(
-    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(setaside, "MAX_ROWS", 3)
-    monitor = Recorder(make_settings(tmp_path, database_url=db_url), engine)
-    monitor.restore()
-    bad = [SessionRecord("10.0.0.1", f"bad{k}\ud800", "m", T0, T0 + 1000 * (k + 2), "idle") for k in range(5)]
-    monitor.ingestor.pending_records.extend([*bad[:2], *_records(3, {})])
-    assert await monitor.persist()
-    monitor.ingestor.pending_records.extend(bad[2:])
-    assert await monitor.persist()
-    kept = [json.loads(data)["user"] for (data,) in _rows(db_url, "SELECT data FROM set_aside ORDER BY id")]
-    assert kept == ["bad2\ud800", "bad3\ud800", "bad4\ud800"]
-    assert (monitor.set_aside.count, monitor.set_aside.dropped) == (5, 2)
-    assert len(_rows(db_url, "SELECT id FROM session_record")) == 3
 
 
 def test_migration_0009_rewrites_control_characters_and_keeps_the_rollups_right(db_url: str) -> None:

@@ -34,8 +34,8 @@ from tests.livekit import (
     wait_for_cursor,
     write,
 )
+from tests.recorderkit import classroom, live_rows, make_settings, open_engine
 from tests.tcpproxy import TcpProxy
-from tests.test_monitor import classroom, live_rows, make_settings, open_engine
 
 pytestmark = [pytest.mark.journal]
 HOUR_MS = 3_600_000

@@ -24,7 +24,7 @@ from gaze.journal import JournalEntry
 from gaze.logs.files import DailyLog, LogDirError
 from gaze.logs.format import SESSIONS_STEM, format_session_line
 from tests.conftest import require
-from tests.test_monitor import (
+from tests.recorderkit import (
     ACCESS_LOG,
     SESSIONS_LOG,
     T0,

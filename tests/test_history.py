@@ -1,6 +1,7 @@
-"""gaze.history and gaze.devices on real SQLite files and the real PostgreSQL server: the one insert
-path (duplicates, live rows kept for the log writer), roll-ups against the raw records, local-time
-ranges across DST, the History queries, CSV, device labels."""
+"""gaze.history on real SQLite files and the real PostgreSQL server: records from the live run and
+backfill through the one insert path, roll-ups against the raw records, local-time ranges across DST,
+the History queries, CSV (the insert path itself: tests/test_records.py; device labels:
+tests/test_devices.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ import csv
 import io
 import itertools
 import random
-import threading
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,14 +33,13 @@ from gaze.db import (
     make_engine,
     migrate,
 )
-from gaze.devices import DeviceLabels, LabelError, recent_devices
 from gaze.export import CSV_HEADER, csv_rows
 from gaze.history import Filters, Range
 from gaze.recorder import Recorder
 from gaze.records import add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
 from tests.conftest import timezone
-from tests.test_monitor import SCENE, SCENE_ROWS, SESSIONS_LOG, expected_log, make_settings
+from tests.recorderkit import SCENE, SCENE_ROWS, SESSIONS_LOG, expected_log, make_settings
 
 MIN = 60_000
 HOUR = 3_600_000
@@ -51,18 +49,6 @@ MODULES = ["cdn_math", "cdn_bio", "wassce-english", "health"]
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def new_york() -> Iterator[ZoneInfo]:
-    with timezone("America/New_York"):
-        yield ZoneInfo("America/New_York")
-
-
-@pytest.fixture
-def london() -> Iterator[ZoneInfo]:
-    with timezone("Europe/London"):
-        yield ZoneInfo("Europe/London")
 
 
 def at(zone: ZoneInfo, *args: int) -> int:
@@ -135,44 +121,6 @@ def close(a: list[float], b: list[float]) -> bool:
 
 
 # ---------------------------------------------------------------- insert path
-
-
-def test_backfill_and_import_twice_store_each_record_once(engine: Engine) -> None:
-    records = [rec(1_800_000_000_000 + i * MIN, 30 + i) for i in range(10)]
-    assert insert(engine, records, BACKFILL) == 10
-    assert insert(engine, records, BACKFILL) == 0
-    assert insert(engine, [*records[5:], rec(1_800_000_000_000 + 99 * MIN, 5)], IMPORT) == 1
-    assert insert(engine, [records[0], records[0]], IMPORT) == 0
-    fresh = rec(1_700_000_000_000, 7)
-    assert insert(engine, [fresh, fresh, fresh], IMPORT) == 1  # repeated inside one batch
-    with Session(engine) as db:
-        assert db.scalar(select(func.count()).select_from(RecordRow)) == 12
-        assert db.scalar(select(func.sum(UsageDaily.sessions))) == 12
-        assert db.scalar(select(func.sum(UsageDaily.seconds))) == sum(r.duration_s for r in records) + 5 + 7
-
-
-def test_live_records_are_always_inserted_and_counted_once(engine: Engine) -> None:
-    base = 1_800_000_000_000
-    old = [rec(base + i * MIN, 40, IPS[i % 2]) for i in range(4)]
-    assert insert(engine, old, BACKFILL) == 4
-    everything = history.Range(base - HOUR, base + HOUR, "x")
-    before = history.totals(engine, everything)
-    live = [*old[:2], rec(base + 10 * MIN, 50), old[0]]  # two repeats of backfill rows, one new, one live repeat
-    assert insert(engine, live, LIVE) == 4
-    with Session(engine) as db:
-        rows = db.scalars(select(RecordRow).order_by(RecordRow.id)).all()
-        marked = set(db.scalars(select(DuplicateRow.record_id)))
-    assert [r.source for r in rows] == [BACKFILL] * 4 + [LIVE] * 4
-    # the backfill rows the live ones repeat, and the live repeat of a live row, are left out
-    assert marked == {rows[0].id, rows[1].id, rows[7].id}
-    after = history.totals(engine, everything)
-    assert after.sessions == before.sessions + 1 and after.seconds == before.seconds + 50
-    assert after == history.totals(engine, everything, from_records=True)
-    page, total = history.sessions_page(engine, everything)
-    assert total == 5 and [i.id for i in page] == [rows[6].id, rows[3].id, rows[2].id, rows[5].id, rows[4].id]
-    # and a later backfill of the same period adds nothing
-    assert insert(engine, old + live, BACKFILL) == 0
-    assert history.totals(engine, everything) == after
 
 
 async def test_monitor_and_backfill_go_through_add_records(engine: Engine, db_url: str, tmp_path: Path) -> None:
@@ -354,36 +302,6 @@ def test_rebuild_reads_groups_larger_than_a_batch(engine: Engine) -> None:
 # ---------------------------------------------------------------- ranges
 
 
-def test_ranges_across_dst_in_london(london: ZoneInfo) -> None:
-    spring = datetime(2026, 3, 29, 12, tzinfo=london)
-    r = history.today(now=spring)
-    assert (r.start_ms, r.end_ms) == (at(london, 2026, 3, 29), at(london, 2026, 3, 30))
-    assert r.end_ms - r.start_ms == 23 * HOUR and r.label == "Today"
-    autumn = history.today(now=datetime(2026, 10, 25, 0, 30, tzinfo=london))
-    assert autumn.end_ms - autumn.start_ms == 25 * HOUR
-    y = history.yesterday(now=datetime(2026, 10, 26, 0, 5, tzinfo=london))
-    assert (y.start_ms, y.end_ms, y.label) == (autumn.start_ms, autumn.end_ms, "Yesterday")
-    week = history.last_days(7, now=datetime(2026, 4, 2, 9, tzinfo=london))
-    assert week.start_ms == at(london, 2026, 3, 27) and week.end_ms == at(london, 2026, 4, 3)
-    assert week.end_ms - week.start_ms == 7 * 24 * HOUR - HOUR and week.label == "Last 7 days"
-    assert week.days() == (20260327, 20260402)
-    month = history.this_month(now=datetime(2026, 10, 31, 23, 59, tzinfo=london))
-    assert (month.start_ms, month.end_ms) == (at(london, 2026, 10, 1), at(london, 2026, 11, 1))
-    feb = history.this_month(now=datetime(2028, 2, 29, 12, tzinfo=london))
-    assert feb.days() == (20280201, 20280229)
-    year = history.this_year(now=datetime(2026, 7, 1, tzinfo=london))
-    assert year.days() == (20260101, 20261231) and year.end_ms - year.start_ms == 365 * 24 * HOUR
-    c = history.custom(date(2026, 3, 30), date(2026, 3, 28))  # swapped
-    assert c.days() == (20260328, 20260330) and c.label == "2026-03-28 – 2026-03-30"
-    assert history.custom(date(2026, 3, 28), date(2026, 3, 28)).label == "2026-03-28"
-    # a "now" in another zone is taken in local time: 23:30 UTC on Jun 30 is Jul 1 in London (BST)
-    assert history.today(now=datetime(2026, 6, 30, 23, 30, tzinfo=UTC)).days() == (20260701, 20260701)
-    # not at local midnight: no roll-up days
-    assert history.Range(r.start_ms + 1, r.end_ms, "x").days() is None
-    with pytest.raises(ValueError):
-        history.last_days(0)
-
-
 def test_ranges_across_dst_in_new_york(engine: Engine, new_york: ZoneInfo) -> None:
     fall = history.today(now=datetime(2025, 11, 2, 23, 59, tzinfo=new_york))
     assert fall.end_ms - fall.start_ms == 25 * HOUR
@@ -494,111 +412,3 @@ def test_csv_columns_and_escaping(engine: Engine, london: ZoneInfo) -> None:
     data.encode("utf-8")  # all of it is UTF-8 text
     only = "".join(csv_rows(engine, history.Range(0, 2**62, "all"), Filters(ip=IPS[1])))
     assert only.count("\r\n") == 2 and ",wassce-english,30,wassce-english," in only  # names default: the slug
-
-
-# ---------------------------------------------------------------- device labels
-
-
-def test_device_labels(engine: Engine) -> None:
-    labels = DeviceLabels(engine, clock=lambda: 1234)
-    labels.load()
-    v0 = labels.version
-    assert labels.set(" 192.168.1.10 ", "  Front desk  ") == "Front desk"
-    assert labels.label("192.168.1.10") == "Front desk" and labels.version == v0 + 1
-    assert labels.set("::FFFF:192.168.1.11", "Back row") == "Back row"  # stored as the records store it
-    assert labels.set("FE80:0:0:0:0:0:0:1", "Tablet ü") == "Tablet ü"
-    assert labels.label("fe80::1") == "Tablet ü" and labels.label("FE80::1") == "Tablet ü"
-    assert labels.label("not an ip") is None
-    assert labels.set("192.168.1.11", "x" * 40) == "x" * 40
-    for ip, label in [
-        ("192.168.1.300", "x"),
-        ("host.local", "x"),
-        ("", "x"),
-        ("10.0.0.1", "x" * 41),
-        ("10.0.0.1", "a\tb"),
-    ]:
-        with pytest.raises(LabelError):
-            labels.set(ip, label)
-    version = labels.version
-    assert labels.set("192.168.1.10", "Front desk") == "Front desk" and labels.version == version  # unchanged
-    assert labels.set("192.168.1.10", "   ") is None  # empty removes
-    assert labels.label("192.168.1.10") is None and labels.version == version + 1
-    assert labels.remove("10.0.0.99") is False
-    assert labels.remove("fe80::1") is True
-    snapshot = labels.all()
-    snapshot["1.2.3.4"] = "not stored"
-    again = DeviceLabels(engine)
-    again.load()
-    assert again.all() == labels.all() == {"192.168.1.11": "x" * 40}
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT updated_ms FROM device_label")).scalar_one() == 1234
-
-
-def test_a_device_name_is_unique_and_not_an_address(engine: Engine) -> None:
-    labels = DeviceLabels(engine)
-    labels.load()
-    assert labels.set("192.168.1.114", "Tablet 09") == "Tablet 09"
-    version = labels.version
-    for label, message in [
-        ("Tablet 09", "192.168.1.114 is already called 'Tablet 09'"),
-        ("  tablet 09 ", "192.168.1.114 is already called 'Tablet 09'"),  # case and spaces do not count
-        ("TABLET 09", "192.168.1.114 is already called 'Tablet 09'"),
-        ("192.168.1.114", "a name cannot be an IP address (192.168.1.114 is another device, named 'Tablet 09')"),
-        ("::ffff:192.168.1.200", "a name cannot be an IP address (192.168.1.200 is another device)"),
-        ("192.168.1.139", "a name cannot be an IP address (192.168.1.139 is this device's own address)"),
-    ]:
-        with pytest.raises(LabelError) as refused:
-            labels.set("192.168.1.139", label)
-        assert str(refused.value).startswith(message), label
-    assert labels.all() == {"192.168.1.114": "Tablet 09"} and labels.version == version  # nothing saved
-    assert labels.set("192.168.1.114", "tablet 09") == "tablet 09"  # its own name, in another case
-    assert labels.set("192.168.1.139", "Tablet 09 b") == "Tablet 09 b"
-    with pytest.raises(LabelError):
-        labels.set("192.168.1.139", "Tablet 09")
-    fresh = DeviceLabels(engine)
-    fresh.load()
-    assert fresh.all() == {"192.168.1.114": "tablet 09", "192.168.1.139": "Tablet 09 b"}
-
-
-def test_device_labels_from_many_threads(engine: Engine) -> None:
-    labels = DeviceLabels(engine)
-    labels.load()
-    start = labels.version
-    errors: list[BaseException] = []
-
-    def work(n: int) -> None:
-        try:
-            for i in range(10):
-                labels.set(f"10.0.{n}.{i}", f"device {n}-{i}")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    assert len(labels.all()) == 60 and labels.version == start + 60
-    fresh = DeviceLabels(engine)
-    fresh.load()
-    assert fresh.all() == labels.all()
-
-
-def test_recent_devices(engine: Engine, london: ZoneInfo) -> None:
-    since = at(london, 2026, 3, 29, 12)  # the day of the spring change, midday
-    records = [
-        rec(at(london, 2026, 3, 20, 9), 60, IPS[0]),  # before: not listed
-        rec(at(london, 2026, 3, 29, 11), 60, IPS[1]),  # same day, before `since`: not listed
-        rec(at(london, 2026, 3, 29, 13), 60, IPS[2]),
-        rec(at(london, 2026, 3, 30, 8), 60, IPS[2]),  # IPS[2]'s latest
-        rec(at(london, 2026, 3, 29, 12), 60, IPS[3]),  # exactly at `since`
-        rec(at(london, 2026, 4, 2, 9), 60, IPS[3], "ama"),
-        rec(at(london, 2026, 4, 2, 9, 30), 60, IPS[3]),  # IPS[3]'s latest
-    ]
-    insert(engine, records, IMPORT)
-    assert recent_devices(engine, since) == [
-        (IPS[3], at(london, 2026, 4, 2, 9, 30)),
-        (IPS[2], at(london, 2026, 3, 30, 8)),
-    ]
-    assert recent_devices(engine, at(london, 2026, 5, 1)) == []

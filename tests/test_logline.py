@@ -66,12 +66,6 @@ def test_invalid_timestamp_falls_back_to_journal_time() -> None:
     assert hit is not None and hit.time_ms is None and hit.at(1234) == 1234
 
 
-def test_header_rank_follows_design_order() -> None:
-    line = 'info: 10.0.0.1 - "GET /modules/m/index.html HTTP/1.1" 200 x-user=late x-remote-user=first'
-    hit = parse(line)
-    assert hit is not None and hit.user == "first"
-
-
 def test_short_iso_prefix_is_ignored() -> None:
     line = (
         "2026-05-04T14:30:00+0000 cdn oc4d[1]: info: 10.0.0.1 - [2026-05-04T14:30:00.000Z] "

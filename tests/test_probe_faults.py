@@ -24,8 +24,8 @@ from gaze.logs.format import clean_field
 from gaze.recorder import Recorder
 from gaze.simulator import Classroom
 from tests.livekit import session_log
+from tests.recorderkit import live_rows, make_settings, open_engine
 from tests.tcpproxy import TcpProxy
-from tests.test_monitor import live_rows, make_settings, open_engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 DAY_MS = 86_400_000

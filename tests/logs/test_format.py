@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from gaze.logs.format import ACCESS_STEM, SESSIONS_STEM, format_access_line, format_session_line, iso_utc_ms
+from gaze.logs.format import (
+    ACCESS_STEM,
+    ARCHIVE_NAME,
+    SESSIONS_STEM,
+    archive_re,
+    clean_field,
+    format_access_line,
+    format_session_line,
+    iso_utc_ms,
+    line_day,
+    member_name,
+)
 from tests.logskit import ms
 
 pytestmark = pytest.mark.usefixtures("local_tz")
@@ -61,3 +74,42 @@ def test_format_access_line() -> None:
         '2026-05-04T14:30:40.005Z\tinfo: 1.2.3.4 user=a - [x] "GET /uploads/modules/1_a/m/index.html HTTP/1.1" 200  \n'
     )
     assert got.count("\t") == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("anna@example.com", "anna@example.com"),  # the usual value, unchanged
+        ("Kofi\tMensah", "Kofi Mensah"),
+        ("a\r\nb", "a  b"),
+        ("nul\x00del\x7f", "nul del "),
+        ("del\x7f", "del "),  # DEL alone
+        ("\x1b[31mred", " [31mred"),
+        ("Ama Owusu — é ü", "Ama Owusu — é ü"),  # not ASCII, no control character: unchanged
+        ("élève\x0b", "élève "),
+    ],
+)
+def test_clean_field_makes_each_control_character_one_space(raw: str, clean: str) -> None:
+    assert clean_field(raw) == clean
+
+
+def test_archive_names() -> None:
+    assert member_name(SESSIONS_STEM, date(2026, 5, 4)) == "modulegaze-sessions-2026-05-04.log"
+    ours = archive_re(SESSIONS_STEM)
+    match = ours.match("modulegaze-sessions-2026-05-04.log.zip")
+    assert match is not None and match.group(1) == "2026-05-04"
+    assert ours.match("modulegaze-access-2026-05-04.log.zip") is None
+    assert ours.match("modulegaze-sessions-2026-05-04-1777905040000.log.zip") is None
+    upstream = archive_re(SESSIONS_STEM, upstream=True).match("modulegaze-sessions-2026-05-04-1777905040000.log.zip")
+    assert upstream is not None and upstream.group(1) == "2026-05-04"
+    assert ARCHIVE_NAME.match("modulegaze-access-2026-05-04.log.zip") is not None
+    assert ARCHIVE_NAME.match("modulegaze-sessions-2026-05-04.log") is None
+
+
+def test_line_day_is_the_local_day_of_the_first_timestamp() -> None:
+    # 23:30 UTC on May 4 is 01:30 on May 5 in UTC+2.
+    assert line_day(b"2026-05-04T23:30:00.000Z\tuserId=a|b\n2026-05-03T10:00:00.000Z\n") == date(2026, 5, 5)
+    assert line_day(b"2026-05-04T10:00:00.000Z") == date(2026, 5, 4)
+    assert line_day(b"") is None
+    assert line_day(b"not a time\tuserId=a\n") is None
+    assert line_day("\u00e9t\u00e9".encode()) is None

@@ -35,13 +35,16 @@ PG_URL = os.environ.get("MODULEGAZE_TEST_PG", "postgresql://postgres@127.0.0.1:5
 # `main.py` carries `@pytest.mark.slow` itself.
 SLOW_FILES = frozenset(
     {
+        "test_app_follow_and_backfill_ship.py",
+        "test_attacks_on_the_running_app.py",
         "test_cli.py",
-        "test_faults.py",
+        "test_clock_jumps.py",
+        "test_database_outage.py",
+        "test_following_and_resuming_a_real_journal.py",
         "test_install.py",
-        "test_live_journal.py",
+        "test_poison_entries.py",
         "test_runtime.py",
-        "test_security_app.py",
-        "test_uplink_live.py",
+        "test_uplink_killed_mid_shipment.py",
     }
 )
 SLOW_FIXTURES = frozenset({"moto"})

@@ -25,8 +25,9 @@ from gaze.recorder import Recorder
 from gaze.records import Rollup, add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
 from tests.conftest import ROOT, foreign_environ
+from tests.migrationkit import tables as _tables
+from tests.migrationkit import upgrade as _upgrade
 from tests.recorderkit import make_settings
-from tests.test_field_state import _tables, _upgrade
 
 T0 = int(datetime(2026, 5, 4, 14, 30, tzinfo=UTC).timestamp() * 1000)
 CONTROLS = [chr(c) for c in (*range(0x20), 0x7F)]

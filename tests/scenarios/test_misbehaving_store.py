@@ -16,14 +16,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from gaze.db import LIVE, make_engine, migrate
-from gaze.records import add_records
-from gaze.sessions import SessionRecord
 from gaze.uplink import Credentials, ShipReport, Store, Uplink, UplinkConfig
 from tests.s3kit import Moto
-from tests.test_uplink import NAMES, expected, records
+from tests.uplinkkit import NAMES, expected, queued
 
 pytestmark = pytest.mark.slow
 
@@ -66,15 +62,6 @@ class FakeStore:
     def close(self) -> None:
         self.stop.set()
         self.listener.close()
-
-
-def queued(tmp_path: Path, n: int) -> tuple[Engine, list[SessionRecord]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'gaze.db'}")
-    migrate(engine, in_process=True)
-    recs = records(n)
-    with Session(engine) as db, db.begin():
-        add_records(db, recs, LIVE, outbox=True)
-    return engine, recs
 
 
 def ship_to_moto(engine: Engine, moto: Moto, bucket: str) -> ShipReport:

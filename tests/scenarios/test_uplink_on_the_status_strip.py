@@ -17,7 +17,7 @@ from tests.s3kit import Moto
 from tests.s3standin import S3StandIn
 from tests.test_auth import raw_client
 from tests.test_dashboard import WAIT, gaze_env, login, services  # noqa: F401 - gaze_env is a fixture
-from tests.test_uplink import records
+from tests.uplinkkit import records
 
 pytest_plugins = ["nicegui.testing.user_plugin"]
 

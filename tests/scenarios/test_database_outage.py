@@ -1,4 +1,4 @@
-"""Issue 12: recording never stops and loses nothing — database faults, poison entries, clock jumps.
+"""Scenario: the database goes away (cut mid run, down at boot, an outage across a heartbeat and a restart) and recording loses and doubles nothing; the status says why reading paused.
 
 Real parts only: PostgreSQL behind a loopback TCP proxy that the test cuts and restores, real
 `.journal` files appended while the follower runs, and `main.py backfill` of the same journal as
@@ -8,7 +8,6 @@ the reference every live run must equal.
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,14 +18,11 @@ from sqlalchemy import Engine, create_engine, text
 from gaze.journal import JournalEntry
 from gaze.recorder import Recorder
 from gaze.simulator import DEFAULT_START_MS, Line
-from tests import journalkit
-from tests.browserkit import ADMIN_USER, App, access_line, asset_path, entry_path
-from tests.conftest import require
+from tests.browserkit import ADMIN_USER, App, access_line, entry_path
+from tests.faultkit import HOUR_MS, _journal_tools, directory_env, reference  # noqa: F401 - _journal_tools is an autouse fixture
 from tests.livekit import (
-    backfill_cli,
     checkpoint_cursor,
     corpus,
-    env_for,
     last_cursor,
     session_log,
     start_follower,
@@ -38,12 +34,6 @@ from tests.recorderkit import classroom, live_rows, make_settings, open_engine
 from tests.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.journal]
-HOUR_MS = 3_600_000
-
-
-@pytest.fixture(autouse=True)
-def _journal_tools() -> None:
-    require(journalkit.available(), "systemd-journal-remote and journalctl")
 
 
 @pytest.fixture
@@ -55,22 +45,6 @@ def proxy(pg_url: str) -> Iterator[TcpProxy]:
 def parts(count: int, entries: int) -> list[list[Line]]:
     """`count` classroom sessions six hours apart, each ending with a sentinel that closes all."""
     return [corpus(seed=40 + k, entries=entries, start_ms=DEFAULT_START_MS + k * 6 * HOUR_MS) for k in range(count)]
-
-
-def reference(journal_dir: Path, tmp_path: Path) -> str:
-    """What `backfill` of the same journal writes (files only)."""
-    log_dir = tmp_path / "reference-logs"
-    env = env_for(tmp_path / "unused.journal", log_dir, f"sqlite:///{tmp_path / 'reference.db'}")
-    result = backfill_cli(["--directory", str(journal_dir), "--no-database"], env)
-    assert result.returncode == 0, result.stderr.decode()
-    return session_log(log_dir)
-
-
-def directory_env(journal_dir: Path, log_dir: Path, db_url: str) -> dict[str, str]:
-    env = env_for(journal_dir / "unused.journal", log_dir, db_url)
-    del env["MODULEGAZE_JOURNAL_FILE"]
-    env["MODULEGAZE_JOURNAL_DIRECTORY"] = str(journal_dir)
-    return env
 
 
 def count_rows(db_url: str, table: str) -> int:
@@ -142,103 +116,6 @@ def test_database_down_at_boot_serves_a_status_and_connects_later(pg_url: str, t
         app.stop()
         proxy.cut()
     assert "database not ready" in app.output()
-
-
-def poison_lines(t0: int) -> list[Line]:
-    """Entries that once stopped recording on PostgreSQL, between ordinary ones."""
-    long_user = "u" * 600
-    long_slug = "m" * 1100
-    zone_ip = "fe80::1%" + "z" * 200
-    nested = '{"user":' + "[" * 5000 + "]" * 5000 + "}"
-    rows = [
-        (t0, access_line("10.0.0.1", entry_path("cdn_math"), t0)),
-        (t0 + 1000, access_line("10.0.0.2", entry_path("cdn_geo"), t0 + 1000, user=long_user)),
-        (t0 + 2000, access_line("10.0.0.3", entry_path(long_slug), t0 + 2000)),
-        (t0 + 3000, access_line(zone_ip, entry_path("cdn_bio"), t0 + 3000)),
-        (t0 + 4000, access_line("10.0.0.4", entry_path("cdn_nul"), t0 + 4000, user="a%00b")),
-        (t0 + 5000, access_line("10.0.0.5", entry_path("cdn_chem"), t0 + 5000) + " " + nested),
-    ]
-    later = t0 + 40_000
-    ips = ["10.0.0.1", "10.0.0.2", "10.0.0.3", zone_ip, "10.0.0.4", "10.0.0.5"]
-    slugs = ["cdn_math", "cdn_geo", long_slug, "cdn_bio", "cdn_nul", "cdn_chem"]
-    users = [None, long_user, None, None, "a%00b", None]
-    for k, (ip, slug, user) in enumerate(zip(ips, slugs, users, strict=True)):
-        rows.append((later + k, access_line(ip, asset_path(slug), later + k, user=user)))
-    sentinel = later + 3 * HOUR_MS
-    rows.append((sentinel, access_line("10.9.9.9", entry_path("zz_sentinel"), sentinel)))
-    return [Line(ms, message) for ms, message in rows]
-
-
-@pytest.mark.parametrize("database", ["sqlite", "postgres"])
-def test_poison_entries_never_stop_recording(database: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    db_url = str(request.getfixturevalue("pg_url")) if database == "postgres" else f"sqlite:///{tmp_path / 'g.db'}"
-    journal_dir = tmp_path / "journal"
-    journal = journal_dir / "oc4d.journal"
-    write(journal, poison_lines(DEFAULT_START_MS))
-    log_dir = tmp_path / "logs"
-    follower = start_follower(directory_env(journal_dir, log_dir, db_url), tmp_path / "follow.out")
-    try:
-        wait_for_cursor(db_url, last_cursor(journal), follower)
-        time.sleep(1.5)  # the log writer follows the commit
-    finally:
-        assert stop(follower) == 0
-    expected = reference(journal_dir, tmp_path).splitlines(keepends=True)
-    assert len(expected) == 6
-    written = session_log(log_dir).splitlines(keepends=True)
-    # a NUL is one space like any control character (DESIGN §4): recorded, the same on both databases
-    assert set_aside_rows(db_url) == []
-    assert written == expected
-    assert "\tuserId=a b|10.0.0.4\tmoduleId=cdn_nul\t" in "".join(written)
-
-
-def set_aside_rows(db_url: str) -> list[tuple[str, str, str]]:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text("SELECT kind, data, error FROM set_aside ORDER BY id"))]
-    finally:
-        engine.dispose()
-
-
-def test_far_future_stamp_and_clock_set_back_keep_recording(tmp_path: Path) -> None:
-    """A far-future bracketed time, then a Pi whose clock was hours ahead and is corrected, with a
-    kill in between: live records equal backfill's, and none is lost to a pinned clock."""
-    t0 = DEFAULT_START_MS
-    ahead = t0 + 5 * HOUR_MS  # the journal's own clock runs five hours ahead for a while
-    rows = [
-        (t0, access_line("10.0.1.1", entry_path("cdn_math"), t0)),
-        (t0 + 20_000, access_line("10.0.1.1", asset_path("cdn_math"), t0 + 2_000_000_000_000)),  # year 2089
-        (t0 + 40_000, access_line("10.0.1.1", asset_path("cdn_math"), t0 + 40_000)),
-        (ahead, access_line("10.0.1.2", entry_path("cdn_geo"), ahead)),
-        (ahead + 30_000, access_line("10.0.1.2", asset_path("cdn_geo"), ahead + 30_000)),
-        (t0 + 60_000, access_line("10.0.1.3", entry_path("cdn_bio"), t0 + 60_000)),  # clock corrected
-        (t0 + 110_000, access_line("10.0.1.3", asset_path("cdn_bio"), t0 + 110_000)),
-        (t0 + 3 * HOUR_MS, access_line("10.9.9.9", entry_path("zz_sentinel"), t0 + 3 * HOUR_MS)),
-    ]
-    lines = [Line(ms, message) for ms, message in rows]
-    journal_dir = tmp_path / "journal"
-    journal = journal_dir / "oc4d.journal"
-    db_url = f"sqlite:///{tmp_path / 'g.db'}"
-    log_dir = tmp_path / "logs"
-    env = directory_env(journal_dir, log_dir, db_url)
-    write(journal, lines[:4])
-    follower = start_follower(env, tmp_path / "follow.out")
-    wait_for_cursor(db_url, last_cursor(journal), follower)
-    stop(follower, signal.SIGKILL)
-    write(journal, lines[4:])
-    follower = start_follower(env, tmp_path / "follow.out")
-    try:
-        wait_for_cursor(db_url, last_cursor(journal), follower)
-        time.sleep(1.5)
-    finally:
-        assert stop(follower) == 0
-    expected = reference(journal_dir, tmp_path)
-    assert [line.split("\t")[3] for line in expected.splitlines()] == [
-        "durationSeconds=40",
-        "durationSeconds=30",
-        "durationSeconds=50",
-    ]
-    assert session_log(log_dir) == expected
 
 
 @pytest.mark.postgres

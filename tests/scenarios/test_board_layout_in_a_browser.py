@@ -31,7 +31,7 @@ from tests.browserkit import (
     now_ms,
     running_classroom,
 )
-from tests.test_board_browser import board, choose, open_limits, overflow, shot
+from tests.scenarios.test_board_in_a_browser import board, choose, open_limits, overflow, shot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page

@@ -15,8 +15,7 @@ from sqlalchemy import Engine
 from gaze.uplink import Credentials, Store, Uplink, UplinkConfig, status_text
 from tests.s3kit import Moto
 from tests.s3standin import MAX_SKEW_S, S3StandIn
-from tests.test_uplink import NAMES, T0, expected, records, store
-from tests.test_uplink_faults import queued
+from tests.uplinkkit import NAMES, T0, expected, queued, records, store
 
 
 @pytest.fixture

@@ -199,6 +199,8 @@ class JournalReader:
             stderr=asyncio.subprocess.PIPE,
         )
         self._process = process
+        if self._stop.is_set():  # stop() came while we were getting here: it found no process to end
+            process.terminate()
         stderr_task = asyncio.create_task(self._tail_stderr(process))
         self.state.set("following")
         try:

@@ -70,3 +70,20 @@ async def test_follows_big_binary_and_appended_messages(tmp_path: Path) -> None:
     reader.stop()
     await asyncio.wait_for(task, 10)
     assert len(received) == 4, "the other unit's entry is not ours"
+
+
+@pytest.mark.journal
+async def test_a_stop_before_journalctl_runs_still_stops(tmp_path: Path) -> None:
+    """stop() while the reader is between journalctl runs (starting one, or checking a cursor) found no
+    process to end: the -f journalctl started just after was followed for ever, and `main.py follow`
+    never exited on SIGTERM (seen after a catch-up, in 2 of 3 full runs)."""
+    require(journalkit.available(), "systemd-journal-remote and journalctl")
+    journal = tmp_path / "oc4d.journal"
+    journalkit.write_journal(journal, [journalkit.export_entry("sshd", 1_777_891_132_000_000, unit="ssh.service")])
+    state = ReaderState()  # nothing of oc4d's in the journal: journalctl -f prints nothing, as after a catch-up
+    reader = JournalReader(JournalSource(unit="oc4d.service", file=journal), _discard, state=state)
+    task = asyncio.create_task(reader.run())
+    await asyncio.sleep(0)  # run() is now starting journalctl: there is no process to end yet
+    reader.stop()
+    await asyncio.wait_for(task, 10)
+    assert state.status == "stopped"

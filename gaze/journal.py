@@ -1,10 +1,8 @@
 """Read oc4d's lines from the systemd journal — DESIGN §1.
 
-- `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with
-  exponential backoff from the last processed cursor, and publishes its state in `ReaderState`;
-  a cursor whose entry is gone, or a --file replaced under it, is handled in gaze/resume.py.
-- `decode_json_line` / `decode_text_line` turn one line of `journalctl -o json` / `-o short-iso`
-  output into a `JournalEntry`; `iter_text` does it for a whole text stream (backfill).
+- `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with exponential
+  backoff from the last cursor, publishes its state in `ReaderState` (a gone cursor: gaze/resume.py).
+- `decode_json_line` / `decode_text_line` / `iter_text`: `-o json` / `-o short-iso` lines as entries.
 """
 
 from __future__ import annotations
@@ -303,6 +301,8 @@ class JournalReader:
             stderr=asyncio.subprocess.PIPE,
         )
         self._process = process
+        if self._stop.is_set():
+            process.terminate()  # stop() came while we were getting here: it found no process to end
         stderr_task = asyncio.create_task(self._tail_stderr(process))
         self.state.set("following")
         try:

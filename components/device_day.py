@@ -5,30 +5,37 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date
+from typing import Protocol
 
 from nicegui import ui
-from sqlalchemy import Engine
 
 from components.actions import Actions, NotAllowed
 from components.charts import Segment, bar_series, minutes_bars, redraw, timeline
 from components.frame import icon_button
-from components.io import io_bound
 from gaze import history
 from gaze.board import Names, RowView, format_duration
 from gaze.devices import LabelError
-from gaze.history import Filters
+from gaze.history import Filters, Range, SessionItem
 
 USER_RANGES = {"today": "Today", "7d": "Last 7 days", "month": "This month"}
 RANGE_OF = {"today": history.today, "7d": lambda: history.last_days(7), "month": history.this_month}
 
 
-class DeviceDay:
-    """One dialog per page, filled for the row that was clicked; `engine` holds the ended sessions."""
+class DayReads(Protocol):
+    """What the dialog reads of the ended sessions (pages/history.py's Reads answers it)."""
 
-    def __init__(self, actions: Actions, names: Names, engine: Engine) -> None:
+    async def device_timeline(self, ip: str, day: date) -> list[SessionItem]: ...
+
+    async def minutes_by_module(self, rng: Range, filters: Filters, top: int) -> list[tuple[str, float]]: ...
+
+
+class DeviceDay:
+    """One dialog per page, filled for the row that was clicked; `reads` has the ended sessions."""
+
+    def __init__(self, actions: Actions, names: Names, reads: DayReads) -> None:
         self.actions = actions
         self.names = names
-        self.engine = engine
+        self.reads = reads
         self.view: RowView | None = None
         with ui.dialog() as self.dialog, ui.card().classes("w-full max-w-3xl").mark("device-day"):
             with ui.row().classes("w-full items-center flex-nowrap"):
@@ -73,7 +80,7 @@ class DeviceDay:
         view = self.view
         if view is None:
             return
-        items = await io_bound(history.device_timeline, self.engine, view.ip, date.today())
+        items = await self.reads.device_timeline(view.ip, date.today())
         names = self.names.module
         segments = [Segment(names(i.module), i.start_ms, i.end_ms, names(i.module)) for i in items]
         now_ms = self.actions.hub.now_ms()
@@ -94,7 +101,7 @@ class DeviceDay:
         if view is None or view.is_guest:
             return
         rng = RANGE_OF[self.range.value or "today"]()
-        points = await io_bound(history.minutes_by_module, self.engine, rng, Filters(user=view.key[1]), 15)
+        points = await self.reads.minutes_by_module(rng, Filters(user=view.key[1]), 15)
         self.learner_empty.set_visibility(not points)
         self.learner_chart.set_visibility(bool(points))
         names = [self.names.module(slug) for slug, _ in points]

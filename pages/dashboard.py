@@ -21,6 +21,7 @@ from components.today_chart import TodayChart
 from gaze.board import Names, RowView
 from gaze.services import Services
 from pages.access import page_actions, to_login
+from pages.history import Reads
 
 T = TypeVar("T")
 
@@ -80,7 +81,8 @@ def dashboard_page(services: Services, hub: Hub, actions: Actions, names: Names)
         return LimitsPanel(actions, services.limits, services.catalog, services.recorder.sessions)
 
     limits = Lazy(lambda: limits_dialog(limits_panel))
-    device_day = Lazy(lambda: DeviceDay(actions, names, services.engine))
+    reads = Reads(services.engine, services.catalog, services.devices, services.settings.log_dir)
+    device_day = Lazy(lambda: DeviceDay(actions, names, reads))
 
     def open_limits() -> None:
         limits.get().open()

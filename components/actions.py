@@ -17,6 +17,7 @@ from nicegui import Client, ui
 
 from components.hub import Hub
 from components.io import io_bound
+from components.messages import tell
 from gaze.auth import ADMIN, User
 from gaze.services import Services
 
@@ -28,11 +29,15 @@ log = logging.getLogger(__name__)
 _PAGES: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
 
 
+SIGNED_OUT = "/login?signed_out=1"  # the login page then says "Signed out."
+
+
 def send_to_login(clients: Iterable[Client]) -> None:
-    """Send these open pages to the login page (nothing may show on them any more)."""
+    """Send these open pages to the login page, which says they were signed out (nothing may show
+    on them any more: their browser signed out, or their user was removed)."""
     for client in clients:
         with client:
-            ui.navigate.to("/login")
+            ui.navigate.to(SIGNED_OUT)
 
 
 def end_pages_of(username: str) -> None:
@@ -105,11 +110,11 @@ class Actions:
             log.warning(
                 "refused: %s tried to %s from a page of a browser that logged out", self.identity.username, what
             )
-            ui.notify("You have logged out on this browser: log in again to make changes.", type="negative")
+            tell("You have signed out on this browser: log in again to make changes.", "refused")
             raise NotAllowed(what)
         if not self.is_admin:
             log.warning("refused: %s (role %s) tried to %s", self.identity.username, self.role, what)
-            ui.notify(f"Only an admin can {what}.", type="negative")
+            tell(f"Only an admin can {what}.", "refused")
             raise NotAllowed(what)
 
     # ------------------------------------------------------------------ limits and alerts

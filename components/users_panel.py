@@ -7,12 +7,14 @@ from nicegui import ui
 from components.actions import Actions, NotAllowed
 from components.confirm import confirm
 from components.frame import icon_button
+from components.messages import tell
 from gaze.auth import ROLES, VIEWER, AuthError, Users
 
 
 class UsersPanel:
-    """Every change notifies first, then redraws, inside the panel's own column: a handler whose
-    button the redraw removes never runs UI code in a deleted slot."""
+    """Every change tells its result first (one message, components/messages.py), then redraws,
+    inside the panel's own column: a handler whose button the redraw removes never runs UI code in
+    a deleted slot."""
 
     def __init__(self, actions: Actions, users: Users) -> None:
         self.actions = actions
@@ -29,8 +31,6 @@ class UsersPanel:
                     ui.button("Add user", icon="person_add", on_click=self.add).mark("user-add")
                     for field in (self.name, self.password):  # Enter adds, as the button does
                         field.on("keydown.enter", self.add)
-                self.error = ui.label("").classes("text-sm text-red-700").mark("user-error")
-                self.error.props('role="alert"')
             with ui.card().classes("w-full"):
                 ui.label("Users").classes("text-lg font-semibold")
                 self.list = ui.column().classes("w-full gap-1")
@@ -42,15 +42,13 @@ class UsersPanel:
             try:
                 await coro  # type: ignore[misc]
             except AuthError as exc:
-                self.error.set_text(str(exc))
-                ui.notify(str(exc), type="negative")
+                tell(str(exc), "refused")
                 self.draw()  # e.g. a refused role change: the select shows the stored role again
                 return False
             except NotAllowed:
                 self.draw()
                 return False
-            self.error.set_text("")
-            ui.notify(done, type="positive")
+            tell(done)
             self.draw()
             return True
 
@@ -70,6 +68,10 @@ class UsersPanel:
 
     async def remove(self, username: str) -> None:
         with self.root:
+            refused = self.users.removal_refused(username)
+            if refused:  # said before the question, not after the admin confirmed
+                tell(refused, "refused")
+                return
             sure = await confirm(
                 f"Remove {username}?",
                 f"{username} can no longer sign in; pages they have open stop working. This cannot be undone.",

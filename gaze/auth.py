@@ -149,12 +149,18 @@ class Users:
                 row.role = role
             self._roles[username] = role
 
+    def removal_refused(self, username: str) -> str | None:
+        """Why `username` cannot be removed, or None: asked before the admin confirms (the roles in
+        memory); `remove` asks the table again."""
+        roles = self._roles
+        return _last_admin(roles.get(username), sum(role == ADMIN for role in roles.values()))
+
     def remove(self, username: str) -> None:
         with self._lock:
             with Session(self.engine) as db, db.begin():
                 row = _existing(db, username)
-                if row.role == ADMIN and self._admins(db) == 1:
-                    raise AuthError("The last admin cannot be removed.")
+                if refused := _last_admin(row.role, self._admins(db)):
+                    raise AuthError(refused)
                 db.execute(delete(UserRow).where(UserRow.username == username))
             self._roles.pop(username, None)
         log.info("user removed: %s", username)
@@ -185,6 +191,11 @@ class Users:
 
 
 @functools.cache
+def _last_admin(role: str | None, admins: int) -> str | None:
+    """The one rule of removing users: the last admin stays (else nobody could manage users)."""
+    return "The last admin cannot be removed." if role == ADMIN and admins == 1 else None
+
+
 def _dummy_hash() -> str:
     """A hash to check a password against when the user does not exist (the same time either way).
     Made on first use, not at import: scrypt costs ~0.3 s, which every command line would pay."""

@@ -67,7 +67,10 @@ def test_users_roles_and_last_admin(users: Users) -> None:
                 lambda: users.remove("admin"), lambda: users.set_role("admin", VIEWER)):  # fmt: skip
         with pytest.raises(AuthError):
             bad()
+    assert users.removal_refused("admin") == "The last admin cannot be removed."  # asked before confirming
+    assert users.removal_refused("viewer1") is None
     users.set_role("viewer1", ADMIN)
+    assert users.removal_refused("admin") is None
     users.remove("admin")  # no longer the last admin
     assert [u.username for u in users.list()] == ["viewer1"]
     users.set_password("viewer1", "new-password")

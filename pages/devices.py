@@ -16,6 +16,8 @@ from components.actions import Actions, NotAllowed
 from components.frame import frame
 from components.hub import Hub
 from components.io import io_bound
+from components.messages import tell
+from gaze.board import Names
 from gaze.devices import DeviceLabels, LabelError, recent_devices
 from gaze.services import Services
 from gaze.sessions import OpenSession
@@ -31,21 +33,29 @@ def register(services: Services, hub: Hub) -> None:
         if actions is None:
             return to_login()
         with frame(actions, "Devices", width="max-w-3xl"):
-            panel = DevicesPanel(actions, services.engine, services.devices, services.recorder.sessions)
+            names = Names(services.catalog, services.devices.label)
+            panel = DevicesPanel(actions, services.engine, services.devices, services.recorder.sessions, names.module)
         await panel.draw()
         return None
 
 
 class DevicesPanel:
-    """`engine` says which devices were seen lately, `sessions` which are on a module now."""
+    """`engine` says which devices were seen lately, `sessions` which are on a module now (and
+    `module` its name). What a save did is told as the page's one message (components/messages.py)."""
 
     def __init__(
-        self, actions: Actions, engine: Engine, labels: DeviceLabels, sessions: Callable[[], list[OpenSession]]
+        self,
+        actions: Actions,
+        engine: Engine,
+        labels: DeviceLabels,
+        sessions: Callable[[], list[OpenSession]],
+        module: Callable[[str], str],
     ) -> None:
         self.actions = actions
         self.engine = engine
         self.labels = labels
         self.sessions = sessions
+        self.module = module
         with ui.card().classes("w-full"):
             ui.label("Devices").classes("text-lg font-semibold")
             ui.label(
@@ -59,20 +69,17 @@ class DevicesPanel:
                     self.new_ip.on("keydown.enter", self.add)
                     self.new_label.on("keydown.enter", self.add)
                     ui.button("Save name", on_click=self.add).mark("device-save")
-            self.error = ui.label("").classes("text-sm text-red-700").mark("device-error")
             self.list = ui.column().classes("w-full gap-0")
 
     async def _save(self, ip: str, label: str) -> bool:
         try:
             await self.actions.set_device_label(ip, label)
         except LabelError as exc:
-            self.error.set_text(f"Name of {ip.strip()} not saved: {exc}")
-            ui.notify(f"Name not saved: {exc}", type="negative")
+            tell(f"Name of {ip.strip() or 'the device'} not saved: {exc}", "refused")
             return False
         except NotAllowed:
             return False
-        self.error.set_text("")
-        ui.notify(f"{ip}: {label.strip() or 'name removed'}")
+        tell(f"{ip.strip()}: {label.strip() or 'name removed'}")
         return True
 
     async def add(self) -> None:
@@ -84,9 +91,9 @@ class DevicesPanel:
     async def draw(self) -> None:
         since = int(time.time() * 1000) - RECENT_DAYS * 86_400_000
         seen = dict(await io_bound(recent_devices, self.engine, since))
-        now_on = {s.ip for s in self.sessions()}
+        now_on = self._modules_now()
         labels = self.labels.all()
-        ips = sorted(set(seen) | now_on | set(labels), key=_ip_sort_key)
+        ips = sorted(set(seen) | set(now_on) | set(labels), key=_ip_sort_key)
         self.list.clear()
         with self.list:
             if not ips:
@@ -94,12 +101,21 @@ class DevicesPanel:
             for ip in ips:
                 with ui.row().classes("w-full items-center gap-3 border-b py-1 flex-wrap").mark("device-row"):
                     ui.label(ip).classes("w-40 font-mono text-sm")
-                    last = "on a module now" if ip in now_on else _seen(seen.get(ip))
-                    ui.label(last).classes("text-xs text-gray-500 w-40")
+                    last = f"now on {now_on[ip]}" if ip in now_on else _seen(seen.get(ip))
+                    ui.label(last).classes("text-xs text-gray-500 w-40 sm:w-56 break-words").mark("device-now")
                     if self.actions.is_admin:
                         self._name_field(ip, labels.get(ip, ""))
                     else:
                         ui.label(labels.get(ip, "")).classes("font-medium")
+
+    def _modules_now(self) -> dict[str, str]:
+        """Each device in an open session: the name of the module it is on (of each, if several)."""
+        on: dict[str, list[str]] = {}
+        for session in self.sessions():
+            modules = on.setdefault(session.ip, [])
+            if (name := self.module(session.module)) not in modules:
+                modules.append(name)
+        return {ip: " and ".join(sorted(modules)) for ip, modules in on.items()}
 
     def _name_field(self, ip: str, label: str) -> None:
         """The name of `ip`, saved by its button or by Enter; both say which device they are for."""

@@ -100,6 +100,4 @@ def _header(actions: Actions, title: str, tools: Callable[[], None] | None) -> N
                 "whoami"
             )
 
-            icon_button(
-                "logout", f"Log out {actions.identity.username}", log_out, props="flat round dense color=white"
-            ).mark("logout")
+            ui.button("Sign out", icon="logout", on_click=log_out).props("flat dense no-caps color=white")

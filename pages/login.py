@@ -25,7 +25,8 @@ def text(value: object) -> str:
 
 def register(services: Services, limiter: LoginLimiter) -> None:
     @ui.page("/login", title="Module Gaze · Log in")
-    def login(redirect_to: str = "/") -> RedirectResponse | None:
+    def login(redirect_to: str = "/", signed_out: str = "") -> RedirectResponse | None:
+        """`signed_out`: set when the app sent this page here (components/actions.py `SIGNED_OUT`)."""
         target = safe_redirect(redirect_to)
         request = ui.context.client.request
         if request_identity(request, services.users) is not None:
@@ -33,6 +34,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
         address = request_address(request, services.settings) or (request.client.host if request.client else "")
 
         async def attempt() -> None:
+            note.set_visibility(False)  # one message: what this attempt says replaces "Signed out."
             wait = limiter.reserve(address)  # counted before the slow hash: a burst gets no extra tries
             if wait > 0:
                 error.set_text(f"Too many failed logins. Try again in {math.ceil(wait)} s.")
@@ -57,6 +59,8 @@ def register(services: Services, limiter: LoginLimiter) -> None:
         colors()
         with ui.card().classes("absolute-center w-80 max-w-[92vw]"):
             ui.label("Module Gaze").classes("text-xl font-semibold")
+            note = ui.label("Signed out. Log in again to see the board.").classes("text-sm text-gray-700")
+            note.props('role="status"').mark("login-note").set_visibility(bool(signed_out))
             username = (
                 ui.input("User name")
                 .classes("w-full")

@@ -316,9 +316,11 @@ def test_a_live_row_opens_the_devices_day(page: Page, classroom: App) -> None:
     day = page.get_by_role("dialog")
     expect(day.get_by_text(f"{ANNA_IP}: today", exact=True)).to_be_visible()
     expect(
-        day.get_by_text(re.compile(r"^0 ended sessions today \(0s\), and the open one on Mathematics"))
+        day.get_by_text(
+            re.compile(r"^Today on this device, anyone's: no ended sessions yet; open now: anna@example.com on Mathem")
+        )
     ).to_be_visible()
-    expect(day.get_by_text("anna@example.com: minutes per module", exact=True)).to_be_visible()
+    expect(day.get_by_text("anna@example.com on any device: minutes per module", exact=True)).to_be_visible()
     page.wait_for_timeout(300)
     shot(page, "device-day-1280")
     day.get_by_label("Device name").fill("Tablet 07")

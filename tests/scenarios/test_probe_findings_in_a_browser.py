@@ -12,11 +12,18 @@
 - A browser cannot write lines into the app's log through NiceGUI's log channel (forged lines,
   floods), not even from the login page.
 - A device's day on a phone: the timeline's times do not overlap.
+- One message per action (issue 20.5): on /users a refusal is replaced by the success that follows
+  it, /devices shows one message for three saves; the form's own error lines are gone.
+- Issue 20.6: a device's day has a key for its colours, whole module names, and a top line and a
+  learner part that each say whose sessions they count.
+- Issue 20.7: removing the last admin is refused before the question; "Sign out" is a labelled
+  button and the login page then says "Signed out"; /devices says which module a device is on.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -32,6 +39,7 @@ from tests.browserkit import (
     WAIT_MS,
     App,
     access_line,
+    append,
     chromium_after,
     entry_path,
     fresh_page,
@@ -47,6 +55,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 LEARNER_IP = "192.168.7.21"
+SHARED_IP = "192.168.7.30"  # a Guest's session ends there when amina signs in on it
+LONG_MODULE = "Acids, Bases and Salts in Everyday Life"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +64,8 @@ def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """One learner on Algebra Basics, followed from start-up."""
     at = now_ms() - 60_000
     lines = [(at, access_line(LEARNER_IP, entry_path("cdn_algebra"), at))]
-    with running_classroom(tmp_path_factory.mktemp("probe"), {"cdn_algebra": "Algebra Basics"}, lines) as app:
+    catalog = {"cdn_algebra": "Algebra Basics", "cdn_acids": LONG_MODULE}
+    with running_classroom(tmp_path_factory.mktemp("probe"), catalog, lines) as app:
         yield app
 
 
@@ -91,8 +102,8 @@ def test_log_out_ends_the_browsers_other_pages(centre: App, browser: Browser) ->
         _fill_limit(third, "algebra", "45")
         third.route("**/login*", lambda route: route.fulfill(status=204))  # 204: the page stays
 
-        first.get_by_role("button", name=f"Log out {ADMIN_USER}").click()
-        first.wait_for_url(f"{centre.url}/login", timeout=WAIT_MS)
+        first.get_by_role("button", name="Sign out", exact=True).click()
+        first.wait_for_url(f"{centre.url}/login?signed_out=1", timeout=WAIT_MS)
         second.wait_for_url(f"{centre.url}/login*", timeout=WAIT_MS)  # not left showing the board
 
         third.get_by_label("Minutes", exact=True).press("Enter")  # a change from a logged-out page
@@ -270,5 +281,132 @@ def test_a_devices_day_on_a_phone_has_readable_times(centre: App, browser: Brows
         page.locator(".q-dialog .nicegui-echart svg text").first.wait_for(timeout=WAIT_MS)
         page.wait_for_timeout(500)  # drawn at the dialog's width
         assert _labels_overlap(page, ".q-dialog .nicegui-echart") == []
+    finally:
+        page.context.close()
+
+
+def _on_the_board(page: Page, ip: str) -> None:
+    """Wait until the board shows a live row of device `ip`."""
+    row = page.locator("div.border-gray-200").filter(has=page.get_by_text(ip, exact=True))
+    row.first.wait_for(timeout=WAIT_MS)
+
+
+def test_one_message_per_action(centre: App, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    page = fresh_page(browser, DESK)
+    messages = page.locator(".q-notification")
+    try:
+        log_in(page, centre, path="/users")
+        page.get_by_label("User name", exact=True).fill("teacher")
+        page.get_by_label("Password", exact=True).fill("short")
+        page.get_by_role("button", name="Add user").click()
+        expect(messages.filter(has_text="A password needs at least 8 characters.")).to_be_visible()
+        page.get_by_label("Password", exact=True).fill("teacher-secret-1")
+        page.get_by_role("button", name="Add user").click()
+        expect(messages.filter(has_text="User teacher added")).to_be_visible()
+        expect(messages).to_have_count(1)  # the refusal before it is gone: replaced, not piled
+        expect(page.get_by_text("A password needs at least 8 characters.")).to_have_count(0)
+
+        page.goto(centre.url + "/devices")
+        address, name = page.get_by_label("IP address", exact=True), page.get_by_label("Name, e.g. Tablet 07")
+        for ip, label, said in (
+            ("not-an-ip", "Tablet 77", "Name of not-an-ip not saved"),
+            ("10.0.0.77", "x" * 41, "Name of 10.0.0.77 not saved"),
+            ("10.0.0.77", "Tablet 77", "10.0.0.77: Tablet 77"),
+        ):
+            address.fill(ip)
+            name.fill(label)
+            name.press("Enter")
+            expect(messages.last).to_contain_text(said)
+        expect(messages).to_have_count(1)
+        expect(messages).to_have_text(re.compile("10.0.0.77: Tablet 77"))
+        expect(page.get_by_text("not saved")).to_have_count(0)
+        box, height = messages.bounding_box(), page.viewport_size["height"] if page.viewport_size else 0
+        assert box is not None and box["y"] > height / 2  # at the bottom: one place on every page
+    finally:
+        page.context.close()
+
+
+def test_a_devices_day_says_whose_sessions_it_counts(centre: App, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    at = now_ms()
+    append(
+        centre.journal,
+        [
+            (at - 120_000, access_line(SHARED_IP, entry_path("cdn_acids"), at - 120_000)),
+            (at - 5_000, access_line(SHARED_IP, entry_path("cdn_algebra"), at - 5_000, user="amina@example.com")),
+        ],
+    )
+    for size in (PHONE, DESK):
+        page = fresh_page(browser, size)
+        try:
+            log_in(page, centre)
+            _on_the_board(page, SHARED_IP)
+            page.wait_for_timeout(1_500)  # the Guest's ended session stored (the recorder's next save)
+            page.locator("div.border-gray-200").filter(has=page.get_by_text(SHARED_IP, exact=True)).first.click()
+            day = page.get_by_role("dialog")
+            top = re.compile(
+                r"^Today on this device, anyone's: 1 ended session \(.+\) by a Guest; "
+                r"open now: amina@example.com on Algebra Basics \(.+ so far\)\.$"
+            )
+            expect(day.get_by_text(top)).to_be_visible()
+            learner = "No ended sessions of amina@example.com on any device today yet."
+            expect(day.get_by_text(learner, exact=True)).to_be_visible()
+            expect(day.get_by_text("ended session", exact=True)).to_be_visible()  # the key of the colours
+            expect(day.get_by_text("open session, still going", exact=True)).to_be_visible()
+            chart = day.locator(".nicegui-echart").first
+            chart.locator("svg text").first.wait_for(timeout=WAIT_MS)
+            page.wait_for_timeout(500)  # drawn at the dialog's width
+            words = " ".join(" ".join(chart.locator("svg text").all_text_contents()).split())  # a name on 2 lines
+            assert "Everyday Life" in words and "…" not in words and "..." not in words, words  # not cut
+        finally:
+            page.context.close()
+
+
+def test_devices_says_which_module_a_device_is_on(centre: App, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    at = now_ms()
+    append(centre.journal, [(at, access_line("192.168.7.40", entry_path("cdn_acids"), at))])
+    page = fresh_page(browser, PHONE)
+    try:
+        log_in(page, centre)
+        _on_the_board(page, "192.168.7.40")
+        page.goto(centre.url + "/devices")
+        row = page.locator("div.border-b").filter(has=page.get_by_text("192.168.7.40", exact=True))
+        expect(row).to_contain_text(f"now on {LONG_MODULE}")
+    finally:
+        page.context.close()
+
+
+def test_sign_out_is_labelled_and_the_login_page_says_so(centre: App, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    page = fresh_page(browser, PHONE)
+    try:
+        log_in(page, centre)
+        sign_out = page.get_by_role("button", name="Sign out", exact=True)
+        expect(sign_out).to_be_visible()
+        expect(sign_out).to_contain_text("Sign out")  # words on the button, not an icon alone
+        sign_out.click()
+        page.wait_for_url("**/login?signed_out=1", timeout=WAIT_MS)
+        expect(page.get_by_role("status")).to_have_text("Signed out. Log in again to see the board.")
+    finally:
+        page.context.close()
+
+
+def test_removing_the_last_admin_is_refused_before_the_question(centre: App, browser: Browser) -> None:
+    """Runs after the tests that add admins: the tests' admin is the only one left."""
+    from playwright.sync_api import expect
+
+    page = fresh_page(browser, DESK)
+    try:
+        log_in(page, centre, path="/users")
+        expect(page.get_by_role("combobox", name=re.compile("^Role of"))).not_to_have_count(0)
+        page.get_by_role("button", name=f"Remove user {ADMIN_USER}").click()
+        expect(page.locator(".q-notification", has_text="The last admin cannot be removed.")).to_be_visible()
+        expect(page.locator(".q-dialog")).to_have_count(0)  # no "Remove tester?" asked first
     finally:
         page.context.close()

@@ -1,6 +1,6 @@
 """The one way a page tells its user what an action did: a notification at the bottom of the
 screen, one at a time. The newest replaces the one before (Quasar's Notify `group`: same place, no
-pile, no overlap), green when done, red when refused, grey for a plain note.
+pile, no overlap), green when done, red when refused or for an alert, grey for a plain note.
 
     tell(f"User {name} added")
     tell("A password needs at least 8 characters.", "refused")
@@ -12,12 +12,17 @@ from typing import Final, Literal
 
 from nicegui import ui
 
-Kind = Literal["done", "refused", "note"]
+Kind = Literal["done", "refused", "alert", "note"]
 
 PLACE: Final = "bottom"  # every message of every page stands here: one place, seen on a phone and a desk
 GROUP = "module-gaze"  # one group: a new message takes the place of the one showing
-_TYPES: dict[str, Literal["positive", "negative"] | None] = {"done": "positive", "refused": "negative", "note": None}
-_SECONDS = {"done": 5, "refused": 10, "note": 5}  # a reason why not stays longer, and can be closed
+_TYPES: dict[str, Literal["positive", "negative"] | None] = {
+    "done": "positive",
+    "refused": "negative",
+    "alert": "negative",
+    "note": None,
+}
+_SECONDS = {"done": 5, "refused": 10, "alert": 8, "note": 5}  # a reason why not, an alert: longer, and closable
 
 
 def tell(text: str, kind: Kind = "done", *, seconds: int | None = None) -> None:
@@ -30,5 +35,5 @@ def tell(text: str, kind: Kind = "done", *, seconds: int | None = None) -> None:
         badgeClass="hidden",  # Quasar counts replaced messages in a badge: not a number the admin needs
         timeout=(seconds or _SECONDS[kind]) * 1000,
         multi_line=len(text) > 60,
-        close_button="OK" if kind == "refused" else False,
+        close_button="OK" if kind in ("refused", "alert") else False,
     )

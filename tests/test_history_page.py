@@ -326,7 +326,7 @@ async def test_admin_names_a_device_and_the_board_shows_it(user: User) -> None:
     hit("192.168.1.42", "cdn_math", user="anna@example.com", ago_s=20)
     await user.open("/devices")
     await user.should_see("192.168.1.42", retries=WAIT)
-    await user.should_see("now on cdn_math")  # which module (this test's catalog has no name for it)
+    await user.should_see("now on Mathematics")  # which module the device is on
     user.find(marker="device-ip").type("192.168.1.42")
     user.find(marker="device-label").type("Tablet 07")
     user.find(marker="device-save").click()

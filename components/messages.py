@@ -35,5 +35,6 @@ def tell(text: str, kind: Kind = "done", *, seconds: int | None = None) -> None:
         badgeClass="hidden",  # Quasar counts replaced messages in a badge: not a number the admin needs
         timeout=(seconds or _SECONDS[kind]) * 1000,
         multi_line=len(text) > 60,
-        close_button="OK" if kind in ("refused", "alert") else False,
+        # closable: Quasar's close button takes the theme's colour, unreadable on red; white reads
+        actions=[{"label": "OK", "color": "white"}] if kind in ("refused", "alert") else [],
     )

@@ -11,7 +11,7 @@ from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.charts import Segment, bar_series, minutes_bars, redraw, timeline
-from components.frame import icon_button
+from components.frame import icon_button, name_dialog
 from gaze import history
 from gaze.board import Names, RowView, format_duration
 from gaze.devices import LabelError
@@ -42,6 +42,7 @@ class DeviceDay:
                 self.title = ui.label("").classes("text-lg font-semibold truncate min-w-0")
                 ui.space()
                 icon_button("close", "Close the device's day", self.dialog.close)
+            name_dialog(self.dialog, self.title)
             with ui.row().classes("w-full items-center gap-2 flex-nowrap") as self.rename:
                 self.name = ui.input("Device name", placeholder="e.g. Tablet 07").props("dense").classes("flex-grow")
                 self.name.on("keydown.enter", self.save_name)

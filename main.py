@@ -153,6 +153,7 @@ def serve() -> None:
         storage_secret=session_secret(services.settings.data_dir),
         port=services.settings.port,
         title="Module Gaze",
+        language="en-US",  # <html lang="en-US">: screen readers speak English (and Quasar's own words)
         reload=False,
         show=False,
         favicon="📊",

@@ -14,7 +14,7 @@ from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.charts import ENDED_COLOR, NARROW_PX, Segment, bar_series, minutes_bars, redraw, timeline
-from components.frame import icon_button
+from components.frame import icon_button, name_dialog
 from components.messages import tell
 from components.theme import OPEN_COLOR
 from gaze import history
@@ -50,6 +50,7 @@ class DeviceDay:
                 self.title = ui.label("").classes("text-lg font-semibold truncate min-w-0")
                 ui.space()
                 icon_button("close", "Close the device's day", self.dialog.close)
+            name_dialog(self.dialog, self.title)
             with ui.row().classes("w-full items-center gap-2 flex-nowrap") as self.rename:
                 self.name = ui.input("Device name", placeholder="e.g. Tablet 07").props("dense").classes("flex-grow")
                 self.name.on("keydown.enter", self.save_name)

@@ -11,11 +11,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from nicegui import Client, app, ui
+from nicegui.elements.mixins.text_element import TextElement
 
 from components.actions import Actions, send_to_login
 from components.theme import PRIMARY
 
 WALL_FONT_PX = 24
+# Every link and button of the header shows where the keyboard is: a white ring around it (Quasar's
+# own focus shade on a flat button over the header's colour is hardly seen).
+HEADER_FOCUS = "[&_*:focus-visible]:outline-2! [&_*:focus-visible]:outline-offset-2 [&_*:focus-visible]:outline-white"
 
 
 def colors() -> None:
@@ -31,6 +35,20 @@ def icon_button(
     button.props["aria-label"] = label
     button.tooltip(label)
     return button
+
+
+class Heading(TextElement):
+    """A page's one h1 (Quasar's large h1 size reset: `classes` say how it looks)."""
+
+    def __init__(self, text: str = "", classes: str = "text-xl font-semibold") -> None:
+        super().__init__(tag="h1", text=text)
+        self.classes(f"m-0 leading-normal tracking-normal {classes}")
+
+
+def name_dialog(dialog: ui.dialog, title: ui.element) -> None:
+    """The dialog's accessible name is its visible `title` (aria-labelledby): a screen reader says
+    what opened, also after the title's text changes."""
+    dialog.props(f"aria-labelledby={title.html_id}")
 
 
 def browser_id(client: Client) -> str | None:
@@ -80,18 +98,19 @@ def frame(
 
 def _header(actions: Actions, title: str, tools: Callable[[], None] | None) -> None:
     with ui.header().classes(
-        f"items-center justify-between bg-[{PRIMARY}] px-2 sm:px-4 py-2 gap-x-2 gap-y-1 flex-wrap"
+        f"items-center justify-between bg-[{PRIMARY}] px-2 sm:px-4 py-2 gap-x-2 gap-y-1 flex-wrap {HEADER_FOCUS}"
     ):
-        with ui.row().classes("items-center gap-4"):
+        # The page's h1: the app's name (a link to the board) and the page's title; on a phone the
+        # title is read out but not shown (no room beside the links).
+        with Heading(classes="flex items-baseline gap-4 text-white"):
             ui.link("Module Gaze", "/").classes("text-xl font-semibold text-white no-underline")
-            ui.label(title).classes("text-sm text-white opacity-80 max-md:hidden")
-        with ui.row().classes("items-center gap-x-3 gap-y-1 flex-wrap"):
+            ui.label(title).classes("text-sm max-md:sr-only").mark("page-title")
+        with ui.row().classes("items-center gap-x-2 sm:gap-x-3 gap-y-1 flex-wrap"):
             if tools is not None:
                 tools()
-            ui.link("Board", "/").classes("text-white text-sm").mark("nav-board")
-            ui.link("History", "/history").classes("text-white text-sm").mark("nav-history")
-            ui.link("Devices", "/devices").classes("text-white text-sm").mark("nav-devices")
-            ui.link("Wall", "/wall").classes("text-white text-sm max-sm:hidden").mark("nav-wall").tooltip(
+            for text, path in (("Board", "/"), ("History", "/history"), ("Devices", "/devices")):
+                ui.link(text, path).classes("text-white text-sm").mark(f"nav-{text.lower()}")
+            ui.link("Wall", "/wall").classes("text-white text-sm").mark("nav-wall").tooltip(
                 "The board for a screen in the centre: large type, no controls"
             )
             if actions.is_admin:

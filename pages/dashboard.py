@@ -11,7 +11,7 @@ from nicegui import ui
 from components.actions import Actions
 from components.alerts import AlertBanner, AlertHistory
 from components.device_day import DeviceDay
-from components.frame import frame, icon_button
+from components.frame import Heading, frame, icon_button, name_dialog
 from components.hub import Hub
 from components.limits_panel import LimitsPanel
 from components.monitoring import monitoring_control, stopped_banner
@@ -30,10 +30,11 @@ def limits_dialog(panel: Callable[[], LimitsPanel]) -> ui.dialog:
     """Time limits in a dialog the header opens: reachable at once, also on a phone."""
     with ui.dialog() as dialog, ui.card().classes("w-full max-w-2xl").mark("limits-dialog"):
         with ui.row().classes("w-full items-center flex-nowrap"):
-            ui.label("Time limits").classes("text-lg font-semibold")
+            title = ui.label("Time limits").classes("text-lg font-semibold")
             ui.space()
             icon_button("close", "Close time limits", dialog.close)
         panel()
+    name_dialog(dialog, title)
     return dialog
 
 
@@ -115,7 +116,7 @@ def wall_page(services: Services, hub: Hub, actions: Actions, names: Names) -> N
     """The wall board: large type, no controls."""
     with frame(actions, wall=True):
         with ui.row().classes("w-full items-center gap-x-6 gap-y-1 flex-wrap"):
-            ui.label("Module Gaze").classes("text-2xl font-semibold text-primary")
+            Heading("Module Gaze", "text-2xl font-semibold text-primary")
             ui.label().bind_text_from(hub.status, "reader").classes("text-gray-600")
             ui.label().bind_text_from(hub.status, "last_line").classes("text-gray-600")
         stopped_banner(hub.status)

@@ -8,7 +8,7 @@ import math
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
-from components.frame import colors
+from components.frame import Heading, colors
 from components.io import io_bound
 from gaze.auth import LoginLimiter, safe_redirect
 from gaze.services import Services
@@ -58,7 +58,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
 
         colors()
         with ui.card().classes("absolute-center w-80 max-w-[92vw]"):
-            ui.label("Module Gaze").classes("text-xl font-semibold")
+            Heading("Module Gaze")
             note = ui.label("Signed out. Log in again to see the board.").classes("text-sm text-gray-700")
             note.props('role="status"').mark("login-note").set_visibility(bool(signed_out))
             username = (

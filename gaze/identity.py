@@ -61,7 +61,11 @@ def user_of_usual(rest: str, trailer: str, query: str, named: str | None) -> str
     user = _json_identity(trailer) if last == "}" or last.isspace() else None
     if user is None and named:
         user = _morgan_token(named)
-    return user or _header_identity(rest, trailer) or _query_identity(query) or GUEST
+    if user is None and (named or ":" in trailer or "=" in trailer):  # `rest` has a `=` only in user=
+        user = _header_identity(rest, trailer)
+    if user is None and query:
+        user = _query_identity(query)
+    return user or GUEST
 
 
 def normalize_user(value: object) -> str | None:

@@ -17,6 +17,8 @@ NO_TIME = "no-time"  # a hit with neither a bracketed time nor a journal time
 MALFORMED = "malformed"  # a line of journalctl output that is not an entry
 # A MESSAGE journald emits as an array of byte values; the spacing differs between systemd versions.
 _BYTES_MESSAGE = re.compile(rb'"MESSAGE"\s*:\s*\[')
+# an entry from its fields as one tuple: tuple.__new__ itself, without JournalEntry()'s Python-level __new__
+_new_entry: Callable[[type[JournalEntry], tuple[str | None, int | None, str]], JournalEntry] = tuple.__new__
 
 
 @dataclass
@@ -104,7 +106,8 @@ class Ingestor:
             self.counters.ignored[NO_MODULE] += 1
             return
         text = message.decode("utf-8", errors="replace")
-        self.add(JournalEntry(None if cursor is None else cursor.decode("ascii", errors="replace"), realtime_us, text))
+        name = None if cursor is None else cursor.decode("ascii", errors="replace")
+        self.add(_new_entry(JournalEntry, (name, realtime_us, text)))
 
     def take(self) -> tuple[list[SessionRecord], list[str]]:
         records, access = self.pending_records, self.pending_access

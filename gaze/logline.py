@@ -175,7 +175,7 @@ def _usual(message: str, usual: re.Match[str], include_loopback: bool) -> Hit | 
     module, kind, query = target_info
     user = user_of_usual(message[usual.end(1) : usual.start(6) - 5], trailer, query, named)
     minute_ms = _minute_ms(minute)
-    time_ms = None if minute_ms is None else minute_ms + int(second) * 1000 + int(milli)
+    time_ms = None if minute_ms is None else minute_ms + int(second + milli)  # milli: three digits
     return _new_hit(Hit, (kind, ip[0], user, module, time_ms))
 
 

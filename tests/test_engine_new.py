@@ -12,7 +12,9 @@ from sqlalchemy import text
 from gaze.engine import NEW_SQLITE, _upgrade, create_new_sqlite, head_revision, make_engine, migrate, new_sqlite_script
 
 
-def schema_and_rows(path: Path) -> tuple[list[tuple[str, str, str, str | None]], dict[str, list[tuple[object, ...]]], int]:
+def schema_and_rows(
+    path: Path,
+) -> tuple[list[tuple[str, str, str, str | None]], dict[str, list[tuple[object, ...]]], int]:
     """Everything a database holds but its page layout: sqlite_master in order, every table's rows, user_version."""
     with sqlite3.connect(path) as conn:
         master = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").fetchall()

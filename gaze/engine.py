@@ -113,6 +113,7 @@ def create_new_sqlite(engine: Engine) -> bool:
     raw = engine.raw_connection()
     try:
         connection = raw.driver_connection
+        assert connection is not None  # a pool connection, checked out: open
         connection.isolation_level = None  # DDL inside our own transaction: all of it or nothing
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")

@@ -19,6 +19,8 @@ as Combined Log Format, all outside the timing:
 (c) `python main.py backfill --input F.txt --format text --no-database` against GoAccess (Debian's
     `goaccess`, when installed) reading the same hits in Combined Log Format into `-o report.json`.
 
+(b) and (c) also print each command's median CPU time (user + system, its children included).
+
 `--compare CHECKOUT` runs another checkout (the code before a change) in the same rounds: its (a)
 in a child process on the same messages, its `main.py` in (b) and (c), alternating with this one.
 
@@ -32,6 +34,7 @@ import gc
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -122,12 +125,18 @@ def _in_memory_of(checkout: Path, messages: Messages, repeat: int, tmp: Path) ->
     return result
 
 
+_CPU = [0.0]  # CPU seconds (user + system) of the last _timed command and its children
+
+
 def _timed(argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(
         argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _CPU[0] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode(errors='replace')}")
     return elapsed
@@ -164,24 +173,28 @@ def whole_commands(
     variant once (this checkout's as "new", "existing", "text"; another's prefixed with its label)."""
     ctl, goaccess, journal = tools["journalctl"] or "journalctl", tools["goaccess"], str(corpus.journal)
     runs: dict[str, list[float]] = {}
+
+    def record(key: str, wall: float) -> None:  # wall seconds under `key`, CPU seconds under cpu:`key`
+        runs.setdefault(key, []).append(wall)
+        runs.setdefault(f"cpu:{key}", []).append(_CPU[0])
+
     for i in range(repeat):
-        runs.setdefault("json", []).append(_timed([ctl, "--file", journal, "-o", "json"]))
+        record("json", _timed([ctl, "--file", journal, "-o", "json"]))
         if goaccess is not None:
             report = tmp / f"{corpus.name}-report.json"
-            runs.setdefault("goaccess", []).append(
-                _timed([goaccess, str(corpus.clf), "--log-format=COMBINED", "-o", str(report)])
-            )
+            record("goaccess", _timed([goaccess, str(corpus.clf), "--log-format=COMBINED", "-o", str(report)]))
         for label, repo in repos.items():
             work = tmp / f"{corpus.name}-{label}"
             template = work / "template" / "data" / "gaze.db"
             if i == 0:  # a database file the service has migrated already
                 _main_py(repo, work / "template", "users", "list")
             text = ("--input", str(corpus.text), "--format", "text", "--no-database")
-            runs.setdefault(f"{label}new", []).append(_main_py(repo, work / f"new-{i}", "backfill", "--file", journal))
-            runs.setdefault(f"{label}existing", []).append(
-                _main_py(repo, work / f"existing-{i}", "backfill", "--file", journal, template_db=template)
+            record(f"{label}new", _main_py(repo, work / f"new-{i}", "backfill", "--file", journal))
+            record(
+                f"{label}existing",
+                _main_py(repo, work / f"existing-{i}", "backfill", "--file", journal, template_db=template),
             )
-            runs.setdefault(f"{label}text", []).append(_main_py(repo, work / f"text-{i}", "backfill", *text))
+            record(f"{label}text", _main_py(repo, work / f"text-{i}", "backfill", *text))
     return {k: statistics.median(v) for k, v in runs.items()}
 
 
@@ -215,11 +228,20 @@ def run_corpus(corpus: Corpus, tmp: Path, repeat: int, tools: dict[str, str | No
     med = whole_commands(corpus, tmp, repeat, tools, repos)
     records, rate = int(now["records"]), n / now["ingest"]
     print(f"{'(b) the whole command, median of ' + str(repeat) + ' alternating rounds':<55}{'wall s':>12}")
-    print(_row("journalctl --file F -o json > /dev/null", f"{med['json']:.3f}", "reference"))
+    print(
+        _row("journalctl --file F -o json > /dev/null", f"{med['json']:.3f}", f"reference, cpu {med['cpu:json']:.2f} s")
+    )
     for label in repos:
         for key, what in (("new", "new SQLite database"), ("existing", "database exists")):
             value = med[label + key]
-            print(_row(f"{label}main.py backfill --file F ({what})", f"{value:.3f}", f"{value / med['json']:.2f}x"))
+            cpu = med[f"cpu:{label}{key}"]
+            print(
+                _row(
+                    f"{label}main.py backfill --file F ({what})",
+                    f"{value:.3f}",
+                    f"{value / med['json']:.2f}x, cpu {cpu:.2f} s",
+                )
+            )
     written = _session_lines(tmp / f"{corpus.name}-" / "new-0" / "logs")
     same = "same" if written == records else "DIFFERENT"
     print(_row("  session lines written / records in memory", f"{written:,} / {records:,}", same))
@@ -234,10 +256,16 @@ def run_corpus(corpus: Corpus, tmp: Path, repeat: int, tools: dict[str, str | No
     print(f"{'(c) text input against GoAccess, median of ' + str(repeat):<55}{'wall s':>12}")
     reference = med.get("goaccess")
     if reference is not None:
-        print(_row("goaccess F.clf --log-format=COMBINED -o report.json", f"{reference:.3f}", "reference"))
+        cpu = med["cpu:goaccess"]
+        print(
+            _row(
+                "goaccess F.clf --log-format=COMBINED -o report.json", f"{reference:.3f}", f"reference, cpu {cpu:.2f} s"
+            )
+        )
     for label in repos:
         value = med[label + "text"]
         note = f"{value / reference:.2f}x" if reference else "GoAccess not installed (apt-get install goaccess)"
+        note += f", cpu {med['cpu:' + label + 'text']:.2f} s"
         print(_row(f"{label}main.py backfill --input F.txt --format text --no-db", f"{value:.3f}", note))
     if reference is not None:
         ratio = med["text"] / reference

@@ -111,9 +111,10 @@ def create_new_sqlite(engine: Engine) -> bool:
     if revision != head_revision():
         return False
     raw = engine.raw_connection()
+    connection = raw.driver_connection
+    assert connection is not None  # a pool connection, checked out: open
+    raw.detach()  # closed after, not pooled: its autocommit setting must not reach the engine's transactions
     try:
-        connection = raw.driver_connection
-        assert connection is not None  # a pool connection, checked out: open
         connection.isolation_level = None  # DDL inside our own transaction: all of it or nothing
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from gaze.engine import NEW_SQLITE, _upgrade, create_new_sqlite, head_revision, make_engine, migrate, new_sqlite_script
@@ -70,5 +71,20 @@ def test_a_database_with_anything_in_it_is_left_to_alembic(tmp_path: Path) -> No
         with engine.connect() as conn:
             names = conn.execute(text("SELECT name FROM sqlite_master")).scalars().all()
         assert names == ["other"]
+    finally:
+        engine.dispose()
+
+
+def test_the_engine_keeps_its_transactions_after_making_a_new_database(tmp_path: Path) -> None:
+    """The connection that made the schema (in autocommit, to hold one transaction of its own) is not
+    given back to the engine: a transaction rolled back after it leaves nothing."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'gaze.db'}")
+    try:
+        migrate(engine, in_process=True)
+        with pytest.raises(RuntimeError), engine.begin() as conn:
+            conn.execute(text("INSERT INTO checkpoint (name, state, updated_ms) VALUES ('x', '{}', 1)"))
+            raise RuntimeError("rolled back")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM checkpoint")).scalar() == 0
     finally:
         engine.dispose()

@@ -34,7 +34,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -45,19 +44,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# `--gaze-from CHECKOUT --in-memory MESSAGES R` (how --compare measures another checkout's (a)): its
-# gaze package first on the path, before anything imports it
+# `--gaze-from CHECKOUT --in-memory MESSAGES R` (how --compare measures another checkout's (a)): that
+# checkout's gaze package, imported before anything else imports gaze; bench and tests are this one's
 GAZE_FROM = Path(sys.argv[sys.argv.index("--gaze-from") + 1]) if "--gaze-from" in sys.argv[:-1] else REPO
-for folder in dict.fromkeys((REPO, GAZE_FROM)):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+sys.path.insert(0, str(GAZE_FROM))
+import gaze  # noqa: E402, F401
 
-from bench.corpora import DESCRIPTIONS, SHAPES, UNIT, Corpus, make  # noqa: E402
+sys.path[0] = str(REPO)
+
+from bench.commands import CPU, main_py, session_lines, timed  # noqa: E402
+from bench.corpora import DESCRIPTIONS, SHAPES, Corpus, make  # noqa: E402
 from gaze import logline  # noqa: E402
 from gaze.ingest import Ingestor  # noqa: E402
 from gaze.journalctl import JournalEntry  # noqa: E402
 from gaze.logline import classify  # noqa: E402
-from gaze.logs import SESSIONS_STEM  # noqa: E402
 from gaze.sessions import SessionStore  # noqa: E402
 from tests import journalkit  # noqa: E402
 
@@ -125,39 +125,6 @@ def _in_memory_of(checkout: Path, messages: Messages, repeat: int, tmp: Path) ->
     return result
 
 
-_CPU = [0.0]  # CPU seconds (user + system) of the last _timed command and its children
-
-
-def _timed(argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.run(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    _CPU[0] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode(errors='replace')}")
-    return elapsed
-
-
-def _main_py(repo: Path, work: Path, *args: str, template_db: Path | None = None) -> float:
-    """`python main.py ARGS` of checkout `repo` as a user runs it: a new process, its own data and log
-    folders (the default SQLite database a copy of `template_db`, already migrated, or none yet)."""
-    data = work / "data"
-    data.mkdir(parents=True)
-    if template_db is not None:
-        shutil.copy(template_db, data / "gaze.db")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULEGAZE_", "MODULEFETCH_"))}
-    env.update(MODULEGAZE_DATA_DIR=str(data), MODULEFETCH_LOG_DIR=str(work / "logs"), MODULEGAZE_JOURNAL_UNIT=UNIT)
-    return _timed([sys.executable, str(repo / "main.py"), *args], cwd=work, env=env)
-
-
-def _session_lines(log_dir: Path) -> int:
-    return sum(p.read_bytes().count(b"\n") for p in log_dir.glob(f"{SESSIONS_STEM}*.log"))
-
-
 def _row(label: str, value: str, note: str = "") -> str:
     return f"  {label:<52} {value:>12}  {note}".rstrip()
 
@@ -176,25 +143,25 @@ def whole_commands(
 
     def record(key: str, wall: float) -> None:  # wall seconds under `key`, CPU seconds under cpu:`key`
         runs.setdefault(key, []).append(wall)
-        runs.setdefault(f"cpu:{key}", []).append(_CPU[0])
+        runs.setdefault(f"cpu:{key}", []).append(CPU[0])
 
     for i in range(repeat):
-        record("json", _timed([ctl, "--file", journal, "-o", "json"]))
+        record("json", timed([ctl, "--file", journal, "-o", "json"]))
         if goaccess is not None:
             report = tmp / f"{corpus.name}-report.json"
-            record("goaccess", _timed([goaccess, str(corpus.clf), "--log-format=COMBINED", "-o", str(report)]))
+            record("goaccess", timed([goaccess, str(corpus.clf), "--log-format=COMBINED", "-o", str(report)]))
         for label, repo in repos.items():
             work = tmp / f"{corpus.name}-{label}"
             template = work / "template" / "data" / "gaze.db"
             if i == 0:  # a database file the service has migrated already
-                _main_py(repo, work / "template", "users", "list")
+                main_py(repo, work / "template", "users", "list")
             text = ("--input", str(corpus.text), "--format", "text", "--no-database")
-            record(f"{label}new", _main_py(repo, work / f"new-{i}", "backfill", "--file", journal))
+            record(f"{label}new", main_py(repo, work / f"new-{i}", "backfill", "--file", journal))
             record(
                 f"{label}existing",
-                _main_py(repo, work / f"existing-{i}", "backfill", "--file", journal, template_db=template),
+                main_py(repo, work / f"existing-{i}", "backfill", "--file", journal, template_db=template),
             )
-            record(f"{label}text", _main_py(repo, work / f"text-{i}", "backfill", *text))
+            record(f"{label}text", main_py(repo, work / f"text-{i}", "backfill", *text))
     return {k: statistics.median(v) for k, v in runs.items()}
 
 
@@ -242,7 +209,7 @@ def run_corpus(corpus: Corpus, tmp: Path, repeat: int, tools: dict[str, str | No
                     f"{value / med['json']:.2f}x, cpu {cpu:.2f} s",
                 )
             )
-    written = _session_lines(tmp / f"{corpus.name}-" / "new-0" / "logs")
+    written = session_lines(tmp / f"{corpus.name}-" / "new-0" / "logs")
     same = "same" if written == records else "DIFFERENT"
     print(_row("  session lines written / records in memory", f"{written:,} / {records:,}", same))
     new_ratio, existing_ratio = med["new"] / med["json"], med["existing"] / med["json"]
@@ -273,7 +240,7 @@ def run_corpus(corpus: Corpus, tmp: Path, repeat: int, tools: dict[str, str | No
             f"  {corpus.name}: (c) main.py backfill --format text / GoAccess <= {TARGET_RATIO}: {ratio:.2f} "
             f"({med['text']:.3f} s / {reference:.3f} s) -> {_verdict(ratio <= TARGET_RATIO)}"
         )
-    text_written = _session_lines(tmp / f"{corpus.name}-" / "text-0" / "logs")
+    text_written = session_lines(tmp / f"{corpus.name}-" / "text-0" / "logs")
     same = "same" if text_written == records else "DIFFERENT"
     print(_row("  session lines written (text input)", f"{text_written:,}", same))
     return lines

@@ -3,19 +3,26 @@
 Run from the repository root::
 
     .venv/bin/python bench/ingest.py [--entries N] [--seed S] [--repeat R] [--corpus default|dense|both]
+                                     [--compare CHECKOUT]
 
 For each corpus (bench/corpora.py: `default`, a record per ~80 entries; `dense`, learners hopping
 between modules, a record per ~9 entries), written as a REAL `.journal` file, as short-iso text and
 as Combined Log Format, all outside the timing:
 
 (a) one core, messages already in memory: parse only (`classify`) and parse + sessionize
-    (`Ingestor.add` over every line, then `close_all`), best of R; a trivial loop (`"/modules/" in
-    msg` + `msg.split()`) is the baseline in the same run, to compare machines.
+    (`Ingestor.add` over every line, then `close_all`), best of R in CPU time (the process's own, so
+    other work on a shared machine does not count); a trivial loop (`"/modules/" in msg` +
+    `msg.split()`) is the baseline in the same run, to compare machines.
 (b) the command a user types, `python main.py backfill --file F` — start-up, journalctl and the
     default SQLite database included, new or already migrated — against `journalctl --file F -o json
     > /dev/null`: median of R rounds, each round running every variant once, alternating.
 (c) `python main.py backfill --input F.txt --format text --no-database` against GoAccess (Debian's
     `goaccess`, when installed) reading the same hits in Combined Log Format into `-o report.json`.
+
+(b) and (c) also print each command's median CPU time (user + system, its children included).
+
+`--compare CHECKOUT` runs another checkout (the code before a change) in the same rounds: its (a)
+in a child process on the same messages, its `main.py` in (b) and (c), alternating with this one.
 
 A report, not a test: it prints the figures and PASS/MISS and exits 0 (1 only on a setup failure).
 """
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import shutil
@@ -36,15 +44,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# `--gaze-from CHECKOUT --in-memory MESSAGES R` (how --compare measures another checkout's (a)): that
+# checkout's gaze package, imported before anything else imports gaze; bench and tests are this one's
+GAZE_FROM = Path(sys.argv[sys.argv.index("--gaze-from") + 1]) if "--gaze-from" in sys.argv[:-1] else REPO
+sys.path.insert(0, str(GAZE_FROM))
+import gaze  # noqa: E402, F401
 
-from bench.corpora import DESCRIPTIONS, SHAPES, UNIT, Corpus, make  # noqa: E402
+sys.path[0] = str(REPO)
+
+from bench.commands import CPU, main_py, session_lines, timed  # noqa: E402
+from bench.corpora import DESCRIPTIONS, SHAPES, Corpus, make  # noqa: E402
 from gaze import logline  # noqa: E402
 from gaze.ingest import Ingestor  # noqa: E402
 from gaze.journalctl import JournalEntry  # noqa: E402
 from gaze.logline import classify  # noqa: E402
-from gaze.logs import SESSIONS_STEM  # noqa: E402
 from gaze.sessions import SessionStore  # noqa: E402
 from tests import journalkit  # noqa: E402
 
@@ -55,16 +68,16 @@ Messages = list[tuple[int, str]]
 
 
 def _best(runs: int, fn: Callable[[], object]) -> tuple[float, object]:
-    """Best wall time of `runs` calls of fn (GC collected before, disabled during), and fn's last result."""
+    """Best CPU time of `runs` calls of fn (GC collected before, disabled during), and fn's last result."""
     best = float("inf")
     result: object = None
     for _ in range(runs):
         gc.collect()
         gc.disable()
         try:
-            started = time.perf_counter()
+            started = time.process_time()
             result = fn()
-            best = min(best, time.perf_counter() - started)
+            best = min(best, time.process_time() - started)
         finally:
             gc.enable()
     return best, result
@@ -94,37 +107,22 @@ def _ingest(messages: Messages) -> Ingestor:
     return ingestor
 
 
-def _timed(argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode(errors='replace')}")
-    return elapsed
+def in_memory(messages: Messages, repeat: int) -> dict[str, float]:
+    """(a): seconds of CPU for the baseline, parse only and parse + sessionize; records closed."""
+    base_s, _ = _best(repeat, lambda: _baseline(messages))
+    parse_s, _ = _best(repeat, lambda: _parse_only(messages))
+    ingest_s, ingestor = _best(repeat, lambda: _ingest(messages))
+    assert isinstance(ingestor, Ingestor)
+    return {"base": base_s, "parse": parse_s, "ingest": ingest_s, "records": ingestor.counters.records}
 
 
-def _main_py(work: Path, *args: str, template_db: Path | None = None) -> float:
-    """`python main.py ARGS` as a user runs it: a new process, its own data and log folders (the
-    default SQLite database a copy of `template_db`, already migrated, or none yet)."""
-    data = work / "data"
-    data.mkdir(parents=True)
-    if template_db is not None:
-        shutil.copy(template_db, data / "gaze.db")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULEGAZE_", "MODULEFETCH_"))}
-    env.update(MODULEGAZE_DATA_DIR=str(data), MODULEFETCH_LOG_DIR=str(work / "logs"), MODULEGAZE_JOURNAL_UNIT=UNIT)
-    return _timed([sys.executable, str(REPO / "main.py"), *args], cwd=work, env=env)
-
-
-def _migrated_db(work: Path) -> Path:
-    """A database file migrated to the newest schema (as on a Pi where the service has run)."""
-    _main_py(work, "users", "list")
-    return work / "data" / "gaze.db"
-
-
-def _session_lines(log_dir: Path) -> int:
-    return sum(p.read_bytes().count(b"\n") for p in log_dir.glob(f"{SESSIONS_STEM}*.log"))
+def _in_memory_of(checkout: Path, messages: Messages, repeat: int, tmp: Path) -> dict[str, float]:
+    """(a) of another checkout, in a child process on the same messages."""
+    path = tmp / "messages.json"
+    path.write_text(json.dumps(messages), encoding="utf-8")
+    argv = [sys.executable, __file__, "--gaze-from", str(checkout), "--in-memory", str(path), str(repeat)]
+    result: dict[str, float] = json.loads(subprocess.run(argv, capture_output=True, check=True, text=True).stdout)
+    return result
 
 
 def _row(label: str, value: str, note: str = "") -> str:
@@ -135,64 +133,86 @@ def _verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def run_corpus(corpus: Corpus, tmp: Path, repeat: int, ctl: str, goaccess: str | None) -> list[str]:
-    """Print one corpus's figures; return its target lines."""
-    messages: Messages = [(line.time_ms, line.message) for line in corpus.lines]
-    n = len(messages)
+def whole_commands(
+    corpus: Corpus, tmp: Path, repeat: int, tools: dict[str, str | None], repos: dict[str, Path]
+) -> dict[str, float]:
+    """(b) and (c): median wall seconds of each variant over `repeat` rounds, each round running every
+    variant once (this checkout's as "new", "existing", "text"; another's prefixed with its label)."""
+    ctl, goaccess, journal = tools["journalctl"] or "journalctl", tools["goaccess"], str(corpus.journal)
+    runs: dict[str, list[float]] = {}
 
-    base_s, _ = _best(repeat, lambda: _baseline(messages))
-    parse_s, _ = _best(repeat, lambda: _parse_only(messages))
-    ingest_s, ingestor = _best(repeat, lambda: _ingest(messages))
-    assert isinstance(ingestor, Ingestor)
-    records = ingestor.counters.records
+    def record(key: str, wall: float) -> None:  # wall seconds under `key`, CPU seconds under cpu:`key`
+        runs.setdefault(key, []).append(wall)
+        runs.setdefault(f"cpu:{key}", []).append(CPU[0])
+
+    for i in range(repeat):
+        record("json", timed([ctl, "--file", journal, "-o", "json"]))
+        if goaccess is not None:
+            report = tmp / f"{corpus.name}-report.json"
+            record("goaccess", timed([goaccess, str(corpus.clf), "--log-format=COMBINED", "-o", str(report)]))
+        for label, repo in repos.items():
+            work = tmp / f"{corpus.name}-{label}"
+            template = work / "template" / "data" / "gaze.db"
+            if i == 0:  # a database file the service has migrated already
+                main_py(repo, work / "template", "users", "list")
+            text = ("--input", str(corpus.text), "--format", "text", "--no-database")
+            record(f"{label}new", main_py(repo, work / f"new-{i}", "backfill", "--file", journal))
+            record(
+                f"{label}existing",
+                main_py(repo, work / f"existing-{i}", "backfill", "--file", journal, template_db=template),
+            )
+            record(f"{label}text", main_py(repo, work / f"text-{i}", "backfill", *text))
+    return {k: statistics.median(v) for k, v in runs.items()}
+
+
+def _print_in_memory(
+    corpus: Corpus, n: int, repeat: int, now: dict[str, float], before: dict[str, float] | None
+) -> None:
+    records = int(now["records"])
     print(
         f"\n== corpus {corpus.name} ({DESCRIPTIONS[corpus.name]}): {n:,} entries, {records:,} records "
         f"(one per {n / max(records, 1):.1f} entries), {corpus.hits:,} access hits"
     )
-    print(f"{'(a) in memory, one core, best of ' + str(repeat):<55}{'lines/s':>12}")
-    rate = n / ingest_s
-    print(_row("baseline: '/modules/' in msg + msg.split()", f"{n / base_s:,.0f}"))
-    print(_row("parse only: classify(msg)", f"{n / parse_s:,.0f}", f"{base_s / parse_s:.3f}x baseline"))
-    print(_row("parse + sessionize: Ingestor.add + close_all", f"{rate:,.0f}", f"{base_s / ingest_s:.3f}x baseline"))
+    print(f"{'(a) in memory, one core, best of ' + str(repeat) + ' in CPU time':<55}{'lines/s':>12}")
+    print(_row("baseline: '/modules/' in msg + msg.split()", f"{n / now['base']:,.0f}"))
+    for key, label in (
+        ("parse", "parse only: classify(msg)"),
+        ("ingest", "parse + sessionize: Ingestor.add + close_all"),
+    ):
+        print(_row(label, f"{n / now[key]:,.0f}", f"{now['base'] / now[key]:.3f}x baseline"))
+        if before is not None:
+            print(_row("  before (--compare)", f"{n / before[key]:,.0f}", f"{before[key] / now[key]:.2f}x faster now"))
 
-    template = _migrated_db(tmp / f"{corpus.name}-template")
-    runs: dict[str, list[float]] = {k: [] for k in ("json", "new", "existing", "goaccess", "text")}
-    journal = str(corpus.journal)
-    for i in range(repeat):  # each round runs every variant once, alternating
-        runs["json"].append(_timed([ctl, "--file", journal, "-o", "json"]))
-        runs["new"].append(_main_py(tmp / f"{corpus.name}-new-{i}", "backfill", "--file", journal))
-        runs["existing"].append(
-            _main_py(tmp / f"{corpus.name}-existing-{i}", "backfill", "--file", journal, template_db=template)
-        )
-        if goaccess is not None:
-            report = tmp / f"{corpus.name}-report.json"
-            runs["goaccess"].append(_timed([goaccess, str(corpus.clf), "--log-format=COMBINED", "-o", str(report)]))
-        runs["text"].append(
-            _main_py(
-                tmp / f"{corpus.name}-text-{i}",
-                "backfill",
-                "--input",
-                str(corpus.text),
-                "--format",
-                "text",
-                "--no-database",
-            )
-        )
-    med = {k: statistics.median(v) for k, v in runs.items() if v}
-    written = _session_lines(tmp / f"{corpus.name}-new-0" / "logs")
-    text_written = _session_lines(tmp / f"{corpus.name}-text-0" / "logs")
-    new_ratio, existing_ratio = med["new"] / med["json"], med["existing"] / med["json"]
+
+def run_corpus(corpus: Corpus, tmp: Path, repeat: int, tools: dict[str, str | None], compare: Path | None) -> list[str]:
+    """Print one corpus's figures; return its target lines."""
+    messages: Messages = [(line.time_ms, line.message) for line in corpus.lines]
+    n = len(messages)
+    now = in_memory(messages, repeat)
+    before = None if compare is None else _in_memory_of(compare, messages, repeat, tmp)
+    _print_in_memory(corpus, n, repeat, now, before)
+    repos = {"": REPO} | ({} if compare is None else {"before ": compare})
+    med = whole_commands(corpus, tmp, repeat, tools, repos)
+    records, rate = int(now["records"]), n / now["ingest"]
     print(f"{'(b) the whole command, median of ' + str(repeat) + ' alternating rounds':<55}{'wall s':>12}")
-    print(_row("journalctl --file F -o json > /dev/null", f"{med['json']:.3f}", "reference"))
-    print(_row("main.py backfill --file F (new SQLite database)", f"{med['new']:.3f}", f"{new_ratio:.2f}x"))
-    print(_row("main.py backfill --file F (database exists)", f"{med['existing']:.3f}", f"{existing_ratio:.2f}x"))
     print(
-        _row(
-            "  session lines written / records in memory",
-            f"{written:,} / {records:,}",
-            "same" if written == records else "DIFFERENT",
-        )
+        _row("journalctl --file F -o json > /dev/null", f"{med['json']:.3f}", f"reference, cpu {med['cpu:json']:.2f} s")
     )
+    for label in repos:
+        for key, what in (("new", "new SQLite database"), ("existing", "database exists")):
+            value = med[label + key]
+            cpu = med[f"cpu:{label}{key}"]
+            print(
+                _row(
+                    f"{label}main.py backfill --file F ({what})",
+                    f"{value:.3f}",
+                    f"{value / med['json']:.2f}x, cpu {cpu:.2f} s",
+                )
+            )
+    written = session_lines(tmp / f"{corpus.name}-" / "new-0" / "logs")
+    same = "same" if written == records else "DIFFERENT"
+    print(_row("  session lines written / records in memory", f"{written:,} / {records:,}", same))
+    new_ratio, existing_ratio = med["new"] / med["json"], med["existing"] / med["json"]
     lines = [
         f"  {corpus.name}: (a) parse+sessionize >= {TARGET_LINES_PER_S:,} lines/s: {rate:,.0f} -> "
         f"{_verdict(rate >= TARGET_LINES_PER_S)}",
@@ -201,29 +221,28 @@ def run_corpus(corpus: Corpus, tmp: Path, repeat: int, ctl: str, goaccess: str |
         f"{_verdict(new_ratio <= TARGET_RATIO)}",
     ]
     print(f"{'(c) text input against GoAccess, median of ' + str(repeat):<55}{'wall s':>12}")
-    if "goaccess" in med:
-        text_ratio = med["text"] / med["goaccess"]
-        print(_row("goaccess F.clf --log-format=COMBINED -o report.json", f"{med['goaccess']:.3f}", "reference"))
-        print(_row("main.py backfill --input F.txt --format text --no-db", f"{med['text']:.3f}", f"{text_ratio:.2f}x"))
-        lines.append(
-            f"  {corpus.name}: (c) main.py backfill --format text / GoAccess <= {TARGET_RATIO}: {text_ratio:.2f} "
-            f"({med['text']:.3f} s / {med['goaccess']:.3f} s) -> {_verdict(text_ratio <= TARGET_RATIO)}"
-        )
-    else:
+    reference = med.get("goaccess")
+    if reference is not None:
+        cpu = med["cpu:goaccess"]
         print(
             _row(
-                "main.py backfill --input F.txt --format text --no-db",
-                f"{med['text']:.3f}",
-                "GoAccess not installed (apt-get install goaccess): no ratio",
+                "goaccess F.clf --log-format=COMBINED -o report.json", f"{reference:.3f}", f"reference, cpu {cpu:.2f} s"
             )
         )
-    print(
-        _row(
-            "  session lines written (text input)",
-            f"{text_written:,}",
-            "same" if text_written == records else "DIFFERENT",
+    for label in repos:
+        value = med[label + "text"]
+        note = f"{value / reference:.2f}x" if reference else "GoAccess not installed (apt-get install goaccess)"
+        note += f", cpu {med['cpu:' + label + 'text']:.2f} s"
+        print(_row(f"{label}main.py backfill --input F.txt --format text --no-db", f"{value:.3f}", note))
+    if reference is not None:
+        ratio = med["text"] / reference
+        lines.append(
+            f"  {corpus.name}: (c) main.py backfill --format text / GoAccess <= {TARGET_RATIO}: {ratio:.2f} "
+            f"({med['text']:.3f} s / {reference:.3f} s) -> {_verdict(ratio <= TARGET_RATIO)}"
         )
-    )
+    text_written = session_lines(tmp / f"{corpus.name}-" / "text-0" / "logs")
+    same = "same" if text_written == records else "DIFFERENT"
+    print(_row("  session lines written (text input)", f"{text_written:,}", same))
     return lines
 
 
@@ -233,27 +252,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="Classroom seed")
     parser.add_argument("--repeat", type=int, default=5, help="rounds (best of for (a), median for (b) and (c))")
     parser.add_argument("--corpus", choices=(*SHAPES, "both"), default="both")
+    parser.add_argument("--compare", type=Path, help="another checkout (the code before), run in the same rounds")
+    parser.add_argument("--gaze-from", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--in-memory", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.in_memory:  # the child of --compare: (a) on the messages of a file, as JSON
+        messages = [(int(t), str(m)) for t, m in json.loads(Path(args.in_memory[0]).read_text(encoding="utf-8"))]
+        print(json.dumps(in_memory(messages, int(args.in_memory[1]))))
+        return 0
     if args.entries < 1 or args.repeat < 1:
         parser.error("--entries and --repeat must be >= 1")
     if not journalkit.available():
         print("bench/ingest.py: systemd-journal-remote or journalctl not installed", file=sys.stderr)
         return 1
-    ctl = journalkit.journalctl() or "journalctl"
-    goaccess = shutil.which("goaccess")
+    tools = {"journalctl": journalkit.journalctl() or "journalctl", "goaccess": shutil.which("goaccess")}
     print(f"Module Gaze ingest benchmark — entries={args.entries:,} seed={args.seed} repeat={args.repeat}")
     print(
-        f"  python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load {os.getloadavg()[0]:.2f}, {ctl}, goaccess {goaccess or 'not installed'}"
+        f"  python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, load "
+        f"{os.getloadavg()[0]:.2f}, {tools['journalctl']}, goaccess {tools['goaccess'] or 'not installed'}"
+        + (f", compared with {args.compare}" if args.compare else "")
     )
     names = list(SHAPES) if args.corpus == "both" else [args.corpus]
     targets: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gaze-bench-") as tmp_name:
         tmp = Path(tmp_name)
         for name in names:
-            corpus = make(name, args.entries, args.seed, tmp / "corpora", ctl)
-            targets += run_corpus(corpus, tmp, args.repeat, ctl, goaccess)
-    print("\nTargets")
+            corpus = make(name, args.entries, args.seed, tmp / "corpora", tools["journalctl"] or "journalctl")
+            targets += run_corpus(corpus, tmp, args.repeat, tools, args.compare)
+    print(f"\nTargets (load now {os.getloadavg()[0]:.2f})")
     print("\n".join(targets))
     return 0
 

@@ -131,14 +131,13 @@ def _read(stream: BufferedIOBase, counter: list[int]) -> bytes:
     return chunk
 
 
-def _chunks(stream: BufferedIOBase, progress: Progress, counter: list[int]) -> Iterator[bytes]:
-    """Complete lines of a byte stream, read in large chunks."""
+def _lines(stream: BufferedIOBase, counter: list[int]) -> Iterator[bytes]:
+    """Complete lines of a byte stream (text or JSON input), read in large chunks."""
     rest = b""
     while True:
-        chunk = stream.read1(CHUNK)  # what is there now: journalctl keeps writing while we parse
+        chunk = _read(stream, counter)
         if not chunk:
             break
-        counter[0] += len(chunk)
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         yield from lines
@@ -231,10 +230,9 @@ def _feed(
 ) -> None:
     """Every entry of the input into the ingestor (`journal`: journalctl -o export is the input); an
     entry it fails on is set aside by the sink."""
-    lines = _chunks(stream, progress, read)
     if options.format == "text" and options.input is not None:
         errors: list[str] = []
-        for entry in iter_text(lines, errors):
+        for entry in iter_text(_lines(stream, read), errors):
             try:
                 ingestor.add(entry)
             except Exception as exc:
@@ -248,7 +246,7 @@ def _feed(
                 sink.entry(JournalEntry(None, realtime_us, message.decode("utf-8", "replace")), exc)
             _drain(ingestor, sink, progress, read)
     else:
-        for line in lines:
+        for line in _lines(stream, read):
             try:
                 ingestor.add_json_line(line)
             except Exception as exc:

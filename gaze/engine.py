@@ -18,6 +18,7 @@ from gaze.hardening import redact
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATE_URL_VARIABLE = "_MODULEGAZE_MIGRATE_URL"
+NEW_SQLITE = Path(__file__).parent / "new_sqlite.sql"  # a new SQLite database's schema (create_new_sqlite)
 
 
 def make_engine(url: str) -> Engine:
@@ -77,6 +78,8 @@ def migrate(engine: Engine, *, in_process: bool = False) -> None:
     """
     if current_revision(engine) == head_revision():
         return
+    if in_process and create_new_sqlite(engine):
+        return
     url = engine.url.render_as_string(hide_password=False)
     if in_process:
         try:
@@ -95,6 +98,49 @@ def migrate(engine: Engine, *, in_process: bool = False) -> None:
     if result.returncode != 0:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
         raise MigrationError(lines[-1] if lines else f"migration exited with code {result.returncode}")
+
+
+def create_new_sqlite(engine: Engine) -> bool:
+    """A new (empty) SQLite database given the newest schema at once from NEW_SQLITE, what the
+    migrations make of an empty database (tests/test_engine_new.py compares them), stamped with its
+    revision, in one transaction; False, and nothing done, when the database is not SQLite, not empty,
+    or NEW_SQLITE is not of the newest revision. A backfill into a new database saves Alembic's 0.5 s."""
+    if engine.dialect.name != "sqlite" or not NEW_SQLITE.is_file():
+        return False
+    revision, statements = _new_sqlite_script()
+    if revision != head_revision():
+        return False
+    raw = engine.raw_connection()
+    connection = raw.driver_connection
+    assert connection is not None  # a pool connection, checked out: open
+    raw.detach()  # closed after, not pooled: its autocommit setting must not reach the engine's transactions
+    try:
+        connection.isolation_level = None  # DDL inside our own transaction: all of it or nothing
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        if cursor.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            cursor.execute("ROLLBACK")
+            return False
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (revision,))
+        cursor.execute("COMMIT")
+    finally:
+        raw.close()
+    return True
+
+
+def new_sqlite_script(connection: Any) -> str:
+    """NEW_SQLITE's text for a database the migrations brought to `revision`: its revision, then the
+    statements of its sqlite_master in their order (`python -m gaze.engine --new-sqlite-script URL`)."""
+    rows = connection.execute(text("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")).all()
+    revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return f"-- revision {revision}\n" + "".join(f"{row[0]};\n\n" for row in rows)
+
+
+def _new_sqlite_script() -> tuple[str, list[str]]:
+    head, _, body = NEW_SQLITE.read_text(encoding="utf-8").partition("\n")
+    return head.removeprefix("-- revision "), [s.strip() for s in body.split(";\n\n") if s.strip()]
 
 
 def error_text(exc: BaseException) -> str:
@@ -144,4 +190,8 @@ def _upgrade(url: str) -> None:
 
 
 if __name__ == "__main__":
-    _upgrade(os.environ[MIGRATE_URL_VARIABLE])
+    if sys.argv[1:2] == ["--new-sqlite-script"]:  # NEW_SQLITE's text, from a database the migrations made
+        with make_engine(sys.argv[2]).connect() as conn:
+            sys.stdout.write(new_sqlite_script(conn))
+    else:
+        _upgrade(os.environ[MIGRATE_URL_VARIABLE])

@@ -54,6 +54,20 @@ def user_of(rest: str, trailer: str, query: str) -> str:
     )
 
 
+def user_of_usual(rest: str, trailer: str, query: str, named: str | None) -> str:
+    """`user_of` for the usual line (gaze.logline's `_USUAL`), whose remote-user field is `-` and
+    whose morgan user= token, if any, is `named` (printable ASCII): the same sources in the same order."""
+    last = trailer[-1:]  # a JSON object at the end only when the trailer ends in `}` (or blanks)
+    user = _json_identity(trailer) if last == "}" or last.isspace() else None
+    if user is None and named:
+        user = _morgan_token(named)
+    if user is None and (named or ":" in trailer or "=" in trailer):  # `rest` has a `=` only in user=
+        user = _header_identity(rest, trailer)
+    if user is None and query:
+        user = _query_identity(query)
+    return user or GUEST
+
+
 def normalize_user(value: object) -> str | None:
     """DESIGN §2 step 6 normalisation; None means "nothing here". Control characters become spaces
     first (DESIGN §4), so a value that was only control characters is nothing, like a blank one."""

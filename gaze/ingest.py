@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gaze.journalctl import JournalEntry, MalformedLine, decode_json_line
-from gaze.logline import NO_MODULE, Hit, classify
+from gaze.logline import NO_MODULE, classify
 from gaze.logs import format_access_line
 from gaze.sessions import SessionRecord, SessionStore
 
@@ -17,6 +17,8 @@ NO_TIME = "no-time"  # a hit with neither a bracketed time nor a journal time
 MALFORMED = "malformed"  # a line of journalctl output that is not an entry
 # A MESSAGE journald emits as an array of byte values; the spacing differs between systemd versions.
 _BYTES_MESSAGE = re.compile(rb'"MESSAGE"\s*:\s*\[')
+# an entry from its fields as one tuple: tuple.__new__ itself, without JournalEntry()'s Python-level __new__
+_new_entry: Callable[[type[JournalEntry], tuple[str | None, int | None, str]], JournalEntry] = tuple.__new__
 
 
 @dataclass
@@ -67,17 +69,19 @@ class Ingestor:
         message = entry.message
         if self.tee_access and "/modules/" in message and self._not_teed_yet(entry):
             self.pending_access.append(format_access_line(self.now_ms(), message))
-        result = classify(message, self.include_loopback)
-        if isinstance(result, str):
-            counters.ignored[result] += 1
+        hit = classify(message, self.include_loopback)
+        if isinstance(hit, str):  # the reason the line gives no hit
+            counters.ignored[hit] += 1
             return
-        hit: Hit = result
         realtime_us = entry.realtime_us
-        if hit.time_ms is None and realtime_us is None:
+        if realtime_us is not None:  # the usual case: one test, one call
+            counters.hits += 1
+            self.store.feed(hit, realtime_us // 1000)
+        elif hit.time_ms is None:
             counters.ignored[NO_TIME] += 1
-            return
-        counters.hits += 1
-        self.store.feed(hit, None if realtime_us is None else realtime_us // 1000)
+        else:
+            counters.hits += 1
+            self.store.feed(hit, None)
 
     def _not_teed_yet(self, entry: JournalEntry) -> bool:
         until = self.teed_until_ms
@@ -104,7 +108,8 @@ class Ingestor:
             self.counters.ignored[NO_MODULE] += 1
             return
         text = message.decode("utf-8", errors="replace")
-        self.add(JournalEntry(None if cursor is None else cursor.decode("ascii", errors="replace"), realtime_us, text))
+        name = None if cursor is None else cursor.decode("ascii", errors="replace")
+        self.add(_new_entry(JournalEntry, (name, realtime_us, text)))
 
     def take(self) -> tuple[list[SessionRecord], list[str]]:
         records, access = self.pending_records, self.pending_access

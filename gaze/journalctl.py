@@ -6,11 +6,11 @@ gaze/journal.py; `-o export` is gaze/journal_export.py."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -72,11 +72,17 @@ def decode_text_line(line: str) -> JournalEntry:
     """One line of `journalctl -o short-iso` (or short-iso-precise); the time prefix is optional."""
     line = line.rstrip("\r\n")
     head, _, _ = line.partition(" ")
-    realtime_us = None
-    if head[:4].isdigit() and "T" in head:
-        with contextlib.suppress(ValueError):
-            realtime_us = _datetime_us(datetime.fromisoformat(head))
+    realtime_us = _head_us(head) if head[:4].isdigit() and "T" in head else None
     return JournalEntry(None, realtime_us, line)
+
+
+@lru_cache(maxsize=1024)
+def _head_us(head: str) -> int | None:
+    """A short-iso time prefix in µs (None when it is not a time): the lines of one second share it."""
+    try:
+        return _datetime_us(datetime.fromisoformat(head))
+    except ValueError:
+        return None
 
 
 def _datetime_us(when: datetime) -> int:

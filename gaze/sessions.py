@@ -118,7 +118,9 @@ class SessionStore:
                 self._sign_in(hit, t, closed)
             current.last_ms = t  # the common case: a request on the module already open
             opened.move_to_end(key)
-            self._changed(key, current)
+            self.version += 1  # self._changed(key, current), inline on the hot path
+            if self._track:
+                self._changes[key] = current
         elif hit.kind == "entry" or not self._asset_is_noise(hit, current):
             self._open_session(hit, t, current, closed)
         return self._emit(closed) if closed else closed

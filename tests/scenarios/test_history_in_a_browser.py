@@ -425,3 +425,44 @@ def test_a_device_name_is_its_own(browser: Browser, centre: App, size: tuple[int
         assert stored_names(centre) == {TABLET: "Tablet 07"}
     finally:
         page.context.close()
+
+
+# what a chart on the page draws now: ECharts' own merged options (test-only JS)
+CHART_STATE = """el => { const o = getElement(el.id.slice(1)).chart.getOption();
+    return {title: (o.title || []).filter(t => t.show !== false).map(t => t.text).filter(Boolean),
+            axes: [...o.xAxis, ...o.yAxis].map(a => a.show !== false),
+            names: o.yAxis[0].data || []}; }"""
+
+
+def chart_state(page: Page, index: int) -> dict[str, object]:
+    return page.locator(".nicegui-echart").nth(index).evaluate(CHART_STATE)  # type: ignore[no-any-return]
+
+
+def test_charts_redraw_whole_after_an_empty_result(browser: Browser, centre: App) -> None:
+    """A filter that matches nothing, then cleared (or an empty range, then Today): the module and
+    hour charts show their axes and names again, not the empty chart's words across the bars."""
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        whole = {"title": [], "axes": [True, True], "names": sorted(CATALOG.values())}
+        for step in ("device", "range"):
+            if step == "device":
+                page.get_by_label("Device name or IP").fill("Library")
+            else:
+                page.goto(centre.url + "/history?range=custom&date_from=2000-01-01&date_to=2000-01-02")
+            expect(page.get_by_text("0 sessions", exact=True)).to_be_visible()
+            assert chart_state(page, 0)["title"] == ["No ended sessions in this range."]
+            assert chart_state(page, 1)["axes"] == [False, False]
+            if step == "device":
+                page.get_by_label("Device name or IP").fill("")
+            else:
+                page.get_by_role("button", name="Today").click()
+            expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+            modules = chart_state(page, 0)
+            assert {**modules, "names": sorted(modules["names"])} == whole, (step, modules)  # type: ignore[call-overload]
+            hours = chart_state(page, 1)
+            assert hours["title"] == [] and hours["axes"] == [True, True], (step, hours)
+    finally:
+        page.context.close()

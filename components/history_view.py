@@ -18,7 +18,8 @@ from components.hub import Hub
 from components.url_history import UrlHistory
 from gaze.board import Names, format_duration
 from gaze.history import Filters, Range, SessionItem, Totals
-from gaze.history_url import HistoryQuery, device_ip
+from gaze.history_filters import typed_filters
+from gaze.history_url import HistoryQuery
 
 LABEL_WIDTH = 140  # px of module names on /history's charts
 
@@ -140,9 +141,9 @@ class HistoryView:
     # ------------------------------------------------------------------ state
 
     def _filters(self) -> Filters:
-        address, note = device_ip(self.q.device, self.reads.devices())
+        filters, note = typed_filters(self.q.module, self.q.device, self.q.user, self.reads.devices())
         self.controls.device_note.set_text(f"Device: {note}" if note else "")
-        return Filters(self.q.module or None, address, self.q.user or None)
+        return filters
 
     def _show_url(self, *, step: bool = False) -> None:
         self.url.show(self.q.params(), step=step)

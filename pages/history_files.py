@@ -13,8 +13,8 @@ from nicegui import app
 
 from gaze.board import Names
 from gaze.export import csv_rows
-from gaze.history import Filters
-from gaze.history_url import device_ip, resolve_range
+from gaze.history_filters import typed_filters
+from gaze.history_url import resolve_range
 from gaze.logs import ARCHIVE_NAME as ARCHIVE
 from gaze.services import Services
 
@@ -34,8 +34,7 @@ def register(services: Services, names: Names) -> None:
             rng = resolve_range(range, date_from, date_to)
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        address, _ = device_ip(device or ip or "", services.devices.all())
-        filters = Filters(module or None, address, user or None)
+        filters, _ = typed_filters(module or "", device or ip or "", user or "", services.devices.all())
         rows = csv_rows(services.engine, rng, filters, services.devices.all(), names.module)
         filename = "modulegaze-sessions-" + re.sub(r"[^A-Za-z0-9-]+", "-", rng.label).strip("-").lower() + ".csv"
         return StreamingResponse(

@@ -466,3 +466,43 @@ def test_charts_redraw_whole_after_an_empty_result(browser: Browser, centre: App
             assert hours["title"] == [] and hours["axes"] == [True, True], (step, hours)
     finally:
         page.context.close()
+
+
+def downloaded_rows(page: Page) -> list[list[str]]:
+    import csv
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    path = download.value.path()
+    with open(path, encoding="utf-8", newline="") as file:
+        return list(csv.reader(file))[1:]
+
+
+def test_filters_find_part_of_an_address_a_name_or_a_user(browser: Browser, centre: App) -> None:
+    """What a person types: part of an address, part of a device's name, part of a user name, any
+    case — the table, the totals and the CSV download alike."""
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        device = page.get_by_label("Device name or IP")
+        device.fill("10.0.1")  # 20 devices 10.0.1.x, one session each
+        expect(page.get_by_text("20 sessions", exact=True)).to_be_visible()
+        expect(page.locator(".q-card").filter(has_text="Devices").get_by_text("20", exact=True)).to_be_visible()
+        rows = downloaded_rows(page)
+        assert len(rows) == 20 and {row[2].rsplit(".", 1)[0] for row in rows} == {"10.0.1"}
+        device.fill("0.0.7")
+        expect(page.get_by_text("Device: named", exact=False)).to_be_hidden()
+        expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
+        device.fill("TABL")  # part of the name the admin gave 10.0.0.7
+        expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
+        expect(page.get_by_text(f"Device: named Tablet 07 · {TABLET}", exact=True)).to_be_visible()
+        device.fill("")
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        page.get_by_label("User").fill("USER0")  # user00 … user09
+        expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
+        assert set(column(page, 1)) == {f"user{i:02d}" for i in range(10)}
+        assert sorted(row[0] for row in downloaded_rows(page)) == [f"user{i:02d}" for i in range(10)]
+    finally:
+        page.context.close()

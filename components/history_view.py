@@ -176,7 +176,7 @@ class HistoryView:
         await self._changed()
 
     def download(self) -> None:
-        params = {k: v for k, v in self.q.params().items() if k not in ("page", "sort")}
+        params = {k: v for k, v in self.q.params().items() if k != "page"}  # its rows in the table's order
         ui.navigate.to(f"/history/export.csv?{urlencode(params)}")
 
     async def _module_clicked(self, event: Any) -> None:

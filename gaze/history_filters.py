@@ -9,7 +9,7 @@ user name, any case.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,9 +104,10 @@ def _raw(stmt: Select[Any], rng: Range, filters: Filters) -> Select[Any]:
     return _filtered(stmt, RECORDS, filters)
 
 
-def records_in(rng: Range, filters: Filters, *columns: Any) -> Select[Any]:
-    """SELECT `columns` of the counted records ending in `rng`, oldest end first (the CSV export)."""
-    return _raw(select(*columns), rng, filters).order_by(RECORDS.c.end_ms, RECORDS.c.id)
+def records_in(rng: Range, filters: Filters, *columns: Any, order: Sequence[Any] = ()) -> Select[Any]:
+    """SELECT `columns` of the counted records ending in `rng` (the CSV export), in `order`
+    (gaze.history_url.order_by: the session table's), else oldest end first."""
+    return _raw(select(*columns), rng, filters).order_by(*(order or (RECORDS.c.end_ms, RECORDS.c.id)))
 
 
 def _users(column: Any) -> Any:

@@ -506,3 +506,21 @@ def test_filters_find_part_of_an_address_a_name_or_a_user(browser: Browser, cent
         assert sorted(row[0] for row in downloaded_rows(page)) == [f"user{i:02d}" for i in range(10)]
     finally:
         page.context.close()
+
+
+def test_the_csv_rows_come_in_the_order_the_table_shows(browser: Browser, centre: App) -> None:
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        newest_first = [f"user{i:02d}" for i in reversed(range(30))]
+        assert [row[0] for row in downloaded_rows(page)] == newest_first  # as the table: newest first
+        page.locator("table thead th").filter(has_text="Module").click()  # module A–Z, then oldest end first
+        wait_query(page, sort="module")
+        by_module = [f"user{i:02d}" for k in range(3) for i in range(k, 30, 3)]
+        expect(page.locator("table tbody tr").first).to_contain_text("user00")
+        assert column(page, 1) == by_module[:25]
+        assert [row[0] for row in downloaded_rows(page)] == by_module
+    finally:
+        page.context.close()

@@ -1,5 +1,6 @@
 """/history's widget: what happened today, this week, this term — totals, charts, sessions,
-a device's day, the daily archives. It asks `HistoryReads` (the page's) for what it shows."""
+a device's day (a dialog, components/history_day.py), the daily archives. It asks `HistoryReads`
+(the page's) for what it shows."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
-from components.charts import Segment, bar_series, minutes_bars, redraw, timeline
+from components.charts import Segment, bar_series, minutes_bars, redraw
 from components.history_controls import HistoryControls
+from components.history_day import HistoryDay
 from components.history_table import NO_SESSIONS, SessionTable, pages
 from components.hub import Hub
 from components.url_history import UrlHistory
@@ -94,12 +96,12 @@ class HistoryView:
         self._totals_cards()
         self._charts()
         with ui.card().classes("w-full"):
-            ui.label("Sessions — click a header to sort, a row for that device's day").classes(
+            ui.label("Sessions — click a header to sort, a row for that device's day (it opens over the page)").classes(
                 "font-semibold max-sm:hidden"
             )
             ui.label("Sessions — tap one for that device's day").classes("font-semibold sm:hidden")
             self.sessions = SessionTable(self._sort_changed, self._page_changed, self._row_clicked)
-        self._timeline_card()
+        self.day = HistoryDay(LABEL_WIDTH)
         with ui.card().classes("w-full"):
             ui.label("Daily log archives").classes("font-semibold")
             self.archives = ui.column().classes("gap-1")
@@ -126,17 +128,6 @@ class HistoryView:
                     "w-full h-80"
                 )
                 self.hour_chart.mark("chart-hours")
-
-    def _timeline_card(self) -> None:
-        with ui.card().classes("w-full"):
-            self.timeline_title = ui.label("Device timeline").classes("font-semibold")
-            self.timeline_empty = (
-                ui.label("Nothing to draw yet: click a session above to see that device's day here.")
-                .classes("text-sm text-gray-600")
-                .mark("timeline-empty")
-            )
-            self.timeline = ui.echart(timeline([], label_width=LABEL_WIDTH)).classes("w-full h-64").mark("timeline")
-            self.timeline.set_visibility(False)
 
     # ------------------------------------------------------------------ state
 
@@ -267,15 +258,15 @@ class HistoryView:
         )
 
     async def show_timeline(self, ip: str, day: date) -> None:
+        """That device's sessions on `day`, in a dialog over the page."""
         items = await self.reads.device_timeline(ip, day)
         device = self.names.device(ip)
-        self.timeline_title.set_text(f"{device} on {day.isoformat()}: {len(items)} sessions")
         names = self.names.module
         segments = [Segment(names(i.module), i.start_ms, i.end_ms, f"{names(i.module)} ({i.user})") for i in items]
-        self.timeline_empty.set_text(f"No ended sessions of {device} on {day.isoformat()}.")
-        self.timeline_empty.set_visibility(not segments)
-        self.timeline.set_visibility(bool(segments))
-        redraw(self.timeline, timeline(segments, label_width=LABEL_WIDTH))
+        count = f"{len(items)} session{'s' if len(items) != 1 else ''}"
+        self.day.show(
+            f"{device} on {day.isoformat()}: {count}", segments, f"No ended sessions of {device} on {day.isoformat()}."
+        )
 
     def _draw_archives(self) -> None:
         names, error = self.reads.archives()

@@ -43,7 +43,7 @@ from tests.browserkit import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Browser, FloatRect, Locator, Page
 
 pytestmark = pytest.mark.browser
 
@@ -347,33 +347,48 @@ def test_on_a_phone_every_column_of_a_session_is_on_screen(browser: Browser, cen
         menu.get_by_text("Shortest first", exact=True).click()
         wait_query(page, sort="duration")
         expect(card_value(cards.first, "User")).to_have_text("user00")
-        cards.first.click()  # a card opens that device's day, as a row does
-        expect(page.get_by_text(re.compile(rf"^Tablet 07 · {re.escape(TABLET)} on .*: 10 sessions$"))).to_be_visible()
         if SHOTS:
             Path(SHOTS).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(Path(SHOTS) / "history-390-cards.png"), full_page=True)
         assert page.evaluate(SCROLLING_INSIDE) == []
+        cards.first.click()  # a card opens that device's day, as a row does
+        expect(page.get_by_text(re.compile(rf"^Tablet 07 · {re.escape(TABLET)} on .*: 10 sessions$"))).to_be_visible()
     finally:
         page.context.close()
 
 
-def test_the_device_timeline_says_when_it_has_nothing_to_draw(browser: Browser, centre: App) -> None:
+def full_size(box: FloatRect | None, size: tuple[int, int]) -> bool:
+    return box is not None and box["height"] > 200 and box["width"] > min(size[0] * 0.7, 600)
+
+
+@pytest.mark.parametrize("size", [PHONE, DESK], ids=["390", "1280"])
+def test_a_row_opens_its_device_day_where_the_admin_looks(browser: Browser, centre: App, size: tuple[int, int]) -> None:
+    """Clicking a session (a row, a card on a phone) far down the list opens that device's day in a
+    dialog over the page: its timeline is on screen, drawn full size; Escape closes it."""
     from playwright.sync_api import expect
 
-    page = open_history(browser, centre)
+    page = open_history(browser, centre, size)
     try:
         expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
-        empty = page.get_by_text("Nothing to draw yet: click a session above", exact=False)
-        expect(empty).to_be_visible()
-        chart = page.locator(".nicegui-echart")
-        expect(chart).to_have_count(3)
-        expect(chart.nth(2)).to_be_hidden()  # no lone axis
-        page.locator("table tbody tr").filter(has_text="user27").click()
-        expect(page.get_by_text(re.compile(r"^Tablet 07 · .* on .*: 10 sessions$"))).to_be_visible()
-        expect(empty).to_be_hidden()
-        expect(chart.nth(2)).to_be_visible()
-        box = chart.nth(2).bounding_box()
-        assert box is not None and box["height"] > 100 and box["width"] > 500, box  # drawn full size
+        rows = page.locator("table tbody tr" if size == DESK else ".q-table__grid-item-card")
+        row = rows.filter(has_text="user06")  # the 24th of 25: the bottom of the list, on the tablet
+        row.scroll_into_view_if_needed()
+        row.click()
+        title = page.get_by_text(re.compile(rf"^Tablet 07 · {re.escape(TABLET)} on .*: 10 sessions$"))
+        expect(title).to_be_in_viewport()
+        timeline = page.locator(".q-dialog .nicegui-echart")
+        expect(timeline).to_be_in_viewport(ratio=1)
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while not full_size(timeline.bounding_box(), size):  # once the dialog has grown to its size
+            assert time.monotonic() < deadline, timeline.bounding_box()
+            page.wait_for_timeout(100)
+        expect(timeline).to_be_in_viewport(ratio=1)
+        expect(page.get_by_role("dialog", name=re.compile("^Tablet 07"))).to_be_visible()
+        if SHOTS:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SHOTS) / f"history-{size[0]}-day.png"))
+        page.keyboard.press("Escape")
+        expect(title).to_be_hidden()
     finally:
         page.context.close()
 

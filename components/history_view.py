@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from nicegui import ui
 
 from components.charts import Segment, bar_series, minutes_bars, redraw
-from components.history_controls import HistoryControls
+from components.history_controls import BarButtons, HistoryControls
 from components.history_day import HistoryDay
 from components.history_table import NO_SESSIONS, SessionTable, pages
 from components.hub import Hub
@@ -24,6 +24,7 @@ from gaze.history_filters import typed_filters
 from gaze.history_url import HistoryQuery
 
 LABEL_WIDTH = 140  # px of module names on /history's charts
+TOP = 15  # modules on the module chart
 
 
 class HistoryReads(Protocol):
@@ -118,10 +119,11 @@ class HistoryView:
     def _charts(self) -> None:
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
             with ui.card().classes("w-full"):
-                ui.label("Minutes per module (top 15) — click a bar to filter").classes("font-semibold")
+                ui.label(f"Minutes per module (top {TOP}) — click a bar to filter").classes("font-semibold")
                 self.module_chart = ui.echart(_module_bars([], [])).classes("w-full h-80")
                 self.module_chart.on_point_click(self._module_clicked)
                 self.module_chart.mark("chart-modules")
+                self.bar_buttons = BarButtons(TOP, self._bar_picked)
             with ui.card().classes("w-full"):
                 ui.label("Activity by hour of day (minutes)").classes("font-semibold")
                 self.hour_chart = ui.echart(minutes_bars([], [bar_series([])], horizontal=False, empty="")).classes(
@@ -171,9 +173,11 @@ class HistoryView:
         ui.navigate.to(f"/history/export.csv?{urlencode(params)}")
 
     async def _module_clicked(self, event: Any) -> None:
-        slug = self._chart_slugs[event.data_index] if 0 <= event.data_index < len(self._chart_slugs) else None
-        if slug:
-            self.controls.choose_module(slug)
+        self._bar_picked(event.data_index)
+
+    def _bar_picked(self, index: int) -> None:
+        if 0 <= index < len(self._chart_slugs):
+            self.controls.choose_module(self._chart_slugs[index])
 
     async def _sort_changed(self, column: str, descending: bool) -> None:
         self.q, self._typing = replace(self.q, sort=column, descending=descending, page=1), None
@@ -226,7 +230,7 @@ class HistoryView:
     async def _draw(self, rng: Range) -> None:
         filters = self._filters()
         totals = await self.reads.totals(rng, filters)
-        by_module = await self.reads.minutes_by_module(rng, filters, 15)
+        by_module = await self.reads.minutes_by_module(rng, filters, TOP)
         by_hour = await self.reads.activity_by_hour(rng, filters)
         self._totals = totals
         self.total_time.set_text(format_duration(totals.seconds))
@@ -236,6 +240,7 @@ class HistoryView:
         self._chart_slugs = [slug for slug, _ in by_module]
         names = [self.names.module(s) for s, _ in by_module]
         redraw(self.module_chart, _module_bars(names, by_module, NO_SESSIONS))
+        self.bar_buttons.show([(name, minutes) for name, (_, minutes) in zip(names, by_module, strict=True)])
         hours = [f"{h:02d}" for h in range(len(by_hour))]
         redraw(self.hour_chart, minutes_bars(hours, [bar_series(by_hour)], horizontal=False, empty=NO_SESSIONS))
 

@@ -304,10 +304,12 @@ def test_history_fits_the_screen(browser: Browser, centre: App, size: tuple[int,
         page.context.close()
 
 
-# elements inside the page that scroll sideways within themselves; not the hidden ones (no box, or
-# see-through like Quasar's 1-px focus target of a select)
+# elements inside the page that scroll sideways within themselves; not the hidden ones (no box,
+# see-through like Quasar's 1-px focus target of a select, or clipped to nothing like the chart's
+# keyboard buttons until one has the focus: Tailwind's sr-only)
 SCROLLING_INSIDE = """() => [...document.querySelectorAll('.q-page *')]
     .filter(e => e.getClientRects().length && getComputedStyle(e).opacity !== '0')
+    .filter(e => !e.closest('.sr-only:not(:focus)'))
     .filter(e => e.scrollWidth > e.clientWidth + 0.5)
     .map(e => `${e.tagName}.${e.className}: ${e.scrollWidth} > ${e.clientWidth}`)"""
 
@@ -537,5 +539,56 @@ def test_the_csv_rows_come_in_the_order_the_table_shows(browser: Browser, centre
         expect(page.locator("table tbody tr").first).to_contain_text("user00")
         assert column(page, 1) == by_module[:25]
         assert [row[0] for row in downloaded_rows(page)] == by_module
+    finally:
+        page.context.close()
+
+
+FOCUSED = """() => { const e = document.activeElement, s = getComputedStyle(e), r = e.getBoundingClientRect();
+    return {tag: e.tagName, text: (e.innerText || '').trim(), width: r.width,
+            ring: s.outlineStyle === 'solid' || s.boxShadow.includes('0px 0px 0px 2px')}; }"""
+
+
+def tab_to(page: Page, tag: str, text: str | re.Pattern[str], presses: int = 150) -> dict[str, object]:
+    """Press Tab until the focused element is a `tag` whose text is (or matches) `text`."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused: dict[str, object] = page.evaluate(FOCUSED)
+        shown = str(focused["text"])
+        if focused["tag"] == tag and (shown == text if isinstance(text, str) else text.search(shown)):
+            return focused
+    raise AssertionError(f"Tab never reached a {tag} {text!r}")
+
+
+def test_history_by_keyboard_only(browser: Browser, centre: App) -> None:
+    """Tab reaches the chart's filter (Enter filters by that module), the sortable headers (Enter or
+    Space sorts) and the session rows (Enter opens the device's day), each visibly focused."""
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        header = tab_to(page, "BUTTON", re.compile(r"^Duration"))
+        assert header["ring"], header  # focus seen
+        page.keyboard.press("Enter")
+        wait_query(page, sort="duration")
+        expect(page.locator("table tbody tr").first).to_contain_text("user00")
+        assert page.evaluate(FOCUSED)["text"].startswith("Duration")  # still on it, sorted
+        page.keyboard.press("Space")
+        wait_query(page, sort="-duration")
+        expect(page.locator("table tbody tr").first).to_contain_text("user29")
+        row = tab_to(page, "TR", re.compile("user29"))
+        assert row["ring"], row
+        page.keyboard.press("Enter")
+        expect(page.get_by_text(re.compile(r"^10\.0\.1\.29 on .*: 1 session$"))).to_be_in_viewport()
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("dialog")).to_have_count(0)
+
+        page.goto(centre.url + "/history")
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        bar = tab_to(page, "BUTTON", re.compile(r"^Show only Mathematics \(12\.8 min\)$"))  # the top bar
+        assert float(str(bar["width"])) > 50, bar  # seen while focused
+        page.keyboard.press("Enter")
+        wait_query(page, module="cdn_math")
+        expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
     finally:
         page.context.close()

@@ -157,7 +157,7 @@ class BarButtons:
             self.buttons = [
                 ui.button(on_click=lambda i=i: on_pick(i))
                 .props("flat dense no-caps")
-                .classes("sr-only focus:not-sr-only")
+                .classes("sr-only focus:not-sr-only history-focus")
                 .mark("bar-button")
                 for i in range(size)
             ]

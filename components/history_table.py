@@ -33,7 +33,8 @@ CARDS_CSS = """
 
 # By keyboard: each header is a button (Tab reaches it; Enter or Space sorts, as a click does), kept
 # across redraws so that it keeps the focus; each session row is reached by Tab too and Enter opens
-# its device's day, as a click does (a row slot, as in NiceGUI's table examples).
+# its device's day, as a click does (a row slot, as in NiceGUI's table examples). `history-focus`: a
+# ring around a focused button of /history (Quasar's q-btn has no outline).
 BODY = r"""
 <q-tr :props="props" tabindex="0" class="cursor-pointer" @click="$parent.$emit('open', props.row)"
       @keydown.enter="$parent.$emit('open', props.row)">
@@ -42,7 +43,7 @@ BODY = r"""
 """
 FOCUS_CSS = f"""
 .session-table tbody tr:focus-visible {{ outline: 2px solid {PRIMARY}; outline-offset: -2px; }}
-.session-table th .q-btn:focus-visible {{ box-shadow: 0 0 0 2px {PRIMARY}; }}
+.history-focus:focus-visible {{ box-shadow: 0 0 0 2px {PRIMARY}; }}
 """
 ARIA_SORT = {None: "none", False: "ascending", True: "descending"}
 
@@ -111,7 +112,7 @@ class SessionTable:
                     button = (
                         ui.button(label, on_click=lambda key=key: self._header_clicked(key))
                         .props(f"flat dense no-caps align={align}")
-                        .classes("w-full font-semibold text-gray-700")
+                        .classes("w-full font-semibold history-focus")
                     )
                 self.headers[key] = (cell, button)
 

@@ -349,12 +349,12 @@ def test_on_a_phone_every_column_of_a_session_is_on_screen(browser: Browser, cen
         menu.get_by_text("Shortest first", exact=True).click()
         wait_query(page, sort="duration")
         expect(card_value(cards.first, "User")).to_have_text("user00")
+        cards.first.click()  # a card opens that device's day, as a row does
+        expect(page.get_by_text(re.compile(rf"^Tablet 07 · {re.escape(TABLET)} on .*: 10 sessions$"))).to_be_visible()
         if SHOTS:
             Path(SHOTS).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(Path(SHOTS) / "history-390-cards.png"), full_page=True)
         assert page.evaluate(SCROLLING_INSIDE) == []
-        cards.first.click()  # a card opens that device's day, as a row does
-        expect(page.get_by_text(re.compile(rf"^Tablet 07 · {re.escape(TABLET)} on .*: 10 sessions$"))).to_be_visible()
     finally:
         page.context.close()
 

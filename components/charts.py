@@ -73,14 +73,17 @@ def minutes_bars(
         "yAxis": y_axis,
         "series": series,
     }
-    if empty and not any(value for one in series for value in one["data"]):
-        x_axis["show"] = y_axis["show"] = False  # the words alone, no lines through them
-        options["title"] = {
-            "text": empty,
-            "left": "center",
-            "top": "middle",
-            "textStyle": {"fontSize": 13, "fontWeight": "normal", "color": "#4b5563"},
-        }
+    # Every key is set either way: ECharts merges a redraw into what it shows (same series count),
+    # so an axis hidden or a title shown by an empty result would stay through the next one.
+    nothing = bool(empty) and not any(value for one in series for value in one["data"])
+    x_axis["show"] = y_axis["show"] = not nothing  # empty: the words alone, no lines through them
+    options["title"] = {
+        "show": nothing,
+        "text": empty if nothing else "",
+        "left": "center",
+        "top": "middle",
+        "textStyle": {"fontSize": 13, "fontWeight": "normal", "color": "#4b5563"},
+    }
     if legend:
         options["legend"] = {"top": 0, "left": 0, "textStyle": {"fontSize": 11}}
         return _legend_fits(options)

@@ -1,6 +1,7 @@
 """The card at the top of /history: the range (a custom one's dates), the module, device and user
-filters, Clear filters and Download CSV, and the notes under them (a bad range, the device a filter
-found, what the link held that was ignored)."""
+filters, Clear filters and Download CSV, and the notes under them (a bad range, the devices a
+filter found by name, what the link held that was ignored); and the module chart's bars as
+buttons for the keyboard (`BarButtons`)."""
 
 from __future__ import annotations
 
@@ -145,3 +146,24 @@ class HistoryControls:
         self.module.set_value(None)
         self.device.set_value("")
         self.user.set_value("")
+
+
+class BarButtons:
+    """The module chart's "click a bar to filter" by keyboard: a button per bar after the chart, seen
+    only while it has focus (Tab reaches them); Enter or Space filters by that bar's module."""
+
+    def __init__(self, size: int, on_pick: Callable[[int], object]) -> None:
+        with ui.element("div").classes("flex flex-wrap gap-1"):
+            self.buttons = [
+                ui.button(on_click=lambda i=i: on_pick(i))
+                .props("flat dense no-caps")
+                .classes("sr-only focus:not-sr-only history-focus")
+                .mark("bar-button")
+                for i in range(size)
+            ]
+
+    def show(self, bars: list[tuple[str, float]]) -> None:
+        """(module name, minutes) of each bar, the first on top."""
+        for i, button in enumerate(self.buttons):
+            button.set_text(f"Show only {bars[i][0]} ({bars[i][1]:.1f} min)" if i < len(bars) else "")
+            button.set_visibility(i < len(bars))

@@ -1,4 +1,5 @@
-"""/history's session table: sorted on the server by the clicked column, paged below, rows clickable.
+"""/history's session table: sorted on the server by the clicked column, paged below, rows clickable;
+headers and rows reached by Tab too.
 On a phone (below Tailwind's `sm`) the same rows are cards, one line per column, sorted by a menu."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 from nicegui import ui
 
+from components.theme import PRIMARY
 from gaze.board import device_text, format_duration
 from gaze.history import SessionItem
 from gaze.history_url import SORTS
@@ -29,6 +31,22 @@ CARDS_CSS = """
 .session-cards .q-table__grid-item-value { text-align: right; min-width: 0; overflow-wrap: anywhere; }
 """
 
+# By keyboard: each header is a button (Tab reaches it; Enter or Space sorts, as a click does), kept
+# across redraws so that it keeps the focus; each session row is reached by Tab too and Enter opens
+# its device's day, as a click does (a row slot, as in NiceGUI's table examples). `history-focus`: a
+# ring around a focused button of /history (Quasar's q-btn has no outline).
+BODY = r"""
+<q-tr :props="props" tabindex="0" class="cursor-pointer" @click="$parent.$emit('open', props.row)"
+      @keydown.enter="$parent.$emit('open', props.row)">
+  <q-td v-for="col in props.cols" :key="col.name" :props="props">{{ col.value }}</q-td>
+</q-tr>
+"""
+FOCUS_CSS = f"""
+.session-table tbody tr:focus-visible {{ outline: 2px solid {PRIMARY}; outline-offset: -2px; }}
+.history-focus:focus-visible {{ box-shadow: 0 0 0 2px {PRIMARY}; }}
+"""
+ARIA_SORT = {None: "none", False: "ascending", True: "descending"}
+
 SortHandler = Callable[[str, bool], Awaitable[None]]
 PageHandler = Callable[[int], Awaitable[None]]
 RowHandler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -39,8 +57,8 @@ def _time(ms: int) -> str:
 
 
 class SessionTable:
-    """Clicking a header asks the owner for that sort (`on_sort`); Quasar does not sort the rows itself
-    (server-side mode: the pagination carries `rowsNumber`)."""
+    """Clicking a header (or Enter / Space on it) asks the owner for that sort (`on_sort`); Quasar does
+    not sort the rows itself (server-side mode: the pagination carries `rowsNumber`)."""
 
     def __init__(self, on_sort: SortHandler, on_page: PageHandler, on_row: RowHandler) -> None:
         self.on_sort, self.on_page, self.on_row = on_sort, on_page, on_row
@@ -50,7 +68,6 @@ class SessionTable:
                 "label": label,
                 "field": key,
                 "align": "right" if key == "duration" else "left",
-                "sortable": True,
             }
             for key, label in SORTS.items()
         ]
@@ -64,26 +81,54 @@ class SessionTable:
         )
         self.table = (
             ui.table(columns=columns, rows=[], row_key="id", pagination=pagination)
-            .classes("w-full max-sm:hidden")
-            .props(f"flat dense wrap-cells hide-pagination binary-state-sort {empty}")
+            .classes("w-full max-sm:hidden session-table")
+            .props(f"flat dense wrap-cells hide-pagination {empty}")
             .mark("sessions-table")
         )
-        self.table.on("request", self._requested)
-        ui.add_css(CARDS_CSS)
+        self._header()
+        self.table.add_slot("body", BODY)
+        self.table.on("open", self._opened)
+        ui.add_css(CARDS_CSS + FOCUS_CSS)
         self.cards = (
             ui.table(columns=columns, rows=[], row_key="id", pagination=pagination)
             .classes("w-full sm:hidden session-cards")
             .props(f"grid hide-header hide-pagination card-class=bg-gray-50 {empty}")
             .mark("sessions-cards")
         )
-        for table in (self.table, self.cards):
-            table.on("row-click", self._row_clicked)
+        self.cards.on("row-click", self._row_clicked)
         with ui.row().classes("items-center gap-2"):
             self.pager = ui.pagination(1, 1, direction_links=True, on_change=self._page_changed).props(
                 "max-pages=7 boundary-numbers"
             )
             self.count = ui.label("").classes("text-sm text-gray-600").mark("sessions-count")
         self._shown = ("-end", 1)  # the sort and page show() drew: a change to these is not the admin's
+
+    def _header(self) -> None:
+        self.headers: dict[str, tuple[ui.element, ui.button]] = {}
+        with self.table.add_slot("header"), ui.element("q-tr"):
+            for key, label in SORTS.items():
+                align = "right" if key == "duration" else "left"
+                with ui.element("q-th").classes(f"text-{align}") as cell:
+                    button = (
+                        ui.button(label, on_click=lambda key=key: self._header_clicked(key))
+                        .props(f"flat dense no-caps align={align}")
+                        .classes("w-full font-semibold history-focus")
+                    )
+                self.headers[key] = (cell, button)
+
+    def _mark_sort(self, sort: str, descending: bool) -> None:
+        """The sorted column's arrow and aria-sort."""
+        for key, (cell, button) in self.headers.items():
+            cell.props["aria-sort"] = ARIA_SORT[descending if key == sort else None]
+            button.props["icon-right"] = ("arrow_downward" if descending else "arrow_upward") if key == sort else ""
+            cell.update()
+            button.update()
+
+    async def _header_clicked(self, key: str) -> None:
+        """The same column again: the other way round; another: A–Z (shortest, oldest) first."""
+        shown = self._shown[0]
+        descending = shown == key  # shown ascending by this column: now descending
+        await self.on_sort(key, descending)
 
     def show(
         self,
@@ -117,16 +162,9 @@ class SessionTable:
         self._shown = (("-" if descending else "") + sort, page)
         self.pager.set_value(page)
         self.sort.set_value(self._shown[0])
+        self._mark_sort(sort, descending)
         self.pager.update()
         self.count.set_text(f"{total:,} sessions" if total != 1 else "1 session")
-
-    async def _requested(self, event: Any) -> None:
-        args = event.args if isinstance(event.args, dict) else {}
-        found = args.get("pagination")
-        wanted: dict[str, Any] = found if isinstance(found, dict) else {}
-        column = wanted.get("sortBy")
-        if column in SORTS:
-            await self.on_sort(column, bool(wanted.get("descending")))
 
     async def _sort_chosen(self) -> None:
         choice = str(self.sort.value or "")
@@ -137,6 +175,10 @@ class SessionTable:
         page = int(self.pager.value or 1)
         if page != self._shown[1]:
             await self.on_page(page)
+
+    async def _opened(self, event: Any) -> None:
+        if isinstance(event.args, dict):
+            await self.on_row(event.args)
 
     async def _row_clicked(self, event: Any) -> None:
         row = event.args[1] if isinstance(event.args, list) and len(event.args) > 1 else None

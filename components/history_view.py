@@ -1,5 +1,6 @@
 """/history's widget: what happened today, this week, this term — totals, charts, sessions,
-a device's day, the daily archives. It asks `HistoryReads` (the page's) for what it shows."""
+a device's day (a dialog, components/history_day.py), the daily archives. It asks `HistoryReads`
+(the page's) for what it shows."""
 
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
-from components.charts import Segment, bar_series, minutes_bars, redraw, timeline
-from components.history_controls import HistoryControls
+from components.charts import Segment, bar_series, minutes_bars, redraw
+from components.history_controls import BarButtons, HistoryControls
+from components.history_day import HistoryDay
 from components.history_table import NO_SESSIONS, SessionTable, pages
 from components.hub import Hub
 from components.url_history import UrlHistory
 from gaze.board import Names, format_duration
 from gaze.history import Filters, Range, SessionItem, Totals
-from gaze.history_url import HistoryQuery, device_ip
+from gaze.history_filters import typed_filters
+from gaze.history_url import HistoryQuery
 
 LABEL_WIDTH = 140  # px of module names on /history's charts
+TOP = 15  # modules on the module chart
 
 
 class HistoryReads(Protocol):
@@ -93,12 +97,12 @@ class HistoryView:
         self._totals_cards()
         self._charts()
         with ui.card().classes("w-full"):
-            ui.label("Sessions — click a header to sort, a row for that device's day").classes(
+            ui.label("Sessions — click a header to sort, a row for that device's day (it opens over the page)").classes(
                 "font-semibold max-sm:hidden"
             )
             ui.label("Sessions — tap one for that device's day").classes("font-semibold sm:hidden")
             self.sessions = SessionTable(self._sort_changed, self._page_changed, self._row_clicked)
-        self._timeline_card()
+        self.day = HistoryDay(LABEL_WIDTH)
         with ui.card().classes("w-full"):
             ui.label("Daily log archives").classes("font-semibold")
             self.archives = ui.column().classes("gap-1")
@@ -115,10 +119,11 @@ class HistoryView:
     def _charts(self) -> None:
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
             with ui.card().classes("w-full"):
-                ui.label("Minutes per module (top 15) — click a bar to filter").classes("font-semibold")
+                ui.label(f"Minutes per module (top {TOP}) — click a bar to filter").classes("font-semibold")
                 self.module_chart = ui.echart(_module_bars([], [])).classes("w-full h-80")
                 self.module_chart.on_point_click(self._module_clicked)
                 self.module_chart.mark("chart-modules")
+                self.bar_buttons = BarButtons(TOP, self._bar_picked)
             with ui.card().classes("w-full"):
                 ui.label("Activity by hour of day (minutes)").classes("font-semibold")
                 self.hour_chart = ui.echart(minutes_bars([], [bar_series([])], horizontal=False, empty="")).classes(
@@ -126,23 +131,12 @@ class HistoryView:
                 )
                 self.hour_chart.mark("chart-hours")
 
-    def _timeline_card(self) -> None:
-        with ui.card().classes("w-full"):
-            self.timeline_title = ui.label("Device timeline").classes("font-semibold")
-            self.timeline_empty = (
-                ui.label("Nothing to draw yet: click a session above to see that device's day here.")
-                .classes("text-sm text-gray-600")
-                .mark("timeline-empty")
-            )
-            self.timeline = ui.echart(timeline([], label_width=LABEL_WIDTH)).classes("w-full h-64").mark("timeline")
-            self.timeline.set_visibility(False)
-
     # ------------------------------------------------------------------ state
 
     def _filters(self) -> Filters:
-        address, note = device_ip(self.q.device, self.reads.devices())
+        filters, note = typed_filters(self.q.module, self.q.device, self.q.user, self.reads.devices())
         self.controls.device_note.set_text(f"Device: {note}" if note else "")
-        return Filters(self.q.module or None, address, self.q.user or None)
+        return filters
 
     def _show_url(self, *, step: bool = False) -> None:
         self.url.show(self.q.params(), step=step)
@@ -175,13 +169,15 @@ class HistoryView:
         await self._changed()
 
     def download(self) -> None:
-        params = {k: v for k, v in self.q.params().items() if k not in ("page", "sort")}
+        params = {k: v for k, v in self.q.params().items() if k != "page"}  # its rows in the table's order
         ui.navigate.to(f"/history/export.csv?{urlencode(params)}")
 
     async def _module_clicked(self, event: Any) -> None:
-        slug = self._chart_slugs[event.data_index] if 0 <= event.data_index < len(self._chart_slugs) else None
-        if slug:
-            self.controls.choose_module(slug)
+        self._bar_picked(event.data_index)
+
+    def _bar_picked(self, index: int) -> None:
+        if 0 <= index < len(self._chart_slugs):
+            self.controls.choose_module(self._chart_slugs[index])
 
     async def _sort_changed(self, column: str, descending: bool) -> None:
         self.q, self._typing = replace(self.q, sort=column, descending=descending, page=1), None
@@ -234,7 +230,7 @@ class HistoryView:
     async def _draw(self, rng: Range) -> None:
         filters = self._filters()
         totals = await self.reads.totals(rng, filters)
-        by_module = await self.reads.minutes_by_module(rng, filters, 15)
+        by_module = await self.reads.minutes_by_module(rng, filters, TOP)
         by_hour = await self.reads.activity_by_hour(rng, filters)
         self._totals = totals
         self.total_time.set_text(format_duration(totals.seconds))
@@ -244,6 +240,7 @@ class HistoryView:
         self._chart_slugs = [slug for slug, _ in by_module]
         names = [self.names.module(s) for s, _ in by_module]
         redraw(self.module_chart, _module_bars(names, by_module, NO_SESSIONS))
+        self.bar_buttons.show([(name, minutes) for name, (_, minutes) in zip(names, by_module, strict=True)])
         hours = [f"{h:02d}" for h in range(len(by_hour))]
         redraw(self.hour_chart, minutes_bars(hours, [bar_series(by_hour)], horizontal=False, empty=NO_SESSIONS))
 
@@ -266,15 +263,15 @@ class HistoryView:
         )
 
     async def show_timeline(self, ip: str, day: date) -> None:
+        """That device's sessions on `day`, in a dialog over the page."""
         items = await self.reads.device_timeline(ip, day)
         device = self.names.device(ip)
-        self.timeline_title.set_text(f"{device} on {day.isoformat()}: {len(items)} sessions")
         names = self.names.module
         segments = [Segment(names(i.module), i.start_ms, i.end_ms, f"{names(i.module)} ({i.user})") for i in items]
-        self.timeline_empty.set_text(f"No ended sessions of {device} on {day.isoformat()}.")
-        self.timeline_empty.set_visibility(not segments)
-        self.timeline.set_visibility(bool(segments))
-        redraw(self.timeline, timeline(segments, label_width=LABEL_WIDTH))
+        count = f"{len(items)} session{'s' if len(items) != 1 else ''}"
+        self.day.show(
+            f"{device} on {day.isoformat()}: {count}", segments, f"No ended sessions of {device} on {day.isoformat()}."
+        )
 
     def _draw_archives(self) -> None:
         names, error = self.reads.archives()

@@ -18,6 +18,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -57,10 +58,11 @@ def csv_rows(
     filters: Filters = NO_FILTERS,
     labels: dict[str, str] | None = None,
     names: Callable[[str], str] = str,
+    order: Sequence[Any] = (),
 ) -> Iterator[str]:
-    """The sessions ending in `rng` as CSV text, oldest end first: the header, then one record per
-    item. `names(module_id)` gives the catalog name (the id itself when unknown), `labels` the
-    device names by IP."""
+    """The sessions ending in `rng` as CSV text, in `order` (/history's: its table's sort), else
+    oldest end first: the header, then one record per item. `names(module_id)` gives the catalog
+    name (the id itself when unknown), `labels` the device names by IP."""
     labels = labels or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -74,7 +76,7 @@ def csv_rows(
 
     yield take(CSV_HEADER)
     r = RECORDS.c
-    stmt = records_in(rng, filters, r.user_id, r.ip, r.module, r.end_ms, r.duration_s)
+    stmt = records_in(rng, filters, r.user_id, r.ip, r.module, r.end_ms, r.duration_s, order=order)
     name_cache: dict[str, str] = {}
     with engine.connect() as conn:
         for user, ip, module, end_ms, duration_s in conn.execution_options(yield_per=5000).execute(stmt):

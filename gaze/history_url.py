@@ -2,7 +2,7 @@
 
 `HistoryQuery.parse(params)` turns the query of a shared or reloaded link into a valid state and a
 list of notes for every value it had to ignore (never an exception); `params()` is the query again.
-`device_ip` resolves the device filter (an IP address or a name the admin gave on /devices);
+What the device and user filters match is gaze/history_filters.py's `typed_filters`;
 `order_by` is the SQL order of the session table for a sort column (names sort as shown: the
 device's label, the module's name).
 """
@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func
 
 from gaze import history
-from gaze.devices import LabelError, canonical_ip
 from gaze.history import Range
 from gaze.records import RECORDS
 
@@ -68,7 +67,7 @@ class HistoryQuery:
     date_from: str = ""
     date_to: str = ""
     module: str = ""
-    device: str = ""  # an IP address or a device name, as typed
+    device: str = ""  # (part of) an IP address or a device name, as typed
     user: str = ""
     page: int = 1
     sort: str = DEFAULT_SORT
@@ -139,30 +138,6 @@ class HistoryQuery:
         if (self.sort, self.descending) != (DEFAULT_SORT, True):
             out["sort"] = self.sort_param
         return out
-
-
-def device_ip(text: str, labels: Mapping[str, str]) -> tuple[str | None, str]:
-    """The IP the device filter means, and a note ('' when none is needed).
-
-    An IP address is used as written (canonical form); otherwise the device whose name equals the
-    text (any case), else the one device whose name contains it. No match: an IP no record has, so
-    the page shows nothing rather than everything."""
-    text = text.strip()
-    if not text:
-        return None, ""
-    try:
-        return canonical_ip(text), ""
-    except LabelError:
-        pass
-    wanted = text.casefold()
-    exact = sorted(ip for ip, label in labels.items() if label.casefold() == wanted)
-    found = exact or sorted(ip for ip, label in labels.items() if wanted in label.casefold())
-    if not found:
-        return text, f"no device is named {_shown(text)} (names are set on Devices)"
-    if len(found) > 1:
-        names = ", ".join(f"{labels[ip]} · {ip}" for ip in found[:5])
-        return found[0], f"{len(found)} devices match {_shown(text)} ({names}): showing {found[0]}; type an IP to pick"
-    return found[0], "" if exact else f"device {_shown(text)}: showing {labels[found[0]]} · {found[0]}"
 
 
 def _named(column: ColumnElement[Any], names: Mapping[str, str]) -> ColumnElement[Any]:

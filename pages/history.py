@@ -22,7 +22,7 @@ from gaze.board import Names, module_title
 from gaze.catalog import Catalog
 from gaze.devices import DeviceLabels
 from gaze.history import Filters, Range, SessionItem, Totals
-from gaze.history_url import HistoryQuery, order_by
+from gaze.history_url import HistoryQuery
 from gaze.logs import ARCHIVE_NAME as ARCHIVE
 from gaze.services import Services
 from pages import history_files
@@ -73,8 +73,7 @@ class Reads:
         return await io_bound(history.activity_by_hour, self.engine, rng, filters)
 
     async def sessions_page(self, rng: Range, filters: Filters, q: HistoryQuery) -> tuple[list[SessionItem], int]:
-        module_names = {m.slug: m.name for m in self.catalog.modules}
-        order = order_by(q.sort, q.descending, self.labels.all(), module_names)
+        order = history_files.session_order(self.catalog, self.labels.all(), q.sort, q.descending)
         return await io_bound(history.sessions_page, self.engine, rng, filters, q.page, PAGE_SIZE, order)
 
     async def device_timeline(self, ip: str, day: date) -> list[SessionItem]:

@@ -217,7 +217,7 @@ async def test_todays_minutes_are_read_once_the_database_answers(user: User) -> 
     show, and it says nothing rather than "no module time today" while there may be some."""
     await login(user)
     await until(lambda: hub().today is not None)
-    assert "title" not in today_options(None, str)["baseOption"]
+    assert today_options(None, str)["baseOption"]["title"]["show"] is False  # says nothing
     assert today_options([], str)["baseOption"]["title"]["text"] == "No module time today yet."
 
 

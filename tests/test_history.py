@@ -35,6 +35,7 @@ from gaze.db import (
 )
 from gaze.export import CSV_HEADER, csv_rows
 from gaze.history import Filters, Range
+from gaze.history_filters import Match
 from gaze.recorder import Recorder
 from gaze.records import add_records, rebuild_rollups
 from gaze.sessions import SessionRecord
@@ -84,12 +85,18 @@ def counted(records: list[SessionRecord]) -> list[SessionRecord]:
     return list(seen.values())
 
 
+def holds(value: str, wanted: str | Match | None) -> bool:
+    if wanted is None or isinstance(wanted, str):
+        return wanted in (None, value)
+    return wanted.part.lower() in value.lower() or value in wanted.also
+
+
 def matches(r: SessionRecord, rng: Range, f: Filters) -> bool:
     return (
         rng.start_ms <= r.end_ms < rng.end_ms
         and f.module in (None, r.module)
-        and f.ip in (None, r.ip)
-        and f.user in (None, r.user)
+        and holds(r.ip, f.ip)
+        and holds(r.user, f.user)
     )
 
 
@@ -182,6 +189,10 @@ def test_rollups_equal_raw_aggregates_on_random_data(engine: Engine, zone: str) 
             Filters(user="Guest"),
             Filters("cdn_bio", IPS[0], "ama"),
             Filters(module="cdn_math", user="Guest"),
+            Filters(ip=Match("192.168.1.1")),  # part of an address: three of the four devices
+            Filters(ip=Match("FE80", ("192.168.1.12",))),  # any case, or a device named so
+            Filters(user=Match("GUE")),
+            Filters("health", Match(".11"), Match("a")),
         ]
         for r in ranges:
             assert r.days() is not None
@@ -330,7 +341,14 @@ def test_paging_and_filters(engine: Engine, new_york: ZoneInfo) -> None:
     march = history.custom(date(2026, 3, 1), date(2026, 3, 31))
     odd = history.Range(start + 5 * HOUR, start + 9 * 24 * HOUR + 7, "odd")  # raw path
     for r in (march, odd):
-        for f in (Filters(), Filters(ip=IPS[2]), Filters(user="kofi", module="health"), Filters(ip="10.9.9.9")):
+        for f in (
+            Filters(),
+            Filters(ip=IPS[2]),
+            Filters(user="kofi", module="health"),
+            Filters(ip="10.9.9.9"),
+            Filters(ip=Match("9.9")),
+            Filters(ip=Match("1.1"), user=Match("O")),
+        ):
             want = sorted((x for x in everything if matches(x, r, f)), key=lambda x: -x.end_ms)
             got: list[history.SessionItem] = []
             page = 1

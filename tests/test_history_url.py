@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from gaze import history
 from gaze.db import IMPORT
 from gaze.history import Filters, Range
-from gaze.history_url import SORTS, HistoryQuery, device_ip, order_by
+from gaze.history_url import SORTS, HistoryQuery, order_by
 from gaze.localtime import local_midnight_ms
 from gaze.records import add_records
 from gaze.sessions import SessionRecord
@@ -59,18 +59,6 @@ def test_bad_values_are_ignored_with_a_note(params: dict[str, str], expected: Hi
     assert parsed == expected
     assert len(notes) == 1 and note in notes[0], notes
     assert len(notes[0]) < 200  # a long value is shortened in the note
-
-
-def test_device_filter_takes_an_ip_or_a_name() -> None:
-    assert device_ip("", LABELS) == (None, "")
-    assert device_ip(" ::FFFF:10.0.0.9 ", LABELS) == ("10.0.0.9", "")  # as records store it
-    assert device_ip("tablet kofi", LABELS) == ("10.0.0.3", "")  # a name, any case
-    ip, note = device_ip("desk", LABELS)  # the one device whose name contains it
-    assert ip == "10.0.0.5" and "library desk · 10.0.0.5" in note
-    ip, note = device_ip("tablet", LABELS)
-    assert ip == "10.0.0.3" and note.startswith("2 devices match 'tablet'") and "type an IP" in note
-    ip, note = device_ip("Projector", LABELS)
-    assert ip == "Projector" and "no device is named 'Projector'" in note  # matches no record: shows nothing
 
 
 def _records(seed: int) -> list[SessionRecord]:

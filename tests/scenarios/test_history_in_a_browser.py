@@ -43,7 +43,7 @@ from tests.browserkit import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Browser, FloatRect, Locator, Page
 
 pytestmark = pytest.mark.browser
 
@@ -304,10 +304,12 @@ def test_history_fits_the_screen(browser: Browser, centre: App, size: tuple[int,
         page.context.close()
 
 
-# elements inside the page that scroll sideways within themselves; not the hidden ones (no box, or
-# see-through like Quasar's 1-px focus target of a select)
+# elements inside the page that scroll sideways within themselves; not the hidden ones (no box,
+# see-through like Quasar's 1-px focus target of a select, or clipped to nothing like the chart's
+# keyboard buttons until one has the focus: Tailwind's sr-only)
 SCROLLING_INSIDE = """() => [...document.querySelectorAll('.q-page *')]
     .filter(e => e.getClientRects().length && getComputedStyle(e).opacity !== '0')
+    .filter(e => !e.closest('.sr-only:not(:focus)'))
     .filter(e => e.scrollWidth > e.clientWidth + 0.5)
     .map(e => `${e.tagName}.${e.className}: ${e.scrollWidth} > ${e.clientWidth}`)"""
 
@@ -357,23 +359,38 @@ def test_on_a_phone_every_column_of_a_session_is_on_screen(browser: Browser, cen
         page.context.close()
 
 
-def test_the_device_timeline_says_when_it_has_nothing_to_draw(browser: Browser, centre: App) -> None:
+def full_size(box: FloatRect | None, size: tuple[int, int]) -> bool:
+    return box is not None and box["height"] > 200 and box["width"] > min(size[0] * 0.7, 600)
+
+
+@pytest.mark.parametrize("size", [PHONE, DESK], ids=["390", "1280"])
+def test_a_row_opens_its_device_day_where_the_admin_looks(browser: Browser, centre: App, size: tuple[int, int]) -> None:
+    """Clicking a session (a row, a card on a phone) far down the list opens that device's day in a
+    dialog over the page: its timeline is on screen, drawn full size; Escape closes it."""
     from playwright.sync_api import expect
 
-    page = open_history(browser, centre)
+    page = open_history(browser, centre, size)
     try:
         expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
-        empty = page.get_by_text("Nothing to draw yet: click a session above", exact=False)
-        expect(empty).to_be_visible()
-        chart = page.locator(".nicegui-echart")
-        expect(chart).to_have_count(3)
-        expect(chart.nth(2)).to_be_hidden()  # no lone axis
-        page.locator("table tbody tr").filter(has_text="user27").click()
-        expect(page.get_by_text(re.compile(r"^Tablet 07 · .* on .*: 10 sessions$"))).to_be_visible()
-        expect(empty).to_be_hidden()
-        expect(chart.nth(2)).to_be_visible()
-        box = chart.nth(2).bounding_box()
-        assert box is not None and box["height"] > 100 and box["width"] > 500, box  # drawn full size
+        rows = page.locator("table tbody tr" if size == DESK else ".q-table__grid-item-card")
+        row = rows.filter(has_text="user06")  # the 24th of 25: the bottom of the list, on the tablet
+        row.scroll_into_view_if_needed()
+        row.click()
+        title = page.get_by_text(re.compile(rf"^Tablet 07 · {re.escape(TABLET)} on .*: 10 sessions$"))
+        expect(title).to_be_in_viewport()
+        timeline = page.locator(".q-dialog .nicegui-echart")
+        expect(timeline).to_be_in_viewport(ratio=1)
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while not full_size(timeline.bounding_box(), size):  # once the dialog has grown to its size
+            assert time.monotonic() < deadline, timeline.bounding_box()
+            page.wait_for_timeout(100)
+        expect(timeline).to_be_in_viewport(ratio=1)
+        expect(page.get_by_role("dialog", name=re.compile("^Tablet 07"))).to_be_visible()
+        if SHOTS:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SHOTS) / f"history-{size[0]}-day.png"))
+        page.keyboard.press("Escape")
+        expect(title).to_be_hidden()
     finally:
         page.context.close()
 
@@ -423,5 +440,155 @@ def test_a_device_name_is_its_own(browser: Browser, centre: App, size: tuple[int
         save.click()  # an empty name removes it
         expect(page.get_by_text(f"{other}: name removed", exact=True)).to_be_visible()
         assert stored_names(centre) == {TABLET: "Tablet 07"}
+    finally:
+        page.context.close()
+
+
+# what a chart on the page draws now: ECharts' own merged options (test-only JS)
+CHART_STATE = """el => { const o = getElement(el.id.slice(1)).chart.getOption();
+    return {title: (o.title || []).filter(t => t.show !== false).map(t => t.text).filter(Boolean),
+            axes: [...o.xAxis, ...o.yAxis].map(a => a.show !== false),
+            names: o.yAxis[0].data || []}; }"""
+
+
+def chart_state(page: Page, index: int) -> dict[str, object]:
+    return page.locator(".nicegui-echart").nth(index).evaluate(CHART_STATE)  # type: ignore[no-any-return]
+
+
+def test_charts_redraw_whole_after_an_empty_result(browser: Browser, centre: App) -> None:
+    """A filter that matches nothing, then cleared (or an empty range, then Today): the module and
+    hour charts show their axes and names again, not the empty chart's words across the bars."""
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        whole = {"title": [], "axes": [True, True], "names": sorted(CATALOG.values())}
+        for step in ("device", "range"):
+            if step == "device":
+                page.get_by_label("Device name or IP").fill("Library")
+            else:
+                page.goto(centre.url + "/history?range=custom&date_from=2000-01-01&date_to=2000-01-02")
+            expect(page.get_by_text("0 sessions", exact=True)).to_be_visible()
+            assert chart_state(page, 0)["title"] == ["No ended sessions in this range."]
+            assert chart_state(page, 1)["axes"] == [False, False]
+            if step == "device":
+                page.get_by_label("Device name or IP").fill("")
+            else:
+                page.get_by_role("button", name="Today").click()
+            expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+            modules = chart_state(page, 0)
+            assert {**modules, "names": sorted(modules["names"])} == whole, (step, modules)  # type: ignore[call-overload]
+            hours = chart_state(page, 1)
+            assert hours["title"] == [] and hours["axes"] == [True, True], (step, hours)
+    finally:
+        page.context.close()
+
+
+def downloaded_rows(page: Page) -> list[list[str]]:
+    import csv
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    path = download.value.path()
+    with open(path, encoding="utf-8", newline="") as file:
+        return list(csv.reader(file))[1:]
+
+
+def test_filters_find_part_of_an_address_a_name_or_a_user(browser: Browser, centre: App) -> None:
+    """What a person types: part of an address, part of a device's name, part of a user name, any
+    case — the table, the totals and the CSV download alike."""
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        device = page.get_by_label("Device name or IP")
+        device.fill("10.0.1")  # 20 devices 10.0.1.x, one session each
+        expect(page.get_by_text("20 sessions", exact=True)).to_be_visible()
+        expect(page.locator(".q-card").filter(has_text="Devices").get_by_text("20", exact=True)).to_be_visible()
+        rows = downloaded_rows(page)
+        assert len(rows) == 20 and {row[2].rsplit(".", 1)[0] for row in rows} == {"10.0.1"}
+        device.fill("0.0.7")
+        expect(page.get_by_text("Device: named", exact=False)).to_be_hidden()
+        expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
+        device.fill("TABL")  # part of the name the admin gave 10.0.0.7
+        expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
+        expect(page.get_by_text(f"Device: named Tablet 07 · {TABLET}", exact=True)).to_be_visible()
+        device.fill("")
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        page.get_by_label("User").fill("USER0")  # user00 … user09
+        expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
+        assert set(column(page, 1)) == {f"user{i:02d}" for i in range(10)}
+        assert sorted(row[0] for row in downloaded_rows(page)) == [f"user{i:02d}" for i in range(10)]
+    finally:
+        page.context.close()
+
+
+def test_the_csv_rows_come_in_the_order_the_table_shows(browser: Browser, centre: App) -> None:
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        newest_first = [f"user{i:02d}" for i in reversed(range(30))]
+        assert [row[0] for row in downloaded_rows(page)] == newest_first  # as the table: newest first
+        page.locator("table thead th").filter(has_text="Module").click()  # module A–Z, then oldest end first
+        wait_query(page, sort="module")
+        by_module = [f"user{i:02d}" for k in range(3) for i in range(k, 30, 3)]
+        expect(page.locator("table tbody tr").first).to_contain_text("user00")
+        assert column(page, 1) == by_module[:25]
+        assert [row[0] for row in downloaded_rows(page)] == by_module
+    finally:
+        page.context.close()
+
+
+FOCUSED = """() => { const e = document.activeElement, s = getComputedStyle(e), r = e.getBoundingClientRect();
+    return {tag: e.tagName, text: (e.innerText || '').trim(), width: r.width,
+            ring: s.outlineStyle === 'solid' || s.boxShadow.includes('0px 0px 0px 2px')}; }"""
+
+
+def tab_to(page: Page, tag: str, text: str | re.Pattern[str], presses: int = 150) -> dict[str, object]:
+    """Press Tab until the focused element is a `tag` whose text is (or matches) `text`."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused: dict[str, object] = page.evaluate(FOCUSED)
+        shown = str(focused["text"])
+        if focused["tag"] == tag and (shown == text if isinstance(text, str) else text.search(shown)):
+            return focused
+    raise AssertionError(f"Tab never reached a {tag} {text!r}")
+
+
+def test_history_by_keyboard_only(browser: Browser, centre: App) -> None:
+    """Tab reaches the chart's filter (Enter filters by that module), the sortable headers (Enter or
+    Space sorts) and the session rows (Enter opens the device's day), each visibly focused."""
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        header = tab_to(page, "BUTTON", re.compile(r"^Duration"))
+        assert header["ring"], header  # focus seen
+        page.keyboard.press("Enter")
+        wait_query(page, sort="duration")
+        expect(page.locator("table tbody tr").first).to_contain_text("user00")
+        assert page.evaluate(FOCUSED)["text"].startswith("Duration")  # still on it, sorted
+        page.keyboard.press("Space")
+        wait_query(page, sort="-duration")
+        expect(page.locator("table tbody tr").first).to_contain_text("user29")
+        row = tab_to(page, "TR", re.compile("user29"))
+        assert row["ring"], row
+        page.keyboard.press("Enter")
+        expect(page.get_by_text(re.compile(r"^10\.0\.1\.29 on .*: 1 session$"))).to_be_in_viewport()
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("dialog")).to_have_count(0)
+
+        page.goto(centre.url + "/history")
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
+        bar = tab_to(page, "BUTTON", re.compile(r"^Show only Mathematics \(12\.8 min\)$"))  # the top bar
+        assert float(str(bar["width"])) > 50, bar  # seen while focused
+        page.keyboard.press("Enter")
+        wait_query(page, module="cdn_math")
+        expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
     finally:
         page.context.close()

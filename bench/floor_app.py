@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,18 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.browserkit import ADMIN_PASSWORD, ADMIN_USER, App  # noqa: E402
+from bench.livebench import CATALOG, MODULES, ip_of  # noqa: E402
+from tests.browserkit import (  # noqa: E402
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    ROOT,
+    App,
+    access_line,
+    append,
+    entry_path,
+    make_catalog,
+    now_ms,
+)
 
 OPEN_PATHS = frozenset({"/login", "/healthz", "/favicon.ico"})
 
@@ -108,6 +121,33 @@ class FloorApp(App):
             )
         self.wait_healthy(timeout, following=following)
         return self
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One app that takes turns in (d): this checkout, another (``--compare``) or NiceGUI's floor."""
+
+    tag: str
+    root: Path | None = None  # the checkout (None: this one); unused for a floor
+    floor_tailwind: bool | None = None  # set for a floor: its ui.run(tailwind=...)
+
+    def start(self, folder: Path, rows: int) -> App:
+        journal = folder / "oc4d.journal"
+        make_catalog(folder / "uploads", CATALOG)
+        stamp = now_ms() - 5_000
+        modules = [MODULES[k % len(MODULES)] for k in range(rows)]
+        append(journal, [(stamp, access_line(ip_of(k), entry_path(m), stamp)) for k, m in enumerate(modules)])
+        if self.floor_tailwind is not None:
+            return FloorApp(journal, folder, {"BENCH_FLOOR_TAILWIND": "1" if self.floor_tailwind else "0"}).start()
+        return App(journal, folder, root=self.root or ROOT).start()
+
+
+def subjects(roots: Sequence[Path], floor_without_tailwind: bool) -> list[Subject]:
+    """The floor first (the ratios' baseline), then the other checkouts, then this one."""
+    out = [Subject(" [NiceGUI floor]", floor_tailwind=True)]
+    if floor_without_tailwind:
+        out.append(Subject(" [NiceGUI floor, tailwind=False]", floor_tailwind=False))
+    return out + [Subject(f" [{root}]", root=root) for root in roots] + [Subject("")]
 
 
 if __name__ in {"__main__", "__mp_main__"}:

@@ -66,7 +66,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.live_login import bench_login, subjects  # noqa: E402
+from bench.floor_app import subjects  # noqa: E402
+from bench.live_login import bench_login  # noqa: E402
 from bench.livebench import (  # noqa: E402
     CATALOG,
     MODULES,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import statistics
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,19 +27,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.floor_app import FloorApp  # noqa: E402
+from bench.floor_app import Subject  # noqa: E402
 from bench.live_weight import SETTLE_MS, Weigher, Weight, weigh, weight_rows  # noqa: E402
-from bench.livebench import CATALOG, MODULES, VIEWPORT, Row, ip_of, percentile, verdict, wait_lines  # noqa: E402
+from bench.livebench import VIEWPORT, Row, percentile, verdict, wait_lines  # noqa: E402
 from tests.browserkit import (  # noqa: E402
     ADMIN_PASSWORD,
     ADMIN_USER,
-    ROOT,
     App,
-    access_line,
-    append,
-    entry_path,
-    make_catalog,
-    now_ms,
 )
 
 if TYPE_CHECKING:
@@ -100,23 +93,51 @@ def login_once(
     browser's marks (epoch ms). ``watch`` sees the tab first; ``settle_ms``: the tab stays open
     that long after the first row."""
     page = context.new_page()
+    step = "the login page"
     try:
-        page.set_default_timeout(60_000)  # a shared machine under load: a slow login is a figure, not a failure
+        page.set_default_timeout(30_000)  # a shared machine under load: a slow login is a figure
         if watch is not None:
             watch(page)
         page.goto(f"{app.url}/login")
         page.wait_for_function("window.did_handshake === true")  # the form's events reach the server
+        step = "the login form"
         page.get_by_label("User name", exact=True).fill(ADMIN_USER)
         page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
         page.get_by_role("button", name="Log in", exact=True).click()
+        step = "the board after the click"
         page.wait_for_url(f"{app.url}/")
         page.wait_for_function("window.__bench && window.__bench.row !== undefined && window.__bench.connect")
         marks: dict[str, Any] = page.evaluate(READ_JS)
         if settle_ms:
             page.wait_for_timeout(settle_ms)
+    except Exception as exc:
+        if type(exc).__name__ != "TimeoutError":  # Playwright's: a login that never finished
+            raise
+        raise LoginStuck(f"{app.url}: waiting for {step}: {str(exc).splitlines()[0]}") from exc
     finally:
         page.close()
     return {name: float(value) for name, value in marks.items()}
+
+
+class LoginStuck(Exception):
+    """A login that did not finish within the page's timeout."""
+
+
+RETRIES = 2
+stuck: list[str] = []  # the logins that timed out and were done again, printed with the figures
+
+
+def retried(login: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """``login()``, again (at most RETRIES times) when it gets stuck: on a loaded machine a page's
+    websocket now and then never connects; one such login must not end a long run."""
+    for attempt in range(RETRIES + 1):
+        try:
+            return login()
+        except LoginStuck as exc:
+            if attempt == RETRIES:
+                raise
+            stuck.append(str(exc))
+    raise AssertionError("unreachable")
 
 
 def after_click(marks: dict[str, float]) -> dict[str, float]:
@@ -132,45 +153,26 @@ def measuring_context(browser: Browser) -> BrowserContext:
 
 def cold_login(browser: Browser, app: App) -> dict[str, float]:
     """A first visit: a new context, so nothing cached and no cookie."""
-    context = measuring_context(browser)
-    try:
-        return after_click(login_once(context, app))
-    finally:
-        context.close()
+
+    def once() -> dict[str, float]:
+        context = measuring_context(browser)
+        try:
+            return after_click(login_once(context, app))
+        finally:
+            context.close()
+
+    return retried(once)
 
 
 def warm_login(context: BrowserContext, app: App) -> dict[str, float]:
     """A returning admin: the browser cache holds the app's scripts from earlier logins in
     ``context``; its cookies (the session) are cleared, so the login itself is done again."""
-    context.clear_cookies()
-    return after_click(login_once(context, app))
 
+    def once() -> dict[str, float]:
+        context.clear_cookies()
+        return after_click(login_once(context, app))
 
-@dataclass(frozen=True)
-class Subject:
-    """One app that takes turns in (d): this checkout, another (``--compare``) or NiceGUI's floor."""
-
-    tag: str
-    root: Path | None = None  # the checkout (None: this one); unused for a floor
-    floor_tailwind: bool | None = None  # set for a floor: its ui.run(tailwind=...)
-
-    def start(self, folder: Path, rows: int) -> App:
-        journal = folder / "oc4d.journal"
-        make_catalog(folder / "uploads", CATALOG)
-        stamp = now_ms() - 5_000
-        modules = [MODULES[k % len(MODULES)] for k in range(rows)]
-        append(journal, [(stamp, access_line(ip_of(k), entry_path(m), stamp)) for k, m in enumerate(modules)])
-        if self.floor_tailwind is not None:
-            return FloorApp(journal, folder, {"BENCH_FLOOR_TAILWIND": "1" if self.floor_tailwind else "0"}).start()
-        return App(journal, folder, root=self.root or ROOT).start()
-
-
-def subjects(roots: Sequence[Path], floor_without_tailwind: bool) -> list[Subject]:
-    """The floor first (the ratios' baseline), then the other checkouts, then this one."""
-    out = [Subject(" [NiceGUI floor]", floor_tailwind=True)]
-    if floor_without_tailwind:
-        out.append(Subject(" [NiceGUI floor, tailwind=False]", floor_tailwind=False))
-    return out + [Subject(f" [{root}]", root=root) for root in roots] + [Subject("")]
+    return retried(once)
 
 
 def bench_login(browser: Browser, work: Path, rows: int, logins: int, who: Sequence[Subject]) -> list[Row]:
@@ -180,7 +182,7 @@ def bench_login(browser: Browser, work: Path, rows: int, logins: int, who: Seque
     one more cold login each that weighs what the browser downloads."""
     apps: list[App] = []
     warm_contexts: list[BrowserContext] = []
-    weights: list[Weight] = []
+    weights: list[Weight | None] = []
     try:
         apps = [subject.start(work / f"app-{n}", rows) for n, subject in enumerate(who)]
         for app in apps:
@@ -190,8 +192,13 @@ def bench_login(browser: Browser, work: Path, rows: int, logins: int, who: Seque
         warm: list[list[dict[str, float]]] = [[] for _ in apps]
         for turn in range(logins + WARMUP):
             for app, context, cold_done, warm_done in zip(apps, warm_contexts, cold, warm, strict=True):
-                cold_marks = cold_login(browser, app)
-                warm_marks = warm_login(context, app)
+                try:
+                    cold_marks = cold_login(browser, app)
+                    warm_marks = warm_login(context, app)
+                except LoginStuck as exc:  # stuck every time: this turn is left out for this app
+                    stuck.append(f"{exc} (turn left out)")
+                    print(f"{exc}; the app's log ends:\n{app.output()[-1500:]}", file=sys.stderr)
+                    continue
                 if turn >= WARMUP:
                     cold_done.append(cold_marks)
                     warm_done.append(warm_marks)
@@ -217,19 +224,32 @@ def bench_login(browser: Browser, work: Path, rows: int, logins: int, who: Seque
             )
         )
     for subject, weight in zip(who, weights, strict=True):
-        out += weight_rows(weight, subject.tag, detail=subject.tag == "")
+        if weight is not None:
+            out += weight_rows(weight, subject.tag, detail=subject.tag == "")
+    out.append(
+        Row("(d) logins that timed out and were done again", str(len(stuck)), "", stuck[0][:90] if stuck else "")
+    )
     return out
 
 
-def weigh_login(browser: Browser, app: App) -> Weight:
+def weigh_login(browser: Browser, app: App) -> Weight | None:
     """A cold login whose network traffic is weighed (bench/live_weight.py)."""
-    weigher = Weigher()
-    context = measuring_context(browser)
+    weighers: list[Weigher] = []
+
+    def once() -> dict[str, float]:
+        weighers.append(Weigher())
+        context = measuring_context(browser)
+        try:
+            return login_once(context, app, weighers[-1].watch, settle_ms=SETTLE_MS)
+        finally:
+            context.close()
+
     try:
-        marks = login_once(context, app, weigher.watch, settle_ms=SETTLE_MS)
-    finally:
-        context.close()
-    return weigh(weigher, marks)
+        marks = retried(once)
+    except LoginStuck as exc:
+        stuck.append(f"{exc} (not weighed)")
+        return None
+    return weigh(weighers[-1], marks)
 
 
 def login_rows(runs: Sequence[dict[str, float]], rows: int, tag: str, *, target: bool = True) -> list[Row]:

@@ -66,6 +66,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.floor_app import subjects  # noqa: E402
 from bench.live_login import bench_login  # noqa: E402
 from bench.livebench import (  # noqa: E402
     CATALOG,
@@ -335,6 +336,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="CHECKOUT",
         help="(d) also the app of another checkout (e.g. an export of main), taking turns with this one",
     )
+    parser.add_argument(
+        "--floor-without-tailwind",
+        action="store_true",
+        help="(d) also NiceGUI's floor with ui.run(tailwind=False) (information)",
+    )
     parser.add_argument("--only", choices=["latency", "load", "wire", "login"], help="run one part")
     args = parser.parse_args(argv)
 
@@ -372,8 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.only in (None, "wire"):
                 rows += bench_wire(browser, Path(tmp) / "wire", args.wire_rows, args.wire_seconds)
             if args.only in (None, "login"):
-                roots = [root.resolve() for root in args.compare]
-                rows += bench_login(browser, Path(tmp) / "login", args.login_rows, args.logins, [*roots, None])
+                who = subjects([root.resolve() for root in args.compare], args.floor_without_tailwind)
+                rows += bench_login(browser, Path(tmp) / "login", args.login_rows, args.logins, who)
             browser.close()
     except Exception as exc:
         print(f"live benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)

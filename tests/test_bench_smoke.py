@@ -129,6 +129,10 @@ CASES = {
         (
             r"\(d\) login click -> first row, 2 open, median \(n=1\) +\d+ ms .* (PASS|MISS)",
             r"\(d\) login click -> first row, p95",
+            r"\(d\) \[NiceGUI floor\] login click -> first row, 2 open, median \(n=1\) +\d+ ms",
+            r"\(d\) login click -> first row / NiceGUI floor, medians +[\d.]+ +<= 1.3 +(PASS|MISS)",
+            r"\(d\) cold page weight, login click -> first row \(as sent\) +[\d.]+ KB +\d+ requests",
+            r"\(d\)   click->row +Document +/ +[\d.]+ KB +gzip",
         ),
         browser_tools,
         browser=True,

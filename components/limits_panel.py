@@ -24,9 +24,11 @@ from gaze.limits import LimitError, Limits, Preview, validate_minutes
 from gaze.sessions import Key, OpenSession
 
 DESCRIPTION_CHARS = 70
-# The module menu as wide as the field at most on a phone (the dialog's margins kept on both sides),
-# its long labels wrapped: MENU_IN_SCREEN's rule with the dialog's 40 px margins on a 390 px screen.
-MENU_IN_DIALOG = "popup-content-style='max-width:calc(100vw - 80px);overflow-wrap:anywhere'"
+# The module menu keeps the dialog's margins on a phone (no wider than the screen less 40 px a side,
+# i.e. the field's width at 390 px), its long labels wrapped. A class, not a style: Quasar sets the
+# menu's max-width itself to the room right of the field (the whole width to the screen's edge).
+MENU_IN_DIALOG = "popup-content-class=limits-menu popup-content-style='overflow-wrap:anywhere'"
+MENU_CSS = ".limits-menu { max-width: calc(100vw - 80px) !important; }"
 
 
 def module_options(catalog: Catalog, limits: Limits, sessions: Iterable[OpenSession]) -> dict[str, str]:
@@ -83,6 +85,7 @@ class LimitsPanel:
         self.names = Names(catalog)
         hub = actions.hub
         self.admin = actions.is_admin
+        ui.add_css(MENU_CSS)
         with ui.column().classes("w-full gap-2") as self.root:
             with ui.row().classes("w-full items-start gap-3 flex-wrap") as form:
                 self.select = (
@@ -176,9 +179,10 @@ class LimitsPanel:
 
     async def remove(self, module: str) -> None:
         name = self._name(module)
+        shown = self.select.value == module  # the form shows this limit: it starts afresh once it is gone
         with contextlib.suppress(NotAllowed):
             if await self.actions.remove_limit(module):
-                if self.select.value == module:  # the form showed this limit: it starts afresh
+                if shown:
                     self._reset()
                 self._say()
                 self._done(f"Limit removed for {name}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nicegui import ui
-from nicegui.events import GenericEventArguments
+from nicegui.events import GenericEventArguments, ValueChangeEventArguments
 
 from gaze.module_search import search
 
@@ -57,21 +57,31 @@ class SearchSelect:
         self.typed = ""
         select.on("input-value", self._typed)
         select.on("popup-hide", lambda: self._typed(None))
+        select.on_value_change(self._chosen)
         enter_picks_single(select, then)  # among the shown options: exactly the matches
 
     def set_options(self, options: dict[str, str]) -> None:
-        """The whole list changed (a limit set, a module seen): show it, still searched."""
+        """The whole list changed (a limit set, a module seen): show it, still searched; the chosen
+        option stays chosen while it is in the list."""
         self.all = dict(options)
-        self._show()
+        self._show(keep=True)
 
     def _typed(self, event: GenericEventArguments | None) -> None:
         text = event.args if event is not None and isinstance(event.args, str) else ""
         if text != self.typed:
             self.typed = text
-            self._show()
+            self._show(keep=not text)
 
-    def _show(self) -> None:
+    def _chosen(self, event: ValueChangeEventArguments[object]) -> None:
+        """An option was chosen: the next search starts from the whole list."""
+        if event.value is not None and self.typed:
+            self.typed = ""
+            self._show(keep=True)
+
+    def _show(self, *, keep: bool) -> None:
         value = self.select.value
         shown = {key: self.all[key] for key in search(self.typed, self.all)}
-        # Typing a search that leaves the chosen module out is choosing anew.
+        if keep and value in self.all:
+            shown.setdefault(value, self.all[value])
+        # Typing a search that leaves the chosen option out is choosing anew.
         self.select.set_options(shown, value=value if value in shown else None)

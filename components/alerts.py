@@ -1,5 +1,9 @@
 """Over-limit alerts: one banner per module, one summary notification, the count in the tab title,
-and the last 50 alerts with how each ended and who acknowledged it."""
+and the last 50 alerts with how each ended and who marked it seen.
+
+One wording for acknowledging, on every screen: a module's banner has "Mark seen" (all of that
+module's learners), "Mark all N seen" above the banners when there are several modules; the card,
+the notification and the history say "seen"."""
 
 from __future__ import annotations
 
@@ -102,9 +106,9 @@ class AlertBanner:
         with self.root:
             if len(groups) > 1 and self.controls:
                 with ui.row().classes("w-full items-center justify-end"):
-                    ui.button(f"Acknowledge all {len(pending)}", on_click=lambda: self.acknowledge(pending)).props(
-                        "dense color=red-8 no-caps"
-                    ).mark("alert-ack-everything")
+                    everything = ui.button(f"Mark all {len(pending)} seen", on_click=lambda: self.acknowledge(pending))
+                    everything.props("dense color=red-8 no-caps").mark("alert-ack-everything")
+                    everything.props["aria-label"] = f"Mark all {len(pending)} over-limit learners seen"
             for name, group in groups:
                 self._group(name, group)
         self.root.set_visibility(bool(pending))
@@ -127,16 +131,15 @@ class AlertBanner:
                 ui.label(names).classes("text-sm truncate max-w-full").tooltip(", ".join(who))
             ui.label(f"since {_when(min(a.raised_ms for a in group))}").classes("text-xs max-sm:hidden")
             if self.controls:
-                text = "Acknowledge all" if len(group) > 1 else "Acknowledge"
-                button = ui.button(text, on_click=lambda g=group: self.acknowledge(g))
-                button.props("flat dense no-caps color=white").mark("alert-ack")
-                button.props["aria-label"] = f"{text}: {group_text(name, group)}"
+                button = ui.button("Mark seen", on_click=lambda g=group: self.acknowledge(g))
+                button.props("flat dense no-caps color=white").classes("shrink-0 whitespace-nowrap").mark("alert-ack")
+                button.props["aria-label"] = f"Mark seen: {group_text(name, group)}"
 
     async def acknowledge(self, alerts: list[Alert]) -> None:
         with contextlib.suppress(NotAllowed), self.root:
             done = await self.actions.acknowledge([a.id for a in alerts])
             if done:
-                ui.notify(f"{done} alert{'s' if done != 1 else ''} acknowledged")
+                ui.notify(f"{done} alert{'s' if done != 1 else ''} marked seen")
 
     def _notify(self, alerts: list[Alert]) -> None:
         """One notification per check, however many learners crossed at once."""
@@ -152,11 +155,11 @@ class AlertBanner:
 
 
 def ending_text(alert: Alert) -> list[tuple[str, str]]:
-    """Badges (text, background class) for how an alert went: acknowledged by whom, ended how, or open."""
+    """Badges (text, background class) for how an alert went: seen by whom, ended how, or open."""
     badges: list[tuple[str, str]] = []
     if alert.acknowledged_ms is not None:
         who = f" by {alert.acknowledged_by}" if alert.acknowledged_by else ""
-        badges.append((f"acknowledged{who} {_when(alert.acknowledged_ms)}", "bg-gray-600"))
+        badges.append((f"seen{who} {_when(alert.acknowledged_ms)}", "bg-gray-600"))
     if alert.resolved_ms is not None:
         badges.append((f"{alert.resolution or 'ended'} {_when(alert.resolved_ms)}", "bg-green-700"))
     if not badges:

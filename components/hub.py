@@ -41,7 +41,7 @@ TODAY_EVERY_S = 15.0
 class BoardStatus:
     reader: str = "Monitoring stopped"
     reader_problem: bool = False
-    last_line: str = "no oc4d line yet"
+    last_line: str = "no activity yet"
     catalog: str = ""
     catalog_problem: bool = False
     database: str = "database: checking…"

@@ -2,8 +2,10 @@
 
 The minutes field is plain text: the server refuses anything but a whole number 1–1440 and saves
 nothing then (no rounding, no clamping in the widget). Before saving, the form says what the limit
-would do now ("puts 7 learners over the limit now"); Enter submits; Enter in the module search
-picks the single match.
+would do now ("puts 7 learners over the limit now"); Enter submits; the module search finds what a
+person types (components/search_select.py) and Enter in it picks the single match. The form shows
+one message at a time: its newest replaces the older, and it starts afresh once the limit it
+showed is removed.
 """
 
 from __future__ import annotations
@@ -12,21 +14,27 @@ import contextlib
 from collections.abc import Callable, Iterable
 
 from nicegui import ui
+from nicegui.events import UiEventArguments
 
 from components.actions import Actions, NotAllowed
-from components.search_select import enter_picks_single
-from components.theme import MENU_IN_SCREEN
-from gaze.board import Names, module_label, module_title
+from components.search_select import SearchSelect
+from gaze.board import Names, module_label
 from gaze.catalog import Catalog
 from gaze.limits import LimitError, Limits, Preview, validate_minutes
 from gaze.sessions import Key, OpenSession
 
 DESCRIPTION_CHARS = 70
+# The module menu keeps the dialog's margins on a phone (no wider than the screen less 40 px a side,
+# i.e. the field's width at 390 px), its long labels wrapped. A class, not a style: Quasar sets the
+# menu's max-width itself to the room right of the field (the whole width to the screen's edge).
+MENU_IN_DIALOG = "popup-content-class=limits-menu popup-content-style='overflow-wrap:anywhere'"
+MENU_CSS = ".limits-menu { max-width: calc(100vw - 80px) !important; }"
 
 
 def module_options(catalog: Catalog, limits: Limits, sessions: Iterable[OpenSession]) -> dict[str, str]:
-    """slug -> searchable label (name, slug, its limit, description) for every module we know of:
-    the catalog's, those with a limit, those open sessions are on."""
+    """slug -> searchable label (name, its limit, description) for every module we know of: the
+    catalog's, those with a limit, those open sessions are on. The name as the board shows it, without
+    the module's id (the id is the name only of a module no catalog names)."""
     minutes = limits.limits
     options: dict[str, str] = {}
 
@@ -34,7 +42,7 @@ def module_options(catalog: Catalog, limits: Limits, sessions: Iterable[OpenSess
         return f"{label} · limit {minutes[slug]} min" if slug in minutes else label
 
     for module in catalog.modules:
-        label = with_limit(module.slug, module_title(module))
+        label = with_limit(module.slug, module_label(catalog, module.slug)[0])
         if module.description:
             description = module.description.strip().replace("\n", " ")
             if len(description) > DESCRIPTION_CHARS:
@@ -77,11 +85,12 @@ class LimitsPanel:
         self.names = Names(catalog)
         hub = actions.hub
         self.admin = actions.is_admin
+        ui.add_css(MENU_CSS)
         with ui.column().classes("w-full gap-2") as self.root:
             with ui.row().classes("w-full items-start gap-3 flex-wrap") as form:
                 self.select = (
                     ui.select(self._options(), label="Module", with_input=True, on_change=self._selected)
-                    .props(f"clearable use-input input-debounce=0 options-dense {MENU_IN_SCREEN}")
+                    .props(f"clearable use-input input-debounce=0 options-dense {MENU_IN_DIALOG}")
                     .classes("min-w-[200px] w-full sm:w-auto flex-grow")
                     .mark("limit-module")
                 )
@@ -92,10 +101,12 @@ class LimitsPanel:
                     .mark("limit-minutes")
                 )
                 self.minutes.on("keydown.enter", self.submit)
-                enter_picks_single(self.select, then=lambda: self.minutes.run_method("focus"))
+                self.search = SearchSelect(self.select, then=lambda: self.minutes.run_method("focus"))
                 self.button = ui.button("Set limit", icon="timer", on_click=self.submit).mark("limit-set")
             form.set_visibility(self.admin)
-            # One current message under the form: what a valid value would do, or why a value is refused.
+            # One current message under the form: what a valid value would do, or why a value is refused;
+            # what the last change did is a notification (`_done`), which the next message replaces.
+            self.note: ui.notification | None = None
             self.preview = ui.label("").classes("text-sm text-gray-700").mark("limit-preview")
             self.error = ui.label("").classes("text-sm text-red-700").mark("limit-error")
             self.error.props('role="alert"')
@@ -123,6 +134,8 @@ class LimitsPanel:
 
     def _say(self, preview: str = "", error: str = "") -> None:
         """Show one message (or none): the preview of a valid value or the error of a refused one."""
+        if preview or error:
+            self._dismiss()
         self.preview.set_text(preview)
         self.preview.set_visibility(bool(preview))
         self.error.set_text(error)
@@ -162,25 +175,52 @@ class LimitsPanel:
             return
         self._say()
         self.button.set_text("Update limit")
-        with self.root:
-            ui.notify(effect or f"{self._name(module)}: limit {minutes} min", type="positive")
+        self._done(effect or f"{self._name(module)}: limit {minutes} min")
 
     async def remove(self, module: str) -> None:
         name = self._name(module)
-        with contextlib.suppress(NotAllowed), self.root:
+        shown = self.select.value == module  # the form shows this limit: it starts afresh once it is gone
+        with contextlib.suppress(NotAllowed):
             if await self.actions.remove_limit(module):
-                ui.notify(f"Limit removed for {name}")
+                if shown:
+                    self._reset()
+                self._say()
+                self._done(f"Limit removed for {name}")
+
+    def _reset(self) -> None:
+        self.select.set_value(None)
+        self.minutes.set_value("")
+        self.button.set_text("Set limit")
+
+    def _done(self, text: str) -> None:
+        """What a change did, as the form's one notification: it replaces the one before."""
+        self._dismiss()
+        with self.root:
+            self.note = ui.notification(
+                text, type="positive", position="bottom", timeout=6, close_button="OK", on_dismiss=self._forget
+            )
+
+    def _forget(self, event: UiEventArguments) -> None:
+        if event.sender is self.note:
+            self.note = None
+
+    def _dismiss(self) -> None:
+        if self.note is not None:
+            note, self.note = self.note, None
+            note.dismiss()
 
     # ------------------------------------------------------------------ shared state
 
     def _sessions_changed(self, changes: dict[Key, OpenSession | None]) -> None:
         """A module seen for the first time (not in the catalog) becomes choosable at once."""
-        options = self.select.options
+        options = self.search.all
         if any(s is not None and self.limits.resolve(s.module) not in options for s in changes.values()):
-            self.select.set_options(self._options(), value=self.select.value)
+            self.search.set_options(self._options())
 
     def _limits_changed(self) -> None:
-        self.select.set_options(self._options(), value=self.select.value)
+        self.search.set_options(self._options())
+        if self.select.value and self.select.value not in self.limits.limits:  # removed, also by another admin
+            self.button.set_text("Set limit")
         self._draw_list()
 
     def _catalog_changed(self) -> None:
@@ -201,10 +241,9 @@ class LimitsPanel:
                     .mark("limit-row")
                 ):
                     ui.icon("timer", color="primary")
-                    with ui.column().classes("gap-0 min-w-0"):
-                        ui.label(name).classes("font-medium truncate max-w-full")
-                        if slug:
-                            ui.label(slug).classes("text-xs text-gray-500 truncate max-w-full")
+                    title = ui.label(name).classes("font-medium truncate min-w-0")
+                    if slug:  # the module's id for an operator, in the tooltip only
+                        title.props["title"] = f"{name} · id {slug}"
                     ui.label(f"{minutes} min").classes("ml-auto whitespace-nowrap").mark("limit-row-minutes")
                     if self.admin:
                         label = f"Remove limit for {name}"

@@ -1,4 +1,4 @@
-"""Start/stop the server-side reader (or say that it runs in the background)."""
+"""Start/stop monitoring on the server (or say that it runs in the background)."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ def stopped_banner(status: BoardStatus) -> None:
 
 
 def monitoring_control(actions: Actions, *, background: bool) -> None:
-    """`background`: the reader follows the journal from start-up (MODULEGAZE_BACKGROUND_MONITOR)."""
+    """`background`: monitoring runs from start-up (MODULEGAZE_BACKGROUND_MONITOR)."""
     hub = actions.hub
     with ui.row().classes("items-center gap-3"):
         if background:
             with ui.row().classes("items-center gap-2 flex-nowrap"):  # on a phone the words wrap beside the icon
                 ui.icon("check_circle", color="green-7").classes("text-lg shrink-0")
-                ui.label("Background monitoring is on: the journal is followed from start-up.").classes(
+                ui.label("Monitoring runs on this server from start-up, also with no browser open.").classes(
                     "text-sm min-w-0"
                 ).mark("monitoring-background")
             return
@@ -49,14 +49,14 @@ def monitoring_control(actions: Actions, *, background: bool) -> None:
         async def stop() -> None:
             sure = await confirm(
                 "Stop monitoring?",
-                "No new sessions are recorded and this board freezes until monitoring is started again; "
-                "it then resumes from the same place in the journal.",
+                "While it is stopped, no new sessions are recorded and this board stays frozen. Nothing is "
+                "lost: when monitoring starts again, it catches up with what happened meanwhile.",
                 "Stop monitoring",
             )
             if sure:
                 with contextlib.suppress(NotAllowed):
                     await actions.stop_monitoring()
-                    ui.notify("Monitoring stopped; it resumes from the same place when started again")
+                    ui.notify("Monitoring stopped; it catches up when started again")
 
         ui.button("Start monitoring", icon="play_arrow", on_click=start).bind_visibility_from(
             hub.status, "monitoring", backward=lambda on: not on
@@ -67,5 +67,5 @@ def monitoring_control(actions: Actions, *, background: bool) -> None:
         ui.label().bind_text_from(
             hub.status,
             "monitoring",
-            backward=lambda on: "The reader runs on the server, also with no browser open." if on else "",
+            backward=lambda on: "Monitoring runs on this server, also with no browser open." if on else "",
         ).classes("text-sm text-gray-500")

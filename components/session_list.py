@@ -32,7 +32,17 @@ BADGE_BASE = (
     "justify-self-end md:justify-self-start rounded text-sm px-2 py-1 text-white whitespace-nowrap tabular-nums"
 )
 BADGE_OK = "bg-primary"
-BADGE_OVER = "bg-red-600 font-semibold ring-2 ring-red-300"  # no fading: readable at a glance
+BADGE_OVER = "bg-red-600 font-semibold ring-2 ring-red-300 over-pulse"  # no fading: readable at a glance
+# The over-limit badge pulses (its ring grows and fades, the text stays as it is), as upstream's
+# did; not for those who asked their system for less motion.
+PULSE_CSS = """
+@keyframes over-pulse {
+  0%, 100% { box-shadow: 0 0 0 2px #fca5a5; }
+  50% { box-shadow: 0 0 0 6px rgba(220, 38, 38, 0.35); }
+}
+.over-pulse { animation: over-pulse 1.6s ease-in-out infinite; }
+@media (prefers-reduced-motion: reduce) { .over-pulse { animation: none; } }
+"""
 FROZEN_CLASSES = "opacity-50 grayscale"
 Opener = Callable[[RowView], Awaitable[None]]
 LimitFor = Callable[[str], int | None]  # a session's module -> its limit in minutes, if any
@@ -58,11 +68,12 @@ class LiveRow:
         # Built as it is at `now_ms`: a row costs one change per element, not a second round of updates.
         self.over, self._time, self._extra = self._state(now_ms)
         name_classes = "font-medium truncate" + (" italic text-gray-600" if view.is_guest else "")
-        module = view.module_name + (f" · {view.module_slug}" if view.module_slug else "")
+        # The module's name only; its id (for an operator) in the tooltip.
+        module_id = f' title="{escape(view.module_name)} · id {escape(view.module_slug)}"' if view.module_slug else ""
         self._head = (
             f'<div class="{name_classes}">{escape(view.name)}</div>'
             f'<div class="text-sm text-gray-600 truncate max-md:text-right">{escape(view.device)}</div>'
-            f'<div class="truncate max-md:col-span-2">{escape(module)}</div>'
+            f'<div class="truncate max-md:col-span-2"{module_id}>{escape(view.module_name)}</div>'
         )
         row_classes = ROW_CLASSES + (f" {OVER_ROW}" if self.over else "")
         if on_open is not None:
@@ -126,6 +137,7 @@ class SessionList:
         self.hub = hub
         self._rows: dict[Key, LiveRow] = {}
         self.max_rows = PAGE_ROWS
+        ui.add_css(PULSE_CSS)
         with ui.element("div").classes("w-full") as self.root:
             with ui.element("div").classes(
                 f"max-md:hidden w-full {GRID} px-3 py-1 text-xs uppercase tracking-wide text-gray-500"
@@ -149,7 +161,7 @@ class SessionList:
     def _empty_text(self) -> str:
         if self.hub.status.monitoring:
             return "No one is on a module right now. Sessions appear here as soon as a device opens one."
-        return "No open sessions. Start monitoring to follow oc4d's journal."
+        return "No open sessions. Start monitoring to see who is on a module."
 
     def _render(self) -> None:
         """Bring the drawn rows in line with the top of the shared order (after each change batch)."""

@@ -22,7 +22,7 @@ def status_strip(status: BoardStatus, *, demo: bool) -> None:
     with ui.row().classes("w-full items-center gap-x-6 gap-y-1 flex-wrap text-gray-700"):
         if demo:
             ui.badge("demo data", color="purple").classes("text-sm").mark("demo-badge").tooltip(
-                "No oc4d journal on this machine: a simulated classroom feeds the board."
+                "oc4d does not run on this machine: a simulated classroom feeds the board."
             )
         _chip(status, "reader", "reader_problem", "sensors", "status-reader")
         _chip(status, "last_line", None, "schedule", "status-last-line")
@@ -53,14 +53,16 @@ def _card(status: BoardStatus, title: str, field: str, marker: str, icon: str) -
     with ui.card().classes("w-full p-3 sm:p-4").mark(marker) as card:
         with ui.row().classes(TITLE_CLASSES):
             ui.icon(icon)
-            ui.label(title).classes("text-sm")
+            ui.label(title).classes("text-sm whitespace-nowrap").mark(f"{marker}-title")
         ui.label().classes("text-3xl font-semibold").bind_text_from(status, field, backward=str).mark(f"{marker}-value")
     return card
 
 
-def stat_cards(status: BoardStatus, on_limits: Callable[[], None] | None = None) -> None:
-    """Four cards; "Over limit now" turns red while it is not 0, "Active limits" opens the limits."""
-    with ui.element("div").classes("w-full grid grid-cols-2 md:grid-cols-4 gap-2 sm:gap-4"):
+def stat_cards(status: BoardStatus, on_limits: Callable[[], None] | None = None, *, wall: bool = False) -> None:
+    """Four cards; "Over limit now" turns red while it is not 0, "Active limits" opens the limits.
+    On a phone the wall's large type puts them one under the other: each title on one line."""
+    columns = "grid-cols-1 sm:grid-cols-2" if wall else "grid-cols-2"
+    with ui.element("div").classes(f"w-full grid {columns} md:grid-cols-4 gap-2 sm:gap-4"):
         _card(status, "Live users", "live_users", "card-live-users", "person")
         _card(status, "Active modules", "active_modules", "card-active-modules", "menu_book")
         limits = _card(status, "Active limits", "active_limits", "card-active-limits", "timer")
@@ -71,7 +73,7 @@ def stat_cards(status: BoardStatus, on_limits: Callable[[], None] | None = None)
             limits.props("role=button tabindex=0 aria-haspopup=dialog")
             limits.on("keydown.enter", on_limits)
         over = _card(status, "Over limit now", "over_limit", "card-over-limit", "alarm")
-        with over:  # next to the banner's "Acknowledge all N": how many of these are seen to already
+        with over:  # next to the banner's "Mark all N seen": how many of these are seen already
             note = (
                 ui.label()
                 .classes("text-xs sm:text-sm break-words")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +26,8 @@ class ModuleLike(Protocol):
     def slug(self) -> str: ...
     @property
     def name(self) -> str: ...
+    @property
+    def language(self) -> str: ...
 
 
 class SessionsLike(Protocol):
@@ -33,6 +35,8 @@ class SessionsLike(Protocol):
 
 
 class CatalogLike(Protocol):
+    @property
+    def modules(self) -> Sequence[ModuleLike]: ...
     def match(self, slug: str) -> ModuleLike | None: ...
     def module_name(self, slug: str) -> str: ...
     def display_name(self, user: str) -> str | None: ...
@@ -66,7 +70,7 @@ class RowView:
     device: str  # the admin's label for the IP with the IP, or the IP
     module: str  # the log slug
     module_name: str
-    module_slug: str | None  # shown beside the name when it differs
+    module_slug: str | None  # the module's id when it differs from the name: a tooltip, not the row
     start_ms: int
     last_ms: int
 
@@ -77,9 +81,48 @@ class RowView:
         return (now_ms - self.last_ms) / 1000
 
 
+def shown_names(modules: Sequence[ModuleLike]) -> dict[str, str]:
+    """slug -> the name pages show for a module: its catalog name; where several modules share a
+    name, each says which it is in plain words — its language when theirs differ ("Algebra
+    (French)"), else its place among them by id ("Algebra (2 of 2)"). The id itself stays off the
+    main screens (a tooltip, the device's day and /api show it)."""
+    groups: dict[str, list[ModuleLike]] = {}
+    for module in modules:
+        groups.setdefault(module.name.casefold(), []).append(module)
+    shown = {module.slug: module.name for module in modules}
+    for group in (g for g in groups.values() if len(g) > 1):
+        languages = [m.language.strip() for m in group]
+        if all(languages) and len({lang.casefold() for lang in languages}) == len(group):
+            shown.update({m.slug: f"{m.name} ({lang})" for m, lang in zip(group, languages, strict=True)})
+        else:
+            ordered = sorted(group, key=lambda m: m.slug)
+            shown.update({m.slug: f"{m.name} ({n} of {len(group)})" for n, m in enumerate(ordered, 1)})
+    return shown
+
+
+class _ShownNames:
+    """`shown_names` of the catalog's modules, computed again only when the catalog reloaded (a
+    reload makes a new list of modules)."""
+
+    def __init__(self) -> None:
+        self._for: Sequence[ModuleLike] | None = None
+        self._names: dict[str, str] = {}
+
+    def __call__(self, modules: Sequence[ModuleLike]) -> dict[str, str]:
+        if modules is not self._for:
+            self._names, self._for = shown_names(modules), modules
+        return self._names
+
+
+_shown = _ShownNames()
+
+
 def module_label(catalog: CatalogLike | None, slug: str) -> tuple[str, str | None]:
-    """(name to show, slug to show beside it or None)."""
-    name = catalog.module_name(slug) if catalog is not None else slug
+    """(name to show, the module's id when it differs: for a tooltip or the device's day)."""
+    module = catalog.match(slug) if catalog is not None else None
+    if catalog is None or module is None:
+        return slug, None
+    name = _shown(catalog.modules).get(module.slug, module.name)
     return name, (None if name == slug else slug)
 
 
@@ -208,12 +251,12 @@ def stats(store: SessionsLike, limits: Limits, now_ms: int) -> Stats:
 
 def over_note(stats: Stats) -> str:
     """What "Over limit now" adds under its count, so that it reads right next to the alert banner
-    (which lists only the learners no one has acknowledged yet)."""
+    (which lists only the learners no one has marked seen yet)."""
     if not stats.over_acknowledged:
         return ""
     if stats.over_acknowledged == stats.over_limit:
-        return "all acknowledged"
-    return f"{stats.over_acknowledged} acknowledged"
+        return "all seen"
+    return f"{stats.over_acknowledged} seen"
 
 
 TodayPoint = tuple[str, float, float]  # module slug, minutes of ended sessions, minutes of open ones so far

@@ -133,33 +133,33 @@ def health(status: Status, db_ok: bool) -> Health:
 
 
 def reader_text(state: Reader | ReaderState, running: bool, now: float | None = None) -> str:
-    """The reader part of the status strip, in words."""
+    """The monitoring part of the status strip, in the admin's words (no program names)."""
     now = time.time() if now is None else now
     if state.status == "following":
         if state.detail == DEMO_DETAIL:
-            return "Following demo data"
-        return "Following the oc4d journal" + (f"; {state.note}" if state.note else "")
+            return "Showing a simulated classroom (demo)"
+        return "Monitoring oc4d" + (f"; {state.note}" if state.note else "")
     if state.status == "stalled":
         wait = max(0, round((state.retry_at or now) - now))
-        return f"Reading paused: {state.detail}; retrying in {wait}s (nothing is lost)"
+        return f"Monitoring paused: {state.detail}; retrying in {wait}s (nothing is lost)"
     if state.status == "restarting":
         wait = max(0, round((state.retry_at or now) - now))
-        return f"journalctl stopped ({state.detail}); restarting in {wait}s"
+        return f"Monitoring interrupted ({state.detail}); restarting in {wait}s"
     if state.status == "unreadable":
         return state.detail
     if state.status == "missing":
         wait = max(0, round((state.retry_at or now) - now))
-        return f"journalctl not found; retrying in {wait}s"
+        return f"Cannot read oc4d's activity: the system's log tool is missing; retrying in {wait}s"
     if state.status == "starting":
-        return "Starting journalctl…"
+        return "Starting monitoring…"
     return "Monitoring is running" if running else "Monitoring stopped"
 
 
 def last_line_text(state: Reader | ReaderState, now: float | None = None) -> str:
     now = time.time() if now is None else now
     if state.last_line_at is None:
-        return "no oc4d line yet"
-    return f"last oc4d line {format_age(now - state.last_line_at)}"
+        return "no activity yet"
+    return f"last activity {format_age(now - state.last_line_at)}"
 
 
 def database_text(status: Status, db_ok: bool, db_error: str | None) -> str:
@@ -202,7 +202,7 @@ def _clock(moment: float) -> str:
 def frozen_text(stopped_at: float | None, last_line_at: float | None) -> str:
     """What a stopped board says about itself, in plain words."""
     since = f" since {_clock(stopped_at)}" if stopped_at is not None else ""
-    last = f" Last oc4d line seen at {_clock(last_line_at)}." if last_line_at is not None else ""
+    last = f" Last activity seen at {_clock(last_line_at)}." if last_line_at is not None else ""
     return (
         f"Monitoring is stopped{since}. This board is frozen at that moment: times do not tick and no "
         f"new sessions appear.{last}"

@@ -100,8 +100,9 @@ def dashboard_page(services: Services, hub: Hub, actions: Actions, names: Names)
         stopped_banner(hub.status)
         AlertBanner(actions, services.limits, names)
         stat_cards(hub.status, on_limits=open_limits)
-        # On a phone the summary and the sessions (over-limit first) come first, then the rest.
-        with ui.column().classes("w-full gap-2 max-md:order-1"):
+        # The status strip and Stop above the sessions, also on a phone (not 2,700 px below them);
+        # on a phone the chart and the alert history come after the sessions.
+        with ui.column().classes("w-full gap-2").mark("board-status"):
             status_strip(hub.status, demo=services.demo)
             monitoring_control(actions, background=services.settings.background_monitor)
         with ui.card().classes("w-full p-0 sm:p-2"):
@@ -121,6 +122,6 @@ def wall_page(services: Services, hub: Hub, actions: Actions, names: Names) -> N
             ui.label().bind_text_from(hub.status, "last_line").classes("text-gray-600")
         stopped_banner(hub.status)
         AlertBanner(actions, services.limits, names, controls=False)
-        stat_cards(hub.status)
+        stat_cards(hub.status, wall=True)
         with ui.card().classes("w-full p-0 sm:p-2"):
             SessionList(hub, names, services.limits.limit_for, controls=False)

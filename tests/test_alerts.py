@@ -86,9 +86,9 @@ def test_over_limit_count_says_how_many_are_acknowledged(engine: Engine) -> None
     assert (stats(store, limits, now).over_limit, over_note(stats(store, limits, now))) == (3, "")
     limits.acknowledge([raised[0].id, raised[1].id], by="tester")
     numbers = stats(store, limits, now)
-    assert (numbers.over_limit, numbers.over_acknowledged, over_note(numbers)) == (3, 2, "2 acknowledged")
+    assert (numbers.over_limit, numbers.over_acknowledged, over_note(numbers)) == (3, 2, "2 seen")
     limits.acknowledge([raised[2].id], by="tester")
-    assert over_note(stats(store, limits, now)) == "all acknowledged"
+    assert over_note(stats(store, limits, now)) == "all seen"
     limits.set_limit("cdn_math", 40)  # no one is over any more: the acknowledged alerts end, so does the note
     limits.resolve_ended(store.sessions(), now)
     assert (stats(store, limits, now).over_limit, over_note(stats(store, limits, now))) == (0, "")

@@ -40,3 +40,37 @@ def test_live_order_keeps_longest_first_and_follows_changes() -> None:
     assert [s.ip for s in order.top(10)] == ["10.0.0.1", "10.0.0.2"] and len(order) == 2
     order.apply({a.key: None, ("10.9.9.9", "Guest"): None})
     assert [s.module for s in order.top(1)] == ["m2"] and len(order) == 1
+
+
+def test_modules_that_share_a_name_are_told_apart_without_their_id() -> None:
+    """Issue 20.4: the board names modules without their id; two with one name say which is which."""
+    from gaze.board import module_label, shown_names
+    from gaze.catalog.modulenames import Module, ModuleIndex
+
+    alone = Module("cdn_algebra", "Algebra Basics")
+    twins = [Module("maths-a", "Mathematics"), Module("maths-b", "mathematics")]
+    languages = [Module("geo-en", "Geography", language="English"), Module("geo-fr", "Geography", language="French")]
+    names = shown_names([alone, *twins, *languages])
+    assert names["cdn_algebra"] == "Algebra Basics"
+    assert (names["maths-a"], names["maths-b"]) == ("Mathematics (1 of 2)", "mathematics (2 of 2)")
+    assert (names["geo-en"], names["geo-fr"]) == ("Geography (English)", "Geography (French)")
+
+    class Catalog:
+        def __init__(self, modules: list[Module]) -> None:
+            self.modules, self._index = modules, ModuleIndex(modules)
+
+        def match(self, slug: str) -> Module | None:
+            return self._index.match(slug)
+
+        def module_name(self, slug: str) -> str:
+            return slug
+
+        def display_name(self, user: str) -> str | None:
+            return None
+
+    catalog = Catalog([alone, *twins])
+    assert module_label(catalog, "cdn_algebra") == ("Algebra Basics", "cdn_algebra")  # the id: for a tooltip
+    assert module_label(catalog, "maths-b") == ("mathematics (2 of 2)", "maths-b")
+    assert module_label(catalog, "unknown_module") == ("unknown_module", None)
+    view = row_view(OpenSession("10.0.0.1", "Guest", "cdn_algebra", 0, 5), catalog)
+    assert view.module_name == "Algebra Basics" and view.module_slug == "cdn_algebra"

@@ -92,7 +92,7 @@ async def test_empty_board_explains_what_it_waits_for(user: User) -> None:
     await login(user)
     await user.should_see("Module Gaze")
     await user.should_see(marker="sessions-empty")
-    await user.should_see("Start monitoring to follow oc4d's journal")
+    await user.should_see("Start monitoring to see who is on a module")
     await user.should_see(marker="start-monitoring")
     await user.should_see("catalog: 2 modules", retries=WAIT)
 
@@ -182,9 +182,9 @@ async def test_over_limit_alert_banner_and_acknowledge(user: User) -> None:
     await user.should_see("for more than 1 min")
     await until(lambda: "bg-red-600 font-semibold" in rows_in_order(user)[0])  # the time badge turned red
     assert len(services().limits.unacknowledged) == 1
-    user.find("Acknowledge").click()
+    user.find("Mark seen").click()
     await user.should_not_see(marker="alert-banner-item", retries=WAIT)
-    await user.should_see("acknowledged")
+    await user.should_see("marked seen")
     assert services().limits.unacknowledged == []
     await asyncio.sleep(2.2)  # two more ticks of the limit check
     assert len(services().limits.recent) == 1, "no second alert for the same session"

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from gaze.journal import ReaderState
+from gaze.simulator import DEMO_DETAIL
 from gaze.status import (
     Aside,
     Reader,
@@ -53,18 +54,22 @@ def test_set_aside_is_flagged_but_still_healthy_and_stopped_is_neither() -> None
 
 def test_reader_texts() -> None:
     now = 1000.0
-    assert reader_text(Reader("following"), True, now) == "Following the oc4d journal"
-    assert reader_text(Reader("following", note="a note"), True, now) == "Following the oc4d journal; a note"
+    assert reader_text(Reader("following"), True, now) == "Monitoring oc4d"
+    assert reader_text(Reader("following", note="a note"), True, now) == "Monitoring oc4d; a note"
     assert reader_text(Reader("stalled", "disk slow", retry_at=1004.6), True, now) == (
-        "Reading paused: disk slow; retrying in 5s (nothing is lost)"
+        "Monitoring paused: disk slow; retrying in 5s (nothing is lost)"
     )
     assert reader_text(Reader("restarting", "exit 1", retry_at=990.0), True, now) == (
-        "journalctl stopped (exit 1); restarting in 0s"
+        "Monitoring interrupted (exit 1); restarting in 0s"
     )
-    assert reader_text(Reader("missing", retry_at=1030.0), True, now) == "journalctl not found; retrying in 30s"
+    assert reader_text(Reader("missing", retry_at=1030.0), True, now) == (
+        "Cannot read oc4d's activity: the system's log tool is missing; retrying in 30s"
+    )
     assert reader_text(Reader("unreadable", "cannot read /x"), True, now) == "cannot read /x"
     assert reader_text(Reader("stopped"), True, now) == "Monitoring is running"
     assert reader_text(Reader("stopped"), False, now) == "Monitoring stopped"
+    assert reader_text(Reader("following", DEMO_DETAIL), True, now) == "Showing a simulated classroom (demo)"
+    assert reader_text(Reader("starting"), True, now) == "Starting monitoring…"
 
 
 def test_a_copy_of_the_live_reader_state_says_the_same() -> None:
@@ -73,12 +78,12 @@ def test_a_copy_of_the_live_reader_state_says_the_same() -> None:
     frozen = Reader.of(state)
     state.status = "following"  # the copy does not change with the live state
     assert frozen.status == "stalled"
-    assert reader_text(frozen, True, 1000.0) == "Reading paused: busy; retrying in 10s (nothing is lost)"
+    assert reader_text(frozen, True, 1000.0) == "Monitoring paused: busy; retrying in 10s (nothing is lost)"
 
 
 def test_last_line_database_and_writer_texts() -> None:
-    assert last_line_text(Reader(), 100.0) == "no oc4d line yet"
-    assert last_line_text(Reader(last_line_at=95.0), 100.0).startswith("last oc4d line ")
+    assert last_line_text(Reader(), 100.0) == "no activity yet"
+    assert last_line_text(Reader(last_line_at=95.0), 100.0).startswith("last activity ")
     assert database_text(FOLLOWING, True, None) == "database ok"
     assert database_text(FOLLOWING, False, "refused") == "database unreachable: refused"
     assert database_text(replace(FOLLOWING, write_error="no space"), True, None) == "no space"
@@ -91,7 +96,7 @@ def test_frozen_text() -> None:
     with timezone("UTC"):
         text = frozen_text(3600.0, 3540.0)
     assert text.startswith("Monitoring is stopped since 01:00:00. This board is frozen at that moment")
-    assert text.endswith("Last oc4d line seen at 00:59:00.")
+    assert text.endswith("Last activity seen at 00:59:00.")
     assert frozen_text(None, None) == (
         "Monitoring is stopped. This board is frozen at that moment: times do not tick and no new sessions appear."
     )

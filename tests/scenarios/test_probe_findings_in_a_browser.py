@@ -7,7 +7,7 @@
 - Removing a user sends the pages that user has open to the login page (the confirmation says
   they stop working; they kept showing learners live); changing a user's role rebuilds their open
   pages with the new role's controls.
-- On a phone the board's "Background monitoring is on" note keeps its icon beside the words.
+- On a phone the board's "Monitoring runs on this server from start-up" note keeps its icon beside the words.
 - Enter in /history's module search picks the single match (as in the limits form).
 - A browser cannot write lines into the app's log through NiceGUI's log channel (forged lines,
   floods), not even from the login page.
@@ -212,7 +212,7 @@ def test_the_background_monitoring_note_keeps_its_icon_on_a_phone(centre: App, b
     page = fresh_page(browser, PHONE)
     try:
         log_in(page, centre)
-        note = page.get_by_text("Background monitoring is on", exact=False)
+        note = page.get_by_text("Monitoring runs on this server from start-up", exact=False)
         note.scroll_into_view_if_needed()
         icon = note.locator("xpath=..").locator("i").first
         text_box, icon_box = note.bounding_box(), icon.bounding_box()

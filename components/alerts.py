@@ -17,6 +17,7 @@ from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.hub import Hub
+from components.messages import tell
 from gaze.alerts import Alert
 from gaze.board import Names
 from gaze.logline import GUEST
@@ -139,19 +140,12 @@ class AlertBanner:
         with contextlib.suppress(NotAllowed), self.root:
             done = await self.actions.acknowledge([a.id for a in alerts])
             if done:
-                ui.notify(f"{done} alert{'s' if done != 1 else ''} marked seen")
+                tell(f"{done} alert{'s' if done != 1 else ''} marked seen")
 
     def _notify(self, alerts: list[Alert]) -> None:
         """One notification per check, however many learners crossed at once."""
         with self.root:
-            ui.notify(
-                summary_text(self.names, alerts),
-                type="negative",
-                position="bottom-right",
-                timeout=8_000,
-                multi_line=True,
-                close_button="OK",
-            )
+            tell(summary_text(self.names, alerts), "alert")
 
 
 def ending_text(alert: Alert) -> list[tuple[str, str]]:

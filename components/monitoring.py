@@ -9,6 +9,7 @@ from nicegui import ui
 from components.actions import Actions, NotAllowed
 from components.confirm import confirm
 from components.hub import BoardStatus
+from components.messages import tell
 
 
 def stopped_banner(status: BoardStatus) -> None:
@@ -44,7 +45,7 @@ def monitoring_control(actions: Actions, *, background: bool) -> None:
         async def start() -> None:
             with contextlib.suppress(NotAllowed):
                 await actions.start_monitoring()
-                ui.notify("Monitoring started")
+                tell("Monitoring started", "note")
 
         async def stop() -> None:
             sure = await confirm(
@@ -56,7 +57,7 @@ def monitoring_control(actions: Actions, *, background: bool) -> None:
             if sure:
                 with contextlib.suppress(NotAllowed):
                     await actions.stop_monitoring()
-                    ui.notify("Monitoring stopped; it catches up when started again")
+                    tell("Monitoring stopped; it catches up when started again", "note")
 
         ui.button("Start monitoring", icon="play_arrow", on_click=start).bind_visibility_from(
             hub.status, "monitoring", backward=lambda on: not on

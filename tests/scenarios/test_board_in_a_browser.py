@@ -154,6 +154,10 @@ def test_limit_says_what_it_does_and_seven_over_make_one_banner(page: Page, clas
     expect(page).to_have_title("(7) Module Gaze")
     expect(notes.filter(has_text="7 learners went over a time limit: Algebra Basics (7)")).to_have_count(1)
     expect(notes.filter(has_text="has been on")).to_have_count(0)  # not one pop-up per learner
+    # Every message stands in one place (the bottom, where the form's message is): stacked, never
+    # overlapping a message in another corner (issue 20.5).
+    bottom = page.locator(".q-notifications__list--bottom.items-center .q-notification")
+    expect(bottom.filter(has_text="7 learners went over a time limit")).to_have_count(1)
     expect(page.locator(".q-card").filter(has_text="Over limit now")).to_have_class(re.compile(r"\bbg-red-700\b"))
 
     page.get_by_role("button", name="Mark seen: Algebra Basics: 7 over 20 min").click()

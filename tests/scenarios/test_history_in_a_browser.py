@@ -374,8 +374,7 @@ def test_a_row_opens_its_device_day_where_the_admin_looks(browser: Browser, cent
         expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()
         rows = page.locator("table tbody tr" if size == DESK else ".q-table__grid-item-card")
         row = rows.filter(has_text="user06")  # the 24th of 25: the bottom of the list, on the tablet
-        row.scroll_into_view_if_needed()
-        row.click()
+        row.click()  # scrolls down to it; retried if the table redraws meanwhile (scroll_into_view is not)
         title = page.get_by_text(re.compile(rf"^Tablet 07 · {re.escape(TABLET)} on .*: 10 sessions$"))
         expect(title).to_be_in_viewport()
         timeline = page.locator(".q-dialog .nicegui-echart")

@@ -57,6 +57,7 @@ class SessionRecord:
 
 
 Listener = Callable[[list[SessionRecord]], None]
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # compact, as the checkpoint is saved
 
 
 class SessionStore:
@@ -181,7 +182,7 @@ class SessionStore:
                 encoded.pop(key, None)
             else:
                 row = [session.ip, session.user, session.module, session.start_ms, session.last_ms]
-                encoded[key] = json.dumps(row, separators=(",", ":"))
+                encoded[key] = _encode(row)
         self._dirty = set()
         return "[" + ",".join([encoded[key] for key in opened]) + "]"
 

@@ -26,13 +26,23 @@ CHECKPOINT = "live"
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """What one save commits together: the cursor, the open sessions (state), the records and
-    access lines gathered so far, and what was set aside."""
+    access lines gathered so far, and what was set aside. `open_json`, when given, is the open
+    sessions already encoded (SessionStore.open_json), saved as the state's "open"."""
 
     cursor: str | None
     state: dict[str, object]
     records: list[SessionRecord]
     access: list[str]
     aside: list[tuple[str, str, str]]
+    open_json: str | None = None
+
+
+def state_text(state: dict[str, object], open_json: str | None) -> str:
+    """The checkpoint's state column: `state` as compact JSON, with `open_json` spliced in as "open"."""
+    text = json.dumps(state, separators=(",", ":"))
+    if open_json is None:
+        return text
+    return ('{"open":' if text == "{}" else text[:-1] + ',"open":') + open_json + "}"
 
 
 def load_checkpoint(engine: Engine, name: str = CHECKPOINT) -> tuple[str | None, dict[str, object]]:
@@ -63,7 +73,7 @@ def commit(
             row = Checkpoint(name=CHECKPOINT)
             db.add(row)
         row.cursor = snap.cursor
-        row.state = json.dumps(snap.state, separators=(",", ":"))
+        row.state = state_text(snap.state, snap.open_json)
         row.updated_ms = now_ms
         data = "".join(snap.access).encode("utf-8", errors="replace")
         staged = bool(snap.access) and access_log.stage(db, data, today)

@@ -132,11 +132,11 @@ class Recorder:
         self.store.clock_ms = takeover.latest_end_ms  # nothing we record can end at or before it
         self.ingestor.teed_until_ms = takeover.teed_until_ms  # nor is an access line written twice
         self._clock_seen = (self.store.clock_ms, time.monotonic())
-        self._commit(Snapshot(None, self._state(), [], [], []))  # a restart before the first line keeps it
+        self._commit(Snapshot(None, self._state(), [], [], [], self.store.open_json()))  # a restart keeps it
 
-    def _state(self) -> dict[str, object]:  # the open sessions, the last line's time, where reading starts
+    def _state(self) -> dict[str, object]:  # the last line's time, where reading starts (+ store.open_json())
         return {
-            **self.store.to_state(),
+            **self.store.state_fields(),
             "last_line_at": self.reader_state.last_line_at,
             "since": self.since,
             "teed_until_ms": self.ingestor.teed_until_ms,
@@ -210,6 +210,7 @@ class Recorder:
                 list(ingestor.pending_records),
                 list(ingestor.pending_access),
                 list(self.set_aside.pending),
+                self.store.open_json(),  # re-encodes only the sessions changed since the last save
             )
             version, clock = self.store.version, self.store.clock_ms
             try:

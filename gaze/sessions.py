@@ -7,6 +7,7 @@ the live reader, backfill and tests drive it the same way, and the UI observes i
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ class SessionRecord:
 
 
 Listener = Callable[[list[SessionRecord]], None]
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # compact, as the checkpoint is saved
 
 
 class SessionStore:
@@ -72,6 +74,10 @@ class SessionStore:
         self._track = track_changes
         self._changes: dict[Key, OpenSession | None] = {}
         self._listeners: list[Listener] = []
+        # the checkpoint's open sessions, encoded one by one (open_json); None until first asked,
+        # then `_dirty` holds the keys changed since the last encoding
+        self._encoded: dict[Key, str] = {}
+        self._dirty: set[Key] | None = None
 
     # ------------------------------------------------------------------ observing
 
@@ -121,6 +127,8 @@ class SessionStore:
             self.version += 1  # self._changed(key, current), inline on the hot path
             if self._track:
                 self._changes[key] = current
+            if self._dirty is not None:
+                self._dirty.add(key)
         elif hit.kind == "entry" or not self._asset_is_noise(hit, current):
             self._open_session(hit, t, current, closed)
         return self._emit(closed) if closed else closed
@@ -153,15 +161,36 @@ class SessionStore:
     # ------------------------------------------------------------------ checkpoint state
 
     def to_state(self) -> dict[str, Any]:
-        return {
-            "clock": self.clock_ms,
-            "dropped": self.dropped,
-            "open": [[s.ip, s.user, s.module, s.start_ms, s.last_ms] for s in self._open.values()],
-        }
+        """The whole state, rebuilt (load_state's input); the recorder saves the same as
+        `state_fields()` with `open_json()` for "open"."""
+        open_rows = [[s.ip, s.user, s.module, s.start_ms, s.last_ms] for s in self._open.values()]
+        return {**self.state_fields(), "open": open_rows}
+
+    def state_fields(self) -> dict[str, Any]:
+        """The state without the open sessions."""
+        return {"clock": self.clock_ms, "dropped": self.dropped}
+
+    def open_json(self) -> str:
+        """`to_state()["open"]` as compact JSON text, re-encoding only the sessions opened, updated or
+        closed since the last call (the recorder saves the open sessions with every batch)."""
+        opened, encoded, dirty = self._open, self._encoded, self._dirty
+        if dirty is None:
+            dirty = set(opened)
+        for key in dirty:
+            session = opened.get(key)
+            if session is None:
+                encoded.pop(key, None)
+            else:
+                row = [session.ip, session.user, session.module, session.start_ms, session.last_ms]
+                encoded[key] = _encode(row)
+        self._dirty = set()
+        return "[" + ",".join([encoded[key] for key in opened]) + "]"
 
     def load_state(self, state: dict[str, Any]) -> None:
         self._open.clear()
         self._by_ip.clear()
+        self._encoded.clear()
+        self._dirty = None
         self.clock_ms = state.get("clock")
         self.dropped = int(state.get("dropped", 0))
         for ip, user, module, start_ms, last_ms in state.get("open", []):
@@ -219,6 +248,8 @@ class SessionStore:
         self.version += 1
         if self._track:
             self._changes[key] = session
+        if self._dirty is not None:
+            self._dirty.add(key)
 
     def _emit(self, closed: list[SessionRecord]) -> list[SessionRecord]:
         if closed:

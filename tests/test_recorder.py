@@ -501,3 +501,34 @@ async def test_log_dir_recreated_when_removed(tmp_path: Path) -> None:
     await monitor.record(SCENE[4:])
     assert monitor.sessions_log.status.ok
     assert (settings.log_dir / SESSIONS_LOG).read_text() == expected_log(SCENE_ROWS[1:])
+
+
+async def test_saved_open_sessions_equal_a_full_rebuild_after_every_batch(tmp_path: Path) -> None:
+    """Differential over the dense bench corpus: the recorder re-encodes only the sessions changed
+    since its last save; what each batch's checkpoint holds must be what a full rebuild of the
+    store's state (`to_state`) gives — also across pings, closes and a restart from the checkpoint."""
+    import random
+
+    from bench.corpora import SHAPES
+
+    rng = random.Random(21)
+    lines = list(SHAPES["dense"](3).day(2_500))
+    entries = [JournalEntry(f"s=d;i={i}", line.time_ms * 1000, line.message) for i, line in enumerate(lines)]
+    settings = make_settings(tmp_path)
+    engine = open_engine(settings)
+    monitor = await new_monitor(settings, engine)
+    at = 0
+    while at < len(entries):
+        batch, now_ms = entries[at : at + rng.randint(1, 80)], lines[at].time_ms
+        at += len(batch)
+        sessions = monitor.sessions()
+        if sessions and rng.random() < 0.3:  # a module page's ping or close, saved with this batch
+            s = rng.choice(sessions)
+            event = "ping" if rng.random() < 0.5 else "close"
+            monitor.heartbeat(s.ip, s.user, s.module, event, now_ms)
+        await monitor.record(batch)
+        _, state = checkpoint(engine)
+        assert {k: state[k] for k in ("clock", "dropped", "open")} == monitor.store.to_state(), f"after {at}"
+        if rng.random() < 0.05:
+            monitor = await new_monitor(settings, engine)
+    assert len(monitor.sessions()) > 0

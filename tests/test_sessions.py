@@ -151,3 +151,43 @@ def test_a_far_future_bracketed_time_is_replaced_by_the_journal_time() -> None:
     store.feed(hit("10.0.0.1", "a", "m", 1040, "asset"), 1_040_000)
     [record] = store.close_all()
     assert record.duration_s == 40
+
+
+@pytest.mark.parametrize(("shape", "max_sessions"), [("dense", 20_000), ("dense", 40), ("default", 20_000)])
+def test_saved_open_sessions_equal_a_full_rebuild_after_every_batch(shape: str, max_sessions: int) -> None:
+    """Differential: the recorder saves `open_json()` (only changed sessions re-encoded) with every
+    batch; after each batch of a bench corpus — with pings, closes, idle expiry and a restore from
+    the saved state in between — it must be exactly what a full rebuild (`to_state`) encodes."""
+    import json
+    import random
+
+    from bench.corpora import SHAPES
+    from gaze.checkpoint import state_text
+    from gaze.ingest import Ingestor
+    from gaze.journalctl import JournalEntry
+
+    rng = random.Random(21)
+    store = SessionStore(max_sessions=max_sessions, track_changes=True)
+    ingestor = Ingestor(store)
+    lines = list(SHAPES[shape](7).day(6_000))
+    at = 0
+    while at < len(lines):
+        batch = lines[at : at + rng.randint(1, 60)]
+        at += len(batch)
+        for line in batch:
+            ingestor.add(JournalEntry(None, line.time_ms * 1000, line.message))
+        now = batch[-1].time_ms
+        sessions = store.sessions()
+        if sessions and rng.random() < 0.3:  # a module page's ping or close (the heartbeat route)
+            s = rng.choice(sessions)
+            store.ping(s.ip, s.user, s.module, now) if rng.random() < 0.5 else store.close(s.ip, s.user, None, now)
+        if rng.random() < 0.1:
+            store.expire(now + rng.randint(0, 400_000))
+        saved = state_text(store.state_fields(), store.open_json())
+        full = store.to_state()
+        assert json.loads(saved) == full
+        assert store.open_json() == json.dumps(full["open"], separators=(",", ":"))  # nothing changed: the same
+        assert len(store._encoded) == len(store)  # an ended session's text is not kept
+        if rng.random() < 0.05:  # a restart from what was saved
+            store.load_state(json.loads(saved))
+    assert len(store) > 0

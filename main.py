@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # NiceGUI keeps its per-browser session storage here; it must be set before nicegui is imported.
 os.environ.setdefault("NICEGUI_STORAGE_PATH", str(Path(os.environ.get("MODULEGAZE_DATA_DIR") or "data") / "nicegui"))
@@ -26,6 +26,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("modulegaze")
 EXIT_PORT_IN_USE = 1  # not 2: the unit restarts us, and the port may be free by then
+# How NiceGUI serves every page (bench/floor_app.py serves NiceGUI's floor with the same options).
+SERVER_OPTIONS: dict[str, Any] = {
+    "title": "Module Gaze",
+    "language": "en-US",  # <html lang="en-US">: screen readers speak English (and Quasar's own words)
+    "reload": False,
+    "show": False,
+    "favicon": "📊",
+    "show_welcome_message": False,
+    # Kept per dashboard for replay after a brief reconnect (NiceGUI drops the client after
+    # reconnect_timeout=3 s anyway): ~5 messages a second, each tick carrying up to 50 rows.
+    # The default of 1000 grew to tens of MB per open dashboard.
+    "message_history_length": 30,
+    # No permessage-deflate: its zlib state is ~0.5 MB per open page (bench/live.py (b)), while a
+    # board's idle updates are about 1 KB/s of short JSON (the page itself is sent gzipped).
+    "ws_per_message_deflate": False,
+    # X-Forwarded-For is believed only from MODULEGAZE_TRUSTED_PROXIES (pages/security.py):
+    # uvicorn must not rewrite the client address itself (by default it trusts 127.0.0.1).
+    "proxy_headers": False,
+    "log_config": None,  # uvicorn's messages go through our (redacting) root handler
+}
 
 
 def exit_if_port_in_use(port: int) -> None:
@@ -149,27 +169,7 @@ def serve() -> None:
     if not helpers.is_user_simulation():  # not in the tests' process
         exit_on_stop_signals()  # uvicorn re-raises the signal after its clean stop: exit 0 then
     services = build()
-    ui.run(
-        storage_secret=session_secret(services.settings.data_dir),
-        port=services.settings.port,
-        title="Module Gaze",
-        language="en-US",  # <html lang="en-US">: screen readers speak English (and Quasar's own words)
-        reload=False,
-        show=False,
-        favicon="📊",
-        show_welcome_message=False,
-        # Kept per dashboard for replay after a brief reconnect (NiceGUI drops the client after
-        # reconnect_timeout=3 s anyway): ~5 messages a second, each tick carrying up to 50 rows.
-        # The default of 1000 grew to tens of MB per open dashboard.
-        message_history_length=30,
-        # No permessage-deflate: its zlib state is ~0.5 MB per open page (bench/live.py (b)), while a
-        # board's idle updates are about 1 KB/s of short JSON (the page itself is sent gzipped).
-        ws_per_message_deflate=False,
-        # X-Forwarded-For is believed only from MODULEGAZE_TRUSTED_PROXIES (pages/security.py):
-        # uvicorn must not rewrite the client address itself (by default it trusts 127.0.0.1).
-        proxy_headers=False,
-        log_config=None,  # uvicorn's messages go through our (redacting) root handler
-    )
+    ui.run(storage_secret=session_secret(services.settings.data_dir), port=services.settings.port, **SERVER_OPTIONS)
 
 
 if __name__ in {"__main__", "__mp_main__"}:

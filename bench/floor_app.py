@@ -5,7 +5,7 @@ sends a browser without a signed-in user to ``/login``; the login page's handler
 ``app.storage.user`` and calls ``ui.navigate.to``), with the app's login cost (the same scrypt
 check, ``gaze.auth.verify_password``, off the event loop) and the app's server settings: a
 storage secret made the same way (``gaze.auth.session_secret``) and the same ``ui.run`` options as
-main.py's ``serve()`` (copied: keep them equal). The board is one label whose ``aria-label`` is
+main.py's ``serve()`` (``main.SERVER_OPTIONS``). The board is one label whose ``aria-label`` is
 ``time on module``, the mark bench/live_login.py waits for. ``/healthz`` answers as the app's does
 (``reader.lines``), so the benchmark's start-up wait is the same.
 
@@ -53,6 +53,7 @@ def serve() -> None:
     from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
     from gaze.auth import hash_password, session_secret, verify_password
+    from main import SERVER_OPTIONS  # the same server settings as the app
 
     stored = hash_password(ADMIN_PASSWORD)
 
@@ -91,16 +92,7 @@ def serve() -> None:
     ui.run(
         storage_secret=session_secret(data_dir),
         port=int(os.environ["MODULEGAZE_PORT"]),
-        title="Module Gaze",
-        reload=False,
-        show=False,
-        favicon="📊",
-        show_welcome_message=False,
-        message_history_length=30,
-        ws_per_message_deflate=False,
-        proxy_headers=False,
-        log_config=None,
-        tailwind=os.environ.get("BENCH_FLOOR_TAILWIND", "1") != "0",
+        **{**SERVER_OPTIONS, "tailwind": os.environ.get("BENCH_FLOOR_TAILWIND", "1") != "0"},
     )
 
 

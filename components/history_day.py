@@ -9,9 +9,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.charts import Segment, redraw, timeline
-from components.frame import icon_button
-
-TITLE = "A device's day"
+from components.frame import icon_button, name_dialog
 
 
 class HistoryDay:
@@ -20,11 +18,11 @@ class HistoryDay:
     def __init__(self, label_width: int) -> None:
         self.label_width = label_width
         with ui.dialog() as self.dialog, ui.card().classes("w-full max-w-3xl").mark("history-day"):
-            self.dialog.props["aria-label"] = TITLE
             with ui.row().classes("w-full items-center flex-nowrap"):
                 self.title = ui.label("").classes("text-lg font-semibold min-w-0").mark("history-day-title")
                 ui.space()
                 icon_button("close", "Close the device's day", self.dialog.close)
+            name_dialog(self.dialog, self.title)  # named by its title, as every dialog
             self.empty = ui.label("").classes("text-sm text-gray-600").mark("timeline-empty")
             # SVG as on the board's dialog: a few bars and times, sharp on any screen
             self.timeline = (
@@ -34,7 +32,6 @@ class HistoryDay:
     def show(self, title: str, segments: list[Segment], empty: str) -> None:
         """Open with `segments` on the timeline, or the words `empty` when there are none."""
         self.title.set_text(title)
-        self.dialog.props["aria-label"] = title
         self.empty.set_text(empty)
         self.empty.set_visibility(not segments)
         self.timeline.set_visibility(bool(segments))

@@ -335,7 +335,7 @@ def test_on_a_phone_every_column_of_a_session_is_on_screen(browser: Browser, cen
         expect(card_value(first, "Device")).to_have_text(f"Tablet 07 · {TABLET}")
         duration = card_value(first, "Duration")
         expect(duration).to_have_text("1m 28s")
-        duration.scroll_into_view_if_needed()
+        duration.hover()  # scrolls it into view; retried if the cards redraw meanwhile (scroll_into_view is not)
         box = duration.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0], box
         assert page.evaluate(SCROLLING_INSIDE) == []
@@ -589,5 +589,27 @@ def test_history_by_keyboard_only(browser: Browser, centre: App) -> None:
         page.keyboard.press("Enter")
         wait_query(page, module="cdn_math")
         expect(page.get_by_text("10 sessions", exact=True)).to_be_visible()
+    finally:
+        page.context.close()
+
+
+def test_on_a_phone_tab_reaches_the_session_cards(browser: Browser, centre: App) -> None:
+    """On a phone the sessions are cards: Tab reaches each one, visibly focused, and Enter or Space
+    opens its device's day, as a tap does."""
+    from playwright.sync_api import expect
+
+    page = open_history(browser, centre, PHONE)
+    try:
+        expect(page.get_by_text("30 sessions", exact=True)).to_be_visible()  # newest first: user29, user28
+        card = tab_to(page, "DIV", re.compile(r"\buser29\b"))
+        assert card["ring"], card
+        page.keyboard.press("Enter")
+        day = page.get_by_text(re.compile(r"^10\.0\.1\.29 on .*: 1 session$"))
+        expect(day).to_be_in_viewport()
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        card = tab_to(page, "DIV", re.compile(r"\buser28\b"))
+        page.keyboard.press("Space")
+        expect(page.get_by_text(re.compile(r"^10\.0\.1\.28 on .*: 1 session$"))).to_be_in_viewport()
     finally:
         page.context.close()

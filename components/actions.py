@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _PAGES: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
 
 
-SIGNED_OUT = "/login?signed_out=1"  # the login page then says "Signed out."
+SIGNED_OUT = "/login?signed_out=1"  # the login page then says "Logged out."
 
 
 def send_to_login(clients: Iterable[Client]) -> None:

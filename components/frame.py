@@ -119,4 +119,4 @@ def _header(actions: Actions, title: str, tools: Callable[[], None] | None) -> N
                 "whoami"
             )
 
-            ui.button("Sign out", icon="logout", on_click=log_out).props("flat dense no-caps color=white")
+            ui.button("Log out", icon="logout", on_click=log_out).props("flat dense no-caps color=white")

@@ -174,7 +174,7 @@ def writer_text(status: Status) -> str:
     problems = [writer.detail for _, writer in status.writers if not writer.ok]
     aside = status.set_aside
     if aside.count:
-        problems.append(f"{aside.count} set aside (table set_aside): {aside.last_error}")
+        problems.append(f"{aside.count} could not be stored and were set aside: {aside.last_error}")
     return "; ".join(problems)
 
 
@@ -182,15 +182,15 @@ def catalog_text(catalog: Catalog, *, oc4d_database: bool, demo: bool) -> tuple[
     """The catalog part of the status strip, and whether it is a problem. `oc4d_database`: one is
     configured; `demo`: no uploads folder is expected."""
     count = len(catalog.modules)
-    parts = [f"catalog: {count} module{'s' if count != 1 else ''}"]
+    parts = [f"{count} module name{'s' if count != 1 else ''} known"]
     problem = False
     db = catalog.db_status
     if oc4d_database:
-        parts.append("oc4d database ok" if db.ok else f"oc4d database: {db.error}")
+        parts.append("from the content server's database" if db.ok else f"content server's database: {db.error}")
         problem = not db.ok
     scan = catalog.scan_status
     if not scan.ok and not demo and not (db.ok and db.count):
-        parts.append(f"uploads scan: {scan.error}")
+        parts.append(f"module folder: {scan.error}")
         problem = True
     return " · ".join(parts), problem
 

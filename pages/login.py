@@ -34,7 +34,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
         address = request_address(request, services.settings) or (request.client.host if request.client else "")
 
         async def attempt() -> None:
-            note.set_visibility(False)  # one message: what this attempt says replaces "Signed out."
+            note.set_visibility(False)  # one message: what this attempt says replaces "Logged out."
             wait = limiter.reserve(address)  # counted before the slow hash: a burst gets no extra tries
             if wait > 0:
                 error.set_text(f"Too many failed logins. Try again in {math.ceil(wait)} s.")
@@ -59,7 +59,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
         colors()
         with ui.card().classes("absolute-center w-80 max-w-[92vw]"):
             Heading("Module Gaze")
-            note = ui.label("Signed out. Log in again to see the board.").classes("text-sm text-gray-700")
+            note = ui.label("Logged out. Log in again to see the board.").classes("text-sm text-gray-700")
             note.props('role="status"').mark("login-note").set_visibility(bool(signed_out))
             username = (
                 ui.input("User name")

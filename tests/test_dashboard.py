@@ -94,7 +94,7 @@ async def test_empty_board_explains_what_it_waits_for(user: User) -> None:
     await user.should_see(marker="sessions-empty")
     await user.should_see("Start monitoring to see who is on a module")
     await user.should_see(marker="start-monitoring")
-    await user.should_see("catalog: 2 modules", retries=WAIT)
+    await user.should_see("2 module names known", retries=WAIT)
 
 
 async def test_rows_and_cards_follow_the_store(user: User) -> None:

@@ -89,7 +89,7 @@ def test_last_line_database_and_writer_texts() -> None:
     assert database_text(replace(FOLLOWING, write_error="no space"), True, None) == "no space"
     assert writer_text(FOLLOWING) == ""
     troubled = replace(FOLLOWING, sessions_log=Writer(False, "log folder missing"), set_aside=Aside(3, "ValueError: x"))
-    assert writer_text(troubled) == "log folder missing; 3 set aside (table set_aside): ValueError: x"
+    assert writer_text(troubled) == "log folder missing; 3 could not be stored and were set aside: ValueError: x"
 
 
 def test_frozen_text() -> None:

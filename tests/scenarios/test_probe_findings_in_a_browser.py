@@ -16,8 +16,8 @@
   it, /devices shows one message for three saves; the form's own error lines are gone.
 - Issue 20.6: a device's day has a key for its colours, whole module names, and a top line and a
   learner part that each say whose sessions they count.
-- Issue 20.7: removing the last admin is refused before the question; "Sign out" is a labelled
-  button and the login page then says "Signed out"; /devices says which module a device is on.
+- Issue 20.7: removing the last admin is refused before the question; "Log out" is a labelled
+  button and the login page then says "Logged out"; /devices says which module a device is on.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def test_log_out_ends_the_browsers_other_pages(centre: App, browser: Browser) ->
         _fill_limit(third, "algebra", "45")
         third.route("**/login*", lambda route: route.fulfill(status=204))  # 204: the page stays
 
-        first.get_by_role("button", name="Sign out", exact=True).click()
+        first.get_by_role("button", name="Log out", exact=True).click()
         first.wait_for_url(f"{centre.url}/login?signed_out=1", timeout=WAIT_MS)
         second.wait_for_url(f"{centre.url}/login*", timeout=WAIT_MS)  # not left showing the board
 
@@ -387,12 +387,12 @@ def test_sign_out_is_labelled_and_the_login_page_says_so(centre: App, browser: B
     page = fresh_page(browser, PHONE)
     try:
         log_in(page, centre)
-        sign_out = page.get_by_role("button", name="Sign out", exact=True)
+        sign_out = page.get_by_role("button", name="Log out", exact=True)
         expect(sign_out).to_be_visible()
-        expect(sign_out).to_contain_text("Sign out")  # words on the button, not an icon alone
+        expect(sign_out).to_contain_text("Log out")  # words on the button, not an icon alone
         sign_out.click()
         page.wait_for_url("**/login?signed_out=1", timeout=WAIT_MS)
-        expect(page.get_by_role("status")).to_have_text("Signed out. Log in again to see the board.")
+        expect(page.get_by_role("status")).to_have_text("Logged out. Log in again to see the board.")
     finally:
         page.context.close()
 

@@ -93,3 +93,20 @@ def test_typed_filters_match_part_of_an_address_a_name_or_a_user(engine: Engine)
     assert found("10.0", "guest") == ["10.0.0.5 Guest"]
     assert found(user="_100%") == ["fe80::1 Guest_100%"]  # LIKE's wildcards are the characters typed
     assert found(user="t%0") == [] and found("Projector") == []  # not "t, anything, 0"
+
+
+def test_the_filters_ignore_case_beyond_a_to_z(engine: Engine) -> None:
+    """On SQLite too (whose own lower() folds only A-Z), as on PostgreSQL: "élo" finds "Élodie"."""
+    insert(
+        engine,
+        [rec(T, 30, "10.0.0.3", "Élodie", "cdn_math"), rec(T + MIN, 30, "10.0.0.4", "ÇAĞLAR", "cdn_bio")],
+        BACKFILL,
+    )
+    rng = Range(T, T + 10 * MIN, "x")
+
+    def found(user: str) -> list[str]:
+        return [e[3] for e in ends(engine, rng, typed_filters("", "", user, LABELS)[0])]
+
+    assert found("élo") == ["Élodie"]
+    assert found("ÉLODIE") == ["Élodie"]
+    assert found("çağ") == ["ÇAĞLAR"]

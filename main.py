@@ -164,6 +164,7 @@ def serve() -> None:
     skip_unused_clients()  # before NiceGUI is imported
     from nicegui import helpers, ui
 
+    from components.handler_signatures import cache_handler_signatures
     from gaze.auth import session_secret
     from gaze.hardening import guard_browser_logs, redact_logging
     from gaze.startup import exit_on_stop_signals
@@ -173,6 +174,7 @@ def serve() -> None:
     guard_browser_logs()  # a page's script cannot write lines into our log
     if not helpers.is_user_simulation():  # not in the tests' process
         exit_on_stop_signals()  # uvicorn re-raises the signal after its clean stop: exit 0 then
+    cache_handler_signatures()  # before any element is made
     services = build()
     ui.run(storage_secret=session_secret(services.settings.data_dir), port=services.settings.port, **SERVER_OPTIONS)
 

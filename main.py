@@ -34,6 +34,9 @@ SERVER_OPTIONS: dict[str, Any] = {
     "show": False,
     "favicon": "📊",
     "show_welcome_message": False,
+    # No Tailwind compiler in the browser: the classes we use come from a prebuilt stylesheet
+    # (components/stylesheet.py). The floor app gets this too: it uses no Tailwind class.
+    "tailwind": False,
     # Kept per dashboard for replay after a brief reconnect (NiceGUI drops the client after
     # reconnect_timeout=3 s anyway): ~5 messages a second, each tick carrying up to 50 rows.
     # The default of 1000 grew to tens of MB per open dashboard.
@@ -136,9 +139,11 @@ def register_pages(services: Services, hub: Hub, runtime: Runtime) -> None:
     """Every page and the guards around them, in the order they must be installed."""
     from nicegui import app
 
+    from components import stylesheet
     from gaze.auth import LoginLimiter
     from pages import access, api, dashboard, devices, history, login, security, socket_guard, unconnected, users
 
+    stylesheet.install()
     access.install(services)
     login.register(services, LoginLimiter())
     dashboard.register(services, hub)
@@ -159,6 +164,7 @@ def serve() -> None:
     skip_unused_clients()  # before NiceGUI is imported
     from nicegui import helpers, ui
 
+    from components.handler_signatures import cache_handler_signatures
     from gaze.auth import session_secret
     from gaze.hardening import guard_browser_logs, redact_logging
     from gaze.startup import exit_on_stop_signals
@@ -168,6 +174,7 @@ def serve() -> None:
     guard_browser_logs()  # a page's script cannot write lines into our log
     if not helpers.is_user_simulation():  # not in the tests' process
         exit_on_stop_signals()  # uvicorn re-raises the signal after its clean stop: exit 0 then
+    cache_handler_signatures()  # before any element is made
     services = build()
     ui.run(storage_secret=session_secret(services.settings.data_dir), port=services.settings.port, **SERVER_OPTIONS)
 

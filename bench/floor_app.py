@@ -9,7 +9,9 @@ main.py's ``serve()`` (``main.SERVER_OPTIONS``). The board is one label whose ``
 ``time on module``, the mark bench/live_login.py waits for. ``/healthz`` answers as the app's does
 (``reader.lines``), so the benchmark's start-up wait is the same.
 
-``MODULEGAZE_PORT``, ``MODULEGAZE_DATA_DIR``: as the app. ``BENCH_FLOOR_TAILWIND=0``: ``tailwind=False``.
+``MODULEGAZE_PORT``, ``MODULEGAZE_DATA_DIR``: as the app. The floor runs with the app's
+``tailwind=False`` (it uses no Tailwind class, so needs no stylesheet); ``BENCH_FLOOR_TAILWIND=1``:
+NiceGUI's default ``tailwind=True`` instead (the compiler in the browser; information).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def serve() -> None:
     ui.run(
         storage_secret=session_secret(data_dir),
         port=int(os.environ["MODULEGAZE_PORT"]),
-        **{**SERVER_OPTIONS, "tailwind": os.environ.get("BENCH_FLOOR_TAILWIND", "1") != "0"},
+        **{**SERVER_OPTIONS, **({"tailwind": True} if os.environ.get("BENCH_FLOOR_TAILWIND") == "1" else {})},
     )
 
 
@@ -121,7 +123,7 @@ class Subject:
 
     tag: str
     root: Path | None = None  # the checkout (None: this one); unused for a floor
-    floor_tailwind: bool | None = None  # set for a floor: its ui.run(tailwind=...)
+    floor_tailwind: bool | None = None  # set for a floor: True with NiceGUI's default tailwind=True
 
     def start(self, folder: Path, rows: int) -> App:
         journal = folder / "oc4d.journal"
@@ -130,15 +132,16 @@ class Subject:
         modules = [MODULES[k % len(MODULES)] for k in range(rows)]
         append(journal, [(stamp, access_line(ip_of(k), entry_path(m), stamp)) for k, m in enumerate(modules)])
         if self.floor_tailwind is not None:
-            return FloorApp(journal, folder, {"BENCH_FLOOR_TAILWIND": "1" if self.floor_tailwind else "0"}).start()
+            return FloorApp(journal, folder, {"BENCH_FLOOR_TAILWIND": "1" if self.floor_tailwind else ""}).start()
         return App(journal, folder, root=self.root or ROOT).start()
 
 
-def subjects(roots: Sequence[Path], floor_without_tailwind: bool) -> list[Subject]:
-    """The floor first (the ratios' baseline), then the other checkouts, then this one."""
-    out = [Subject(" [NiceGUI floor]", floor_tailwind=True)]
-    if floor_without_tailwind:
-        out.append(Subject(" [NiceGUI floor, tailwind=False]", floor_tailwind=False))
+def subjects(roots: Sequence[Path], floor_with_tailwind: bool) -> list[Subject]:
+    """The floor first (the ratios' baseline: the app's server options), then the other
+    checkouts, then this one."""
+    out = [Subject(" [NiceGUI floor]", floor_tailwind=False)]
+    if floor_with_tailwind:
+        out.append(Subject(" [NiceGUI floor, tailwind=True]", floor_tailwind=True))
     return out + [Subject(f" [{root}]", root=root) for root in roots] + [Subject("")]
 
 

@@ -337,9 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="(d) also the app of another checkout (e.g. an export of main), taking turns with this one",
     )
     parser.add_argument(
-        "--floor-without-tailwind",
+        "--floor-with-tailwind",
         action="store_true",
-        help="(d) also NiceGUI's floor with ui.run(tailwind=False) (information)",
+        help="(d) also NiceGUI's floor with NiceGUI's default ui.run(tailwind=True) (information)",
     )
     parser.add_argument("--only", choices=["latency", "load", "wire", "login"], help="run one part")
     args = parser.parse_args(argv)
@@ -378,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.only in (None, "wire"):
                 rows += bench_wire(browser, Path(tmp) / "wire", args.wire_rows, args.wire_seconds)
             if args.only in (None, "login"):
-                who = subjects([root.resolve() for root in args.compare], args.floor_without_tailwind)
+                who = subjects([root.resolve() for root in args.compare], args.floor_with_tailwind)
                 rows += bench_login(browser, Path(tmp) / "login", args.login_rows, args.logins, who)
             browser.close()
     except Exception as exc:

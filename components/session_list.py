@@ -19,6 +19,10 @@ from gaze.limits import past_limit
 from gaze.sessions import Key
 
 PAGE_ROWS = 50  # rows drawn per dashboard at first (longest first); "Show more" adds as many
+# Rows in the page's first HTML: a screenful on a desk (about 11 rows at 1280×900), more than a
+# phone shows. The rest of the first PAGE_ROWS come once the page is connected, so the first row
+# does not wait for the server to build, and the browser to draw, rows below the fold (issue 21).
+FIRST_ROWS = 12
 # One grid for the column titles and every row, so they line up: on a phone a row is a small card
 # (learner and device, module, then idle · limit and the time badge on the right, which keeps its
 # width however large the type), from md up five columns.
@@ -43,6 +47,7 @@ PULSE_CSS = """
 .over-pulse { animation: over-pulse 1.6s ease-in-out infinite; }
 @media (prefers-reduced-motion: reduce) { .over-pulse { animation: none; } }
 """
+BADGE_PROPS = {"role": "status", "aria-label": "time on module"}  # a dict: no props string to parse per row
 FROZEN_CLASSES = "opacity-50 grayscale"
 Opener = Callable[[RowView], Awaitable[None]]
 LimitFor = Callable[[str], int | None]  # a session's module -> its limit in minutes, if any
@@ -54,7 +59,7 @@ def idle_text(idle_s: float) -> str:
 
 
 class LiveRow:
-    """One open session: four elements (a board holds up to 50 rows, each element costs memory).
+    """One open session: three elements (a board holds up to 50 rows, each element costs memory).
     Each second only the text of the time element is sent (about 40 bytes); the names with the
     idle/limit text at most once a minute; classes when the row crosses its limit.
 
@@ -83,9 +88,9 @@ class LiveRow:
             # Names and the idle/limit text in one element ("contents": its cells sit in the row's grid;
             # from md up the idle/limit cell is placed after the time by CSS order) — resent once a minute at most.
             self.cells = ui.html(self._cells(self._extra), sanitize=True).classes("contents")
-            with ui.element("div").classes(badge_classes) as self.badge:
-                self.badge.props('role=status aria-label="time on module"')
-                self.time = ui.label(self._time)
+            # The time badge is the time's own label: one element, its text sent each second.
+            self.badge = ui.label(self._time).classes(badge_classes)
+            self.badge.props.update(BADGE_PROPS)
         if on_open is not None:  # the device's day; a keyboard reaches it too
             self.element.props.update(tabindex="0", title="Open this device's day")
             self.element.on("click", lambda: on_open(self.view))
@@ -114,7 +119,7 @@ class LiveRow:
                 self.badge.classes(add=BADGE_OK, remove=BADGE_OVER)
         if text != self._time:
             self._time = text
-            self.time.set_text(text)
+            self.badge.set_text(text)
         if extra != self._extra:
             self._extra = extra
             self.cells.set_content(self._cells(extra))
@@ -151,7 +156,11 @@ class SessionList:
                 if controls:
                     ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
         bind_classes(self.root, hub.status, "frozen", FROZEN_CLASSES)
+        client = ui.context.client
+        self._connected = client.has_socket_connection
         self._render()
+        if not self._connected:
+            client.on_connect(self._on_connect)
         hub.sessions_changed.subscribe(self._render)
         hub.second.subscribe(self.tick)
         hub.limits_changed.subscribe(self.refresh_limits)
@@ -163,9 +172,15 @@ class SessionList:
             return "No one is on a module right now. Sessions appear here as soon as a device opens one."
         return "No open sessions. Start monitoring to see who is on a module."
 
+    def _on_connect(self) -> None:
+        """The rest of the first PAGE_ROWS (NiceGUI calls this again after a reconnect: no change then)."""
+        self._connected = True
+        self._render()
+
     def _render(self) -> None:
-        """Bring the drawn rows in line with the top of the shared order (after each change batch)."""
-        visible = self.order.top(self.max_rows)
+        """Bring the drawn rows in line with the top of the shared order (after each change batch);
+        until the page is connected only the first FIRST_ROWS."""
+        visible = self.order.top(self.max_rows if self._connected else min(self.max_rows, FIRST_ROWS))
         wanted = {s.key for s in visible}
         for key in [k for k in self._rows if k not in wanted]:
             self.body.remove(self._rows.pop(key).element)
@@ -188,7 +203,7 @@ class SessionList:
                 self._rows[session.key] = row
             elif row.view.last_ms != session.last_ms:
                 row.view = replace(row.view, last_ms=session.last_ms)
-        hidden = len(self.order) - len(visible)
+        hidden = max(0, len(self.order) - self.max_rows)  # not the rows still to come once connected
         self.more.set_text(f"{hidden} more open sessions, shorter than those shown" if hidden > 0 else "")
         self.more_row.set_visibility(hidden > 0)
         self.empty.set_text(self._empty_text())

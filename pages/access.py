@@ -25,7 +25,7 @@ from pages.security import has_browser_session
 
 OPEN_PATHS = frozenset({"/login", "/healthz", "/api/module-heartbeat", "/api/modules", "/favicon.ico"})
 TOKEN_PATHS = frozenset({"/api/live-sessions"})  # also for a script holding the read token
-OPEN_PREFIXES = ("/_nicegui/",)
+OPEN_PREFIXES = ("/_nicegui/", "/assets/")  # NiceGUI's scripts, our stylesheet (components/stylesheet.py)
 
 
 def signed_in(users: Users) -> Identity | None:

@@ -201,8 +201,7 @@ def rows_in_order(user: User) -> list[str]:
 
 def row_text(row: ui.element) -> str:
     cells, badge = row.default_slot.children
-    [time_label] = badge.default_slot.children
-    return "|".join([cells.content, " ".join(badge.classes), time_label.text])  # type: ignore[attr-defined]
+    return "|".join([cells.content, " ".join(badge.classes), badge.text])  # type: ignore[attr-defined]
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:

@@ -342,7 +342,7 @@ async def test_board_and_healthz_give_one_verdict_from_one_published_status(user
             hub.refresh_status()
             answer = await client.get("/healthz")
             assert answer.status_code == code and hub.status.healthy is (code == 200)
-    assert hub.status.writer_problem and "1 set aside" in hub.status.writer
+    assert hub.status.writer_problem and "1 could not be stored" in hub.status.writer
 
 
 async def test_status_strip_never_shows_a_password(user: User) -> None:

@@ -268,7 +268,13 @@ def earlier_writer(tmp_path: Path) -> None:
     """The log folder already holds three session lines (upstream's) when the app first starts."""
     from gaze.logs.format import format_session_line
 
-    end = int(time.time() * 1000) - 3_600_000
+    from datetime import date
+
+    from gaze.localtime import local_midnight_ms
+
+    # an hour ago, but today: from just after midnight the default JOURNAL_SINCE=today starts later than
+    # yesterday's sessions, and reading would start at midnight instead (the test failed 00:00-01:00)
+    end = max(int(time.time() * 1000) - 3_600_000, local_midnight_ms(date.today()) + 1)
     logs = tmp_path / "logs"
     logs.mkdir()
     lines = [format_session_line(end - i * 60_000, "Guest", "10.0.0.9", "cdn_math", 30) for i in range(3)]

@@ -158,10 +158,10 @@ def register_pages(services: Services, hub: Hub, runtime: Runtime) -> None:
 
 def serve() -> None:
     """Run the dashboard (NiceGUI is imported only here and in build())."""
-    from gaze.footprint import skip_unused_clients, tune_malloc
+    from gaze.footprint import skip_unused_modules, tune_malloc
 
     tune_malloc()  # before any thread starts
-    skip_unused_clients()  # before NiceGUI is imported
+    skip_unused_modules()  # before NiceGUI is imported
     from nicegui import helpers, ui
 
     from components.handler_signatures import cache_handler_signatures

@@ -28,7 +28,8 @@ every dashboard (its own browser context) logs in through the login page before 
     % of one core) over 10 s with no dashboard. Then 10 dashboards (10 browser contexts, each
     logged in; each draws 50 rows and counts the rest as "N more open sessions …") and
     ``rate`` lines/s for ``seconds`` s (asset hits on open sessions, 10 % entry hits from new
-    devices), written in 5 batches a second. Targets (issue 9): RSS <= 110 MB, CPU <= 10 %.
+    devices), written in 5 batches a second. Targets (issue 21): RSS <= 100 MB, CPU <= 8 % (issue 9's
+    were 110 MB and 10 %).
     The app's journalctl child is shown separately (not part of the targets), and so is how busy the
     whole machine was (the 10 headless Chromium pages run on the same cores as the app).
 
@@ -103,8 +104,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, WebSocket
 
 TARGET_P95_MS = 300.0
-TARGET_RSS_MB = 110.0
-TARGET_CPU_PCT = 10.0
+TARGET_RSS_MB = 100.0  # issue 21
+TARGET_CPU_PCT = 8.0  # issue 21
 TARGET_WIRE_KBS = 2.0
 IDLE_WINDOW_S = 10.0
 ROWS_DRAWN = 50  # rows a dashboard draws before "Show more" (components/session_list.py PAGE_ROWS)

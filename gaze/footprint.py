@@ -1,4 +1,4 @@
-"""The long-running processes' memory: glibc's allocator settings and the client libraries left unloaded.
+"""The long-running processes' memory: glibc's allocator settings and the libraries left unloaded.
 
 The dashboard and `follow` share a Raspberry Pi's memory with oc4d and its PostgreSQL, so they
 keep their resident size small (issue 9, `bench/live.py` part (b)). Two things, each measured there:
@@ -7,9 +7,16 @@ keep their resident size small (issue 9, `bench/live.py` part (b)). Two things, 
   raises its mmap threshold, so later large blocks (a scrypt check takes 16 MiB) come from the arena
   and stay resident. Two arenas and a fixed mmap threshold (both `mallopt`, before any thread
   starts) cut 10 dashboards' RSS by about 35 MB.
-- python-engineio, under NiceGUI's Socket.IO server, imports `requests` and `aiohttp` only to offer
-  its client classes, which a server never uses (nor does NiceGUI or our code: the uplink speaks
-  `http.client`). Marking both as absent before NiceGUI is imported keeps about 14 MB of modules out.
+- Libraries imported by the web stack only to offer what a server of ours never uses, each behind
+  a `try: import … except ImportError` in the importer, so marking them absent before NiceGUI is
+  imported only keeps them out:
+  - python-engineio, under NiceGUI's Socket.IO server, imports `requests` and `aiohttp` only for
+    its client classes (nor does NiceGUI or our code use them: the uplink speaks `http.client`):
+    about 14 MB;
+  - FastAPI imports `pydantic.v1` (Pydantic's old API) for each route it creates, only to refuse a
+    v1 model, which none of ours is (issue 21);
+  - uvicorn imports `watchfiles` (and its Rust library) for `reload=True`, which we never run (it
+    falls back to its plain stat reloader) (issue 21).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 ARENAS = 2
 MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, now fixed: blocks above it go back to the system when freed
-UNUSED_CLIENTS = ("requests", "aiohttp")
+UNUSED_MODULES = ("requests", "aiohttp", "pydantic.v1", "watchfiles")
 
 
 def tune_malloc() -> bool:
@@ -42,10 +49,11 @@ def tune_malloc() -> bool:
     return ok
 
 
-def skip_unused_clients() -> None:
-    """Make `import requests` / `import aiohttp` fail in this process (only before NiceGUI loads).
+def skip_unused_modules() -> None:
+    """Make importing any of `UNUSED_MODULES` fail in this process (only before NiceGUI loads).
 
-    python-engineio imports them inside ``try: … except ImportError``, so it then runs as a server
-    without its client classes. Does nothing to a library already imported."""
-    for name in UNUSED_CLIENTS:
+    Each importer catches the ImportError: python-engineio then runs as a server without its client
+    classes, FastAPI finds no v1 model, uvicorn has no watchfiles reloader. Does nothing to a library
+    already imported."""
+    for name in UNUSED_MODULES:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None = "not importable" to the import system

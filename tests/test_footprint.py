@@ -1,4 +1,4 @@
-"""gaze/footprint.py: the allocator settings and the HTTP-client libraries the web server leaves unloaded.
+"""gaze/footprint.py: the allocator settings and the libraries the web server leaves unloaded.
 
 The resident-size figures are bench/live.py's part (b); here: the mechanisms do what they say, in a
 fresh interpreter each (what a process has imported cannot be unimported).
@@ -15,8 +15,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Everything the dashboard process imports to serve (main.build()), then which clients got loaded.
-LOADED_CLIENTS = """
+# Everything the dashboard process imports to serve (main.build()), then which of the libraries it
+# never uses got loaded (the HTTP clients; Pydantic's v1 API; uvicorn's watchfiles reloader).
+UNUSED = ("requests", "aiohttp", "pydantic.v1", "watchfiles")
+LOADED_UNUSED = """
 import sys
 {prelude}
 from nicegui import app, background_tasks, ui
@@ -24,13 +26,14 @@ from components.hub import Hub
 from pages import access, api, dashboard, devices, history, login, security, users
 import engineio, socketio
 server = socketio.AsyncServer(async_mode="asgi")
-print(",".join(name for name in ("requests", "aiohttp") if sys.modules.get(name) is not None))
+import uvicorn.main  # what ui.run() starts
+print(",".join(name for name in {unused!r} if sys.modules.get(name) is not None))
 """
 
 
-def loaded_clients(prelude: str) -> str:
+def loaded_unused(prelude: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", LOADED_CLIENTS.format(prelude=prelude)],
+        [sys.executable, "-c", LOADED_UNUSED.format(prelude=prelude, unused=UNUSED)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -40,13 +43,27 @@ def loaded_clients(prelude: str) -> str:
     return done.stdout.strip()
 
 
-def test_the_web_server_runs_without_the_http_client_libraries() -> None:
-    assert loaded_clients("") == "requests,aiohttp"  # what engineio loads by itself: the reason for the module
-    assert loaded_clients("from gaze.footprint import skip_unused_clients; skip_unused_clients()") == ""
+def test_the_web_server_runs_without_the_libraries_it_never_uses() -> None:
+    # What engineio, FastAPI and uvicorn load by themselves: the reason for the module.
+    assert loaded_unused("") == "requests,aiohttp,pydantic.v1,watchfiles"
+    assert loaded_unused("from gaze.footprint import skip_unused_modules; skip_unused_modules()") == ""
+
+
+def test_fastapi_still_refuses_nothing_and_uvicorn_still_has_a_reloader() -> None:
+    """With pydantic.v1 and watchfiles absent, FastAPI's check answers "not a v1 model" (it would
+    raise for one) and uvicorn picks its stat reloader: neither import fails."""
+    code = (
+        "from gaze.footprint import skip_unused_modules; skip_unused_modules(); "
+        "from fastapi._compat.shared import annotation_is_pydantic_v1; "
+        "from uvicorn.supervisors import ChangeReload; "
+        "print(annotation_is_pydantic_v1(int), ChangeReload.__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False StatReload"
 
 
 def test_a_library_already_imported_is_left_alone() -> None:
-    code = "import requests, sys; from gaze.footprint import skip_unused_clients; skip_unused_clients(); "
+    code = "import requests, sys; from gaze.footprint import skip_unused_modules; skip_unused_modules(); "
     code += "print(sys.modules['requests'] is requests)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "True"

@@ -266,11 +266,10 @@ async def test_today_so_far_keeps_ended_and_open_apart(user: User) -> None:
 @pytest.fixture
 def earlier_writer(tmp_path: Path) -> None:
     """The log folder already holds three session lines (upstream's) when the app first starts."""
-    from gaze.logs.format import format_session_line
-
     from datetime import date
 
     from gaze.localtime import local_midnight_ms
+    from gaze.logs.format import format_session_line
 
     # an hour ago, but today: from just after midnight the default JOURNAL_SINCE=today starts later than
     # yesterday's sessions, and reading would start at midnight instead (the test failed 00:00-01:00)

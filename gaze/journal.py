@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -42,6 +43,8 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 HEALTHY_RUN_S = 10.0  # a journalctl that ran this long resets the backoff
 EXIT_WAIT_S = 2.0  # a journalctl whose output ended has this long to exit before it is killed
+READ_BYTES = 1 << 16  # one read of journalctl's output
+AHEAD_BATCHES = 2  # entries decoded ahead of the batch being saved: up to this many batches' worth
 
 
 def last_cursor(entries: Iterable[JournalEntry]) -> str | None:
@@ -75,6 +78,49 @@ class ReaderState:
 
 
 EntryBatch = list[JournalEntry]
+
+
+class _Ahead:
+    """The entries decoded ahead of the reader's deliveries, in order: lists of entries, None at
+    the end of the output; `put` waits while `limit` entries are waiting already."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0  # entries waiting
+        self._items: deque[EntryBatch | None] = deque()
+        self._error: Exception | None = None
+        self._changed = asyncio.Event()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    async def put(self, entries: EntryBatch) -> None:
+        self._items.append(entries)
+        self.count += len(entries)
+        self._changed.set()
+        await asyncio.sleep(0)  # the output may be there already: let the board in between two reads
+        while self.count >= self.limit:
+            self._changed.clear()
+            await self._changed.wait()
+
+    def put_end(self, error: Exception | None) -> None:
+        self._items.append(None)
+        self._error = error
+        self._changed.set()
+
+    async def get(self) -> EntryBatch | None:
+        """The next entries; None at the end (raises what reading the output raised)."""
+        while not self._items:
+            self._changed.clear()
+            await self._changed.wait()
+        entries = self._items.popleft()
+        if entries is None:
+            if self._error is not None:
+                raise self._error
+            return None
+        self.count -= len(entries)
+        self._changed.set()
+        return entries
 
 
 class JournalReader:
@@ -233,44 +279,78 @@ class JournalReader:
         return last
 
     async def _pump(self, process: asyncio.subprocess.Process) -> None:
+        """Deliver what `_read_ahead` decodes: a batch when it holds `batch_size` entries, or when
+        nothing more has been decoded yet. A live line goes out at once; while catching up (the
+        output is already there) the next entries are decoded while a batch is saved, and the
+        batches grow up to `batch_size`, so that the fixed cost of each (a commit, the file
+        writes) is paid per batch, not per 64 KiB read."""
         assert process.stdout is not None
+        ahead = _Ahead(AHEAD_BATCHES * self.batch_size)
+        reading = asyncio.create_task(self._read_ahead(process.stdout, ahead))
+        batch: EntryBatch = []
+        try:
+            while True:
+                entries = await ahead.get()
+                if entries is None:  # the end of journalctl's output
+                    await self._deliver_any(batch)
+                    return
+                batch += entries
+                while len(batch) >= self.batch_size:
+                    await self._deliver(batch[: self.batch_size])
+                    batch = batch[self.batch_size :]
+                if ahead.empty() or self._stop.is_set():  # nothing more here yet: what we have goes out now
+                    batch = await self._deliver_any(batch)
+                if self._stop.is_set():
+                    return
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+
+    async def _read_ahead(self, stdout: asyncio.StreamReader, ahead: _Ahead) -> None:
+        """Read and decode journalctl's output into `ahead`, the entries of one read at a time (some
+        reads give none), while `_pump` delivers what came before; None at its end."""
         buffer = b""
         skipping = False  # inside an over-long line
-        while True:
-            chunk = await process.stdout.read(1 << 16)
-            if not chunk:
-                return
-            lines = chunk.split(b"\n")
-            if skipping:
-                if len(lines) == 1:
-                    continue
-                lines, skipping = lines[1:], False
-            lines[0] = buffer + lines[0]
-            buffer = lines.pop()
-            if len(buffer) > MAX_LINE:
-                self.state.errors += 1
-                log.warning("skipped a journal line over %d bytes", MAX_LINE)
-                buffer, skipping = b"", True
-            batch: EntryBatch = []
-            again = self._read_before
-            for line in lines:
-                if not line.strip():
-                    continue
-                self.state.lines += 1
-                try:
-                    entry = decode_json_line(line)
-                    if again is None or again.keep(entry):
-                        batch.append(entry)
-                except MalformedLine as exc:
+        try:
+            while chunk := await stdout.read(READ_BYTES):
+                lines = chunk.split(b"\n")
+                if skipping:
+                    if len(lines) == 1:
+                        continue
+                    lines, skipping = lines[1:], False
+                lines[0] = buffer + lines[0]
+                buffer = lines.pop()
+                if len(buffer) > MAX_LINE:
                     self.state.errors += 1
-                    log.warning("skipped a malformed journal line: %s", exc)
-                if len(batch) >= self.batch_size:
-                    await self._deliver(batch)
-                    batch = []
-            if batch:
-                await self._deliver(batch)
-            if self._stop.is_set():
-                return
+                    log.warning("skipped a journal line over %d bytes", MAX_LINE)
+                    buffer, skipping = b"", True
+                await ahead.put(self._decode(lines))
+            ahead.put_end(None)
+        except Exception as exc:
+            ahead.put_end(exc)
+
+    def _decode(self, lines: list[bytes]) -> EntryBatch:
+        again = self._read_before
+        entries: EntryBatch = []
+        for line in lines:
+            if not line.strip():
+                continue
+            self.state.lines += 1
+            try:
+                entry = decode_json_line(line)
+                if again is None or again.keep(entry):
+                    entries.append(entry)
+            except MalformedLine as exc:
+                self.state.errors += 1
+                log.warning("skipped a malformed journal line: %s", exc)
+        return entries
+
+    async def _deliver_any(self, batch: EntryBatch) -> EntryBatch:
+        """Deliver `batch` unless it is empty; an empty batch to fill next."""
+        if batch:
+            await self._deliver(batch)
+        return []
 
     async def _deliver(self, batch: EntryBatch) -> None:
         if batch:

@@ -1,10 +1,12 @@
 """Read oc4d's lines from the systemd journal — DESIGN §1.
 
-- `JournalReader` follows `journalctl -f -o json` as an asyncio subprocess, restarts it with
+- `JournalReader` follows `journalctl -f -o export` as an asyncio subprocess, restarts it with
   exponential backoff from the last processed cursor, and publishes its state in `ReaderState`;
   a cursor whose entry is gone, or a --file replaced under it, is handled in gaze/resume.py.
-- journalctl itself — its command line (`JournalSource`) and decoding one line of its output into
-  a `JournalEntry` — is gaze/journalctl.py (both names are found here too).
+- journalctl's command line (`JournalSource`) and `JournalEntry` are gaze/journalctl.py (both names
+  are found here too); its `-o export` output is read by gaze/journal_export.py (`ExportParser`).
+- Catching up (the output is there already), the next entries are decoded while a batch is saved
+  (gaze/readahead.py) and the batches are full (`batch_size`); a live line goes out at once.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from gaze import resume
-from gaze.journalctl import JournalEntry, JournalSource, MalformedLine, decode_json_line
+from gaze.journal_export import ExportParser, Raw
+from gaze.journalctl import JournalEntry, JournalSource
+from gaze.readahead import ReadAhead
 
 __all__ = [
     "BACKOFF_FIRST_S",
@@ -37,11 +41,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MAX_LINE = 16 * 1024 * 1024  # a longer journal line is counted as an error and skipped
+MAX_LINE = 16 * 1024 * 1024  # a longer journal entry is counted as an error and skipped
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 HEALTHY_RUN_S = 10.0  # a journalctl that ran this long resets the backoff
 EXIT_WAIT_S = 2.0  # a journalctl whose output ended has this long to exit before it is killed
+READ_BYTES = 1 << 16  # one read of journalctl's output
+AHEAD_BATCHES = 1  # entries decoded ahead of the batch being saved: up to this many batches' worth
+OUTPUT = "export"  # journalctl's output: a few times cheaper to write and to read than JSON (gaze/journal_export.py)
+# an entry from its fields as one tuple: tuple.__new__ itself, without JournalEntry()'s Python-level __new__
+_new_entry: Callable[[type[JournalEntry], tuple[str | None, int | None, str]], JournalEntry] = tuple.__new__
 
 
 def last_cursor(entries: Iterable[JournalEntry]) -> str | None:
@@ -92,7 +101,7 @@ class JournalReader:
         cursor: str | None = None,
         since: str | None = None,
         state: ReaderState | None = None,
-        batch_size: int = 2000,
+        batch_size: int = 5000,
     ) -> None:
         self.source = source
         self.on_batch = on_batch
@@ -174,18 +183,19 @@ class JournalReader:
 
     async def _run_once(self) -> str:
         cursor = self.state.cursor
-        args = self.source.args(follow=True, cursor=cursor, since=None if cursor else self.since)
+        since = None if cursor else self.since
+        args = self.source.args(follow=True, cursor=cursor, since=since, output=OUTPUT)
         if shutil.which(args[0]) is None and not os.path.exists(args[0]):
             raise FileNotFoundError(args[0])
         catch_up = None
         gone = resume.entry_id(cursor)
         if self._from_start:
-            args = self.source.args(follow=True)
+            args = self.source.args(follow=True, output=OUTPUT)
         elif cursor and gone and await resume.cursor_present(self.source, cursor) is False:
             # --after-cursor would seek by time and skip entries, and -f mixes up the order of several
             # file sets (gaze/resume.py): read the whole journal once without -f, then follow
             catch_up = self._read_before = resume.ReadAgain(cursor, gone)
-            args = self.source.args(follow=False)
+            args = self.source.args(follow=False, output=OUTPUT)
             log.warning(
                 "the saved journal cursor %s is not in the journal any more (rotated, vacuumed or replaced); "
                 "reading every entry not read yet from the start of the journal",
@@ -233,44 +243,68 @@ class JournalReader:
         return last
 
     async def _pump(self, process: asyncio.subprocess.Process) -> None:
+        """Deliver what `_read_ahead` decodes: a batch when it holds `batch_size` entries, or when
+        nothing more has been decoded yet. A live line goes out at once; while catching up (the
+        output is already there) the next entries are decoded while a batch is saved, and the
+        batches grow up to `batch_size`, so that the fixed cost of each (a commit, the file
+        writes) is paid per batch, not per 64 KiB read."""
         assert process.stdout is not None
-        buffer = b""
-        skipping = False  # inside an over-long line
-        while True:
-            chunk = await process.stdout.read(1 << 16)
-            if not chunk:
-                return
-            lines = chunk.split(b"\n")
-            if skipping:
-                if len(lines) == 1:
-                    continue
-                lines, skipping = lines[1:], False
-            lines[0] = buffer + lines[0]
-            buffer = lines.pop()
-            if len(buffer) > MAX_LINE:
-                self.state.errors += 1
-                log.warning("skipped a journal line over %d bytes", MAX_LINE)
-                buffer, skipping = b"", True
-            batch: EntryBatch = []
-            again = self._read_before
-            for line in lines:
-                if not line.strip():
-                    continue
-                self.state.lines += 1
-                try:
-                    entry = decode_json_line(line)
-                    if again is None or again.keep(entry):
-                        batch.append(entry)
-                except MalformedLine as exc:
+        ahead = ReadAhead(AHEAD_BATCHES * self.batch_size)
+        reading = asyncio.create_task(self._read_ahead(process.stdout, ahead))
+        batch: EntryBatch = []
+        try:
+            while True:
+                entries = await ahead.get()
+                if entries is None:  # the end of journalctl's output
+                    await self._deliver_any(batch)
+                    return
+                batch += entries
+                while len(batch) >= self.batch_size:
+                    await self._deliver(batch[: self.batch_size])
+                    batch = batch[self.batch_size :]
+                if ahead.empty() or self._stop.is_set():  # nothing more here yet: what we have goes out now
+                    batch = await self._deliver_any(batch)
+                if self._stop.is_set():
+                    return
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+
+    async def _read_ahead(self, stdout: asyncio.StreamReader, ahead: ReadAhead) -> None:
+        """Read and decode journalctl's output into `ahead`, the entries of one read at a time (some
+        reads give none), while `_pump` delivers what came before; None at its end."""
+        parser = ExportParser()
+        try:
+            while chunk := await stdout.read(READ_BYTES):
+                raws = parser.feed(chunk)
+                if len(parser.buf) > MAX_LINE:
                     self.state.errors += 1
-                    log.warning("skipped a malformed journal line: %s", exc)
-                if len(batch) >= self.batch_size:
-                    await self._deliver(batch)
-                    batch = []
-            if batch:
-                await self._deliver(batch)
-            if self._stop.is_set():
-                return
+                    log.warning("skipped a journal entry over %d bytes", MAX_LINE)
+                    parser.drop()
+                await ahead.put(self._decode(raws))
+            ahead.put_end(None)  # an entry cut off (journalctl killed) is read again after a restart
+        except Exception as exc:
+            ahead.put_end(exc)
+
+    def _decode(self, raws: list[Raw]) -> EntryBatch:
+        """Journal entries of export entries (as `decode_json_line` reads them from `-o json`)."""
+        again = self._read_before
+        self.state.lines += len(raws)
+        entries = [
+            _new_entry(
+                JournalEntry,
+                (None if c is None else c.decode("ascii", "replace"), r, m.decode("utf-8", "replace")),
+            )
+            for c, r, m in raws
+        ]
+        return entries if again is None else [e for e in entries if again.keep(e)]
+
+    async def _deliver_any(self, batch: EntryBatch) -> EntryBatch:
+        """Deliver `batch` unless it is empty; an empty batch to fill next."""
+        if batch:
+            await self._deliver(batch)
+        return []
 
     async def _deliver(self, batch: EntryBatch) -> None:
         if batch:

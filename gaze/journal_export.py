@@ -20,6 +20,7 @@ _CURSOR = b"__CURSOR="
 _REALTIME = b"\n__REALTIME_TIMESTAMP="
 _MESSAGE = b"\nMESSAGE="
 _BINARY_MESSAGE = b"\nMESSAGE\n"
+_NEXT_ENTRY = b"\n\n__CURSOR="  # the end of an entry and the first field of the next
 
 Raw = tuple[bytes | None, int | None, bytes]  # cursor, realtime in µs, message — as journalctl wrote them
 
@@ -27,19 +28,38 @@ Raw = tuple[bytes | None, int | None, bytes]  # cursor, realtime in µs, message
 def export_entries(read: Callable[[], bytes]) -> Iterator[Raw]:
     """The entries of an export stream; `read()` returns the next chunk, b"" at the end. An entry cut
     off by the end of the stream (journalctl killed) is still given, with the fields it has."""
-    buf = b""
-    while True:
-        chunk = read()
-        if not chunk:
-            break
-        buf += chunk
+    parser = ExportParser()
+    while chunk := read():
+        yield from parser.feed(chunk)
+    last = parser.end()
+    if last is not None:
+        yield last
+
+
+class ExportParser:
+    """An export stream fed a chunk at a time (`feed`), as the live reader gets journalctl's output;
+    `end()` gives an entry cut off by the end of the stream."""
+
+    def __init__(self) -> None:
+        self.buf = b""  # the start of an entry not complete yet
+        self._skip_tail: bytes | None = None  # set by drop(): the end of what was dropped
+
+    def feed(self, chunk: bytes) -> list[Raw]:
+        """The entries `chunk` completes, in order."""
+        if self._skip_tail is not None:
+            data = self._skip_tail + chunk
+            start = data.find(_NEXT_ENTRY)
+            if start < 0:
+                self._skip_tail = data[-len(_NEXT_ENTRY) :]
+                return []
+            self._skip_tail, chunk = None, data[start + 2 :]
+        buf = self.buf + chunk
         if _BINARY_MESSAGE not in buf and not buf.startswith(b"MESSAGE\n"):
             # every value on its own line: the entries are the text between empty lines
             blocks = buf.split(b"\n\n")
-            buf = blocks.pop()  # not complete yet (or b"" after a complete entry)
-            for block in blocks:
-                yield _text_entry(block)
-            continue
+            self.buf = blocks.pop()  # not complete yet (or b"" after a complete entry)
+            return [_text_entry(block) for block in blocks]
+        entries: list[Raw] = []
         pos = 0
         while True:
             end = buf.find(b"\n\n", pos)
@@ -52,15 +72,25 @@ def export_entries(read: Callable[[], bytes]) -> Iterator[Raw]:
                 if parsed is None:  # the rest of a binary value has not arrived yet
                     break
                 entry, pos = parsed
-                yield entry
+                entries.append(entry)
                 continue
-            yield _text_entry(buf[pos:end])
+            entries.append(_text_entry(buf[pos:end]))
             pos = end + 2
-        buf = buf[pos:]
-    tail = buf.rstrip(b"\n")
-    if tail:
+        self.buf = buf[pos:]
+        return entries
+
+    def drop(self) -> None:
+        """Leave out the entry begun in `buf` (too long to keep): go on at the next entry's cursor."""
+        self._skip_tail, self.buf = self.buf[-len(_NEXT_ENTRY) :], b""
+
+    def end(self) -> Raw | None:
+        """The entry cut off by the end of the stream, if any."""
+        tail = self.buf.rstrip(b"\n")
+        self.buf = b""
+        if not tail or self._skip_tail is not None:
+            return None
         parsed = _binary_entry(tail + b"\n\n", 0)
-        yield parsed[0] if parsed is not None else _text_entry(tail)
+        return parsed[0] if parsed is not None else _text_entry(tail)
 
 
 def _text_entry(block: bytes) -> Raw:

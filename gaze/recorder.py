@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST_S = 0.5  # a batch the database refused is retried after this, doubling …
 RETRY_MAX_S = 30.0  # … up to this
+FEED_SLICE = 250  # entries of a batch fed between two turns of the event loop
 RETRY_TICK_S = 5.0  # the tick's own save retries no more often than this while the database refuses
 
 
@@ -158,7 +159,11 @@ class Recorder:
         checkpoint and reads the batch again. `skipped_to`: the cursor of entries read before (the
         reader's catch-up); `stopping`: set when the feed stops (then wake() ends the wait).
         """
-        self.feed_entries(entries)
+        async with self._lock:  # the tick saves nothing while a batch is fed only in part
+            for start in range(0, len(entries), FEED_SLICE):
+                if start:  # a big batch (catching up): let the board and /healthz in between
+                    await asyncio.sleep(0)
+                self.feed_entries(entries[start : start + FEED_SLICE])
         self.cursor = last_cursor(entries) or skipped_to or self.cursor
         delay = RETRY_FIRST_S
         while not await self.persist():

@@ -93,6 +93,14 @@ CASES = {
         ),
         journal_tools_and_postgres,
     ),
+    "catchup": Case(
+        ("bench/catchup.py", "--entries", "300", "--repeat", "1", "--corpus", "dense"),
+        (
+            r"  catch-up +[\d.]+ +[\d.]+ +[\d,]+ +\d+ +\d+  [\d,]+",
+            r"catch-up / backfill: [\d.]+ \(cpu [\d.]+\) <= 1.5: (PASS|MISS); same records: yes",
+        ),
+        journal_tools,
+    ),
     "cookieless": Case(
         (
             "bench/cookieless.py",

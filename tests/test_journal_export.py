@@ -3,13 +3,16 @@ values hold and wherever the stream is cut into chunks."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from gaze.journal import JournalEntry, JournalSource, decode_json_line
-from gaze.journal_export import export_entries
+from gaze.journal import JournalReader, ReaderState
+from gaze.journal_export import ExportParser, export_entries
+from gaze.journalctl import JournalEntry, JournalSource, decode_json_line
 from tests import journalkit
 from tests.conftest import require
 
@@ -92,3 +95,40 @@ def test_a_binary_value_cut_off_at_the_end_gives_what_there_is() -> None:
     chunks = iter([whole])
     got = list(export_entries(lambda: next(chunks, b"")))
     assert len(got) == 1 and got[0][:2] == (b"s=1;i=1", 5)
+
+
+async def test_the_live_reader_gives_the_entries_json_gives(journal: Path) -> None:
+    """The live reader follows `journalctl -f -o export` (issue 21: a few times cheaper than JSON for
+    journalctl and for us); what it delivers is what `-o json` gives, entry for entry."""
+    expected = _from_json(journal)
+    received: list[JournalEntry] = []
+
+    async def collect(entries: list[JournalEntry]) -> None:
+        received.extend(entries)
+
+    state = ReaderState()
+    reader = JournalReader(JournalSource(unit="oc4d.service", file=journal), collect, state=state, batch_size=3)
+    task = asyncio.create_task(reader.run())
+    try:
+        deadline = time.monotonic() + 30
+        while len(received) < len(expected):
+            assert time.monotonic() < deadline, f"timed out: {len(received)} entries read"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # anything more would be a double
+    finally:
+        reader.stop()
+        await asyncio.wait_for(task, 10)
+    assert received == expected
+    assert state.lines == len(expected) and state.errors == 0 and state.cursor == expected[-1].cursor
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 64])
+def test_a_dropped_entry_is_left_out_and_reading_goes_on_at_the_next(chunk: int) -> None:
+    """What the live reader does with an entry over MAX_LINE: drop() what came of it so far."""
+    long = b"__CURSOR=s=1;i=1\n__REALTIME_TIMESTAMP=5\nMESSAGE=" + b"x" * 100
+    rest = b"x" * 50 + b"\n\n__CURSOR=s=1;i=2\n__REALTIME_TIMESTAMP=6\nMESSAGE=next\n\n"
+    parser = ExportParser()
+    assert parser.feed(long) == []
+    parser.drop()
+    got = [e for i in range(0, len(rest), chunk) for e in parser.feed(rest[i : i + chunk])]
+    assert got == [(b"s=1;i=2", 6, b"next")] and parser.end() is None

@@ -101,7 +101,7 @@ def test_huge_and_nul_lines() -> None:
 def test_deeply_nested_json_is_skipped_not_a_crash() -> None:
     """A trailing JSON object nested past Python's limit gives no identity (the hit stays); a
     journal line nested that deep is a malformed line, counted and skipped."""
-    from gaze.journal import MalformedLine, decode_json_line
+    from gaze.journalctl import MalformedLine, decode_json_line
 
     nested = '{"user":' + "[" * 100_000 + "]" * 100_000 + "}"
     line = 'info: 10.0.0.1 - [2026-05-04T14:30:00.000Z] "GET /modules/m1/index.html HTTP/1.1" 200 ' + nested

@@ -1,0 +1,70 @@
+"""Catching up on a journal that is already written (issue 21): the reader decodes the next entries
+while a batch is being saved and delivers full batches, so that a save's fixed cost is paid per
+`batch_size` entries; a live line still goes out on its own, at once. Real journalctl, real files."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gaze.journal import JournalEntry, JournalReader, JournalSource, ReaderState
+from tests import journalkit
+from tests.conftest import require
+
+pytestmark = pytest.mark.journal
+
+BASE_US = 1_780_000_000_000_000
+ENTRIES = 3_000
+BATCH = 500
+
+
+async def _until(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_catch_up_is_decoded_ahead_and_delivered_in_full_batches(tmp_path: Path) -> None:
+    require(journalkit.available(), "systemd-journal-remote and journalctl")
+    journal = tmp_path / "oc4d.journal"
+    journalkit.write_journal(
+        journal,
+        [
+            journalkit.export_entry(f'info: 10.0.0.{n % 200} - "GET /modules/m/{n}.js HTTP/1.1" 200', BASE_US + n)
+            for n in range(ENTRIES)
+        ],
+    )
+    state = ReaderState()
+    batches: list[list[JournalEntry]] = []
+
+    async def save(entries: list[JournalEntry]) -> None:
+        """A save that takes as long as the reader needs to decode a batch more (or the rest): before,
+        the reader read nothing while a batch was saved, and every 64 KiB read was a batch."""
+        batches.append(entries)
+        delivered = sum(map(len, batches))
+        await _until(lambda: state.lines >= min(ENTRIES, delivered + BATCH), "the next entries decoded ahead")
+
+    reader = JournalReader(JournalSource(file=journal), save, state=state, batch_size=BATCH)
+    task = asyncio.create_task(reader.run())
+    try:
+        await _until(lambda: sum(map(len, batches)) >= ENTRIES, "the catch-up")
+        sizes = [len(b) for b in batches]
+        assert sizes[1:-1] == [BATCH] * (len(sizes) - 2), sizes  # full, but for the first and the last
+        assert len(batches) <= ENTRIES // BATCH + 1, sizes
+        assert [e.message for b in batches for e in b] == [
+            f'info: 10.0.0.{n % 200} - "GET /modules/m/{n}.js HTTP/1.1" 200' for n in range(ENTRIES)
+        ]
+        assert state.cursor == batches[-1][-1].cursor
+        # a live line after the catch-up: delivered on its own, without waiting for a batch to fill
+        journalkit.write_journal(journal, [journalkit.export_entry("info: live", BASE_US + ENTRIES)])
+        await _until(lambda: len(batches) > len(sizes), "the live line")
+        assert [e.message for e in batches[-1]] == ["info: live"]
+        assert state.lines == ENTRIES + 1 and state.errors == 0
+    finally:
+        reader.stop()
+        await asyncio.wait_for(task, 10)

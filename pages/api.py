@@ -61,7 +61,7 @@ def register(services: Services) -> None:
         return JSONResponse({"enabled": services.recorder.status.running, "demo": services.demo, "sessions": rows})
 
     @app.get("/healthz")
-    def healthz() -> Response:
+    async def healthz() -> Response:  # on the event loop: in-memory figures only, no wait for a worker thread
         status = services.recorder.status
         healthy = health(status, services.db_ok).healthy
         # Details quote exception texts: never a password from a database URL (gaze/hardening.py).

@@ -131,14 +131,12 @@ def _proc_figures(pid: int) -> tuple[float, float]:
     return ticks / CLK_TCK, peak
 
 
-def catch_up(repo: Path, directory: Path, total: int, last: str, work: Path, into: Figures, timeout: float) -> None:
-    data = work / "data"
-    data.mkdir(parents=True)
-    port = free_port()
+def _app_env(work: Path, directory: Path, port: int) -> dict[str, str]:
+    """The dashboard's environment: a fresh data folder, the journal directory read from its start."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULEGAZE_", "MODULEFETCH_", "NICEGUI_"))}
     env = {k: v for k, v in env.items() if not k.startswith("PYTEST_")}
     env.update(
-        MODULEGAZE_DATA_DIR=str(data),
+        MODULEGAZE_DATA_DIR=str(work / "data"),
         MODULEFETCH_LOG_DIR=str(work / "logs"),
         MODULEGAZE_JOURNAL_UNIT=UNIT,
         MODULEGAZE_JOURNAL_DIRECTORY=str(directory),
@@ -149,30 +147,44 @@ def catch_up(repo: Path, directory: Path, total: int, last: str, work: Path, int
         MODULEGAZE_UPLOADS_MODULES_ROOT=str(work / "uploads"),
         TZ="UTC",
     )
-    url = f"http://127.0.0.1:{port}/healthz"
+    return env
+
+
+def _poll_until_read(
+    process: subprocess.Popen[bytes], url: str, total: int, started: float, timeout: float
+) -> list[float]:
+    """/healthz every POLL_S until reader.lines reaches `total`: its latencies after the first answer
+    (which waits for start-up: not a catch-up figure)."""
     latencies: list[float] = []
+    answered = False
+    while True:
+        if process.poll() is not None or time.perf_counter() - started > timeout:
+            raise RuntimeError("the dashboard stopped or did not catch up (see app.out)")
+        try:
+            latency, lines = _healthz(url)
+        except OSError:  # not listening yet
+            time.sleep(POLL_S)
+            continue
+        if answered:
+            latencies.append(latency)
+        answered = True
+        if lines >= total:
+            return latencies
+        time.sleep(POLL_S)
+
+
+def catch_up(repo: Path, directory: Path, total: int, last: str, work: Path, into: Figures, timeout: float) -> None:
+    data = work / "data"
+    data.mkdir(parents=True)
+    port = free_port()
     with (work / "app.out").open("wb") as out:
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, str(repo / "main.py")], cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            [sys.executable, str(repo / "main.py")], cwd=work, env=_app_env(work, directory, port), stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     try:
-        answered = False
-        while True:
-            if process.poll() is not None or time.perf_counter() - started > timeout:
-                raise RuntimeError(f"the dashboard stopped or did not catch up (see {work / 'app.out'})")
-            try:
-                latency, lines = _healthz(url)
-            except OSError:  # not listening yet
-                time.sleep(POLL_S)
-                continue
-            if answered:  # the first answer waits for start-up: not a catch-up figure
-                latencies.append(latency)
-            answered = True
-            if lines >= total:
-                break
-            time.sleep(POLL_S)
+        latencies = _poll_until_read(process, f"http://127.0.0.1:{port}/healthz", total, started, timeout)
         into.wall.append(time.perf_counter() - started)
         cpu, peak = _proc_figures(process.pid)
         into.cpu.append(cpu)

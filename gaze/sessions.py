@@ -104,7 +104,9 @@ class SessionStore:
     def feed(self, hit: Hit, journal_ms: int | None) -> list[SessionRecord]:
         """Apply one hit seen at `journal_ms` (the journal entry's time, None when there is none);
         returns the sessions it closed (zero-second ones are not returned)."""
-        t = hit.at(journal_ms)
+        t = hit.time_ms  # hit.at(journal_ms), inline on the hot path
+        if t is None or (journal_ms is not None and abs(t - journal_ms) > MAX_CLOCK_SKEW_MS):
+            t = hit.at(journal_ms)
         closed: list[SessionRecord] = []
         clock = self.clock_ms
         if clock is not None and t < clock:

@@ -160,6 +160,23 @@ def write_lock(conn: Connection, key: int, table: str) -> None:
         conn.execute(text(f"DELETE FROM {table} WHERE 0 = 1"))
 
 
+def execute_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    """`conn.execute(stmt, rows)` for an INSERT of many rows that all name the same columns. On SQLite
+    the rows go to the driver's executemany as tuples: SQLAlchemy's own per-row parameter work is
+    most of the cost of a big batch (backfill). Only when nothing is left for SQLAlchemy to add: no
+    Python-side default for a column the rows leave out, no type that converts its values."""
+    if conn.dialect.name == "sqlite" and rows:
+        compiled: Any = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+        names = compiled.positiontup
+        plain = not compiled.insert_prefetch and all(
+            bind.type.bind_processor(conn.dialect) is None for bind in compiled.binds.values()
+        )
+        if plain and names is not None and set(names) == set(rows[0]):
+            conn.exec_driver_sql(compiled.string, [tuple(row[name] for name in names) for row in rows])
+            return
+    conn.execute(stmt, rows)
+
+
 def answers(engine: Engine) -> bool:
     """Whether the database answers a SELECT 1 now."""
     try:

@@ -201,21 +201,25 @@ class _Reader:
                 if len(pending) >= BATCH or self.progress:
                     pending = self.drain()
         self.store.close_all()
-        self.drain()
+        self.send_records()
         self.send((PROGRESS, (self.read_bytes, ingestor.counters.entries)))
         self.send((END, ingestor.counters))
 
     def drain(self) -> list[Any]:
-        """Send the records closed so far (and the progress when due); the list that gathers the next."""
-        if len(self.ingestor.pending_records) >= BATCH or not self.progress:
-            records = self.ingestor.take()[0]
-            self.send((RECORDS, [(r.ip, r.user, r.module, r.start_ms, r.end_ms, r.reason) for r in records]))
+        """Send the records closed so far when there are BATCH (and the progress when due); the list
+        that gathers the next ones."""
+        if len(self.ingestor.pending_records) >= BATCH:
+            self.send_records()
         if self.progress and self.ingestor.counters.entries % 4096 == 0:
             now = time.monotonic()
             if now - self.last_progress >= 0.2:
                 self.last_progress = now
                 self.send((PROGRESS, (self.read_bytes, self.ingestor.counters.entries)))
         return self.ingestor.pending_records
+
+    def send_records(self) -> None:
+        records = self.ingestor.take()[0]
+        self.send((RECORDS, [(r.ip, r.user, r.module, r.start_ms, r.end_ms, r.reason) for r in records]))
 
     def aside(self, entry: object, exc: Exception) -> None:
         try:

@@ -26,9 +26,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaze.journalctl import JournalSource
+
+if TYPE_CHECKING:
+    import argparse
+
+    from gaze.config import Settings
 
 RECORDS, ASIDE, PROGRESS, END = "records", "aside", "progress", "end"
 BATCH = 500  # records a message
@@ -53,6 +58,23 @@ class BackfillOptions:
     include_loopback: bool = False
     retention_days: int = 365
     outbox: bool = False  # queue the new records for the uplink (DESIGN §8)
+
+    @classmethod
+    def from_command_line(cls, args: argparse.Namespace, settings: Settings, log_dir: Path) -> BackfillOptions:
+        """`main.py backfill`'s options (gaze.cli_parser) and the settings they complete."""
+        return cls(
+            log_dir=log_dir,
+            input=args.input,
+            format=args.format,
+            since=args.since,
+            until=args.until,
+            source=JournalSource.from_settings(settings, unit=args.unit, directory=args.directory, file=args.file),
+            idle_timeout_s=settings.idle_timeout_seconds,
+            max_sessions=settings.max_open_sessions,
+            include_loopback=settings.include_loopback,
+            retention_days=settings.retention_days,
+            outbox=settings.uplink_on(),
+        )
 
 
 class Stage:

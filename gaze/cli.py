@@ -18,8 +18,6 @@ from gaze.writerlock import DirectoryInUse, hold
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from gaze.backfill_stage import BackfillOptions
-
 # Each command imports what only it needs where it runs: a backfill does not load the board, the
 # demo, the catalog or the uplink, and starts reading (gaze.backfill_stage) before it loads
 # SQLAlchemy (start-up is part of every command's time).
@@ -74,7 +72,7 @@ def manage_users(
 
 
 def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from gaze.backfill_stage import Stage
+    from gaze.backfill_stage import BackfillOptions, Stage
 
     if args.input is not None and (args.since or args.until or args.directory):
         err.write("backfill: --input cannot be combined with --since/--until/--directory\n")
@@ -89,7 +87,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         hold(log_dir, variable)
         if not args.no_database and not args.database_url:
             hold_data_dir(settings)
-        options = _backfill_options(args, settings, log_dir)
+        options = BackfillOptions.from_command_line(args, settings, log_dir)
         stage = Stage.start(options, progress=err.isatty())  # reading now, while SQLAlchemy loads
     except SettingsError as exc:
         err.write(redact(f"backfill: {exc}\n"))
@@ -127,25 +125,6 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
     for line in summary.lines():
         out.write(line + "\n")
     return 0
-
-
-def _backfill_options(args: argparse.Namespace, settings: Settings, log_dir: Path) -> BackfillOptions:
-    from gaze.backfill_stage import BackfillOptions
-    from gaze.journalctl import JournalSource
-
-    return BackfillOptions(
-        log_dir=log_dir,
-        input=args.input,
-        format=args.format,
-        since=args.since,
-        until=args.until,
-        source=JournalSource.from_settings(settings, unit=args.unit, directory=args.directory, file=args.file),
-        idle_timeout_s=settings.idle_timeout_seconds,
-        max_sessions=settings.max_open_sessions,
-        include_loopback=settings.include_loopback,
-        retention_days=settings.retention_days,
-        outbox=settings.uplink_on(),
-    )
 
 
 def import_logs_command(

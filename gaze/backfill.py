@@ -40,7 +40,7 @@ from gaze.logs.importer import logged_keys, record_key
 from gaze.sessions import SessionRecord
 from gaze.setaside import SetAside
 
-FLUSH_EVERY = 2000  # records per write/commit
+FLUSH_EVERY = 5000  # records per write (a commit and an fsync of the log file each: few, on a busy disk)
 
 
 class _Sink:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 RECORDS, ASIDE, PROGRESS, END = "records", "aside", "progress", "end"
 BATCH = 500  # records a message
 CHUNK = 1 << 20  # bytes a read
-PIPE_BYTES = 1 << 20  # journalctl's pipe (Linux default 64 KiB; 1 MiB is the unprivileged maximum)
+PIPE_BYTES = 1 << 20  # the pipes' size (Linux default 64 KiB; 1 MiB is the unprivileged maximum)
 ROOT = Path(__file__).resolve().parent.parent
 _CHILD = "import sys; sys.path.insert(0, sys.argv[1]); from gaze.backfill_stage import main; sys.exit(main())"
 
@@ -118,6 +118,9 @@ class Stage:
         finally:
             if stdin is not None:
                 os.close(stdin)
+        assert reader.stdout is not None  # stdout=PIPE
+        with contextlib.suppress(OSError, AttributeError):  # it never waits for our database writes
+            fcntl.fcntl(reader.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         return cls(reader, journalctl)
 
     def messages(self) -> Iterator[Message]:

@@ -46,6 +46,7 @@ class Ingestor:
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.store = store
+        self._feed = store.feed
         self.include_loopback = include_loopback
         self.tee_access = tee_access
         # the access log's lines up to this journal time (epoch ms) are there already: another writer
@@ -74,7 +75,7 @@ class Ingestor:
         realtime_us = entry.realtime_us
         if realtime_us is not None:  # the usual case: one test, one call
             counters.hits += 1
-            self.store.feed(hit, realtime_us // 1000)
+            self._feed(hit, realtime_us // 1000)
         elif hit.time_ms is None:
             counters.ignored[NO_TIME] += 1
         else:

@@ -23,15 +23,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import TextIO
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, TextIO
 
 from gaze import setaside
 from gaze.backfill_report import Progress, Summary
 from gaze.backfill_stage import ASIDE, END, PROGRESS, RECORDS, BackfillOptions, Stage
-from gaze.db import BACKFILL
 from gaze.ingest import MALFORMED, Counters
 from gaze.journalctl import JournalEntry
 from gaze.localtime import local_day
@@ -39,6 +35,11 @@ from gaze.logs import SESSIONS_STEM, DailyLog, format_session_line
 from gaze.logs.importer import logged_keys, record_key
 from gaze.sessions import SessionRecord
 from gaze.setaside import SetAside
+
+if TYPE_CHECKING:  # loaded when there is a database: `--no-database` does without SQLAlchemy
+    from sqlalchemy import Engine
+
+    Database = Engine | Callable[[], Engine] | None  # an engine, a way to open one, or no database
 
 FLUSH_EVERY = 5000  # records per write (a commit and an fsync of the log file each: few, on a busy disk)
 
@@ -64,6 +65,10 @@ class _Sink:
             return
         engine = self.engine()  # ready before anything is written
         if engine is not None:
+            from sqlalchemy.orm import Session
+
+            from gaze.db import BACKFILL
+
             with Session(engine) as db, db.begin():
                 records = setaside.add_records_or_set_aside(db, records, BACKFILL, aside=self.aside, outbox=self.outbox)
                 dropped = setaside.store(db, self.aside.pending)
@@ -95,9 +100,6 @@ class _Sink:
         self.aside.add_entry(entry, exc)
 
 
-Database = Engine | Callable[[], Engine] | None  # an engine, a way to open one, or no database
-
-
 def run_backfill(
     options: BackfillOptions, database: Database, *, stderr: TextIO = sys.stderr, stage: Stage | None = None
 ) -> Summary:
@@ -118,7 +120,7 @@ def run_backfill(
             def engine() -> Engine | None:
                 if opening is not None:
                     return opening.result()
-                return database if isinstance(database, Engine) else None
+                return None if callable(database) else database
 
             sink = _Sink(
                 DailyLog(options.log_dir, SESSIONS_STEM, retention_days=options.retention_days),

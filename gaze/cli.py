@@ -98,12 +98,16 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
     except OSError as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return 1
-    try:
-        from sqlalchemy.exc import SQLAlchemyError
-
+    try:  # SQLAlchemy only with a database
         from gaze.backfill import run_backfill
-        from gaze.db import error_text
+        from gaze.hardening import error_text
         from gaze.startup import command_database
+
+        database_errors: tuple[type[Exception], ...] = ()
+        if not args.no_database:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            database_errors = (SQLAlchemyError,)
     except BaseException:
         stage.close()
         raise
@@ -119,7 +123,7 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
     except (OSError, RuntimeError) as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return 1
-    except SQLAlchemyError as exc:  # the database stopped answering; refused values are set aside
+    except database_errors as exc:  # the database stopped answering; refused values are set aside
         err.write(redact(f"backfill: cannot save to the database: {error_text(exc)}\n"))
         return 1
     for line in summary.lines():

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
-from gaze.hardening import redact
+from gaze.hardening import error_text as error_text  # found here too (gaze.db)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATE_URL_VARIABLE = "_MODULEGAZE_MIGRATE_URL"
@@ -141,12 +141,6 @@ def new_sqlite_script(connection: Any) -> str:
 def _new_sqlite_script() -> tuple[str, list[str]]:
     head, _, body = NEW_SQLITE.read_text(encoding="utf-8").partition("\n")
     return head.removeprefix("-- revision "), [s.strip() for s in body.split(";\n\n") if s.strip()]
-
-
-def error_text(exc: BaseException) -> str:
-    """A database exception as one line of words (no password): the driver's message, not SQLAlchemy's wrapper."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return redact(text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 def write_lock(conn: Connection, key: int, table: str) -> None:

@@ -126,3 +126,18 @@ def test_journalctl_failing_is_an_error(tmp_path: Path) -> None:
         stage.close()
     with pytest.raises(RuntimeError, match="journalctl exited"):
         stage.check()
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_a_backfill_without_database_loads_no_sqlalchemy(day: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """`--no-database` writes the log files only: the command loads no SQLAlchemy (0.3 s of CPU)."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from gaze.cli import dispatch; "
+        "code = dispatch(sys.argv[2:]); print(code, 'sqlalchemy' in sys.modules)"
+    )
+    argv = ["backfill", "--input", str(day[2]), "--format", "text", "--no-database"]
+    env = {**os.environ, "MODULEGAZE_DATA_DIR": str(tmp_path / "data"), "MODULEFETCH_LOG_DIR": str(tmp_path / "logs")}
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT), *argv], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "0 False"
+    assert (tmp_path / "logs" / "modulegaze-sessions.log").stat().st_size > 0

@@ -2,8 +2,9 @@
 
 Reads `journalctl -o json` output, short-iso text, or the journal itself, through the same Ingestor
 as live reading, so the records and their order are the ones live reading writes. The Ingestor runs
-in a reading process of its own (gaze.backfill_stage); this one stores and writes what it sends. Never touches the
-live checkpoint; records go to the log files and to the `session_record` table as source "backfill".
+in a reading process of its own (gaze.backfill_stage); this one stores and writes what it sends.
+Never touches the live checkpoint; records go to the log files and to the `session_record` table as
+source "backfill".
 
 A record line is written once, ever (DESIGN §4): before writing, backfill reads the records the
 session log files of the log directory already hold (plain file and archives, ours and upstream's)

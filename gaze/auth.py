@@ -23,11 +23,12 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from gaze.db import UserRow
+from gaze.roles import ADMIN as ADMIN  # found here too
+from gaze.roles import ROLES as ROLES
+from gaze.roles import VIEWER as VIEWER
 
 log = logging.getLogger(__name__)
 
-ADMIN, VIEWER = "admin", "viewer"
-ROLES = (ADMIN, VIEWER)
 FIRST_ADMIN = "admin"
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")

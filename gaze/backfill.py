@@ -1,8 +1,10 @@
 """`python main.py backfill`: rebuild session records from past journal entries.
 
 Reads `journalctl -o json` output, short-iso text, or the journal itself, through the same Ingestor
-as live reading, so the records and their order are the ones live reading writes. Never touches the
-live checkpoint; records go to the log files and to the `session_record` table as source "backfill".
+as live reading, so the records and their order are the ones live reading writes. The Ingestor runs
+in a reading process of its own (gaze.backfill_stage); this one stores and writes what it sends.
+Never touches the live checkpoint; records go to the log files and to the `session_record` table as
+source "backfill".
 
 A record line is written once, ever (DESIGN §4): before writing, backfill reads the records the
 session log files of the log directory already hold (plain file and archives, ours and upstream's)
@@ -16,53 +18,31 @@ files and the database agree; each chunk is stored in the database before its li
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import functools
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date
-from io import BufferedIOBase
 from pathlib import Path
-from typing import IO, TextIO
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, TextIO
 
 from gaze import setaside
 from gaze.backfill_report import Progress, Summary
-from gaze.db import BACKFILL
-from gaze.ingest import MALFORMED, Ingestor
-from gaze.journal_export import export_entries
-from gaze.journalctl import JournalEntry, JournalSource, iter_text
+from gaze.backfill_stage import ASIDE, END, PROGRESS, RECORDS, BackfillOptions, Stage
+from gaze.ingest import MALFORMED, Counters
+from gaze.journalctl import JournalEntry
 from gaze.localtime import local_day
 from gaze.logs import SESSIONS_STEM, DailyLog, format_session_line
 from gaze.logs.importer import logged_keys, record_key
-from gaze.sessions import SessionRecord, SessionStore
+from gaze.sessions import SessionRecord
 from gaze.setaside import SetAside
 
-CHUNK = 1 << 20
-PIPE_BYTES = 1 << 20  # journalctl's pipe (Linux default 64 KiB; 1 MiB is the unprivileged maximum)
-FLUSH_EVERY = 5000  # records per write/commit
+if TYPE_CHECKING:  # loaded when there is a database: `--no-database` does without SQLAlchemy
+    from sqlalchemy import Engine
 
+    Database = Engine | Callable[[], Engine] | None  # an engine, a way to open one, or no database
 
-@dataclass
-class BackfillOptions:
-    log_dir: Path
-    input: str | None = None  # a file path, "-" for stdin, or None to read the journal
-    format: str = "json"  # json | text
-    since: str | None = None
-    until: str | None = None
-    source: JournalSource = field(default_factory=JournalSource)
-    idle_timeout_s: int = 300
-    max_sessions: int = 20_000
-    include_loopback: bool = False
-    retention_days: int = 365
-    outbox: bool = False  # queue the new records for the uplink (DESIGN §8)
+FLUSH_EVERY = 5000  # records per write (a commit and an fsync of the log file each: few, on a busy disk)
 
 
 class _Sink:
@@ -86,6 +66,10 @@ class _Sink:
             return
         engine = self.engine()  # ready before anything is written
         if engine is not None:
+            from sqlalchemy.orm import Session
+
+            from gaze.db import BACKFILL
+
             with Session(engine) as db, db.begin():
                 records = setaside.add_records_or_set_aside(db, records, BACKFILL, aside=self.aside, outbox=self.outbox)
                 dropped = setaside.store(db, self.aside.pending)
@@ -117,71 +101,27 @@ class _Sink:
         self.aside.add_entry(entry, exc)
 
 
-def _buffered(stream: IO[bytes], what: str) -> BufferedIOBase:
-    """`stream` as the buffered reader it is (its read1 returns what is there now, without waiting)."""
-    if not isinstance(stream, BufferedIOBase):
-        raise TypeError(f"{what} is not a buffered byte stream ({type(stream).__name__})")
-    return stream
-
-
-def _read(stream: BufferedIOBase, counter: list[int]) -> bytes:
-    """What is there now (journalctl keeps writing while we parse), counted."""
-    chunk = stream.read1(CHUNK)
-    counter[0] += len(chunk)
-    return chunk
-
-
-def _lines(stream: BufferedIOBase, counter: list[int]) -> Iterator[bytes]:
-    """Complete lines of a byte stream (text or JSON input), read in large chunks."""
-    rest = b""
-    while True:
-        chunk = _read(stream, counter)
-        if not chunk:
-            break
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        yield from lines
-    if rest:
-        yield rest
-
-
-Database = Engine | Callable[[], Engine] | None  # an engine, a way to open one, or no database
-
-
-def _open_input(options: BackfillOptions) -> tuple[BufferedIOBase, subprocess.Popen[bytes] | None, int | None]:
-    """The input stream (and journalctl, started now, and the input's size when known)."""
-    if options.input == "-":
-        return _buffered(sys.stdin.buffer, "standard input"), None, None
-    if options.input is not None:
-        path = Path(options.input)
-        return path.open("rb"), None, path.stat().st_size
-    args = options.source.args(follow=False, since=options.since, until=options.until, output="export")
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    assert process.stdout is not None  # stdout=PIPE
-    with contextlib.suppress(OSError, AttributeError):  # journalctl runs ahead while we get ready
-        fcntl.fcntl(process.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    return _buffered(process.stdout, "journalctl's output"), process, None
-
-
-def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO = sys.stderr) -> Summary:
+def run_backfill(
+    options: BackfillOptions, database: Database, *, stderr: TextIO = sys.stderr, stage: Stage | None = None
+) -> Summary:
     """Read the input through the live pipeline and write what it closes (see the module doc).
 
-    journalctl starts first; a database given as a callable is opened (and migrated) in a thread
-    meanwhile, and is ready before the first record is written anywhere — an error opening it
-    (SettingsError) leaves the files untouched.
+    The reading process (gaze.backfill_stage, `stage` when the caller started it already) parses and
+    sessionizes while this one opens the database: one given as a callable is opened (and migrated)
+    in a thread, and is ready before the first record is written anywhere — an error opening it
+    (SettingsError) leaves the files untouched. The records are written in batches as they come.
     """
     started = time.monotonic()
-    stream, process, total = _open_input(options)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill-db") as pool:
-        opening = pool.submit(database) if callable(database) else None
-        try:
-            store = SessionStore(options.idle_timeout_s, options.max_sessions)
-            ingestor = Ingestor(store, include_loopback=options.include_loopback)
+    total = Path(options.input).stat().st_size if options.input not in (None, "-") else None
+    stage = stage or Stage.start(options, progress=stderr.isatty())
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill-db") as pool:
+            opening = pool.submit(database) if callable(database) else None
 
             def engine() -> Engine | None:
                 if opening is not None:
                     return opening.result()
-                return database if isinstance(database, Engine) else None
+                return None if callable(database) else database
 
             sink = _Sink(
                 DailyLog(options.log_dir, SESSIONS_STEM, retention_days=options.retention_days),
@@ -189,73 +129,42 @@ def run_backfill(options: BackfillOptions, database: Database, *, stderr: TextIO
                 logged_keys(options.log_dir),
                 options.outbox,
             )
-            progress = Progress(stderr, total)
-            read = [0]
-            try:
-                _feed(
-                    options,
-                    stream,
-                    journal=process is not None,
-                    ingestor=ingestor,
-                    sink=sink,
-                    progress=progress,
-                    read=read,
-                )
-                store.close_all()
-                sink.write(ingestor.take()[0])
-                sink.engine()  # a database that cannot be opened is an error even with no record
-            finally:
-                progress.update(read[0], ingestor.counters.entries, force=True)
-                progress.done()
-        finally:
-            if process is not None:
-                stream.close()  # journalctl's stdout
-                process.wait()
-            elif options.input not in (None, "-"):
-                stream.close()
-    if process is not None and process.returncode not in (0, None):
-        raise RuntimeError(f"journalctl exited with code {process.returncode}")
-    return _summary(ingestor, sink, time.monotonic() - started, in_database=database is not None)
+            counters = _take(stage, sink, Progress(stderr, total))
+            sink.engine()  # a database that cannot be opened is an error even with no record
+    finally:
+        stage.close()
+    stage.check()
+    assert counters is not None  # check() raises when the reading process did not end
+    return _summary(counters, sink, time.monotonic() - started, in_database=database is not None)
 
 
-def _feed(
-    options: BackfillOptions,
-    stream: BufferedIOBase,
-    *,
-    journal: bool,
-    ingestor: Ingestor,
-    sink: _Sink,
-    progress: Progress,
-    read: list[int],
-) -> None:
-    """Every entry of the input into the ingestor (`journal`: journalctl -o export is the input); an
-    entry it fails on is set aside by the sink."""
-    if options.format == "text" and options.input is not None:
-        errors: list[str] = []
-        for entry in iter_text(_lines(stream, read), errors):
-            try:
-                ingestor.add(entry)
-            except Exception as exc:
-                sink.entry(entry, exc)
-            _drain(ingestor, sink, progress, read)
-    elif journal:  # the journal itself, through journalctl -o export
-        for cursor, realtime_us, message in export_entries(functools.partial(_read, stream, read)):
-            try:
-                ingestor.add_export(cursor, realtime_us, message)
-            except Exception as exc:
-                sink.entry(JournalEntry(None, realtime_us, message.decode("utf-8", "replace")), exc)
-            _drain(ingestor, sink, progress, read)
-    else:
-        for line in _lines(stream, read):
-            try:
-                ingestor.add_json_line(line)
-            except Exception as exc:
-                sink.entry(JournalEntry(None, None, line.decode("utf-8", "replace")), exc)
-            _drain(ingestor, sink, progress, read)
+def _take(stage: Stage, sink: _Sink, progress: Progress) -> Counters | None:
+    """Store and write what the reading process sends, FLUSH_EVERY records at a time; its counters."""
+    pending: list[SessionRecord] = []
+    counters: Counters | None = None
+    done = (0, 0)
+    try:
+        for kind, value in stage.messages():
+            if kind == RECORDS:
+                pending += [SessionRecord(*fields) for fields in value]
+                if len(pending) >= FLUSH_EVERY:
+                    sink.write(pending)
+                    pending = []
+            elif kind == ASIDE:
+                sink.entry(*value)
+            elif kind == PROGRESS:
+                done = value
+                progress.update(*done)
+            elif kind == END:
+                counters = value
+        sink.write(pending)
+    finally:
+        progress.update(*done, force=True)
+        progress.done()
+    return counters
 
 
-def _summary(ingestor: Ingestor, sink: _Sink, elapsed: float, *, in_database: bool) -> Summary:
-    counters = ingestor.counters
+def _summary(counters: Counters, sink: _Sink, elapsed: float, *, in_database: bool) -> Summary:
     ignored = dict(counters.ignored)
     ignored.pop(MALFORMED, None)
     malformed = counters.ignored.get(MALFORMED, 0)
@@ -264,10 +173,3 @@ def _summary(ingestor: Ingestor, sink: _Sink, elapsed: float, *, in_database: bo
     return Summary(
         counters.entries, counters.hits, ignored, sink.count, sink.in_files, elapsed, sink.aside, in_database
     )
-
-
-def _drain(ingestor: Ingestor, sink: _Sink, progress: Progress, read: list[int]) -> None:
-    if len(ingestor.pending_records) >= FLUSH_EVERY:
-        sink.write(ingestor.take()[0])
-    if progress.enabled and ingestor.counters.entries % 4096 == 0:
-        progress.update(read[0], ingestor.counters.entries)

@@ -4,31 +4,30 @@ parser is gaze.cli_parser; the start-up checks they share with the UI are gaze.s
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
-import logging
-import signal
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
-from gaze.auth import AuthError
 from gaze.cli_parser import build_parser
 from gaze.config import Settings, SettingsError, ensure_writable_dir, load_settings
-from gaze.db import error_text
-from gaze.hardening import redact, redact_logging
-from gaze.startup import EXIT_BAD_SETTING, EXIT_IN_USE, command_database, exit_on_stop_signals, hold_data_dir, prepare
+from gaze.hardening import redact
+from gaze.startup import EXIT_BAD_SETTING, EXIT_IN_USE, hold_data_dir
 from gaze.writerlock import DirectoryInUse, hold
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 # Each command imports what only it needs where it runs: a backfill does not load the board, the
-# demo, the catalog or the uplink (start-up is part of every command's time: 0.1 s of ~0.5 s).
+# demo, the catalog or the uplink, and starts reading (gaze.backfill_stage) before it loads
+# SQLAlchemy (start-up is part of every command's time).
 
 
 def _read_password(from_stdin: bool) -> str:
+    import getpass
+
+    from gaze.auth import AuthError
+
     if from_stdin or not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("Password: ")
@@ -40,8 +39,9 @@ def _read_password(from_stdin: bool) -> str:
 def manage_users(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
-    from gaze.auth import Users
+    from gaze.auth import AuthError, Users
     from gaze.simulator import settle_demo
+    from gaze.startup import command_database
 
     try:
         # the dashboard's users: in demo mode they live in the demo's database (gaze.simulator.demo.settle_demo)
@@ -72,8 +72,7 @@ def manage_users(
 
 
 def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from gaze.backfill import BackfillOptions, run_backfill
-    from gaze.journalctl import JournalSource
+    from gaze.backfill_stage import BackfillOptions, Stage
 
     if args.input is not None and (args.since or args.until or args.directory):
         err.write("backfill: --input cannot be combined with --since/--until/--directory\n")
@@ -88,38 +87,43 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         hold(log_dir, variable)
         if not args.no_database and not args.database_url:
             hold_data_dir(settings)
+        options = BackfillOptions.from_command_line(args, settings, log_dir)
+        stage = Stage.start(options, progress=err.isatty())  # reading now, while SQLAlchemy loads
     except SettingsError as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return EXIT_BAD_SETTING
     except DirectoryInUse as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return EXIT_IN_USE
-    options = BackfillOptions(
-        log_dir=log_dir,
-        input=args.input,
-        format=args.format,
-        since=args.since,
-        until=args.until,
-        source=JournalSource.from_settings(settings, unit=args.unit, directory=args.directory, file=args.file),
-        idle_timeout_s=settings.idle_timeout_seconds,
-        max_sessions=settings.max_open_sessions,
-        include_loopback=settings.include_loopback,
-        retention_days=settings.retention_days,
-        outbox=settings.uplink_on(),
-    )
+    except OSError as exc:
+        err.write(redact(f"backfill: {exc}\n"))
+        return 1
+    try:  # SQLAlchemy only with a database
+        from gaze.backfill import run_backfill
+        from gaze.hardening import error_text
+        from gaze.startup import command_database
 
-    def database() -> Engine:  # opened while journalctl already reads
+        database_errors: tuple[type[Exception], ...] = ()
+        if not args.no_database:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            database_errors = (SQLAlchemyError,)
+    except BaseException:
+        stage.close()
+        raise
+
+    def database() -> Engine:  # opened while the reading process reads
         return command_database(args.database_url, settings)
 
     try:
-        summary = run_backfill(options, None if args.no_database else database, stderr=err)
+        summary = run_backfill(options, None if args.no_database else database, stderr=err, stage=stage)
     except SettingsError as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return EXIT_BAD_SETTING
     except (OSError, RuntimeError) as exc:
         err.write(redact(f"backfill: {exc}\n"))
         return 1
-    except SQLAlchemyError as exc:  # the database stopped answering; refused values are set aside
+    except database_errors as exc:  # the database stopped answering; refused values are set aside
         err.write(redact(f"backfill: cannot save to the database: {error_text(exc)}\n"))
         return 1
     for line in summary.lines():
@@ -130,7 +134,10 @@ def backfill(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
 def import_logs_command(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from gaze.logs.importer import import_logs
+    from gaze.startup import command_database
 
     if not args.directory.is_dir():
         err.write(f"import-logs: {args.directory}: no such directory\n")
@@ -161,12 +168,15 @@ def export_command(
     args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     """The CSV the History page downloads for these days, sessions ending in them (local time)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from gaze.board import Names
     from gaze.catalog import Catalog
     from gaze.devices import DeviceLabels
     from gaze.export import csv_rows
     from gaze.history import Filters
     from gaze.localtime import custom
+    from gaze.startup import command_database
 
     try:
         first = date.fromisoformat(args.since)
@@ -205,6 +215,9 @@ def export_command(
 
 async def follow(settings: Settings, engine: Engine) -> None:
     """Run the reader and the runtime's jobs (limits, alerts, midnight rotation) until SIGTERM/SIGINT."""
+    import asyncio
+    import signal
+
     from gaze.runtime import Runtime  # the other commands need neither APScheduler nor the services
     from gaze.services import Services
 
@@ -250,7 +263,12 @@ def dispatch(argv: list[str]) -> int | None:
     if args.command == "export":
         return export_command(args, settings)
     if args.command == "follow":
+        import asyncio
+        import logging
+
         from gaze.footprint import tune_malloc
+        from gaze.hardening import redact_logging
+        from gaze.startup import exit_on_stop_signals, prepare
 
         exit_on_stop_signals()
         tune_malloc()  # a service too: before any thread starts

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gaze.auth import ROLES, VIEWER
-from gaze.uplink.cli import add_uplink_parser
+from gaze.roles import ROLES, VIEWER
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-logs", help="load modulegaze-sessions log files and archives into the database")
     imp.add_argument("directory", type=Path, metavar="DIR", help="folder holding the .log and .log.zip files")
     imp.add_argument("--database-url", help="database for the records (default MODULEGAZE_DATABASE_URL / SQLite)")
-    add_uplink_parser(sub)
+    uplink = sub.add_parser(
+        "uplink", help="ship queued session records to the organisation's bucket (MODULEGAZE_UPLINK_URL)"
+    )
+    uplink.add_argument("--once", action="store_true", help="ship everything queued now and print what was sent")
+    uplink.add_argument(
+        "--queue-since",
+        metavar="DATE",
+        help="queue the records that ended on or after DATE (YYYY-MM-DD, local time) and were never queued",
+    )
+    uplink.add_argument("--database-url", help="our database (default MODULEGAZE_DATABASE_URL / SQLite)")
+    uplink.add_argument("--batch-records", type=int, help=argparse.SUPPRESS)  # default: gaze.uplink.outbox's
     exp = sub.add_parser("export", help="write the sessions of a period as CSV (the History page's CSV)")
     exp.add_argument("--since", required=True, metavar="DATE", help="first local day, YYYY-MM-DD")
     exp.add_argument("--until", metavar="DATE", help="last local day, YYYY-MM-DD (default: today)")

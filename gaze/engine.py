@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
-from gaze.hardening import redact
+from gaze.hardening import error_text as error_text  # found here too (gaze.db)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATE_URL_VARIABLE = "_MODULEGAZE_MIGRATE_URL"
@@ -150,12 +150,6 @@ def _new_sqlite_script() -> tuple[str, list[str]]:
     return head.removeprefix("-- revision "), [s.strip() for s in body.split(";\n\n") if s.strip()]
 
 
-def error_text(exc: BaseException) -> str:
-    """A database exception as one line of words (no password): the driver's message, not SQLAlchemy's wrapper."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return redact(text.splitlines()[0] if text else type(exc).__name__)[:200]
-
-
 def write_lock(conn: Connection, key: int, table: str) -> None:
     """Hold a write lock to the end of the transaction, taken first so that what the transaction
     reads stays true until it commits: on PostgreSQL the advisory lock `key` (one per kind of
@@ -165,6 +159,23 @@ def write_lock(conn: Connection, key: int, table: str) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
     else:
         conn.execute(text(f"DELETE FROM {table} WHERE 0 = 1"))
+
+
+def execute_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    """`conn.execute(stmt, rows)` for an INSERT of many rows that all name the same columns. On SQLite
+    the rows go to the driver's executemany as tuples: SQLAlchemy's own per-row parameter work is
+    most of the cost of a big batch (backfill). Only when nothing is left for SQLAlchemy to add: no
+    Python-side default for a column the rows leave out, no type that converts its values."""
+    if conn.dialect.name == "sqlite" and rows:
+        compiled: Any = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+        names = compiled.positiontup
+        plain = not compiled.insert_prefetch and all(
+            bind.type.bind_processor(conn.dialect) is None for bind in compiled.binds.values()
+        )
+        if plain and names is not None and set(names) == set(rows[0]):
+            conn.exec_driver_sql(compiled.string, [tuple(row[name] for name in names) for row in rows])
+            return
+    conn.execute(stmt, rows)
 
 
 def answers(engine: Engine) -> bool:

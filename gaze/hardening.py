@@ -167,3 +167,10 @@ def port_in_use(port: int, host: str = "0.0.0.0") -> str | None:
                 return f"port {port} is already in use (another program, or Module Gaze running twice?)"
             return f"cannot listen on port {port} ({exc.strerror or exc})"
     return None
+
+
+def error_text(exc: BaseException) -> str:
+    """A database exception as one line of words (no password): the driver's message, not SQLAlchemy's
+    wrapper (its `orig`). Here, without SQLAlchemy: a command without a database does not load it."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return redact(text.splitlines()[0] if text else type(exc).__name__)[:200]

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gaze.journalctl import JournalEntry, MalformedLine, decode_json_line
+from gaze.journalctl import JournalEntry, MalformedLine, decode_json_line, new_entry
 from gaze.logline import NO_MODULE, classify
 from gaze.logs import format_access_line
 from gaze.sessions import SessionRecord, SessionStore
@@ -17,8 +17,6 @@ NO_TIME = "no-time"  # a hit with neither a bracketed time nor a journal time
 MALFORMED = "malformed"  # a line of journalctl output that is not an entry
 # A MESSAGE journald emits as an array of byte values; the spacing differs between systemd versions.
 _BYTES_MESSAGE = re.compile(rb'"MESSAGE"\s*:\s*\[')
-# an entry from its fields as one tuple: tuple.__new__ itself, without JournalEntry()'s Python-level __new__
-_new_entry: Callable[[type[JournalEntry], tuple[str | None, int | None, str]], JournalEntry] = tuple.__new__
 
 
 @dataclass
@@ -48,6 +46,7 @@ class Ingestor:
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.store = store
+        self._feed = store.feed
         self.include_loopback = include_loopback
         self.tee_access = tee_access
         # the access log's lines up to this journal time (epoch ms) are there already: another writer
@@ -76,7 +75,7 @@ class Ingestor:
         realtime_us = entry.realtime_us
         if realtime_us is not None:  # the usual case: one test, one call
             counters.hits += 1
-            self.store.feed(hit, realtime_us // 1000)
+            self._feed(hit, realtime_us // 1000)
         elif hit.time_ms is None:
             counters.ignored[NO_TIME] += 1
         else:
@@ -109,7 +108,7 @@ class Ingestor:
             return
         text = message.decode("utf-8", errors="replace")
         name = None if cursor is None else cursor.decode("ascii", errors="replace")
-        self.add(_new_entry(JournalEntry, (name, realtime_us, text)))
+        self.add(new_entry(JournalEntry, (name, realtime_us, text)))
 
     def take(self) -> tuple[list[SessionRecord], list[str]]:
         records, access = self.pending_records, self.pending_access

@@ -7,7 +7,7 @@ gaze/journal.py; `-o export` is gaze/journal_export.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -28,6 +28,10 @@ class JournalEntry(NamedTuple):  # a tuple: made once per journal line, so it mu
     @property
     def realtime_ms(self) -> int | None:
         return None if self.realtime_us is None else self.realtime_us // 1000
+
+
+# an entry from its fields as one tuple: tuple.__new__ itself, without JournalEntry()'s Python-level __new__
+new_entry: Callable[[type[JournalEntry], tuple[str | None, int | None, str]], JournalEntry] = tuple.__new__
 
 
 class MalformedLine(ValueError):
@@ -71,9 +75,10 @@ def decode_json_line(line: bytes | str) -> JournalEntry:
 def decode_text_line(line: str) -> JournalEntry:
     """One line of `journalctl -o short-iso` (or short-iso-precise); the time prefix is optional."""
     line = line.rstrip("\r\n")
-    head, _, _ = line.partition(" ")
+    end = line.find(" ")
+    head = line if end < 0 else line[:end]
     realtime_us = _head_us(head) if head[:4].isdigit() and "T" in head else None
-    return JournalEntry(None, realtime_us, line)
+    return new_entry(JournalEntry, (None, realtime_us, line))
 
 
 @lru_cache(maxsize=1024)
@@ -95,7 +100,7 @@ def iter_text(lines: Iterable[bytes], errors: list[str]) -> Iterator[JournalEntr
     """Entries of a short-iso text stream (bytes decoded as UTF-8 with replacement)."""
     for line in lines:
         text = line.decode("utf-8", errors="replace")
-        if text.strip() and not text.startswith("-- "):  # "-- Boot …" / "-- No entries --" markers
+        if text and not text.isspace() and not text.startswith("-- "):  # "-- Boot …" / "-- No entries --"
             yield decode_text_line(text)
 
 

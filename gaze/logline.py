@@ -173,7 +173,11 @@ def _usual(message: str, usual: re.Match[str], include_loopback: bool) -> Hit | 
     if not include_loopback and ip[1]:
         return LOOPBACK
     module, kind, query = target_info
-    user = user_of_usual(message[usual.end(1) : usual.start(6) - 5], trailer, query, named)
+    last = trailer[-1]  # the trailer holds at least the status
+    if named is None and not query and last != "}" and not last.isspace() and ":" not in trailer and "=" not in trailer:
+        user = GUEST  # the usual line names no one: what user_of_usual finds, without its work
+    else:
+        user = user_of_usual(message[usual.end(1) : usual.start(6) - 5], trailer, query, named)
     minute_ms = _minute_ms(minute)
     time_ms = None if minute_ms is None else minute_ms + int(second + milli)  # milli: three digits
     return _new_hit(Hit, (kind, ip[0], user, module, time_ms))

@@ -37,6 +37,7 @@ from sqlalchemy import ColumnElement, Connection, delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from gaze.db import LIVE, DuplicateRow, OutboxRow, RecordRow, write_lock
+from gaze.engine import execute_many
 from gaze.logs import clean_field
 from gaze.rollups import DAILY, DIMS, HOURLY, IP, MODULE, USER, Rollup
 from gaze.sessions import SessionRecord
@@ -227,7 +228,7 @@ def _insert(conn: Connection, plan: _Plan, source: str, *, outbox: bool) -> None
         for old, p in plan.takeover:  # the uplink's queue follows the counted row: queued (or shipped) once
             conn.execute(update(OUTBOX).where(OUTBOX.c.record_id == old).values(record_id=ids[p]))
     else:
-        conn.execute(insert(RECORDS), values)
+        execute_many(conn, insert(RECORDS), values)
     if mark_old:
         conn.execute(insert(DUPLICATES), [{"record_id": i} for i in mark_old])
 

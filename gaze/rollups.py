@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gaze.db import HOURS, UsageDaily, UsageDim, UsageHourly
+from gaze.engine import execute_many
 from gaze.localtime import hour_pieces, local_time
 
 __all__ = ["DAILY", "DIMS", "HOURLY", "IP", "MODULE", "USER", "Rollup"]
@@ -100,4 +101,4 @@ def _upsert(conn: Connection, table: Any, keys: list[str], adds: list[str], rows
         index_elements=keys, set_={c: table.c[c] + getattr(stmt.excluded, c) for c in adds}
     )
     for i in range(0, len(rows), 5000):
-        conn.execute(stmt, rows[i : i + 5000])
+        execute_many(conn, stmt, rows[i : i + 5000])

@@ -104,7 +104,9 @@ class SessionStore:
     def feed(self, hit: Hit, journal_ms: int | None) -> list[SessionRecord]:
         """Apply one hit seen at `journal_ms` (the journal entry's time, None when there is none);
         returns the sessions it closed (zero-second ones are not returned)."""
-        t = hit.at(journal_ms)
+        kind, ip, user, module, t = hit  # one unpacking: the fields are read on the hot path
+        if t is None or (journal_ms is not None and not -MAX_CLOCK_SKEW_MS <= t - journal_ms <= MAX_CLOCK_SKEW_MS):
+            t = hit.at(journal_ms)  # inline above for the usual case: a believable bracketed time
         closed: list[SessionRecord] = []
         clock = self.clock_ms
         if clock is not None and t < clock:
@@ -115,12 +117,13 @@ class SessionStore:
                 t = clock
         self.clock_ms = t
         opened = self._open
-        if opened and next(iter(opened.values())).last_ms <= t - self.idle_ms:
-            self._expire(t - self.idle_ms, closed)
-        key = (hit.ip, hit.user)
+        cutoff = t - self.idle_ms
+        if opened and next(iter(opened.values())).last_ms <= cutoff:
+            self._expire(cutoff, closed)
+        key = (ip, user)
         current = opened.get(key)
-        if current is not None and current.module == hit.module:
-            if hit.kind == "entry":
+        if current is not None and current.module == module:
+            if kind == "entry":
                 self._sign_in(hit, t, closed)
             current.last_ms = t  # the common case: a request on the module already open
             opened.move_to_end(key)
@@ -129,7 +132,7 @@ class SessionStore:
                 self._changes[key] = current
             if self._dirty is not None:
                 self._dirty.add(key)
-        elif hit.kind == "entry" or not self._asset_is_noise(hit, current):
+        elif kind == "entry" or not self._asset_is_noise(hit, current):
             self._open_session(hit, t, current, closed)
         return self._emit(closed) if closed else closed
 

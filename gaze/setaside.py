@@ -18,15 +18,14 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import DataError, DBAPIError
-from sqlalchemy.orm import Session
-
-from gaze.db import SetAsideRow, answers, error_text
+from gaze.hardening import error_text
 from gaze.journalctl import JournalEntry
-from gaze.records import add_records, take_write_lock
 from gaze.sessions import SessionRecord
+
+if TYPE_CHECKING:  # the database's side is loaded where it is used: a backfill without one needs SetAside only
+    from sqlalchemy.orm import Session
 
 ENTRY, RECORD = "entry", "record"
 MAX_KEPT_CHARS = 16_384  # of one set-aside item's data: enough to see what it was
@@ -83,6 +82,10 @@ class SetAside:
 def store(db: Session, items: list[tuple[str, str, str]]) -> int:
     """Insert set-aside items inside the caller's transaction, then drop the oldest rows beyond
     MAX_ROWS; returns how many were dropped."""
+    from sqlalchemy import delete, select
+
+    from gaze.db import SetAsideRow
+
     if not items:
         return 0
     now = time.time_ns() // 1_000_000
@@ -107,6 +110,8 @@ def add_records_or_set_aside(
     (rare: the usual values are a few dozen characters) are tried alone, after the others. A failure
     that is not about a value (the database went away) is raised, and nothing is set aside for it.
     """
+    from gaze.records import take_write_lock
+
     kept = aside.screen(records)
     if not kept:
         return kept
@@ -123,6 +128,8 @@ def add_records_or_set_aside(
 
 def _attempt(db: Session, records: Sequence[SessionRecord], source: str, outbox: bool) -> bool:
     """Insert in a savepoint; False (nothing inserted) when the database refuses a value."""
+    from gaze.records import add_records
+
     try:
         with db.begin_nested():
             add_records(db, records, source, outbox=outbox)
@@ -144,6 +151,9 @@ def _key_bytes(record: SessionRecord) -> int:
 def _halving(
     db: Session, records: Sequence[SessionRecord], source: str, aside: SetAside, outbox: bool
 ) -> list[SessionRecord]:
+    from gaze.db import answers
+    from gaze.records import add_records
+
     try:
         with db.begin_nested():
             add_records(db, records, source, outbox=outbox)
@@ -167,6 +177,8 @@ def _not_about_values(exc: Exception) -> bool:
     (connection), 40 (rolled back: deadlock), 53 (insufficient resources: disk full), 55 (lock not
     available), 57 (operator intervention), 58 (system error) or XX (internal). Raised: the batch
     waits in memory and is tried again, nothing set aside for it."""
+    from sqlalchemy.exc import DBAPIError
+
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
@@ -177,6 +189,8 @@ def _about_a_value(exc: Exception) -> bool:
     """Whether the database refused a value (then the connection is fine, no need to ask): text it
     cannot encode, or PostgreSQL's SQLSTATE class 22 (data exception), 23 (integrity) or 54 (program
     limit exceeded, e.g. an index row too large)."""
+    from sqlalchemy.exc import DataError
+
     if isinstance(exc, DataError | UnicodeError):
         return True
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)

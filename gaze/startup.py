@@ -5,14 +5,14 @@ our own data, the exit codes and the stop signals."""
 from __future__ import annotations
 
 import signal
-
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from gaze.config import Settings, SettingsError, ensure_writable_dir
-from gaze.db import MigrationError, error_text, make_engine, migrate
 from gaze.hardening import private_sqlite_file, redact
 from gaze.writerlock import hold
+
+if TYPE_CHECKING:  # SQLAlchemy is loaded where a database is opened: a backfill starts reading first
+    from sqlalchemy import Engine
 
 EXIT_BAD_SETTING = 2
 EXIT_IN_USE = 1  # not 2: another process writes there now; the unit may restart us once it is gone
@@ -21,6 +21,10 @@ EXIT_IN_USE = 1  # not 2: another process writes there now; the unit may restart
 def database_engine(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
     """An engine for `url` (no connection yet; a SQLite file is created 0600), or SettingsError
     naming the variable."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gaze.db import error_text, make_engine
+
     try:
         private_sqlite_file(url)  # 0600 before SQLite creates it (it would use 0644)
         return make_engine(url)
@@ -30,6 +34,10 @@ def database_engine(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engi
 
 def open_database(url: str, variable: str = "MODULEGAZE_DATABASE_URL") -> Engine:
     """Connect and migrate our own database now (one-shot commands), or SettingsError naming the variable."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gaze.db import MigrationError, error_text, migrate
+
     engine = database_engine(url, variable)
     try:
         migrate(engine, in_process=True)

@@ -5,10 +5,13 @@ its rotation; archives.py: the daily zip archives and their retention; writer.py
 exactly once; importer.py: log files and archives read back into the database.
 
 The importer is not listed here: it writes through gaze.records, which itself uses this package's
-formats, so it is imported as `gaze.logs.importer`.
+formats, so it is imported as `gaze.logs.importer`. The formats are loaded with the package; the
+files and the writer when first named (the parsing modules use the formats only, and backfill's
+reading process must not load SQLAlchemy: gaze.backfill_stage).
 """
 
-from gaze.logs.files import DailyLog, LogDirError
+from typing import TYPE_CHECKING
+
 from gaze.logs.format import (
     ACCESS_STEM,
     ARCHIVE_NAME,
@@ -20,7 +23,12 @@ from gaze.logs.format import (
     format_session_line,
     iso_utc_ms,
 )
-from gaze.logs.writer import ExactlyOnceLog, SessionLogWriter
+
+if TYPE_CHECKING:
+    from gaze.logs.files import DailyLog, LogDirError
+    from gaze.logs.writer import ExactlyOnceLog, SessionLogWriter
+
+_LATER = {"DailyLog": "files", "LogDirError": "files", "ExactlyOnceLog": "writer", "SessionLogWriter": "writer"}
 
 __all__ = [
     "ACCESS_STEM",
@@ -37,3 +45,12 @@ __all__ = [
     "format_session_line",
     "iso_utc_ms",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """DailyLog, LogDirError, ExactlyOnceLog and SessionLogWriter, imported when first asked for."""
+    if name not in _LATER:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"gaze.logs.{_LATER[name]}"), name)

@@ -24,15 +24,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
-
-from gaze.db import IMPORT
 from gaze.logs.format import MF_FILE, SESSION_LOG_FILE, clean_field
-from gaze.records import add_records
 from gaze.sessions import SessionRecord
+
+if TYPE_CHECKING:  # the database's side is loaded by import_logs: backfill's logged_keys needs none of it
+    from sqlalchemy import Engine
 
 BATCH = 5000
 REASON = "import"  # why the session ended is not in the log line
@@ -175,6 +173,11 @@ def _records(lines: Iterable[bytes], summary: ImportSummary) -> Iterator[Session
 
 def import_logs(engine: Engine, directory: Path, *, batch: int = BATCH, stderr: TextIO = sys.stderr) -> ImportSummary:
     """Import every session log file of `directory` (blocking); one transaction per `batch` records."""
+    from sqlalchemy.orm import Session
+
+    from gaze.db import IMPORT
+    from gaze.records import add_records
+
     started = time.monotonic()
     summary = ImportSummary()
     pending: list[SessionRecord] = []

@@ -16,21 +16,7 @@ from gaze.db import error_text
 from gaze.startup import EXIT_BAD_SETTING, command_database
 from gaze.uplink.outbox import BATCH_RECORDS
 
-# `add_uplink_parser` is loaded with every command's parser: the uplink itself only when it runs.
-
-
-def add_uplink_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "uplink", help="ship queued session records to the organisation's bucket (MODULEGAZE_UPLINK_URL)"
-    )
-    parser.add_argument("--once", action="store_true", help="ship everything queued now and print what was sent")
-    parser.add_argument(
-        "--queue-since",
-        metavar="DATE",
-        help="queue the records that ended on or after DATE (YYYY-MM-DD, local time) and were never queued",
-    )
-    parser.add_argument("--database-url", help="our database (default MODULEGAZE_DATABASE_URL / SQLite)")
-    parser.add_argument("--batch-records", type=int, default=BATCH_RECORDS, help=argparse.SUPPRESS)
+# Its parser is gaze.cli_parser's, loaded with every command's: the uplink itself only when it runs.
 
 
 def catalog_names(settings: Settings) -> Callable[[str], str]:
@@ -56,7 +42,8 @@ def uplink_command(
         except ValueError:
             err.write(f"uplink: --queue-since {args.queue_since!r} is not a date like 2026-05-01\n")
             return EXIT_BAD_SETTING
-    if args.batch_records < 1:
+    batch_records = BATCH_RECORDS if args.batch_records is None else args.batch_records
+    if batch_records < 1:
         err.write("uplink: --batch-records must be at least 1\n")
         return EXIT_BAD_SETTING
     try:
@@ -72,7 +59,7 @@ def uplink_command(
             added = queue_since(engine, local_midnight_ms(since))
             out.write(f"queued {added} records that ended on or after {since.isoformat()} (local time)\n")
         if args.once:
-            uplink = Uplink(config, engine, catalog_names(settings), batch_records=args.batch_records)
+            uplink = Uplink(config, engine, catalog_names(settings), batch_records=batch_records)
             report = uplink.ship()
             out.write(f"uplink to {config.describe()}\n")
             for line in report.lines():

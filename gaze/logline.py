@@ -58,8 +58,7 @@ _USUAL = re.compile(
     r"(?:user=([\x21\x23-\x5a\x5c-\x7e]+) )?"  # morgan's user= (printable ASCII, no `"` or `[`)
     r"- \[([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])\.([0-9]{3})Z\] "
     r'"GET ([^ "]+) HTTP/1\.[01]"'
-    r"( ([0-9]{3})(?: .*)?)\Z",  # the trailer: the status, then anything
-    re.DOTALL,
+    r"( ([0-9]{3}))(?= |\Z)",  # the status, then a blank or the end: the rest is not scanned
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -161,7 +160,8 @@ def _usual(message: str, usual: re.Match[str], include_loopback: bool) -> Hit | 
     """`_classify` for a line `_USUAL` matched: the same steps on the parts it found. The remote-user
     field is `-` there (no source), morgan's user= token is the one `_USUAL` read, and the bracketed
     time is `_USUAL`'s (the first `[` after the address)."""
-    token, named, minute, second, milli, target, trailer, code = usual.groups()
+    token, named, minute, second, milli, target, _, code = usual.groups()
+    trailer = message[usual.start(7) :]  # the status, then anything
     if code >= "400":
         return BAD_STATUS
     target_info = _target(target)

@@ -72,7 +72,7 @@ def _card(status: BoardStatus, title: str, field: str, marker: str, icon: str) -
     with ui.card().classes("w-full p-3 sm:p-4").mark(marker) as card:
         # The icon and title as Quasar's q-icon and a label draw them, in one element (issue 21).
         ui.html(
-            f'<i class="q-icon notranslate material-icons" aria-hidden="true" role="presentation">{icon}</i>'
+            f'<i class="q-icon material-icons" translate="no" aria-hidden="true" role="presentation">{icon}</i>'
             f'<div class="text-sm whitespace-nowrap">{escape(title)}</div>',
             sanitize=True,
         ).classes(f"nicegui-row row {TITLE_CLASSES}").mark(f"{marker}-title")

@@ -10,10 +10,11 @@ import re
 from typing import Any
 
 import pytest
-from nicegui import helpers
+from nicegui import helpers, ui
 from nicegui.helpers import functions
 from nicegui.testing import User
 
+from components.deferred import Deferred
 from components.handler_signatures import cache_handler_signatures
 from components.session_list import FIRST_ROWS
 from tests.test_dashboard import gaze_env, hit, hub, login, rows_in_order, until
@@ -100,3 +101,25 @@ async def test_the_first_board_page_holds_only_what_is_seen(user: User) -> None:
     assert besides_rows <= ELEMENT_BUDGET, f"{besides_rows} elements in the first board page besides its rows"
     hidden = [e for e in elements.values() if "hidden" in e.get("class", [])]
     assert not hidden, f"{len(hidden)} hidden elements in the first HTML"
+
+
+async def test_a_deferred_part_takes_its_place_whenever_it_is_built(user: User) -> None:
+    """Parts built in any order stand where they were declared (components/deferred.py)."""
+    made: dict[str, ui.element] = {}
+
+    @ui.page("/deferred-order")
+    def page() -> None:
+        with ui.row() as row:
+            made["row"] = row
+            first = Deferred(lambda: ui.label("a"))
+            ui.label("b")
+            third = Deferred(lambda: ui.label("c"))
+            fourth = Deferred(lambda: ui.label("d"))
+            ui.label("e")
+            for part in (fourth, first, third):
+                part.get()
+
+    await login(user)
+    await user.open("/deferred-order")
+    row = made["row"]
+    assert [child.text for child in row.default_slot.children if isinstance(child, ui.label)] == list("abcde")

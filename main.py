@@ -140,10 +140,12 @@ def register_pages(services: Services, hub: Hub, runtime: Runtime) -> None:
     from nicegui import app
 
     from components import stylesheet
+    from components.frame import install_colors
     from gaze.auth import LoginLimiter
     from pages import access, api, dashboard, devices, history, login, security, socket_guard, unconnected, users
 
     stylesheet.install()
+    install_colors()
     access.install(services)
     login.register(services, LoginLimiter())
     dashboard.register(services, hub)

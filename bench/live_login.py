@@ -28,6 +28,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.floor_app import Subject  # noqa: E402
+from bench.live_build import first_build_rows  # noqa: E402
 from bench.live_weight import SETTLE_MS, Weigher, Weight, weigh, weight_rows  # noqa: E402
 from bench.livebench import VIEWPORT, Row, percentile, verdict, wait_lines  # noqa: E402
 from tests.browserkit import (  # noqa: E402
@@ -183,6 +184,7 @@ def bench_login(browser: Browser, work: Path, rows: int, logins: int, who: Seque
     apps: list[App] = []
     warm_contexts: list[BrowserContext] = []
     weights: list[Weight | None] = []
+    builds: list[list[Row]] = []
     try:
         apps = [subject.start(work / f"app-{n}", rows) for n, subject in enumerate(who)]
         for app in apps:
@@ -203,6 +205,10 @@ def bench_login(browser: Browser, work: Path, rows: int, logins: int, who: Seque
                     cold_done.append(cold_marks)
                     warm_done.append(warm_marks)
         weights = [weigh_login(browser, app) for app in apps]
+        builds = [
+            first_build_rows(context, app, subject.tag)
+            for context, app, subject in zip(warm_contexts, apps, who, strict=True)
+        ]
     finally:
         for context in warm_contexts:
             context.close()
@@ -226,6 +232,8 @@ def bench_login(browser: Browser, work: Path, rows: int, logins: int, who: Seque
     for subject, weight in zip(who, weights, strict=True):
         if weight is not None:
             out += weight_rows(weight, subject.tag, detail=subject.tag == "")
+    for rows_of_build in builds:
+        out += rows_of_build
     out.append(
         Row("(d) logins that timed out and were done again", str(len(stuck)), "", stuck[0][:90] if stuck else "")
     )

@@ -16,6 +16,7 @@ from typing import Protocol
 from nicegui import ui
 
 from components.actions import Actions, NotAllowed
+from components.deferred import Deferred
 from components.hub import Hub
 from components.messages import tell
 from gaze.alerts import Alert
@@ -83,7 +84,8 @@ class AlertBanner:
         self.names = names
         self.controls = controls and actions.is_admin  # the wall display has none
         hub = actions.hub
-        self.root = ui.column().classes("w-full gap-2").mark("alert-banner")
+        # Built with the first pending alert (issue 21): most first pages have none.
+        self.root = Deferred(lambda: ui.column().classes("w-full gap-2").mark("alert-banner"))
         self._shown: list[tuple[str, tuple[int, ...]]] | None = None
         self._draw()
         hub.alerts_changed.subscribe(self._draw)
@@ -103,8 +105,11 @@ class AlertBanner:
             return
         self._shown = shown
         ui.page_title(f"({len(pending)}) {TITLE}" if pending else TITLE)
-        self.root.clear()
-        with self.root:
+        if not pending and self.root.made is None:
+            return
+        root = self.root.get()
+        root.clear()
+        with root:
             if len(groups) > 1 and self.controls:
                 with ui.row().classes("w-full items-center justify-end"):
                     everything = ui.button(f"Mark all {len(pending)} seen", on_click=lambda: self.acknowledge(pending))
@@ -112,7 +117,7 @@ class AlertBanner:
                     everything.props["aria-label"] = f"Mark all {len(pending)} over-limit learners seen"
             for name, group in groups:
                 self._group(name, group)
-        self.root.set_visibility(bool(pending))
+        root.set_visibility(bool(pending))
 
     def _group(self, name: str, group: list[Alert]) -> None:
         who = [_who(self.names, a) for a in group]
@@ -137,14 +142,14 @@ class AlertBanner:
                 button.props["aria-label"] = f"Mark seen: {group_text(name, group)}"
 
     async def acknowledge(self, alerts: list[Alert]) -> None:
-        with contextlib.suppress(NotAllowed), self.root:
+        with contextlib.suppress(NotAllowed), self.root.get():
             done = await self.actions.acknowledge([a.id for a in alerts])
             if done:
                 tell(f"{done} alert{'s' if done != 1 else ''} marked seen")
 
     def _notify(self, alerts: list[Alert]) -> None:
         """One notification per check, however many learners crossed at once."""
-        with self.root:
+        with self.root.get():
             tell(summary_text(self.names, alerts), "alert")
 
 

@@ -22,9 +22,10 @@ WALL_FONT_PX = 24
 HEADER_FOCUS = "[&_*:focus-visible]:outline-2! [&_*:focus-visible]:outline-offset-2 [&_*:focus-visible]:outline-white"
 
 
-def colors() -> None:
-    """The app's colours on this page (Quasar's primary: buttons, toggles, links)."""
-    ui.colors(primary=PRIMARY)
+def install_colors() -> None:
+    """The app's colours (Quasar's primary: buttons, toggles, links) on every page, from Quasar's
+    configuration: not a `ui.colors` element and its script in each page's first build (issue 21)."""
+    app.colors(primary=PRIMARY)
 
 
 def icon_button(
@@ -43,6 +44,16 @@ class Heading(TextElement):
     def __init__(self, text: str = "", classes: str = "text-xl font-semibold") -> None:
         super().__init__(tag="h1", text=text)
         self.classes(f"m-0 leading-normal tracking-normal {classes}")
+
+
+class Link(TextElement):
+    """A link as NiceGUI's `ui.link` draws it (same class, same look) without its script component:
+    one script fewer before the board's first row (issue 21). The app has no path prefix."""
+
+    def __init__(self, text: str, href: str) -> None:
+        super().__init__(tag="a", text=text)
+        self.props["href"] = href
+        self.classes("nicegui-link")
 
 
 def name_dialog(dialog: ui.dialog, title: ui.element) -> None:
@@ -84,7 +95,6 @@ def frame(
     apart. `tools` draws page-specific buttons at the start of the header's right-hand group (e.g.
     the board's Limits). A `wall` (the board for a screen in the centre) has large type and no
     header: nothing to click."""
-    colors()
     if wall:
         for element in ("html", "body"):  # every rem-sized thing grows, and what inherits body's size
             ui.query(element).style(f"font-size: {WALL_FONT_PX}px")
@@ -103,18 +113,18 @@ def _header(actions: Actions, title: str, tools: Callable[[], None] | None) -> N
         # The page's h1: the app's name (a link to the board) and the page's title; on a phone the
         # title is read out but not shown (no room beside the links).
         with Heading(classes="flex items-baseline gap-4 text-white"):
-            ui.link("Module Gaze", "/").classes("text-xl font-semibold text-white no-underline")
+            Link("Module Gaze", "/").classes("text-xl font-semibold text-white no-underline")
             ui.label(title).classes("text-sm max-md:sr-only").mark("page-title")
         with ui.row().classes("items-center gap-x-2 sm:gap-x-3 gap-y-1 flex-wrap"):
             if tools is not None:
                 tools()
             for text, path in (("Board", "/"), ("History", "/history"), ("Devices", "/devices")):
-                ui.link(text, path).classes("text-white text-sm").mark(f"nav-{text.lower()}")
-            ui.link("Wall", "/wall").classes("text-white text-sm").mark("nav-wall").tooltip(
+                Link(text, path).classes("text-white text-sm").mark(f"nav-{text.lower()}")
+            Link("Wall", "/wall").classes("text-white text-sm").mark("nav-wall").tooltip(
                 "The board for a screen in the centre: large type, no controls"
             )
             if actions.is_admin:
-                ui.link("Users", "/users").classes("text-white text-sm").mark("nav-users")
+                Link("Users", "/users").classes("text-white text-sm").mark("nav-users")
             ui.label(f"{actions.identity.username} · {actions.role}").classes("text-white text-sm max-sm:hidden").mark(
                 "whoami"
             )

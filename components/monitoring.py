@@ -8,12 +8,17 @@ from nicegui import ui
 
 from components.actions import Actions, NotAllowed
 from components.confirm import confirm
+from components.deferred import shown_when
 from components.hub import BoardStatus
 from components.messages import tell
 
 
 def stopped_banner(status: BoardStatus) -> None:
     """Said plainly at the top of the board while monitoring is stopped."""
+    shown_when(status, "frozen", lambda: _stopped_banner(status))
+
+
+def _stopped_banner(status: BoardStatus) -> ui.row:
     with (
         ui.row()
         .classes("w-full items-center gap-3 rounded bg-amber-100 text-amber-900 px-3 py-2 flex-nowrap")
@@ -21,7 +26,7 @@ def stopped_banner(status: BoardStatus) -> None:
     ):
         ui.icon("pause_circle").classes("text-2xl")
         ui.label().bind_text_from(status, "frozen_text").classes("text-sm").props('role="status"')
-    banner.bind_visibility_from(status, "frozen")
+    return banner
 
 
 def monitoring_control(actions: Actions, *, background: bool) -> None:
@@ -59,12 +64,18 @@ def monitoring_control(actions: Actions, *, background: bool) -> None:
                     await actions.stop_monitoring()
                     tell("Monitoring stopped; it catches up when started again", "note")
 
-        ui.button("Start monitoring", icon="play_arrow", on_click=start).bind_visibility_from(
-            hub.status, "monitoring", backward=lambda on: not on
-        ).mark("start-monitoring")
-        ui.button("Stop monitoring", icon="stop", color="grey-7", on_click=stop).bind_visibility_from(
-            hub.status, "monitoring"
-        ).mark("stop-monitoring")
+        # Only the one that applies is built at first; the other when the state first asks for it.
+        shown_when(
+            hub.status,
+            "monitoring",
+            lambda: ui.button("Start monitoring", icon="play_arrow", on_click=start).mark("start-monitoring"),
+            when=lambda on: not on,
+        )
+        shown_when(
+            hub.status,
+            "monitoring",
+            lambda: ui.button("Stop monitoring", icon="stop", color="grey-7", on_click=stop).mark("stop-monitoring"),
+        )
         ui.label().bind_text_from(
             hub.status,
             "monitoring",

@@ -13,6 +13,7 @@ from html import escape
 from nicegui import ui
 
 from components.bind import bind_classes
+from components.deferred import Deferred
 from components.hub import Hub
 from gaze.board import IDLE_SHOWN_AFTER_S, Names, RowView, format_duration, row_view
 from gaze.limits import past_limit
@@ -26,6 +27,7 @@ FIRST_ROWS = 12
 # One grid for the column titles and every row, so they line up: on a phone a row is a small card
 # (learner and device, module, then idle · limit and the time badge on the right, which keeps its
 # width however large the type), from md up five columns.
+COLUMN_TITLES = ("Learner", "Device", "Module", "Time on module", "Idle · limit")
 GRID = (
     "grid gap-x-4 gap-y-1 items-center grid-cols-[minmax(0,1fr)_auto] "
     "md:grid-cols-[minmax(0,3fr)_minmax(0,2fr)_minmax(0,3fr)_minmax(0,1.3fr)_minmax(0,1.5fr)]"
@@ -147,17 +149,16 @@ class SessionList:
         self.max_rows = PAGE_ROWS
         ui.add_css(PULSE_CSS)
         with ui.element("div").classes("w-full") as self.root:
-            with ui.element("div").classes(
-                f"max-md:hidden w-full {GRID} px-3 py-1 text-xs uppercase tracking-wide text-gray-500"
-            ):
-                for title in ("Learner", "Device", "Module", "Time on module", "Idle · limit"):
-                    ui.label(title).classes("leading-tight")  # wraps between words, never cut (the wall's large type)
+            # The column titles in one element (issue 21); each wraps between words, never cut (the
+            # wall's large type).
+            ui.html(
+                "".join(f'<div class="leading-tight">{title}</div>' for title in COLUMN_TITLES), sanitize=True
+            ).classes(f"max-md:hidden w-full {GRID} px-3 py-1 text-xs uppercase tracking-wide text-gray-500")
             self.body = ui.column().classes("w-full gap-2 md:gap-0")
-            self.empty = ui.label(self._empty_text()).classes("text-gray-500 p-4").mark("sessions-empty")
-            with ui.row().classes("items-center gap-2 p-2") as self.more_row:
-                self.more = ui.label("").classes("text-sm text-gray-500").mark("sessions-more")
-                if controls:
-                    ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
+            # Built when first needed (issue 21): most boards never show either.
+            self.empty = Deferred(lambda: ui.label().classes("text-gray-500 p-4").mark("sessions-empty"))
+            self.more_row = Deferred(lambda: self._more_row(controls))
+        self.more: ui.label | None = None  # in `more_row`, once built
         bind_classes(self.root, hub.status, "frozen", FROZEN_CLASSES)
         client = ui.context.client
         self._connected = client.has_socket_connection
@@ -207,10 +208,20 @@ class SessionList:
             elif row.view.last_ms != session.last_ms:
                 row.view = replace(row.view, last_ms=session.last_ms)
         hidden = max(0, len(self.order) - self.max_rows)  # not the rows still to come once connected
-        self.more.set_text(f"{hidden} more open sessions, shorter than those shown" if hidden > 0 else "")
-        self.more_row.set_visibility(hidden > 0)
-        self.empty.set_text(self._empty_text())
-        self.empty.set_visibility(not len(self.order))
+        if hidden > 0 or self.more_row.made is not None:
+            self.more_row.get().set_visibility(hidden > 0)
+            assert self.more is not None
+            self.more.set_text(f"{hidden} more open sessions, shorter than those shown" if hidden > 0 else "")
+        if not len(self.order) or self.empty.made is not None:
+            self.empty.get().set_text(self._empty_text())
+            self.empty.get().set_visibility(not len(self.order))
+
+    def _more_row(self, controls: bool) -> ui.row:
+        with ui.row().classes("items-center gap-2 p-2") as row:
+            self.more = ui.label("").classes("text-sm text-gray-500").mark("sessions-more")
+            if controls:
+                ui.button("Show more", on_click=self.show_more).props("flat dense").mark("sessions-show-more")
+        return row
 
     def show_more(self) -> None:
         self.max_rows += PAGE_ROWS

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 
 from nicegui import ui
 
 from components.bind import bind_classes
+from components.deferred import shown_when
 from components.hub import BoardStatus
 
 
@@ -14,7 +16,7 @@ def _chip(status: BoardStatus, text: str, problem: str | None, icon: str, marker
     with ui.row().classes("items-center gap-1 text-sm").mark(marker):
         ui.icon(icon).classes("text-gray-500")
         if problem is not None:
-            ui.icon("warning", color="orange-8").bind_visibility_from(status, problem)
+            shown_when(status, problem, _warning)
         ui.label().bind_text_from(status, text)
 
 
@@ -28,19 +30,36 @@ def status_strip(status: BoardStatus, *, demo: bool) -> None:
         _chip(status, "last_line", None, "schedule", "status-last-line")
         _chip(status, "catalog", "catalog_problem", "menu_book", "status-catalog")
         _chip(status, "database", "database_problem", "storage", "status-database")
-        with ui.row().classes("items-center gap-1 text-sm text-red-700").mark("status-writer") as writer:
-            ui.icon("error")
-            ui.label().bind_text_from(status, "writer")
-        writer.bind_visibility_from(status, "writer_problem")
-        with ui.row().classes("items-center gap-1 text-sm").mark("status-uplink") as uplink:
-            ui.icon("cloud_upload").classes("text-gray-500")
-            ui.icon("warning", color="orange-8").bind_visibility_from(status, "uplink_problem")
-            ui.label().bind_text_from(status, "uplink")
-        uplink.bind_visibility_from(status, "uplink", backward=bool)
-        with ui.row().classes("items-center gap-1 text-sm").mark("status-takeover") as takeover:
-            ui.icon("history").classes("text-gray-500")
-            ui.label().bind_text_from(status, "takeover")
-        takeover.bind_visibility_from(status, "takeover", backward=bool)
+        # Shown only when there is something to say: built then (issue 21, components/deferred.py).
+        shown_when(status, "writer_problem", lambda: _writer(status))
+        shown_when(status, "uplink", lambda: _uplink(status))
+        shown_when(status, "takeover", lambda: _takeover(status))
+
+
+def _warning() -> ui.icon:
+    return ui.icon("warning", color="orange-8")
+
+
+def _writer(status: BoardStatus) -> ui.row:
+    with ui.row().classes("items-center gap-1 text-sm text-red-700").mark("status-writer") as writer:
+        ui.icon("error")
+        ui.label().bind_text_from(status, "writer")
+    return writer
+
+
+def _uplink(status: BoardStatus) -> ui.row:
+    with ui.row().classes("items-center gap-1 text-sm").mark("status-uplink") as uplink:
+        ui.icon("cloud_upload").classes("text-gray-500")
+        shown_when(status, "uplink_problem", _warning)
+        ui.label().bind_text_from(status, "uplink")
+    return uplink
+
+
+def _takeover(status: BoardStatus) -> ui.row:
+    with ui.row().classes("items-center gap-1 text-sm").mark("status-takeover") as takeover:
+        ui.icon("history").classes("text-gray-500")
+        ui.label().bind_text_from(status, "takeover")
+    return takeover
 
 
 OVER_CLASSES = "bg-red-700 text-white"
@@ -51,11 +70,23 @@ TITLE_CLASSES = "items-center gap-2 flex-nowrap opacity-80 [.bg-red-700_&]:opaci
 
 def _card(status: BoardStatus, title: str, field: str, marker: str, icon: str) -> ui.card:
     with ui.card().classes("w-full p-3 sm:p-4").mark(marker) as card:
-        with ui.row().classes(TITLE_CLASSES):
-            ui.icon(icon)
-            ui.label(title).classes("text-sm whitespace-nowrap").mark(f"{marker}-title")
+        # The icon and title as Quasar's q-icon and a label draw them, in one element (issue 21).
+        ui.html(
+            f'<i class="q-icon material-icons" translate="no" aria-hidden="true" role="presentation">{icon}</i>'
+            f'<div class="text-sm whitespace-nowrap">{escape(title)}</div>',
+            sanitize=True,
+        ).classes(f"nicegui-row row {TITLE_CLASSES}").mark(f"{marker}-title")
         ui.label().classes("text-3xl font-semibold").bind_text_from(status, field, backward=str).mark(f"{marker}-value")
     return card
+
+
+def _over_note(status: BoardStatus) -> ui.label:
+    return (
+        ui.label()
+        .classes("text-xs sm:text-sm break-words")
+        .bind_text_from(status, "over_note")
+        .mark("card-over-limit-note")
+    )
 
 
 def stat_cards(status: BoardStatus, on_limits: Callable[[], None] | None = None, *, wall: bool = False) -> None:
@@ -74,12 +105,6 @@ def stat_cards(status: BoardStatus, on_limits: Callable[[], None] | None = None,
             limits.on("keydown.enter", on_limits)
         over = _card(status, "Over limit now", "over_limit", "card-over-limit", "alarm")
         with over:  # next to the banner's "Mark all N seen": how many of these are seen already
-            note = (
-                ui.label()
-                .classes("text-xs sm:text-sm break-words")
-                .bind_text_from(status, "over_note")
-                .mark("card-over-limit-note")
-            )
-            note.bind_visibility_from(status, "over_note", backward=bool)
+            shown_when(status, "over_note", lambda: _over_note(status))
 
     bind_classes(over, status, "over_limit", OVER_CLASSES)

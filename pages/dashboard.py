@@ -10,6 +10,7 @@ from nicegui import ui
 
 from components.actions import Actions
 from components.alerts import AlertBanner, AlertHistory
+from components.deferred import Deferred
 from components.device_day import DeviceDay
 from components.frame import Heading, frame, icon_button, name_dialog
 from components.hub import Hub
@@ -44,12 +45,12 @@ class Lazy(Generic[T]):
 
     def __init__(self, build: Callable[[], T]) -> None:
         self._build = build
-        self._anchor = ui.element("div").classes("hidden")
+        self._anchor = Deferred(lambda: ui.element("div").classes("hidden"))  # not in the first HTML
         self._made: T | None = None
 
     def get(self) -> T:
         if self._made is None:
-            with self._anchor:
+            with self._anchor.get():
                 self._made = self._build()
         return self._made
 
@@ -108,9 +109,22 @@ def dashboard_page(services: Services, hub: Hub, actions: Actions, names: Names)
         with ui.card().classes("w-full p-0 sm:p-2"):
             ui.label("Live sessions").classes("text-lg font-semibold px-3 pt-2")
             SessionList(hub, names, services.limits.limit_for, on_open=open_day)
-        with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1"):
-            TodayChart(hub, names.module)
-            AlertHistory(hub, services.limits, names)
+        # Below the sessions (after them on a phone): built once the page is connected, so the
+        # first HTML holds no more than the first screen needs (issue 21).
+        below = Deferred(lambda: below_the_sessions(services, hub, names))
+        client = ui.context.client
+        if client.has_socket_connection:
+            below.get()
+        else:
+            client.on_connect(below.get)
+
+
+def below_the_sessions(services: Services, hub: Hub, names: Names) -> ui.column:
+    """Today's chart and the alert history."""
+    with ui.column().classes("w-full gap-3 sm:gap-4 max-md:order-1") as column:
+        TodayChart(hub, names.module)
+        AlertHistory(hub, services.limits, names)
+    return column
 
 
 def wall_page(services: Services, hub: Hub, actions: Actions, names: Names) -> None:

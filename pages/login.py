@@ -8,7 +8,7 @@ import math
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
-from components.frame import Heading, colors
+from components.frame import Heading
 from components.io import io_bound
 from gaze.auth import LoginLimiter, safe_redirect
 from gaze.services import Services
@@ -56,7 +56,6 @@ def register(services: Services, limiter: LoginLimiter) -> None:
             app.storage.user.update(username=user.username)
             ui.navigate.to(target)
 
-        colors()
         with ui.card().classes("absolute-center w-80 max-w-[92vw]"):
             Heading("Module Gaze")
             note = ui.label("Logged out. Log in again to see the board.").classes("text-sm text-gray-700")

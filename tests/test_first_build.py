@@ -5,13 +5,16 @@ once, not for every element (components/handler_signatures.py)."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
-from nicegui import helpers
+from nicegui import helpers, ui
 from nicegui.helpers import functions
 from nicegui.testing import User
 
+from components.deferred import Deferred
 from components.handler_signatures import cache_handler_signatures
 from components.session_list import FIRST_ROWS
 from tests.test_dashboard import gaze_env, hit, hub, login, rows_in_order, until
@@ -20,6 +23,10 @@ pytest_plugins = ["nicegui.testing.user_plugin"]
 __all__ = ["gaze_env"]  # the autouse fixture that gives main.py its temp settings
 
 EXTRA = 5
+ROW_ELEMENTS = 3
+# Elements of the first board page besides its FIRST_ROWS rows (3 each): 101 before the hidden parts
+# were built on demand and the parts below the sessions once connected, 57 after (issue 21).
+ELEMENT_BUDGET = 60
 
 
 def ip(k: int) -> str:
@@ -68,3 +75,51 @@ def test_a_bound_handlers_signature_is_asked_once(monkeypatch: pytest.MonkeyPatc
     assert helpers.expects_arguments(Handlers().tick) is False
     assert helpers.expects_arguments(lambda event: None) is True  # not bound: asked as before
     assert helpers.expects_arguments(lambda: None) is False
+
+
+def first_elements(html: str) -> dict[str, dict[str, Any]]:
+    """The elements of a page as its first HTML carries them (NiceGUI's `parseElements`)."""
+    raw = re.search(r"parseElements\(String\.raw`(.*?)`\)", html, re.S)
+    assert raw is not None, "no elements in the page"
+    text = raw.group(1)
+    for escaped, plain in (("&#36;", "$"), ("&#96;", "`"), ("&gt;", ">"), ("&lt;", "<"), ("&amp;", "&")):
+        text = text.replace(escaped, plain)
+    elements: dict[str, dict[str, Any]] = json.loads(text)
+    return elements
+
+
+async def test_the_first_board_page_holds_only_what_is_seen(user: User) -> None:
+    """Every element of the first build costs the server and the browser before the first row: the
+    hidden ones (chips, warnings, the stopped banner, Start, "Show more") come when first needed."""
+    await login(user)
+    for k in range(FIRST_ROWS + EXTRA):
+        hit(ip(k), "cdn_math", ago_s=100 + 10 * k)
+    await until(lambda: len(hub().order) == FIRST_ROWS + EXTRA)
+
+    elements = first_elements((await user.http_client.get("/")).text)
+    besides_rows = len(elements) - ROW_ELEMENTS * FIRST_ROWS
+    assert besides_rows <= ELEMENT_BUDGET, f"{besides_rows} elements in the first board page besides its rows"
+    hidden = [e for e in elements.values() if "hidden" in e.get("class", [])]
+    assert not hidden, f"{len(hidden)} hidden elements in the first HTML"
+
+
+async def test_a_deferred_part_takes_its_place_whenever_it_is_built(user: User) -> None:
+    """Parts built in any order stand where they were declared (components/deferred.py)."""
+    made: dict[str, ui.element] = {}
+
+    @ui.page("/deferred-order")
+    def page() -> None:
+        with ui.row() as row:
+            made["row"] = row
+            first = Deferred(lambda: ui.label("a"))
+            ui.label("b")
+            third = Deferred(lambda: ui.label("c"))
+            fourth = Deferred(lambda: ui.label("d"))
+            ui.label("e")
+            for part in (fourth, first, third):
+                part.get()
+
+    await login(user)
+    await user.open("/deferred-order")
+    row = made["row"]
+    assert [child.text for child in row.default_slot.children if isinstance(child, ui.label)] == list("abcde")

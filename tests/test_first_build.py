@@ -24,7 +24,7 @@ __all__ = ["gaze_env"]  # the autouse fixture that gives main.py its temp settin
 
 EXTRA = 5
 ROW_ELEMENTS = 4  # the row, its names and idle/limit html, the time badge and its bare time label
-# Elements of the first board page besides its FIRST_ROWS rows (3 each): 101 before the hidden parts
+# Elements of the first board page besides its FIRST_ROWS rows (ROW_ELEMENTS each): 101 before the hidden parts
 # were built on demand and the parts below the sessions once connected, 57 after (issue 21).
 ELEMENT_BUDGET = 60
 

@@ -8,7 +8,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gaze.journalctl import JournalEntry, MalformedLine, decode_json_line, new_entry
+from gaze.journal_export import export_entry
+from gaze.journalctl import JournalEntry, MalformedLine, decode_json_line
 from gaze.logline import NO_MODULE, classify
 from gaze.logs import format_access_line
 from gaze.sessions import SessionRecord, SessionStore
@@ -106,9 +107,7 @@ class Ingestor:
             self.counters.entries += 1
             self.counters.ignored[NO_MODULE] += 1
             return
-        text = message.decode("utf-8", errors="replace")
-        name = None if cursor is None else cursor.decode("ascii", errors="replace")
-        self.add(new_entry(JournalEntry, (name, realtime_us, text)))
+        self.add(export_entry(cursor, realtime_us, message))
 
     def take(self) -> tuple[list[SessionRecord], list[str]]:
         records, access = self.pending_records, self.pending_access

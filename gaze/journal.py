@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from gaze import resume
-from gaze.journal_export import ExportParser, Raw
+from gaze.journal_export import ExportParser, Raw, export_entry
 from gaze.journalctl import JournalEntry, JournalSource
 from gaze.readahead import ReadAhead
 
@@ -49,8 +49,6 @@ EXIT_WAIT_S = 2.0  # a journalctl whose output ended has this long to exit befor
 READ_BYTES = 1 << 16  # one read of journalctl's output
 AHEAD_BATCHES = 1  # entries decoded ahead of the batch being saved: up to this many batches' worth
 OUTPUT = "export"  # journalctl's output: a few times cheaper to write and to read than JSON (gaze/journal_export.py)
-# an entry from its fields as one tuple: tuple.__new__ itself, without JournalEntry()'s Python-level __new__
-_new_entry: Callable[[type[JournalEntry], tuple[str | None, int | None, str]], JournalEntry] = tuple.__new__
 
 
 def last_cursor(entries: Iterable[JournalEntry]) -> str | None:
@@ -291,13 +289,7 @@ class JournalReader:
         """Journal entries of export entries (as `decode_json_line` reads them from `-o json`)."""
         again = self._read_before
         self.state.lines += len(raws)
-        entries = [
-            _new_entry(
-                JournalEntry,
-                (None if c is None else c.decode("ascii", "replace"), r, m.decode("utf-8", "replace")),
-            )
-            for c, r, m in raws
-        ]
+        entries = [export_entry(*raw) for raw in raws]
         return entries if again is None else [e for e in entries if again.keep(e)]
 
     async def _deliver_any(self, batch: EntryBatch) -> EntryBatch:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from gaze.journalctl import JournalEntry, new_entry
+
 _CURSOR = b"__CURSOR="
 _REALTIME = b"\n__REALTIME_TIMESTAMP="
 _MESSAGE = b"\nMESSAGE="
@@ -23,6 +25,13 @@ _BINARY_MESSAGE = b"\nMESSAGE\n"
 _NEXT_ENTRY = b"\n\n__CURSOR="  # the end of an entry and the first field of the next
 
 Raw = tuple[bytes | None, int | None, bytes]  # cursor, realtime in µs, message — as journalctl wrote them
+
+
+def export_entry(cursor: bytes | None, realtime_us: int | None, message: bytes) -> JournalEntry:
+    """The JournalEntry of an export entry's fields, decoded as `decode_json_line` reads them from
+    `-o json`: the cursor as ASCII, the message as UTF-8, each with replacement characters."""
+    name = None if cursor is None else cursor.decode("ascii", "replace")
+    return new_entry(JournalEntry, (name, realtime_us, message.decode("utf-8", "replace")))
 
 
 def export_entries(read: Callable[[], bytes]) -> Iterator[Raw]:

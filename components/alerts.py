@@ -176,13 +176,7 @@ class AlertHistory:
             ui.label("Recent alerts").classes("text-lg font-semibold")
             self.list = ui.column().classes("w-full gap-0").mark("alert-history")
         self._version = -1
-        # Below the sessions: drawn once the page is connected, so the first row does not wait for
-        # up to 50 alerts (issue 21).
-        client = ui.context.client
-        if client.has_socket_connection:
-            self._draw()
-        else:
-            client.on_connect(self._draw)
+        self._draw()  # the board builds this once the page is connected (pages/dashboard.py)
         hub.alerts_changed.subscribe(self._draw)
 
     def _draw(self) -> None:

@@ -37,8 +37,9 @@ def today_options(points: list[TodayPoint] | None, module_name: Callable[[str], 
 
 
 class TodayChart:
-    """`module_name`: what the chart calls a module slug. The chart itself (ECharts: about 1 MB of
-    script) is drawn once the page is connected, so it does not hold back the first session row."""
+    """`module_name`: what the chart calls a module slug. The board builds it once the page is
+    connected (pages/dashboard.py), so the chart (ECharts: about 1 MB of script) does not hold back
+    the first session row."""
 
     def __init__(self, hub: Hub, module_name: Callable[[str], str]) -> None:
         self.module_name = module_name
@@ -51,11 +52,7 @@ class TodayChart:
                 "Amber: what the open sessions add so far; History counts them when they end."
             ).classes("text-xs text-gray-600").mark("today-definition")
             self.box = ui.element("div").classes("w-full h-64")  # the chart's place: nothing moves when it comes
-        client = ui.context.client
-        if client.has_socket_connection:
-            self._draw()
-        else:
-            client.on_connect(self._draw)
+        self._draw()
         hub.today_changed.subscribe(self.update)
 
     def _draw(self) -> None:

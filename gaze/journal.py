@@ -88,8 +88,10 @@ EntryBatch = list[JournalEntry]
 class JournalReader:
     """Follow journalctl; deliver entries in batches; restart with backoff from the last cursor.
 
-    `on_batch(entries)` must have durably processed the entries when it returns: the reader then
-    moves its cursor past them, so a restart resumes exactly after the last processed entry.
+    `on_batch(entries)` must have processed the entries when it returns: the reader then moves its
+    cursor past them, so a restart of journalctl resumes exactly after the last processed entry. It
+    saves them durably at once, or (a full catch-up batch, gaze/recorder.py) with the next ones: a
+    new process resumes after the last saved entry.
     """
 
     def __init__(

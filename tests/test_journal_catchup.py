@@ -90,8 +90,10 @@ async def test_a_quick_save_still_gets_full_batches_while_the_output_is_waiting(
     try:
         await _until(lambda: sum(map(len, batches)) >= ENTRIES, "the catch-up")
         sizes = [len(b) for b in batches]
-        assert sizes[1:-1] == [BATCH] * (len(sizes) - 2), sizes  # full, but for the first and the last
-        assert len(batches) <= ENTRIES // BATCH + 1, sizes
+        # full, but for the first, the last and (a loaded machine: a pause of journalctl's over 20 ms)
+        # one or two cut short; before: ~350 batches of 8 or 9 entries
+        assert len(batches) <= ENTRIES // BATCH + 3, sizes
+        assert sizes.count(BATCH) >= ENTRIES // BATCH - 2, sizes
         assert [e.message for b in batches for e in b] == lines
         journalkit.write_journal(journal, [journalkit.export_entry("info: live", BASE_US + ENTRIES)])
         await _until(lambda: len(batches) > len(sizes), "the live line", timeout_s=5.0)

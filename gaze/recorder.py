@@ -42,7 +42,7 @@ RETRY_TICK_S = 5.0  # the tick's own save retries no more often than this while 
 # from the saved checkpoint, as before.
 CATCH_UP_BATCH = 1000
 SAVE_ENTRIES = 25_000
-SAVE_RECORDS = 1000
+SAVE_RECORDS = 500
 SAVE_S = 2.0
 
 

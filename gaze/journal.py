@@ -48,6 +48,7 @@ HEALTHY_RUN_S = 10.0  # a journalctl that ran this long resets the backoff
 EXIT_WAIT_S = 2.0  # a journalctl whose output ended has this long to exit before it is killed
 READ_BYTES = 1 << 16  # one read of journalctl's output
 AHEAD_BATCHES = 1  # entries decoded ahead of the batch being saved: up to this many batches' worth
+HOLD_S = 0.02  # while output flows (reads this close together), a batch not full yet waits this long for more
 OUTPUT = "export"  # journalctl's output: a few times cheaper to write and to read than JSON (gaze/journal_export.py)
 
 
@@ -87,8 +88,10 @@ EntryBatch = list[JournalEntry]
 class JournalReader:
     """Follow journalctl; deliver entries in batches; restart with backoff from the last cursor.
 
-    `on_batch(entries)` must have durably processed the entries when it returns: the reader then
-    moves its cursor past them, so a restart resumes exactly after the last processed entry.
+    `on_batch(entries)` must have processed the entries when it returns: the reader then moves its
+    cursor past them, so a restart of journalctl resumes exactly after the last processed entry. It
+    saves them durably at once, or (a full catch-up batch, gaze/recorder.py) with the next ones: a
+    new process resumes after the last saved entry.
     """
 
     def __init__(
@@ -242,12 +245,12 @@ class JournalReader:
 
     async def _pump(self, process: asyncio.subprocess.Process) -> None:
         """Deliver what `_read_ahead` decodes: a batch when it holds `batch_size` entries, or when
-        nothing more has been decoded yet. A live line goes out at once; while catching up (the
-        output is already there) the next entries are decoded while a batch is saved, and the
-        batches grow up to `batch_size`, so that the fixed cost of each (a commit, the file
-        writes) is paid per batch, not per 64 KiB read."""
+        nothing more is coming now (`ReadAhead.coming`). A live line goes out at once; while
+        catching up (the output is already there: the reads follow each other) the next entries are
+        decoded while a batch is saved, and a batch waits until it holds `batch_size`, so that the
+        fixed cost of each (a commit, the file writes) is paid per batch, not per 64 KiB read."""
         assert process.stdout is not None
-        ahead = ReadAhead(AHEAD_BATCHES * self.batch_size)
+        ahead = ReadAhead(AHEAD_BATCHES * self.batch_size, HOLD_S)
         reading = asyncio.create_task(self._read_ahead(process.stdout, ahead))
         batch: EntryBatch = []
         try:
@@ -260,8 +263,8 @@ class JournalReader:
                 while len(batch) >= self.batch_size:
                     await self._deliver(batch[: self.batch_size])
                     batch = batch[self.batch_size :]
-                if ahead.empty() or self._stop.is_set():  # nothing more here yet: what we have goes out now
-                    batch = await self._deliver_any(batch)
+                if self._stop.is_set() or (batch and not await ahead.coming()):
+                    batch = await self._deliver_any(batch)  # nothing more is coming now: what we have goes out
                 if self._stop.is_set():
                     return
         finally:

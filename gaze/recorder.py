@@ -34,6 +34,16 @@ RETRY_FIRST_S = 0.5  # a batch the database refused is retried after this, doubl
 RETRY_MAX_S = 30.0  # … up to this
 FEED_SLICE = 250  # entries of a batch fed between two turns of the event loop
 RETRY_TICK_S = 5.0  # the tick's own save retries no more often than this while the database refuses
+# Catching up (issue 21): a batch of CATCH_UP_BATCH entries or more (the reader's batches are full
+# only while journalctl's output flows) is saved together with the next ones, up to SAVE_ENTRIES
+# entries, SAVE_RECORDS records waiting or SAVE_S seconds after the last save: each save's fixed
+# cost (the checkpoint with the open sessions, the session log's flush) is paid per SAVE_ENTRIES,
+# while one batch and at most SAVE_RECORDS records are in memory. What a kill loses is read again
+# from the saved checkpoint, as before.
+CATCH_UP_BATCH = 1000
+SAVE_ENTRIES = 25_000
+SAVE_RECORDS = 500
+SAVE_S = 2.0
 
 
 class Recorder:
@@ -76,6 +86,9 @@ class Recorder:
         self._access_staged = False
         self._clock_seen: tuple[int | None, float] = (None, time.monotonic())
         self._saved_version = self.store.version  # store.version the checkpoint holds
+        self._saved_cursor: str | None = None  # the cursor the checkpoint holds
+        self._fed_since_save = 0  # entries of catch-up batches fed since the last save
+        self._saved_at = time.monotonic()
         self.status = Status()  # the latest published; replaced, never changed
         self.reader_state.listeners.append(lambda _state: self.publish())
 
@@ -105,6 +118,7 @@ class Recorder:
     def restore(self) -> None:
         """Load the checkpoint and finish any log write a crash interrupted (blocking; call once)."""
         self.cursor, state = load_checkpoint(self.engine)
+        self._saved_cursor = self.cursor
         if state:
             self.store.load_state(state)
             last_line_at = state.get("last_line_at")
@@ -150,7 +164,8 @@ class Recorder:
     async def record(
         self, entries: EntryBatch, skipped_to: str | None = None, stopping: asyncio.Event | None = None
     ) -> None:
-        """Process a batch, then hold the reader until the checkpoint that includes it is saved.
+        """Process a batch, then hold the reader until the checkpoint that includes it is saved (a
+        catch-up batch: saved with the next ones, `_save_later`; the tick saves what is left).
 
         The batch is fed once: while the database refuses the write, the records, open sessions and
         cursor wait together in memory and the same write is retried with backoff (or at once when
@@ -165,6 +180,8 @@ class Recorder:
                     await asyncio.sleep(0)
                 self.feed_entries(entries[start : start + FEED_SLICE])
         self.cursor = last_cursor(entries) or skipped_to or self.cursor
+        if self._save_later(len(entries)):
+            return
         delay = RETRY_FIRST_S
         while not await self.persist():
             if stopping is not None and stopping.is_set():
@@ -176,6 +193,17 @@ class Recorder:
             delay = min(delay * 2, RETRY_MAX_S)
         if self.reader_state.status == "stalled":
             self.reader_state.set("following")
+
+    def _save_later(self, fed: int) -> bool:
+        """Is this catch-up batch saved with the next ones (CATCH_UP_BATCH, SAVE_ENTRIES, SAVE_S)?"""
+        if fed < CATCH_UP_BATCH or self.write_error is not None:
+            return False
+        self._fed_since_save += fed
+        return (
+            self._fed_since_save < SAVE_ENTRIES
+            and len(self.ingestor.pending_records) < SAVE_RECORDS
+            and time.monotonic() - self._saved_at < SAVE_S
+        )
 
     def feed_entries(self, entries: EntryBatch) -> None:
         """Process entries now; without a cursor (demo) they are persisted by the next tick.
@@ -217,7 +245,7 @@ class Recorder:
                 list(self.set_aside.pending),
                 self.store.open_json(),  # re-encodes only the sessions changed since the last save
             )
-            version, clock = self.store.version, self.store.clock_ms
+            version, clock, fed = self.store.version, self.store.clock_ms, self._fed_since_save
             try:
                 await asyncio.to_thread(self._commit, snap)
             except Exception as exc:
@@ -228,7 +256,9 @@ class Recorder:
             del ingestor.pending_records[: len(snap.records)]
             del ingestor.pending_access[: len(snap.access)]
             del self.set_aside.pending[: len(snap.aside)]
-            self._saved_version = version
+            self._saved_version, self._saved_cursor = version, snap.cursor
+            self._fed_since_save -= fed
+            self._saved_at = time.monotonic()
             if clock != self._clock_seen[0]:
                 self._clock_seen = (clock, time.monotonic())
             if self.write_error is not None:
@@ -294,6 +324,7 @@ class Recorder:
             or ingestor.pending_access
             or self.set_aside.pending
             or self.store.version != self._saved_version
+            or self.cursor != self._saved_cursor
         )
 
     def _retry_files(self) -> None:

@@ -68,6 +68,16 @@ def user_of_usual(rest: str, trailer: str, query: str, named: str | None) -> str
     return user or GUEST
 
 
+def user_of_query(query: str) -> str | None:
+    """The user a request's query string names (DESIGN §2 step 6), None when it names no one."""
+    return _query_identity(query)
+
+
+def user_of_token(token: str) -> str | None:
+    """The user morgan's ` user=` token names (`+` a space, percent-decoded), None when no one."""
+    return _morgan_token(token)
+
+
 def normalize_user(value: object) -> str | None:
     """DESIGN §2 step 6 normalisation; None means "nothing here". Control characters become spaces
     first (DESIGN §4), so a value that was only control characters is nothing, like a blank one."""

@@ -55,10 +55,12 @@ _TIMESTAMP_MS = re.compile(r"\[(\d{4}-\d\d-\d\dT\d\d:\d\d):([0-5]\d)\.(\d{3})Z\]
 _USUAL = re.compile(
     r"info: ([0-9A-Fa-f:.]+) "  # the address token: no quote, no bracket, no blank
     r"(?:user=([\x21\x23-\x5a\x5c-\x7e]+) )?"  # morgan's user= (printable ASCII, no `"` or `[`)
-    r"- \[([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])\.([0-9]{3})Z\] "
+    r"- \[([0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]):([0-5][0-9])\.([0-9][0-9][0-9])Z\] "
     r'"GET ([^ "]+) HTTP/1\.[01]"'
-    r"( ([0-9]{3}))(?= |\Z)",  # the status, then a blank or the end: the rest is not scanned
+    r" ([0-9][0-9][0-9])(?= |\Z)",  # the status, then a blank or the end: the rest is not scanned
 )
+_SECOND_MS = {f"{s:02}": s * 1000 for s in range(60)}  # `_USUAL`'s seconds and milliseconds, as read
+_MILLI = {f"{ms:03}": ms for ms in range(1000)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
@@ -184,7 +186,7 @@ def _usual(message: str, usual: re.Match[str], include_loopback: bool) -> Hit | 
     """`_full` for a line `_USUAL` matched: the same steps on the parts it found. The remote-user
     field is `-` there (no source), morgan's user= token is the one `_USUAL` read, and the bracketed
     time is `_USUAL`'s (the first `[` after the address)."""
-    token, named, minute, second, milli, target, _, code = usual.groups()
+    token, named, minute, second, milli, target, code = usual.groups()
     if code >= "400":
         return BAD_STATUS
     target_info = _target[target]
@@ -196,20 +198,24 @@ def _usual(message: str, usual: re.Match[str], include_loopback: bool) -> Hit | 
     if ip[1] and not include_loopback:
         return LOOPBACK
     module, kind, query, user = target_info  # user: who the query names, else Guest
-    # identity.user_of_usual's sources, in its order, without its work where the line has no other:
-    # the trailer (the status on) can hold a JSON object only when it ends in `}` or a blank
+    # identity.user_of_usual's sources in its order, without its work where the line has no other:
+    # the trailer (from the blank before the status) holds a JSON object only if it ends in `}` or a blank
     last = message[-1]
     if last == "}" or last.isspace():
-        user = user_of_usual(message[usual.end(1) : usual.start(6) - 5], message[usual.start(7) :], query, named)
-    elif named is not None:  # morgan's user= names someone: that is the user, whatever follows
-        user = _named_user[named] or user_of_usual(
-            message[usual.end(1) : usual.start(6) - 5], message[usual.start(7) :], query, named
-        )
+        user = _user_of_usual(message, usual, query, named)
+    elif named is not None:  # morgan's user= token names someone: that is the user, whatever follows
+        user = _named_user[named] or _user_of_usual(message, usual, query, named)
     elif message.find(":", usual.start(7)) >= 0 or message.find("=", usual.start(7)) >= 0:  # a header?
-        user = user_of_usual(message[usual.end(1) : usual.start(6) - 5], message[usual.start(7) :], query, named)
+        user = _user_of_usual(message, usual, query, named)
     minute_ms = _minute_ms[minute]
-    time_ms = None if minute_ms is None else minute_ms + int(second + milli)  # milli: three digits
+    time_ms = None if minute_ms is None else minute_ms + _SECOND_MS[second] + _MILLI[milli]
     return _new_hit(Hit, (kind, ip[0], user, module, time_ms))
+
+
+def _user_of_usual(message: str, usual: re.Match[str], query: str, named: str | None) -> str:
+    """identity.user_of_usual on the parts of a line `_USUAL` matched: between the address and the
+    request, and from the blank before the status on."""
+    return user_of_usual(message[usual.end(1) : usual.start(6) - 5], message[usual.start(7) - 1 :], query, named)
 
 
 def _who_and_when(rest: str, trailer: str, query: str) -> tuple[str, int | None]:

@@ -11,7 +11,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gaze.logline import GUEST, MAX_CLOCK_SKEW_MS, Hit
 
@@ -42,8 +42,7 @@ class OpenSession:
         return (self.ip, self.user)
 
 
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
+class SessionRecord(NamedTuple):  # a tuple: a dense day closes one every ~9 lines, so it must be cheap
     ip: str
     user: str
     module: str
@@ -54,6 +53,10 @@ class SessionRecord:
     @property
     def duration_s(self) -> int:
         return (self.end_ms - self.start_ms) // 1000
+
+
+# a record from its fields as one tuple: tuple.__new__ itself, without SessionRecord()'s Python-level __new__
+_new_record: Callable[[type[SessionRecord], tuple[str, str, str, int, int, str]], SessionRecord] = tuple.__new__
 
 
 Listener = Callable[[list[SessionRecord]], None]
@@ -123,7 +126,7 @@ class SessionStore:
         key = (ip, user)
         current = opened.get(key)
         if current is not None and current.module == module:
-            if kind == "entry":
+            if kind == "entry" and user != GUEST:
                 self._sign_in(hit, t, closed)
             current.last_ms = t  # the common case: a request on the module already open
             opened.move_to_end(key)
@@ -210,17 +213,24 @@ class SessionStore:
         return current is not None  # portal thumbnail fan-out: the user is on another module
 
     def _open_session(self, hit: Hit, t: int, current: OpenSession | None, closed: list[SessionRecord]) -> None:
-        self._sign_in(hit, t, closed)
+        _, ip, user, module, _ = hit
+        if user != GUEST:
+            self._sign_in(hit, t, closed)
         if current is not None:
             self._close(current, t, SWITCH, closed)
-        while len(self._open) >= self.max_sessions:
-            oldest = next(iter(self._open.values()))
+        opened = self._open
+        while len(opened) >= self.max_sessions:
+            oldest = next(iter(opened.values()))
             self.dropped += 1
             self._close(oldest, oldest.last_ms, CAPACITY, closed)
-        session = OpenSession(hit.ip, hit.user, hit.module, t, t)
-        self._open[session.key] = session
-        self._by_ip.setdefault(hit.ip, set()).add(hit.user)
-        self._changed(session.key, session)
+        key = (ip, user)
+        session = opened[key] = OpenSession(ip, user, module, t, t)
+        users = self._by_ip.get(ip)
+        if users is None:
+            self._by_ip[ip] = {user}
+        else:
+            users.add(user)
+        self._changed(key, session)
 
     def _sign_in(self, hit: Hit, t: int, closed: list[SessionRecord]) -> None:
         """A signed-in hit retires the Guest session at the same address, at t."""
@@ -237,15 +247,16 @@ class SessionStore:
             self._close(oldest, oldest.last_ms, IDLE, closed)
 
     def _close(self, session: OpenSession, end_ms: int, reason: str, closed: list[SessionRecord]) -> None:
-        key = session.key
+        ip, user, start = session.ip, session.user, session.start_ms
+        key = (ip, user)
         del self._open[key]
-        users = self._by_ip[session.ip]
-        users.discard(session.user)
+        users = self._by_ip[ip]
+        users.discard(user)
         if not users:
-            del self._by_ip[session.ip]
+            del self._by_ip[ip]
         self._changed(key, None)
-        if end_ms - session.start_ms >= 1000:
-            closed.append(SessionRecord(session.ip, session.user, session.module, session.start_ms, end_ms, reason))
+        if end_ms - start >= 1000:
+            closed.append(_new_record(SessionRecord, (ip, user, session.module, start, end_ms, reason)))
 
     def _changed(self, key: Key, session: OpenSession | None) -> None:
         self.version += 1

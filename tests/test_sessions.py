@@ -191,3 +191,15 @@ def test_saved_open_sessions_equal_a_full_rebuild_after_every_batch(shape: str, 
         if rng.random() < 0.05:  # a restart from what was saved
             store.load_state(json.loads(saved))
     assert len(store) > 0
+
+
+def test_a_record_is_a_fixed_value() -> None:
+    store = SessionStore()
+    store.feed(Hit("entry", "10.0.0.1", "Guest", "cdn_math", 1_000), 1_000)
+    store.feed(Hit("asset", "10.0.0.1", "Guest", "cdn_math", 61_500), 61_500)
+    [record] = store.close_all()
+    assert record == SessionRecord("10.0.0.1", "Guest", "cdn_math", 1_000, 61_500, "end")
+    assert (record.module, record.start_ms, record.end_ms, record.duration_s) == ("cdn_math", 1_000, 61_500, 60)
+    assert len({record, SessionRecord("10.0.0.1", "Guest", "cdn_math", 1_000, 61_500, "end")}) == 1
+    with pytest.raises(AttributeError):
+        record.end_ms = 0  # type: ignore[misc]

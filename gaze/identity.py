@@ -98,6 +98,13 @@ def normalize_user(value: object) -> str | None:
     return text
 
 
+def json_may_name(message: str, at: int) -> bool:
+    """False when the trailer `message[at:]` holds no JSON object that could name someone (what
+    `_json_identity` finds there is then None): no `{`, or after it no identity key and no escape."""
+    pos = message.find("{", at)
+    return pos >= 0 and (_JSON_KEY_HINT.search(message, pos) is not None or message.find("\\", at) >= 0)
+
+
 def _json_identity(trailer: str) -> str | None:
     text = trailer.rstrip()
     if not text.endswith("}"):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from gaze.identity import GUEST, normalize_user, user_of, user_of_query, user_of_token, user_of_usual
+from gaze.identity import GUEST, json_may_name, normalize_user, user_of, user_of_query, user_of_token, user_of_usual
 from gaze.logs import clean_field
 
 __all__ = [  # GUEST and normalize_user are gaze.identity's, found here too
@@ -199,13 +199,13 @@ def _usual(message: str, usual: re.Match[str], include_loopback: bool) -> Hit | 
         return LOOPBACK
     module, kind, query, user = target_info  # user: who the query names, else Guest
     # identity.user_of_usual's sources in its order, without its work where the line has no other:
-    # the trailer (from the blank before the status) holds a JSON object only if it ends in `}` or a blank
-    last = message[-1]
-    if last == "}" or last.isspace():
+    # the trailer (the status on) holds a JSON object only if it ends in `}` or a blank
+    last, at = message[-1], usual.start(7)
+    if (last == "}" or last.isspace()) and json_may_name(message, at):
         user = _user_of_usual(message, usual, query, named)
     elif named is not None:  # morgan's user= token names someone: that is the user, whatever follows
         user = _named_user[named] or _user_of_usual(message, usual, query, named)
-    elif message.find(":", usual.start(7)) >= 0 or message.find("=", usual.start(7)) >= 0:  # a header?
+    elif message.find(":", at) >= 0 or message.find("=", at) >= 0:  # a header?
         user = _user_of_usual(message, usual, query, named)
     minute_ms = _minute_ms[minute]
     time_ms = None if minute_ms is None else minute_ms + _SECOND_MS[second] + _MILLI[milli]

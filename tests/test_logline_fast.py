@@ -128,6 +128,10 @@ USUAL = 'info: 10.0.0.7 {who}- [2026-05-04T10:00:00.000Z] "GET /modules/cdn_math
         ("user=- ", "index.html", "", "Guest"),
         ("user=anonymous ", "index.html", ' 12 "http://x/" "ua"', "Guest"),
         ("user=Ama%40X.org ", "img/a.png", ' 12 "-" "ua" {"timestamp":"t"}', "ama@x.org"),
+        ("user=kofi ", "index.html", ' 12 {"timestamp":"t"}', "kofi"),  # a JSON object naming no one
+        ("user=kofi ", "index.html", ' 12 {"\\u0075ser":"ana"}', "ana"),  # an escaped key still names
+        ("", "index.html?user=esi", ' 12 {"timestamp":"t"} ', "esi"),
+        ("", "index.html", ' 12 {"note":"x"} {"mail":"Y@Z.org"}', "y@z.org"),
         ("", "index.html", " 12 a=b", "Guest"),
         ("", "index.html", " ", "Guest"),
     ],

@@ -60,6 +60,7 @@ _new_record: Callable[[type[SessionRecord], tuple[str, str, str, int, int, str]]
 
 
 Listener = Callable[[list[SessionRecord]], None]
+_FAR_PAST = -(1 << 62)  # ms: before any hit
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # compact, as the checkpoint is saved
 
 
@@ -69,7 +70,10 @@ class SessionStore:
     def __init__(self, idle_timeout_s: int = 300, max_sessions: int = 20_000, *, track_changes: bool = False):
         self.idle_ms = idle_timeout_s * 1000
         self.max_sessions = max_sessions
-        self.clock_ms: int | None = None  # latest hit time processed
+        self._clock: int | None = None  # latest hit time processed (clock_ms)
+        # no open session's last request is earlier than this: nothing can idle out before it + idle_ms,
+        # so most hits need not look at the oldest session (kept by feed; _FAR_PAST = look now)
+        self._idle_floor = _FAR_PAST
         self.dropped = 0  # sessions closed early because the store was full
         self.version = 0  # bumped on every change; cheap "did anything happen" check for observers
         self._open: OrderedDict[Key, OpenSession] = OrderedDict()
@@ -83,6 +87,16 @@ class SessionStore:
         self._dirty: set[Key] | None = None
 
     # ------------------------------------------------------------------ observing
+
+    @property
+    def clock_ms(self) -> int | None:
+        """The latest hit time processed (None before the first)."""
+        return self._clock
+
+    @clock_ms.setter
+    def clock_ms(self, value: int | None) -> None:  # a takeover, a loaded state: feed looks again
+        self._clock = value
+        self._idle_floor = _FAR_PAST
 
     def __len__(self) -> int:
         return len(self._open)
@@ -111,18 +125,22 @@ class SessionStore:
         if t is None or (journal_ms is not None and not -MAX_CLOCK_SKEW_MS <= t - journal_ms <= MAX_CLOCK_SKEW_MS):
             t = hit.at(journal_ms)  # inline above for the usual case: a believable bracketed time
         closed: list[SessionRecord] = []
-        clock = self.clock_ms
+        clock = self._clock
         if clock is not None and t < clock:
             if clock - t > MAX_CLOCK_SKEW_MS:  # the clock was set back: start again from this hit
                 for session in list(self._open.values()):
                     self._close(session, session.last_ms, CLOCK_SET_BACK, closed)
+                self._idle_floor = _FAR_PAST
             else:  # never earlier than the latest hit already processed
                 t = clock
-        self.clock_ms = t
+        self._clock = t
         opened = self._open
         cutoff = t - self.idle_ms
-        if opened and next(iter(opened.values())).last_ms <= cutoff:
-            self._expire(cutoff, closed)
+        if self._idle_floor <= cutoff:  # the oldest session may have idled out: look at it
+            if opened and next(iter(opened.values())).last_ms <= cutoff:
+                self._expire(cutoff, closed)
+            # later hits are at t or after (the clock only moves on), so whatever they touch is not older
+            self._idle_floor = min(next(iter(opened.values())).last_ms, t) if opened else t
         key = (ip, user)
         current = opened.get(key)
         if current is not None and current.module == module:

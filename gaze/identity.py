@@ -68,6 +68,16 @@ def user_of_usual(rest: str, trailer: str, query: str, named: str | None) -> str
     return user or GUEST
 
 
+def user_of_query(query: str) -> str | None:
+    """The user a request's query string names (DESIGN §2 step 6), None when it names no one."""
+    return _query_identity(query)
+
+
+def user_of_token(token: str) -> str | None:
+    """The user morgan's ` user=` token names (`+` a space, percent-decoded), None when no one."""
+    return _morgan_token(token)
+
+
 def normalize_user(value: object) -> str | None:
     """DESIGN §2 step 6 normalisation; None means "nothing here". Control characters become spaces
     first (DESIGN §4), so a value that was only control characters is nothing, like a blank one."""
@@ -86,6 +96,13 @@ def normalize_user(value: object) -> str | None:
     if text.lower() in ("guest", "anonymous"):
         return GUEST
     return text
+
+
+def json_may_name(message: str, at: int) -> bool:
+    """False when the trailer `message[at:]` holds no JSON object that could name someone (what
+    `_json_identity` finds there is then None): no `{`, or after it no identity key and no escape."""
+    pos = message.find("{", at)
+    return pos >= 0 and (_JSON_KEY_HINT.search(message, pos) is not None or message.find("\\", at) >= 0)
 
 
 def _json_identity(trailer: str) -> str | None:

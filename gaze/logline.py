@@ -9,11 +9,10 @@ import ipaddress
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from gaze.identity import GUEST, normalize_user, user_of, user_of_usual
+from gaze.identity import GUEST, json_may_name, normalize_user, user_of, user_of_query, user_of_token, user_of_usual
 from gaze.logs import clean_field
 
 __all__ = [  # GUEST and normalize_user are gaze.identity's, found here too
@@ -56,15 +55,42 @@ _TIMESTAMP_MS = re.compile(r"\[(\d{4}-\d\d-\d\dT\d\d:\d\d):([0-5]\d)\.(\d{3})Z\]
 _USUAL = re.compile(
     r"info: ([0-9A-Fa-f:.]+) "  # the address token: no quote, no bracket, no blank
     r"(?:user=([\x21\x23-\x5a\x5c-\x7e]+) )?"  # morgan's user= (printable ASCII, no `"` or `[`)
-    r"- \[([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])\.([0-9]{3})Z\] "
+    r"- \[([0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]):([0-5][0-9])\.([0-9][0-9][0-9])Z\] "
     r'"GET ([^ "]+) HTTP/1\.[01]"'
-    r"( ([0-9]{3}))(?= |\Z)",  # the status, then a blank or the end: the rest is not scanned
+    r" ([0-9][0-9][0-9])(?= |\Z)",  # the status, then a blank or the end: the rest is not scanned
 )
+_SECOND_MS = {f"{s:02}": s * 1000 for s in range(60)}  # `_USUAL`'s seconds and milliseconds, as read
+_MILLI = {f"{ms:03}": ms for ms in range(1000)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
 MAX_CLOCK_SKEW_MS = 3_600_000  # DESIGN §2.7 and §3: an hour
+
+V = TypeVar("V")
+
+
+class _Memo(dict[str, V]):
+    """The answers of a pure function of a string, `memo[text]` (one dict lookup once known; an
+    lru_cache call costs more, on every line). Forgotten all at once when `maxsize` are kept;
+    `cache_clear()` as functools' caches."""
+
+    __slots__ = ("_compute", "_maxsize")
+
+    def __init__(self, compute: Callable[[str], V], maxsize: int) -> None:
+        super().__init__()
+        self._compute = compute
+        self._maxsize = maxsize
+
+    def __missing__(self, text: str) -> V:
+        value = self._compute(text)
+        if len(self) >= self._maxsize:
+            self.clear()
+        self[text] = value
+        return value
+
+    def cache_clear(self) -> None:
+        self.clear()
 
 
 class Hit(NamedTuple):  # made once per hit: see _hit
@@ -138,15 +164,15 @@ def _full(message: str, start: int, include_loopback: bool) -> Hit | str:
             status = _STATUS.match(trailer)
             if status and int(status.group(1)) >= 400:
                 return BAD_STATUS
-    target_info = _target(target)
+    target_info = _target[target]
     if target_info is None:
         return NO_MODULE
-    module, kind, query = target_info
+    module, kind, query, _ = target_info
 
     token = _TOKEN.match(message, start + 5, req)
     if token is None:
         return BAD_ADDRESS
-    ip = _address(token.group(1))
+    ip = _address[token.group(1)]
     if ip is None:
         return BAD_ADDRESS
     if not include_loopback and ip[1]:
@@ -157,30 +183,39 @@ def _full(message: str, start: int, include_loopback: bool) -> Hit | str:
 
 
 def _usual(message: str, usual: re.Match[str], include_loopback: bool) -> Hit | str:
-    """`_classify` for a line `_USUAL` matched: the same steps on the parts it found. The remote-user
+    """`_full` for a line `_USUAL` matched: the same steps on the parts it found. The remote-user
     field is `-` there (no source), morgan's user= token is the one `_USUAL` read, and the bracketed
     time is `_USUAL`'s (the first `[` after the address)."""
-    token, named, minute, second, milli, target, _, code = usual.groups()
-    trailer = message[usual.start(7) :]  # the status, then anything
+    token, named, minute, second, milli, target, code = usual.groups()
     if code >= "400":
         return BAD_STATUS
-    target_info = _target(target)
+    target_info = _target[target]
     if target_info is None:
         return NO_MODULE
-    ip = _address(token)
+    ip = _address[token]
     if ip is None:
         return BAD_ADDRESS
-    if not include_loopback and ip[1]:
+    if ip[1] and not include_loopback:
         return LOOPBACK
-    module, kind, query = target_info
-    last = trailer[-1]  # the trailer holds at least the status
-    if named is None and not query and last != "}" and not last.isspace() and ":" not in trailer and "=" not in trailer:
-        user = GUEST  # the usual line names no one: what user_of_usual finds, without its work
-    else:
-        user = user_of_usual(message[usual.end(1) : usual.start(6) - 5], trailer, query, named)
-    minute_ms = _minute_ms(minute)
-    time_ms = None if minute_ms is None else minute_ms + int(second + milli)  # milli: three digits
+    module, kind, query, user = target_info  # user: who the query names, else Guest
+    # identity.user_of_usual's sources in its order, without its work where the line has no other:
+    # the trailer (the status on) holds a JSON object only if it ends in `}` or a blank
+    last, at = message[-1], usual.start(7)
+    if (last == "}" or last.isspace()) and json_may_name(message, at):
+        user = _user_of_usual(message, usual, query, named)
+    elif named is not None:  # morgan's user= token names someone: that is the user, whatever follows
+        user = _named_user[named] or _user_of_usual(message, usual, query, named)
+    elif message.find(":", at) >= 0 or message.find("=", at) >= 0:  # a header?
+        user = _user_of_usual(message, usual, query, named)
+    minute_ms = _minute_ms[minute]
+    time_ms = None if minute_ms is None else minute_ms + _SECOND_MS[second] + _MILLI[milli]
     return _new_hit(Hit, (kind, ip[0], user, module, time_ms))
+
+
+def _user_of_usual(message: str, usual: re.Match[str], query: str, named: str | None) -> str:
+    """identity.user_of_usual on the parts of a line `_USUAL` matched: between the address and the
+    request, and from the blank before the status on."""
+    return user_of_usual(message[usual.end(1) : usual.start(6) - 5], message[usual.start(7) - 1 :], query, named)
 
 
 def _who_and_when(rest: str, trailer: str, query: str) -> tuple[str, int | None]:
@@ -189,7 +224,7 @@ def _who_and_when(rest: str, trailer: str, query: str) -> tuple[str, int | None]
     time_ms = None
     usual = _TIMESTAMP_MS.search(rest)
     if usual:  # `[2024-07-02T03:13:12.202Z]`: the minute is parsed once, seconds and ms added
-        minute = _minute_ms(usual.group(1))
+        minute = _minute_ms[usual.group(1)]
         if minute is not None:
             time_ms = minute + int(usual.group(2)) * 1000 + int(usual.group(3))
     else:
@@ -202,9 +237,9 @@ def _who_and_when(rest: str, trailer: str, query: str) -> tuple[str, int | None]
 # ---------------------------------------------------------------- path and module
 
 
-@lru_cache(maxsize=16384)
-def _target(target: str) -> tuple[str, Kind, str] | None:
-    """(module, kind, raw query) for a request target, or None when it names no module."""
+def _target_info(target: str) -> tuple[str, Kind, str, str] | None:
+    """(module, kind, raw query, the user the query names or Guest) for a request target, or None when
+    it names no module."""
     if "://" in target:
         parts = urlsplit(target)
         raw_path, query = parts.path, parts.query
@@ -216,7 +251,10 @@ def _target(target: str) -> tuple[str, Kind, str] | None:
     if module is None:
         return None
     kind: Kind = "entry" if path.rstrip("/").lower().endswith("/index.html") else "asset"
-    return module, kind, query
+    return module, kind, query, (user_of_query(query) if query else None) or GUEST
+
+
+_target = _Memo(_target_info, 16384)
 
 
 def module_from_path(raw_path: str) -> str | None:
@@ -262,8 +300,7 @@ def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
         return None
 
 
-@lru_cache(maxsize=4096)
-def _address(token: str) -> tuple[str, bool] | None:
+def _address_info(token: str) -> tuple[str, bool] | None:
     """(canonical address, is loopback/unspecified) or None when the token is not an address."""
     addr = parse_address(token)
     if addr is None:
@@ -271,12 +308,18 @@ def _address(token: str) -> tuple[str, bool] | None:
     return clean_field(str(addr)), addr.is_loopback or addr.is_unspecified  # an IPv6 zone may hold any byte
 
 
+_address = _Memo(_address_info, 4096)
+_named_user = _Memo(user_of_token, 4096)  # who morgan's user= token names
+
+
 # ---------------------------------------------------------------- time
 
 
-@lru_cache(maxsize=2048)
-def _minute_ms(text: str) -> int | None:
+def _minute_info(text: str) -> int | None:
     return _iso_ms(text + ":00Z")
+
+
+_minute_ms = _Memo(_minute_info, 2048)
 
 
 def _iso_ms(text: str) -> int | None:

@@ -11,7 +11,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gaze.logline import GUEST, MAX_CLOCK_SKEW_MS, Hit
 
@@ -42,8 +42,7 @@ class OpenSession:
         return (self.ip, self.user)
 
 
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
+class SessionRecord(NamedTuple):  # a tuple: a dense day closes one every ~9 lines, so it must be cheap
     ip: str
     user: str
     module: str
@@ -56,7 +55,12 @@ class SessionRecord:
         return (self.end_ms - self.start_ms) // 1000
 
 
+# a record from its fields as one tuple: tuple.__new__ itself, without SessionRecord()'s Python-level __new__
+_new_record: Callable[[type[SessionRecord], tuple[str, str, str, int, int, str]], SessionRecord] = tuple.__new__
+
+
 Listener = Callable[[list[SessionRecord]], None]
+_FAR_PAST = -(1 << 62)  # ms: before any hit
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # compact, as the checkpoint is saved
 
 
@@ -66,7 +70,10 @@ class SessionStore:
     def __init__(self, idle_timeout_s: int = 300, max_sessions: int = 20_000, *, track_changes: bool = False):
         self.idle_ms = idle_timeout_s * 1000
         self.max_sessions = max_sessions
-        self.clock_ms: int | None = None  # latest hit time processed
+        self._clock: int | None = None  # latest hit time processed (clock_ms)
+        # no open session's last request is earlier than this: nothing can idle out before it + idle_ms,
+        # so most hits need not look at the oldest session (kept by feed; _FAR_PAST = look now)
+        self._idle_floor = _FAR_PAST
         self.dropped = 0  # sessions closed early because the store was full
         self.version = 0  # bumped on every change; cheap "did anything happen" check for observers
         self._open: OrderedDict[Key, OpenSession] = OrderedDict()
@@ -80,6 +87,16 @@ class SessionStore:
         self._dirty: set[Key] | None = None
 
     # ------------------------------------------------------------------ observing
+
+    @property
+    def clock_ms(self) -> int | None:
+        """The latest hit time processed (None before the first)."""
+        return self._clock
+
+    @clock_ms.setter
+    def clock_ms(self, value: int | None) -> None:  # a takeover, a loaded state: feed looks again
+        self._clock = value
+        self._idle_floor = _FAR_PAST
 
     def __len__(self) -> int:
         return len(self._open)
@@ -108,22 +125,26 @@ class SessionStore:
         if t is None or (journal_ms is not None and not -MAX_CLOCK_SKEW_MS <= t - journal_ms <= MAX_CLOCK_SKEW_MS):
             t = hit.at(journal_ms)  # inline above for the usual case: a believable bracketed time
         closed: list[SessionRecord] = []
-        clock = self.clock_ms
+        clock = self._clock
         if clock is not None and t < clock:
             if clock - t > MAX_CLOCK_SKEW_MS:  # the clock was set back: start again from this hit
                 for session in list(self._open.values()):
                     self._close(session, session.last_ms, CLOCK_SET_BACK, closed)
+                self._idle_floor = _FAR_PAST
             else:  # never earlier than the latest hit already processed
                 t = clock
-        self.clock_ms = t
+        self._clock = t
         opened = self._open
         cutoff = t - self.idle_ms
-        if opened and next(iter(opened.values())).last_ms <= cutoff:
-            self._expire(cutoff, closed)
+        if self._idle_floor <= cutoff:  # the oldest session may have idled out: look at it
+            if opened and next(iter(opened.values())).last_ms <= cutoff:
+                self._expire(cutoff, closed)
+            # later hits are at t or after (the clock only moves on), so whatever they touch is not older
+            self._idle_floor = min(next(iter(opened.values())).last_ms, t) if opened else t
         key = (ip, user)
         current = opened.get(key)
         if current is not None and current.module == module:
-            if kind == "entry":
+            if kind == "entry" and user != GUEST:
                 self._sign_in(hit, t, closed)
             current.last_ms = t  # the common case: a request on the module already open
             opened.move_to_end(key)
@@ -210,17 +231,24 @@ class SessionStore:
         return current is not None  # portal thumbnail fan-out: the user is on another module
 
     def _open_session(self, hit: Hit, t: int, current: OpenSession | None, closed: list[SessionRecord]) -> None:
-        self._sign_in(hit, t, closed)
+        _, ip, user, module, _ = hit
+        if user != GUEST:
+            self._sign_in(hit, t, closed)
         if current is not None:
             self._close(current, t, SWITCH, closed)
-        while len(self._open) >= self.max_sessions:
-            oldest = next(iter(self._open.values()))
+        opened = self._open
+        while len(opened) >= self.max_sessions:
+            oldest = next(iter(opened.values()))
             self.dropped += 1
             self._close(oldest, oldest.last_ms, CAPACITY, closed)
-        session = OpenSession(hit.ip, hit.user, hit.module, t, t)
-        self._open[session.key] = session
-        self._by_ip.setdefault(hit.ip, set()).add(hit.user)
-        self._changed(session.key, session)
+        key = (ip, user)
+        session = opened[key] = OpenSession(ip, user, module, t, t)
+        users = self._by_ip.get(ip)
+        if users is None:
+            self._by_ip[ip] = {user}
+        else:
+            users.add(user)
+        self._changed(key, session)
 
     def _sign_in(self, hit: Hit, t: int, closed: list[SessionRecord]) -> None:
         """A signed-in hit retires the Guest session at the same address, at t."""
@@ -237,15 +265,16 @@ class SessionStore:
             self._close(oldest, oldest.last_ms, IDLE, closed)
 
     def _close(self, session: OpenSession, end_ms: int, reason: str, closed: list[SessionRecord]) -> None:
-        key = session.key
+        ip, user, start = session.ip, session.user, session.start_ms
+        key = (ip, user)
         del self._open[key]
-        users = self._by_ip[session.ip]
-        users.discard(session.user)
+        users = self._by_ip[ip]
+        users.discard(user)
         if not users:
-            del self._by_ip[session.ip]
+            del self._by_ip[ip]
         self._changed(key, None)
-        if end_ms - session.start_ms >= 1000:
-            closed.append(SessionRecord(session.ip, session.user, session.module, session.start_ms, end_ms, reason))
+        if end_ms - start >= 1000:
+            closed.append(_new_record(SessionRecord, (ip, user, session.module, start, end_ms, reason)))
 
     def _changed(self, key: Key, session: OpenSession | None) -> None:
         self.version += 1

@@ -111,3 +111,48 @@ def records(messages: list[tuple[int, str]], results: list[Hit | str]) -> list[S
             store.feed(result, time_ms)
     store.close_all()
     return out
+
+
+USUAL = 'info: 10.0.0.7 {who}- [2026-05-04T10:00:00.000Z] "GET /modules/cdn_math/{target} HTTP/1.1" 200{tail}'
+
+
+@pytest.mark.parametrize(
+    ("who", "target", "tail", "user"),
+    [
+        ("", "index.html?user=esi", "", "esi"),  # the query names the user: the target's answer
+        ("", "index.html?login=kwame&user=", "", "kwame"),
+        ("", "index.html?user=esi", " x-user: ama", "ama"),  # a header beats the query
+        ("", "index.html?user=esi", ' 12 "-" "ua" {"user":"ana"}', "ana"),  # so does a JSON object
+        ("user=kofi ", "index.html?user=esi", " 12 x-user=ama", "kofi"),  # morgan's token beats both
+        ("user=- ", "index.html?user=esi", " x-remote-user=yaw", "yaw"),  # a token naming no one
+        ("user=- ", "index.html", "", "Guest"),
+        ("user=anonymous ", "index.html", ' 12 "http://x/" "ua"', "Guest"),
+        ("user=Ama%40X.org ", "img/a.png", ' 12 "-" "ua" {"timestamp":"t"}', "ama@x.org"),
+        ("user=kofi ", "index.html", ' 12 {"timestamp":"t"}', "kofi"),  # a JSON object naming no one
+        ("user=kofi ", "index.html", ' 12 {"\\u0075ser":"ana"}', "ana"),  # an escaped key still names
+        ("", "index.html?user=esi", ' 12 {"timestamp":"t"} ', "esi"),
+        ("", "index.html", ' 12 {"note":"x"} {"mail":"Y@Z.org"}', "y@z.org"),
+        ("", "index.html", " 12 a=b", "Guest"),
+        ("", "index.html", " ", "Guest"),
+    ],
+)
+def test_usual_line_names_the_user_the_full_rule_names(who: str, target: str, tail: str, user: str) -> None:
+    line = USUAL.format(who=who, target=target, tail=tail)
+    assert logline._USUAL.match(line, 0) is not None  # the fast path reads it
+    hit = classify(line)
+    assert isinstance(hit, Hit) and hit.user == user
+    assert hit == reference(line, False)
+
+
+def test_memo_answers_the_same_and_forgets_everything_when_full() -> None:
+    calls: list[str] = []
+
+    def compute(text: str) -> int:
+        calls.append(text)
+        return len(text)
+
+    memo = logline._Memo(compute, 2)
+    assert [memo["a"], memo["bb"], memo["a"]] == [1, 2, 1] and calls == ["a", "bb"]  # known: not computed again
+    assert memo["ccc"] == 3 and dict(memo) == {"ccc": 3}  # full: forgotten at once, so it stays bounded
+    memo.cache_clear()
+    assert memo["a"] == 1 and calls == ["a", "bb", "ccc", "a"]

@@ -191,3 +191,39 @@ def test_saved_open_sessions_equal_a_full_rebuild_after_every_batch(shape: str, 
         if rng.random() < 0.05:  # a restart from what was saved
             store.load_state(json.loads(saved))
     assert len(store) > 0
+
+
+def test_a_record_is_a_fixed_value() -> None:
+    store = SessionStore()
+    store.feed(Hit("entry", "10.0.0.1", "Guest", "cdn_math", 1_000), 1_000)
+    store.feed(Hit("asset", "10.0.0.1", "Guest", "cdn_math", 61_500), 61_500)
+    [record] = store.close_all()
+    assert record == SessionRecord("10.0.0.1", "Guest", "cdn_math", 1_000, 61_500, "end")
+    assert (record.module, record.start_ms, record.end_ms, record.duration_s) == ("cdn_math", 1_000, 61_500, 60)
+    assert len({record, SessionRecord("10.0.0.1", "Guest", "cdn_math", 1_000, 61_500, "end")}) == 1
+    with pytest.raises(AttributeError):
+        record.end_ms = 0  # type: ignore[misc]
+
+
+def test_idle_sessions_close_after_the_clock_is_set_back_or_set() -> None:
+    store = SessionStore(idle_timeout_s=300)
+    store.feed(hit("10.0.0.1", "a", "m", 10_000), None)
+    store.feed(hit("10.0.0.1", "a", "m", 10_010, "asset"), None)
+    [first] = store.feed(hit("10.0.0.2", "b", "m", 10_400), None)  # 10.0.0.1 idle since 10_010
+    assert (first.ip, first.reason, first.duration_s) == ("10.0.0.1", "idle", 10)
+    store.feed(hit("10.0.0.2", "b", "m", 10_402, "asset"), None)
+    [second] = store.feed(hit("10.0.0.3", "c", "m", 5_000), None)  # the clock was set back
+    assert (second.ip, second.reason) == ("10.0.0.2", "clock")
+    store.feed(hit("10.0.0.3", "c", "m", 5_005, "asset"), None)
+    [third] = store.feed(hit("10.0.0.4", "d", "m", 5_305), None)  # idle from the restarted clock on
+    assert (third.ip, third.reason, third.duration_s) == ("10.0.0.3", "idle", 5)
+    store.feed(hit("10.0.0.4", "d", "m", 5_310, "asset"), None)
+    [fourth] = store.feed(hit("10.0.0.5", "e", "m", 5_611), None)
+    assert (fourth.ip, fourth.reason, fourth.duration_s) == ("10.0.0.4", "idle", 5)
+    store.feed(hit("10.0.0.5", "e", "m", 5_620, "asset"), None)
+    store.clock_ms = 4_000_000  # set from outside, before the last request of an open session
+    store.feed(hit("10.0.0.5", "e", "m", 4_100, "asset"), None)  # its last request is earlier now
+    store.feed(hit("10.0.0.6", "f", "m", 4_399), None)
+    assert store.get("10.0.0.5", "e") is not None
+    store.feed(hit("10.0.0.6", "f", "m", 4_400, "asset"), None)
+    assert store.get("10.0.0.5", "e") is None  # idle since 4_100, as the clock reads now

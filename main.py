@@ -48,6 +48,10 @@ SERVER_OPTIONS: dict[str, Any] = {
     # uvicorn must not rewrite the client address itself (by default it trusts 127.0.0.1).
     "proxy_headers": False,
     "log_config": None,  # uvicorn's messages go through our (redacting) root handler
+    # The standard library's event loop, not uvloop (which uvicorn picks when installed, and NiceGUI
+    # installs it): uvloop's library and module are ~2.5 MB of the board's resident size on a Pi
+    # (bench/live.py (b): idle 86.3 -> 83.9 MB), and the board's CPU stays where it was.
+    "loop": "asyncio",
 }
 
 

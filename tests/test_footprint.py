@@ -74,3 +74,26 @@ def test_malloc_settings_are_taken_by_glibc() -> None:
     code = "from gaze.footprint import tune_malloc; print(tune_malloc())"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "True"
+
+
+@pytest.mark.slow
+def test_the_dashboard_runs_on_the_standard_event_loop(tmp_path: Path) -> None:
+    """uvicorn picks uvloop when it is installed (NiceGUI installs it); main.SERVER_OPTIONS asks for
+    asyncio's own loop: uvloop's library and module are ~2.5 MB of the idle board's resident size
+    (bench/live.py (b)). The real app (``python main.py``): its memory map has no uvloop."""
+    from tests import journalkit
+    from tests.browserkit import App, access_line, append, entry_path, now_ms
+    from tests.conftest import require
+
+    require(journalkit.available(), "systemd-journal-remote and journalctl")
+    journal = tmp_path / "oc4d.journal"
+    start = now_ms()
+    append(journal, [(start, access_line("192.168.1.5", entry_path("cdn_math"), start))])
+    app = App(journal, tmp_path).start()
+    try:
+        mapped = Path(f"/proc/{app.pid}/maps").read_text()
+        status, _ = app.health()
+    finally:
+        app.stop()
+    assert status == 200  # serving, on the loop it was given
+    assert "/uvloop/" not in mapped

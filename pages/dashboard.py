@@ -28,7 +28,7 @@ T = TypeVar("T")
 # The kinds of element with a script of their own (a NiceGUI JavaScript component) in the board's
 # first HTML: the login page has the browser fetch those scripts while the admin types, so that after
 # the click the board starts drawing without waiting for them (tests/test_first_build.py checks the list).
-FIRST_SCRIPTS: tuple[type[ui.element], ...] = (ui.header, ui.html)
+FIRST_SCRIPTS: tuple[type[ui.element], ...] = (ui.html,)
 
 
 def limits_dialog(panel: Callable[[], LimitsPanel]) -> ui.dialog:

@@ -73,6 +73,16 @@ async def test_the_login_page_has_the_browser_fetch_the_boards_scripts(user: Use
     assert needed <= fetched, f"the board's scripts the login page does not fetch: {needed - fetched}"
 
 
+async def test_the_header_is_a_plain_element_with_no_script_of_its_own(user: User) -> None:
+    """Not NiceGUI's ui.header: Quasar's q-header and NiceGUI's header.js cost the browser ~8 ms of
+    its main thread before the first row (CSS keeps the plain <header> in view: frame.HEADER_CSS)."""
+    await login(user)
+    board = (await user.http_client.get("/")).text
+    tags = [element["tag"] for element in first_elements(board).values()]
+    assert "header" in tags and "nicegui-header" not in tags and "q-header" not in tags
+    assert not any(url.endswith("/header.js") for url in SCRIPT_LINK.findall(board))
+
+
 class Handlers:
     def on_change(self, event: Any) -> None: ...
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from nicegui import Client, app, ui
+from nicegui import Client, __version__, app, ui
 from nicegui.elements.mixins.text_element import TextElement
 
 from components.actions import Actions, send_to_login
@@ -20,6 +20,20 @@ WALL_FONT_PX = 24
 # Every link and button of the header shows where the keyboard is: a white ring around it (Quasar's
 # own focus shade on a flat button over the header's colour is hardly seen).
 HEADER_FOCUS = "[&_*:focus-visible]:outline-2! [&_*:focus-visible]:outline-offset-2 [&_*:focus-visible]:outline-white"
+
+# The header is a plain <header> at the top of NiceGUI's layout that CSS keeps in view, not NiceGUI's
+# ui.header: Quasar's q-header (the layout measures it and pads the page) and NiceGUI's script for it
+# cost a board ~8 ms of the browser's main thread before the first row (issue 21). The page below it
+# is no longer padded by the layout, so it need not fill the screen (no scroll bar on a short page).
+# The browser keeps what gets the keyboard's focus clear of the header (scroll-padding, as NiceGUI's
+# script did with the header's measured height): the header takes one line from 1024 px (two with a
+# long user name), up to three on a phone.
+HEADER_CSS = """
+.gaze-header { position: sticky; top: 0; z-index: 2000; }
+.gaze-header ~ .q-page-container > .q-page { min-height: 0 !important; }
+html { scroll-padding-top: 120px; }
+@media (min-width: 1024px) { html { scroll-padding-top: 84px; } }
+"""
 
 
 def install_colors() -> None:
@@ -54,6 +68,17 @@ class Link(TextElement):
         super().__init__(tag="a", text=text)
         self.props["href"] = href
         self.classes("nicegui-link")
+
+
+def preload_scripts(*kinds: type[ui.element]) -> None:
+    """Ask the browser to fetch the scripts of these kinds of element (NiceGUI's JavaScript components)
+    now, for the page it opens next: NiceGUI serves them under /_nicegui/<version>/ with a year's
+    immutable cache, so that page's script takes them from the cache instead of waiting for the
+    server (issue 21). The app has no path prefix."""
+    for kind in kinds:
+        if kind.component is not None:
+            url = f"/_nicegui/{__version__}/components/{kind.component.key}"
+            ui.add_head_html(f'<link rel="modulepreload" href="{url}">')
 
 
 def name_dialog(dialog: ui.dialog, title: ui.element) -> None:
@@ -107,8 +132,13 @@ def frame(
 
 
 def _header(actions: Actions, title: str, tools: Callable[[], None] | None) -> None:
-    with ui.header().classes(
-        f"items-center justify-between bg-[{PRIMARY}] px-2 sm:px-4 py-2 gap-x-2 gap-y-1 flex-wrap {HEADER_FOCUS}"
+    ui.add_css(HEADER_CSS)
+    with ui.context.client.layout:  # where NiceGUI puts its ui.header: first in the layout
+        header = ui.element("header")
+    header.move(target_index=0)
+    with header.classes(
+        f"nicegui-header wrap q-layout__section--marginal gaze-header items-center justify-between bg-[{PRIMARY}] "
+        f"px-2 sm:px-4 py-2 gap-x-2 gap-y-1 flex-wrap {HEADER_FOCUS}"
     ):
         # The page's h1: the app's name (a link to the board) and the page's title; on a phone the
         # title is read out but not shown (no room beside the links).

@@ -25,6 +25,10 @@ from pages.access import page_actions, to_login
 from pages.history import Reads
 
 T = TypeVar("T")
+# The kinds of element with a script of their own (a NiceGUI JavaScript component) in the board's
+# first HTML: the login page has the browser fetch those scripts while the admin types, so that after
+# the click the board starts drawing without waiting for them (tests/test_first_build.py checks the list).
+FIRST_SCRIPTS: tuple[type[ui.element], ...] = (ui.html,)
 
 
 def limits_dialog(panel: Callable[[], LimitsPanel]) -> ui.dialog:

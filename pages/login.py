@@ -8,11 +8,12 @@ import math
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
-from components.frame import Heading
+from components.frame import Heading, preload_scripts
 from components.io import io_bound
 from gaze.auth import LoginLimiter, safe_redirect
 from gaze.services import Services
 from pages.access import request_identity
+from pages.dashboard import FIRST_SCRIPTS
 from pages.security import keep_browser, request_address
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def register(services: Services, limiter: LoginLimiter) -> None:
             app.storage.user.update(username=user.username)
             ui.navigate.to(target)
 
+        preload_scripts(*FIRST_SCRIPTS)  # the board's, fetched while the admin types (issue 21)
         with ui.card().classes("absolute-center w-80 max-w-[92vw]"):
             Heading("Module Gaze")
             note = ui.label("Logged out. Log in again to see the board.").classes("text-sm text-gray-700")

@@ -17,7 +17,7 @@ from nicegui.testing import User
 from components.deferred import Deferred
 from components.handler_signatures import cache_handler_signatures
 from components.session_list import FIRST_ROWS
-from tests.test_dashboard import gaze_env, hit, hub, login, rows_in_order, until
+from tests.test_dashboard import gaze_env, hit, hub, login, rows_in_order, services, until
 
 pytest_plugins = ["nicegui.testing.user_plugin"]
 __all__ = ["gaze_env"]  # the autouse fixture that gives main.py its temp settings
@@ -51,6 +51,36 @@ async def test_first_html_holds_a_screenful_and_the_rest_follow_the_connect(user
     await until(lambda: len(rows_in_order(user)) == count)
     await user.should_see("No alerts yet.")
     await user.should_not_see(marker="sessions-more")
+
+
+SCRIPT_LINK = re.compile(r'<link rel="modulepreload" href="([^"]*/components/[^"]+)"')
+
+
+async def test_the_login_page_has_the_browser_fetch_the_boards_scripts(user: User) -> None:
+    """Every script of its own (a NiceGUI JavaScript component) that the board's first HTML imports is
+    fetched while the admin types on the login page (NiceGUI serves them with a year's immutable
+    cache): after the click the board's script waits for no request to the server (it waited 50-90 ms
+    on a loaded machine, bench/live.py (d))."""
+    await until(lambda: services().ready, timeout_s=30)
+    login_page = (await user.http_client.get("/login")).text  # signed out, as before the click
+    await login(user)
+    hit(ip(1), "cdn_math", ago_s=100)
+    await until(lambda: len(hub().order) == 1)
+    board = (await user.http_client.get("/")).text
+    needed = set(SCRIPT_LINK.findall(board))
+    fetched = set(SCRIPT_LINK.findall(login_page))
+    assert any(url.endswith("/input.js") for url in fetched), "the login page's own scripts are not found"
+    assert needed <= fetched, f"the board's scripts the login page does not fetch: {needed - fetched}"
+
+
+async def test_the_header_is_a_plain_element_with_no_script_of_its_own(user: User) -> None:
+    """Not NiceGUI's ui.header: Quasar's q-header and NiceGUI's header.js cost the browser ~8 ms of
+    its main thread before the first row (CSS keeps the plain <header> in view: frame.HEADER_CSS)."""
+    await login(user)
+    board = (await user.http_client.get("/")).text
+    tags = [element["tag"] for element in first_elements(board).values()]
+    assert "header" in tags and "nicegui-header" not in tags and "q-header" not in tags
+    assert not any(url.endswith("/header.js") for url in SCRIPT_LINK.findall(board))
 
 
 class Handlers:

@@ -116,6 +116,7 @@ class JournalReader:
         self._restart_now = False  # start journalctl again without waiting: file replaced, caught up
         self._read_before: resume.ReadAgain | None = None  # set once the saved cursor was gone
         self._from_start = False  # a catch-up read nothing: follow the journal from its start
+        self.more_coming = False  # during on_batch: more output is already read (a full batch while catching up)
         self.skipped_to: str | None = None  # during on_batch([]): the cursor of entries read before
 
     @property
@@ -261,7 +262,7 @@ class JournalReader:
                     return
                 batch += entries
                 while len(batch) >= self.batch_size:
-                    await self._deliver(batch[: self.batch_size])
+                    await self._deliver(batch[: self.batch_size], more_coming=True)
                     batch = batch[self.batch_size :]
                 if self._stop.is_set() or (batch and not await ahead.coming()):
                     batch = await self._deliver_any(batch)  # nothing more is coming now: what we have goes out
@@ -301,10 +302,14 @@ class JournalReader:
             await self._deliver(batch)
         return []
 
-    async def _deliver(self, batch: EntryBatch) -> None:
+    async def _deliver(self, batch: EntryBatch, more_coming: bool = False) -> None:
         if batch:
             self.state.last_line_at = time.time()
-        await self.on_batch(batch)
+        self.more_coming = more_coming
+        try:
+            await self.on_batch(batch)
+        finally:
+            self.more_coming = False
         cursor = last_cursor(batch) or self.skipped_to
         if cursor:
             self.state.cursor, self._from_start = cursor, False

@@ -34,13 +34,12 @@ RETRY_FIRST_S = 0.5  # a batch the database refused is retried after this, doubl
 RETRY_MAX_S = 30.0  # … up to this
 FEED_SLICE = 250  # entries of a batch fed between two turns of the event loop
 RETRY_TICK_S = 5.0  # the tick's own save retries no more often than this while the database refuses
-# Catching up (issue 21): a batch of CATCH_UP_BATCH entries or more (the reader's batches are full
-# only while journalctl's output flows) is saved together with the next ones, up to SAVE_ENTRIES
+# Catching up (issue 21): a batch the reader delivers with more output already waiting (a full
+# batch while journalctl's output flows: `more_coming`) is saved together with the next ones, up to SAVE_ENTRIES
 # entries, SAVE_RECORDS records waiting or SAVE_S seconds after the last save: each save's fixed
 # cost (the checkpoint with the open sessions, the session log's flush) is paid per SAVE_ENTRIES,
 # while one batch and at most SAVE_RECORDS records are in memory. What a kill loses is read again
 # from the saved checkpoint, as before.
-CATCH_UP_BATCH = 1000
 SAVE_ENTRIES = 25_000
 SAVE_RECORDS = 500
 SAVE_S = 2.0
@@ -162,7 +161,11 @@ class Recorder:
         self._retry_now.set()
 
     async def record(
-        self, entries: EntryBatch, skipped_to: str | None = None, stopping: asyncio.Event | None = None
+        self,
+        entries: EntryBatch,
+        skipped_to: str | None = None,
+        stopping: asyncio.Event | None = None,
+        more_coming: bool = False,
     ) -> None:
         """Process a batch, then hold the reader until the checkpoint that includes it is saved (a
         catch-up batch: saved with the next ones, `_save_later`; the tick saves what is left).
@@ -172,7 +175,9 @@ class Recorder:
         the tick's save gets through, which stored them: the status is right again). Nothing is
         taken from memory before it is stored, so a kill at any point resumes from the last saved
         checkpoint and reads the batch again. `skipped_to`: the cursor of entries read before (the
-        reader's catch-up); `stopping`: set when the feed stops (then wake() ends the wait).
+        reader's catch-up); `stopping`: set when the feed stops (then wake() ends the wait);
+        `more_coming`: the reader holds more output already (catching up), so this batch may be
+        saved with the next ones. Without it, `record` returns once the batch is saved.
         """
         async with self._lock:  # the tick saves nothing while a batch is fed only in part
             for start in range(0, len(entries), FEED_SLICE):
@@ -180,7 +185,7 @@ class Recorder:
                     await asyncio.sleep(0)
                 self.feed_entries(entries[start : start + FEED_SLICE])
         self.cursor = last_cursor(entries) or skipped_to or self.cursor
-        if self._save_later(len(entries)):
+        if more_coming and self._save_later(len(entries)):
             return
         delay = RETRY_FIRST_S
         while not await self.persist():
@@ -195,8 +200,8 @@ class Recorder:
             self.reader_state.set("following")
 
     def _save_later(self, fed: int) -> bool:
-        """Is this catch-up batch saved with the next ones (CATCH_UP_BATCH, SAVE_ENTRIES, SAVE_S)?"""
-        if fed < CATCH_UP_BATCH or self.write_error is not None:
+        """Is this catch-up batch saved with the next ones (SAVE_ENTRIES, SAVE_RECORDS, SAVE_S)?"""
+        if self.write_error is not None:
             return False
         self._fed_since_save += fed
         return (

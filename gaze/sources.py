@@ -86,8 +86,9 @@ class Sources:
 
     async def _on_batch(self, entries: EntryBatch) -> None:
         """The reader's batch: recorded, the reader held until it is saved (Recorder.record)."""
-        skipped_to = self._reader.skipped_to if self._reader is not None else None
-        await self.recorder.record(entries, skipped_to, self._stopping)
+        reader = self._reader
+        skipped_to, more_coming = (reader.skipped_to, reader.more_coming) if reader is not None else (None, False)
+        await self.recorder.record(entries, skipped_to, self._stopping, more_coming)
 
     def check_file(self) -> None:
         """On the runtime's tick: notice a replaced journal file (JournalReader.check_file)."""

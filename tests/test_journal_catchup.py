@@ -41,11 +41,13 @@ async def test_catch_up_is_decoded_ahead_and_delivered_in_full_batches(tmp_path:
     )
     state = ReaderState()
     batches: list[list[JournalEntry]] = []
+    more: list[bool] = []  # reader.more_coming at each delivery: the recorder may save a batch with the next
 
     async def save(entries: list[JournalEntry]) -> None:
         """A save that takes as long as the reader needs to decode a batch more (or the rest): before,
         the reader read nothing while a batch was saved, and every 64 KiB read was a batch."""
         batches.append(entries)
+        more.append(reader.more_coming)
         delivered = sum(map(len, batches))
         await _until(lambda: state.lines >= min(ENTRIES, delivered + BATCH), "the next entries decoded ahead")
 
@@ -65,6 +67,9 @@ async def test_catch_up_is_decoded_ahead_and_delivered_in_full_batches(tmp_path:
         await _until(lambda: len(batches) > len(sizes), "the live line")
         assert [e.message for e in batches[-1]] == ["info: live"]
         assert state.lines == ENTRIES + 1 and state.errors == 0
+        # full batches said more output was waiting; the last of the catch-up and the live line did not
+        assert more == [size == BATCH for size in sizes] + [False], (more, sizes)
+        assert not reader.more_coming
     finally:
         reader.stop()
         await asyncio.wait_for(task, 10)

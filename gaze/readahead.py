@@ -27,9 +27,6 @@ class ReadAhead:
         self.streaming = False  # the last read came within hold_s of the one before: output is flowing
         self._put_at = 0.0
 
-    def empty(self) -> bool:
-        return not self._items
-
     async def put(self, entries: EntryBatch) -> None:
         now = time.monotonic()
         self.streaming, self._put_at = now - self._put_at < self.hold_s, now

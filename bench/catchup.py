@@ -189,7 +189,8 @@ def catch_up(repo: Path, directory: Path, total: int, last: str, work: Path, int
         cpu, peak = _proc_figures(process.pid)
         into.cpu.append(cpu)
         into.rss_mib.append(peak)
-        into.p95_ms.append(percentile(latencies, 95))
+        if latencies:  # none when the journal was read before /healthz first answered (a tiny one)
+            into.p95_ms.append(percentile(latencies, 95))
         while db_cursor(data / "gaze.db") != last:
             if time.perf_counter() - started > timeout:
                 raise RuntimeError("the dashboard did not save the journal's last cursor")

@@ -48,7 +48,7 @@ def user_of(rest: str, trailer: str, query: str) -> str:
         _json_identity(trailer)
         or _morgan_identity(rest)
         or _header_identity(rest, trailer)
-        or _query_identity(query)
+        or user_of_query(query)
         or _remote_user_field(rest)
         or GUEST
     )
@@ -60,22 +60,12 @@ def user_of_usual(rest: str, trailer: str, query: str, named: str | None) -> str
     last = trailer[-1:]  # a JSON object at the end only when the trailer ends in `}` (or blanks)
     user = _json_identity(trailer) if last == "}" or last.isspace() else None
     if user is None and named:
-        user = _morgan_token(named)
+        user = user_of_token(named)
     if user is None and (named or ":" in trailer or "=" in trailer):  # `rest` has a `=` only in user=
         user = _header_identity(rest, trailer)
     if user is None and query:
-        user = _query_identity(query)
+        user = user_of_query(query)
     return user or GUEST
-
-
-def user_of_query(query: str) -> str | None:
-    """The user a request's query string names (DESIGN §2 step 6), None when it names no one."""
-    return _query_identity(query)
-
-
-def user_of_token(token: str) -> str | None:
-    """The user morgan's ` user=` token names (`+` a space, percent-decoded), None when no one."""
-    return _morgan_token(token)
 
 
 def normalize_user(value: object) -> str | None:
@@ -143,11 +133,12 @@ def _morgan_identity(prefix: str) -> str | None:
     if pos < 0:
         return None
     token = prefix[pos + 6 :].split(None, 1)
-    return _morgan_token(token[0]) if token else None
+    return user_of_token(token[0]) if token else None
 
 
 @lru_cache(maxsize=4096)
-def _morgan_token(token: str) -> str | None:
+def user_of_token(token: str) -> str | None:
+    """The user morgan's ` user=` token names (`+` a space, percent-decoded), None when no one."""
     return normalize_user(unquote(token.replace("+", " "), errors="replace"))
 
 
@@ -164,7 +155,7 @@ def _header_identity(prefix: str, trailer: str) -> str | None:
     return best[1] if best else None
 
 
-def _query_identity(query: str) -> str | None:
+def user_of_query(query: str) -> str | None:
     if not query:
         return None
     params: dict[str, str] = {}
